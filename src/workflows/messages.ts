@@ -1,0 +1,190 @@
+// Every signal, query and update of Airlock and its payload types, shared by workflows, worker,
+// server and CLI. Wire names are frozen once deployed: change a payload, never a name.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Finding } from '../policy/finding';
+import type { PromotionSettings } from '../policy/schema';
+
+export type Environment = 'staging' | 'production';
+
+export const STAGES = [
+  'policy_gate',
+  'queued',
+  'staging',
+  'baking',
+  'frozen',
+  'canary',
+  'awaiting_approval',
+  'production',
+  'rolling_back',
+  'ended',
+] as const;
+export type Stage = (typeof STAGES)[number];
+
+export const OUTCOMES = ['promoted', 'blocked', 'rolled_back', 'rejected', 'aborted', 'timed_out', 'failed'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** One merged commit touching one service. */
+export interface Change {
+  service: string;
+  /** The merge commit SHA (40 hex). */
+  commit: string;
+  /** The commit the change was merged onto; the policy gate compares the two trees. */
+  baseCommit?: string;
+  /** Identity that made the change (the agent); never an approver. */
+  author: string;
+  /** What gets deployed: an image tag or artifact version. */
+  version: string;
+  repository?: string;
+  title?: string;
+  mergedAt?: string;
+}
+
+export interface PromotionInput {
+  /** Payload version, so the input can evolve without breaking running histories. */
+  v: 1;
+  change: Change;
+  /** Task queue and id of the blast-radius workflow to queue on; defaults to the shared one. */
+  slotWorkflowId?: string;
+}
+
+export interface ErrorRateSample {
+  environment: Environment;
+  /** Error rate as a fraction, 0..1. */
+  rate: number;
+  /** The rate this one is compared with, 0..1 (pre-deploy for staging, stable version for the canary). */
+  baseline: number;
+  requestCount: number;
+  /** ISO-8601 time the sample was measured. */
+  observedAt: string;
+  source?: string;
+}
+
+export interface ApprovalRequest {
+  approver: string;
+  comment?: string;
+  /** How the decision reached Airlock: cli, slack, signal (raw Temporal signal), ... */
+  via?: string;
+}
+
+export interface RejectRequest {
+  approver: string;
+  reason: string;
+  via?: string;
+}
+
+export interface AbortRequest {
+  by: string;
+  reason: string;
+  via?: string;
+}
+
+export interface Approval {
+  approver: string;
+  at: string;
+  via: string;
+  comment?: string;
+}
+
+export interface ApprovalResult {
+  approvals: Approval[];
+  required: number;
+  /** true once this approval completed the set. */
+  complete: boolean;
+}
+
+/** Why a gate opened the emergency door: the evidence the rollback is recorded with. */
+export type Interruption =
+  | { kind: 'breach'; sample: ErrorRateSample; thresholdPercent: number; baselineUsed: number; risePercent: number }
+  | { kind: 'silence'; environment: Environment; silentMinutes: number; lastSampleAt?: string }
+  | { kind: 'rejected'; by: string; reason: string }
+  | { kind: 'aborted'; by: string; reason: string }
+  | { kind: 'approval_timeout'; hours: number }
+  | { kind: 'deploy_failed'; environment: Environment; message: string };
+
+export interface ErrorRateSummary {
+  samples: number;
+  inconclusive: number;
+  stale: number;
+  last?: ErrorRateSample;
+  /** Highest relative rise over baseline seen in this promotion, in percent. */
+  worstRisePercent?: number;
+}
+
+export interface PromotionState {
+  workflowId: string;
+  change: Change;
+  stage: Stage;
+  outcome?: Outcome;
+  /** Current workflow time, so a client can compute countdowns without trusting its own clock. */
+  now: string;
+  policyHash?: string;
+  settings?: PromotionSettings;
+  /** True when the policy allowed a bake under 24 h: shown loudly by every status view. */
+  shortBake: boolean;
+  findings: Finding[];
+  queuePosition?: number;
+  stagingReadyAt?: string;
+  bakeEndsAt?: string;
+  bakeRemainingMs?: number;
+  canaryStartedAt?: string;
+  canaryWatchEndsAt?: string;
+  approvalRequestedAt?: string;
+  approvalDeadline?: string;
+  approvals: Approval[];
+  refusals: Array<{ at: string; who: string; action: string; reason: string }>;
+  errorRate: ErrorRateSummary;
+  deployed: Environment[];
+  interruption?: Interruption;
+  rollback?: { startedAt: string; steps: string[]; finishedAt?: string; error?: string };
+  endedAt?: string;
+}
+
+export type PromotionResult = Pick<PromotionState, 'outcome' | 'interruption' | 'findings' | 'approvals' | 'policyHash'> & {
+  outcome: Outcome;
+  workflowId: string;
+};
+
+// Promotion workflow messages.
+export const errorRateSignal = defineSignal<[ErrorRateSample]>('errorRate');
+export const approveSignal = defineSignal<[ApprovalRequest]>('approve');
+export const rejectSignal = defineSignal<[RejectRequest]>('reject');
+export const abortSignal = defineSignal<[AbortRequest]>('abort');
+export const approveUpdate = defineUpdate<ApprovalResult, [ApprovalRequest]>('approve');
+export const rejectUpdate = defineUpdate<{ accepted: true }, [RejectRequest]>('reject');
+export const abortUpdate = defineUpdate<{ accepted: true }, [AbortRequest]>('abort');
+export const stateQuery = defineQuery<PromotionState>('state');
+
+// Blast-radius slot messages, between promotions and the slot workflow.
+export interface SlotRequest {
+  workflowId: string;
+  service: string;
+  maxServicesInFlight: number;
+  maxStartsPerHour: number;
+}
+export interface SlotHolder {
+  workflowId: string;
+  service: string;
+  grantedAt: string;
+}
+export interface SlotState {
+  holders: SlotHolder[];
+  queue: Array<{ workflowId: string; service: string; requestedAt: string }>;
+  startsInLastHour: string[];
+  maxServicesInFlight: number;
+  maxStartsPerHour: number;
+  /** When the hourly limit next lets a start through, if it is what holds the queue. */
+  nextStartAllowedAt?: string;
+}
+export const requestSlotSignal = defineSignal<[SlotRequest]>('requestSlot');
+export const releaseSlotSignal = defineSignal<[{ workflowId: string }]>('releaseSlot');
+export const slotStateQuery = defineQuery<SlotState>('slots');
+/** Sent by the slot workflow to a queued promotion. */
+export const slotGrantedSignal = defineSignal<[{ grantedAt: string }]>('slotGranted');
+export const queuePositionSignal = defineSignal<[{ position: number }]>('queuePosition');
+
+export const DEFAULT_SLOT_WORKFLOW_ID = 'airlock-blast-radius';
+
+/** Deterministic id: one promotion per service and commit, so a duplicate start finds the first. */
+export function promotionWorkflowId(change: Pick<Change, 'service' | 'commit'>): string {
+  return `promotion-${change.service}-${change.commit}`;
+}
