@@ -56,6 +56,13 @@ export const policySchema = z
       })
       .strict()
       .default({ percent: 10, minMinutes: 30 }),
+    production: z
+      .object({
+        /** Watch after the 100 % rollout before the promotion counts as promoted. */
+        watchMinutes: z.number().positive().default(30),
+      })
+      .strict()
+      .default({ watchMinutes: 30 }),
     approval: z
       .object({ timeoutHours: z.number().positive().default(72) })
       .strict()
@@ -130,10 +137,10 @@ export type Approver = z.infer<typeof approverSchema>;
 /** The sections the promotion workflow acts on; carried in workflow history so replays see the same rules. */
 export type PromotionSettings = Pick<
   Policy,
-  'authors' | 'approvers' | 'bake' | 'canary' | 'approval' | 'rollback' | 'monitoring' | 'blastRadius'
+  'authors' | 'approvers' | 'bake' | 'canary' | 'production' | 'approval' | 'rollback' | 'monitoring' | 'blastRadius'
 >;
 
 export function promotionSettings(policy: Policy): PromotionSettings {
-  const { authors, approvers, bake, canary, approval, rollback, monitoring, blastRadius } = policy;
-  return { authors, approvers, bake, canary, approval, rollback, monitoring, blastRadius };
+  const { authors, approvers, bake, canary, production, approval, rollback, monitoring, blastRadius } = policy;
+  return { authors, approvers, bake, canary, production, approval, rollback, monitoring, blastRadius };
 }

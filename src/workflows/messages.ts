@@ -95,11 +95,12 @@ export interface ApprovalResult {
 /** Why a gate opened the emergency door: the evidence the rollback is recorded with. */
 export type Interruption =
   | { kind: 'breach'; sample: ErrorRateSample; thresholdPercent: number; baselineUsed: number; risePercent: number }
-  | { kind: 'silence'; environment: Environment; silentMinutes: number; lastSampleAt?: string }
+  | { kind: 'silence'; environment: Environment; silentMinutes: number; silentSince: string }
   | { kind: 'rejected'; by: string; reason: string }
   | { kind: 'aborted'; by: string; reason: string }
   | { kind: 'approval_timeout'; hours: number }
-  | { kind: 'deploy_failed'; environment: Environment; message: string };
+  | { kind: 'deploy_failed'; environment: Environment; message: string }
+  | { kind: 'invariant_violated'; message: string };
 
 export interface ErrorRateSummary {
   samples: number;

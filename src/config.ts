@@ -1,0 +1,40 @@
+// Airlock's own configuration, parsed once in main() from the environment. Never at import time,
+// never logged whole. Temporal connection settings come from TEMPORAL_* / envconfig instead.
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_TASK_QUEUE } from './temporal-connection';
+
+const repoRoot = resolve(__dirname, '..');
+
+const configSchema = z.object({
+  AIRLOCK_POLICY: z.string().min(1).default(resolve(repoRoot, 'policy/airlock.policy.yaml')),
+  AIRLOCK_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+  AIRLOCK_DEPLOYER: z.enum(['simulated']).default('simulated'),
+  AIRLOCK_SIMULATION_STATE: z.string().min(1).default(resolve(repoRoot, '.airlock/simulation.json')),
+  /** A local clone of the infrastructure repository; the policy gate reads the change's trees from it. */
+  AIRLOCK_REPO_DIR: z.string().min(1).optional(),
+});
+
+export type AirlockConfig = {
+  policyPath: string;
+  taskQueue: string;
+  deployer: 'simulated';
+  simulationStateFile: string;
+  repoDir?: string;
+};
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig {
+  const r = configSchema.safeParse(env);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new Error(`config: ${i.path.join('.')}: ${i.message}`);
+  }
+  const c = r.data;
+  return {
+    policyPath: c.AIRLOCK_POLICY,
+    taskQueue: c.AIRLOCK_TASK_QUEUE,
+    deployer: c.AIRLOCK_DEPLOYER,
+    simulationStateFile: c.AIRLOCK_SIMULATION_STATE,
+    ...(c.AIRLOCK_REPO_DIR ? { repoDir: c.AIRLOCK_REPO_DIR } : {}),
+  };
+}

@@ -1,0 +1,63 @@
+// The worker entry point: builds activities from real dependencies and polls the task queue.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { createActivities, type ActivityDeps } from './activities';
+import { createLogReporter } from './activities/log-reporter';
+import { createSimulatedDeployer } from './activities/simulated-deployer';
+import { loadConfig, type AirlockConfig } from './config';
+import { parsePolicy } from './policy/load';
+import { connectClient, connectWorkerConnection } from './temporal-connection';
+import { createChangeChecker, deployWindow } from './policy-wiring';
+
+export const WORKFLOWS_PATH = require.resolve('./workflows');
+
+export interface AirlockWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** A pre-built bundle (tests bundle once); otherwise the worker bundles WORKFLOWS_PATH. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export function createAirlockWorker(o: AirlockWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: o.taskQueue,
+    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities(o.deps),
+  });
+}
+
+/** Production dependencies from the parsed configuration. */
+export function createDeps(config: AirlockConfig, temporal: Client): ActivityDeps {
+  mkdirSync(dirname(config.simulationStateFile), { recursive: true });
+  const loadPolicy = () => parsePolicy(readFileSync(config.policyPath, 'utf8'), config.policyPath);
+  loadPolicy(); // refuse to start on a broken policy rather than fail the first promotion
+  return {
+    deployer: createSimulatedDeployer({ stateFile: config.simulationStateFile }),
+    loadPolicy,
+    checkChange: createChangeChecker(config.repoDir),
+    deployWindow,
+    temporal,
+    reporters: [createLogReporter()],
+  };
+}
+
+export async function runWorker(config = loadConfig()): Promise<void> {
+  const { connection, namespace } = await connectWorkerConnection();
+  const client = await connectClient();
+  const worker = await createAirlockWorker({ connection, namespace, taskQueue: config.taskQueue, deps: createDeps(config, client) });
+  console.log(`airlock worker: task queue "${config.taskQueue}", namespace "${namespace}", deployer ${config.deployer}, policy ${config.policyPath}`);
+  await worker.run();
+}
+
+if (require.main === module) {
+  runWorker().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

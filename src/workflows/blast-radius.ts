@@ -1,0 +1,149 @@
+// The blast-radius slot: a long-lived workflow that grants "in flight" to at most
+// maxServicesInFlight promotions (never two of one service), first come first served, and at most
+// maxStartsPerHour grants an hour. Temporal holds the queue, not a worker's memory.
+import * as wf from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { formatDuration, HOUR_MS, MINUTE_MS } from './durations';
+import {
+  queuePositionSignal,
+  releaseSlotSignal,
+  requestSlotSignal,
+  slotGrantedSignal,
+  slotStateQuery,
+  type SlotHolder,
+  type SlotState,
+} from './messages';
+
+export interface BlastRadiusInput {
+  v: 1;
+  holders?: SlotHolder[];
+  queue?: SlotState['queue'];
+  /** Grant times (ms) within the last hour. */
+  starts?: number[];
+  limits?: { maxServicesInFlight: number; maxStartsPerHour: number };
+  positions?: Record<string, number>;
+}
+
+/** How often holders are checked for having ended without releasing, while someone waits. */
+const HOLDER_CHECK_MS = 5 * MINUTE_MS;
+/** Continue as new well before the history gets heavy; the state is small. */
+const MAX_HISTORY_EVENTS = 4000;
+
+const acts = wf.proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
+});
+
+export async function blastRadius(input: BlastRadiusInput): Promise<void> {
+  const holders: SlotHolder[] = input.holders ?? [];
+  const queue: SlotState['queue'] = input.queue ?? [];
+  let starts: number[] = input.starts ?? [];
+  let limits = input.limits ?? { maxServicesInFlight: 1, maxStartsPerHour: 5 };
+  const positions = new Map(Object.entries(input.positions ?? {}));
+  let dirty = true;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const known = (id: string) => holders.some((h) => h.workflowId === id) || queue.some((q) => q.workflowId === id);
+  const remove = (id: string) => {
+    const h = holders.findIndex((x) => x.workflowId === id);
+    if (h >= 0) holders.splice(h, 1);
+    const q = queue.findIndex((x) => x.workflowId === id);
+    if (q >= 0) queue.splice(q, 1);
+    positions.delete(id);
+    dirty = true;
+  };
+
+  wf.setHandler(requestSlotSignal, (req) => {
+    // The latest policy's limits win: a raised or lowered limit applies to the next grant.
+    limits = { maxServicesInFlight: req.maxServicesInFlight, maxStartsPerHour: req.maxStartsPerHour };
+    if (known(req.workflowId)) return; // a retried request keeps its place
+    queue.push({ workflowId: req.workflowId, service: req.service, requestedAt: iso(Date.now()) });
+    dirty = true;
+  });
+  wf.setHandler(releaseSlotSignal, ({ workflowId }) => remove(workflowId));
+  wf.setHandler(slotStateQuery, (): SlotState => {
+    const next = nextStartAllowedAt();
+    return {
+      holders: [...holders],
+      queue: [...queue],
+      startsInLastHour: recentStarts().map(iso),
+      ...limits,
+      ...(next !== undefined ? { nextStartAllowedAt: iso(next) } : {}),
+    };
+  });
+
+  function recentStarts(): number[] {
+    const since = Date.now() - HOUR_MS;
+    return starts.filter((t) => t > since);
+  }
+  /** When the hourly limit is what stops the next grant: the moment it allows one again. */
+  function nextStartAllowedAt(): number | undefined {
+    const recent = recentStarts();
+    if (!queue.length || recent.length < limits.maxStartsPerHour) return undefined;
+    return recent[recent.length - limits.maxStartsPerHour] + HOUR_MS;
+  }
+
+  async function grantInOrder(): Promise<void> {
+    starts = recentStarts();
+    while (queue.length && holders.length < limits.maxServicesInFlight && starts.length < limits.maxStartsPerHour) {
+      const head = queue[0];
+      // Strict FIFO: a second change of a service in flight waits, and so does everyone behind it.
+      if (holders.some((h) => h.service === head.service)) return;
+      queue.shift();
+      positions.delete(head.workflowId);
+      const grantedAt = Date.now();
+      holders.push({ workflowId: head.workflowId, service: head.service, grantedAt: iso(grantedAt) });
+      starts.push(grantedAt);
+      try {
+        await wf.getExternalWorkflowHandle(head.workflowId).signal(slotGrantedSignal, { grantedAt: iso(grantedAt) });
+      } catch (err) {
+        // The promotion ended (or was terminated) while queued: it never started, so neither did its start.
+        wf.log.warn('slot grant undeliverable; dropping', { workflowId: head.workflowId, error: String(err) });
+        remove(head.workflowId);
+        starts.pop();
+      }
+    }
+  }
+
+  async function tellPositions(): Promise<void> {
+    for (const [i, q] of queue.slice(0, 100).entries()) {
+      if (positions.get(q.workflowId) === i + 1) continue;
+      positions.set(q.workflowId, i + 1);
+      await wf.getExternalWorkflowHandle(q.workflowId).signal(queuePositionSignal, { position: i + 1 }).catch(() => undefined);
+    }
+  }
+
+  /** Frees slots held by promotions that ended without releasing (terminated, timed out). */
+  async function reapEndedHolders(): Promise<void> {
+    const ended = await acts.findEndedWorkflows.executeWithOptions({ summary: 'check slot holders are still running' }, [holders.map((h) => h.workflowId)]);
+    for (const id of ended) {
+      wf.log.warn('slot holder ended without releasing; slot reclaimed', { workflowId: id });
+      remove(id);
+    }
+  }
+
+  for (;;) {
+    dirty = false;
+    await grantInOrder();
+    await tellPositions();
+    const info = wf.workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS) {
+      await wf.condition(wf.allHandlersFinished);
+      if (!dirty) {
+        return wf.continueAsNew<typeof blastRadius>({ v: 1, holders, queue, starts: recentStarts(), limits, positions: Object.fromEntries(positions) });
+      }
+      continue;
+    }
+    if (dirty) continue;
+    // Sleep until something changes, the hourly limit opens, or (while anyone waits) a holder check is due.
+    const next = nextStartAllowedAt();
+    const waits = [next !== undefined ? next - Date.now() : Infinity, queue.length && holders.length ? HOLDER_CHECK_MS : Infinity];
+    const waitMs = Math.max(1, Math.min(...waits));
+    if (waitMs === Infinity) {
+      await wf.condition(() => dirty);
+      continue;
+    }
+    const summary = waitMs === waits[0] ? `hourly start limit: next start in ${formatDuration(waitMs)}` : 'next slot-holder check';
+    const woke = await wf.condition(() => dirty, waitMs, { summary });
+    if (!woke && queue.length && holders.length) await reapEndedHolders();
+  }
+}

@@ -1,0 +1,57 @@
+// Workflow-side bookkeeping of error-rate samples: which are fresh, which breach, and when each
+// environment last gave conclusive evidence. Deterministic: time comes in as arguments.
+import type { PromotionSettings } from '../policy/schema';
+import { assessSample } from './breach-rule';
+import type { Environment, ErrorRateSample, ErrorRateSummary, Interruption } from './messages';
+
+export class ErrorRateMonitor {
+  readonly summary: ErrorRateSummary = { samples: 0, inconclusive: 0, stale: 0 };
+  private readonly readyAt = new Map<Environment, number>();
+  private readonly lastEvidenceAt = new Map<Environment, number>();
+
+  constructor(private readonly rollback: PromotionSettings['rollback']) {}
+
+  /** The change became ready in `environment` at `at`: older samples describe the old version. */
+  deployed(environment: Environment, at: number): void {
+    this.readyAt.set(environment, at);
+    // The silence clock starts at readiness: the first sample is due within maxSilence of it.
+    this.lastEvidenceAt.set(environment, at);
+  }
+
+  /** Records a sample received at workflow time `receivedAt`; returns the breach it proves, if any. */
+  observe(sample: ErrorRateSample, receivedAt: number): Interruption | undefined {
+    this.summary.samples++;
+    this.summary.last = sample;
+    const ready = this.readyAt.get(sample.environment);
+    if (ready === undefined || Date.parse(sample.observedAt) < ready) {
+      this.summary.stale++;
+      return undefined;
+    }
+    const a = assessSample(sample, this.rollback);
+    if (a.verdict === 'inconclusive') {
+      this.summary.inconclusive++;
+      return undefined;
+    }
+    this.lastEvidenceAt.set(sample.environment, Math.max(receivedAt, this.lastEvidenceAt.get(sample.environment) ?? 0));
+    if (this.summary.worstRisePercent === undefined || a.risePercent > this.summary.worstRisePercent) {
+      this.summary.worstRisePercent = a.risePercent;
+    }
+    if (a.verdict !== 'breach') return undefined;
+    return {
+      kind: 'breach',
+      sample,
+      thresholdPercent: this.rollback.thresholdPercent,
+      baselineUsed: a.baselineUsed,
+      risePercent: a.risePercent,
+    };
+  }
+
+  /** Workflow time by which `environment` must have produced a conclusive sample. */
+  silenceDeadline(environment: Environment, maxSilenceMs: number): number {
+    return (this.lastEvidenceAt.get(environment) ?? 0) + maxSilenceMs;
+  }
+
+  lastEvidence(environment: Environment): number | undefined {
+    return this.lastEvidenceAt.get(environment);
+  }
+}

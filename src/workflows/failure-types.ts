@@ -1,0 +1,12 @@
+// Airlock's failure kinds: the `type` of every ApplicationFailure it raises, readable in the
+// Temporal UI and asserted on by tests. Pure: shared by workflows and activities.
+export const FailureType = {
+  PolicyInvalid: 'AirlockPolicyInvalid',
+  DeployFailed: 'AirlockDeployFailed',
+  DeployRejected: 'AirlockDeployRejected',
+  RollbackFailed: 'AirlockRollbackFailed',
+  InvariantViolated: 'AirlockInvariantViolated',
+  CodeHostUnavailable: 'AirlockCodeHostUnavailable',
+  ReporterRejected: 'AirlockReporterRejected',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -1,0 +1,3 @@
+// Every workflow the worker registers.
+export { promotion } from './promotion';
+export { blastRadius } from './blast-radius';

@@ -1,0 +1,29 @@
+// zod schemas for the payloads that reach a promotion from outside. Used at the edges (server,
+// CLI) and again inside the workflow, because a raw `temporal workflow signal` skips the edges.
+import { z } from 'zod';
+
+const fraction = z.number().finite().min(0, 'must be a fraction between 0 and 1').max(1, 'must be a fraction between 0 and 1');
+
+export const errorRateSampleSchema = z
+  .object({
+    environment: z.enum(['staging', 'production']),
+    rate: fraction,
+    baseline: fraction,
+    requestCount: z.number().int('must be a whole number').min(0),
+    observedAt: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time' }),
+    source: z.string().max(200).optional(),
+  })
+  .strict();
+
+const who = z.string().trim().min(1, 'is required').max(200);
+const via = z.string().max(40).optional();
+
+export const approvalRequestSchema = z.object({ approver: who, comment: z.string().max(2000).optional(), via }).passthrough();
+export const rejectRequestSchema = z.object({ approver: who, reason: z.string().trim().min(1, 'is required').max(2000), via }).passthrough();
+export const abortRequestSchema = z.object({ by: who, reason: z.string().trim().min(1, 'is required').max(2000), via }).passthrough();
+
+/** First problem of a failed parse, as "field: reason". */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return `${issue.path.length ? issue.path.join('.') : '(payload)'}: ${issue.message}`;
+}

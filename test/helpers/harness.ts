@@ -1,0 +1,178 @@
+// Shared test harness: real Temporal servers, the real worker and activities, a simulated deployer.
+import { randomUUID } from 'node:crypto';
+import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
+import { createActivities, type ActivityDeps } from '../../src/activities';
+import { createSimulatedDeployer, type SimulatedDeployer, type SimulatedDeployerOptions } from '../../src/activities/simulated-deployer';
+import type { Reporter } from '../../src/activities/reporter';
+import { parsePolicy } from '../../src/policy/load';
+import { startPromotion } from '../../src/promotion-client';
+import { createAirlockWorker, WORKFLOWS_PATH } from '../../src/worker';
+import type { Change, Environment, PromotionState, Stage } from '../../src/workflows/messages';
+import { stateQuery } from '../../src/workflows/messages';
+import { AIRLOCK_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
+import { serverExecutable } from './tools';
+import { registerSearchAttributes } from '../../src/search-attribute-setup';
+import { Worker } from '@temporalio/worker';
+
+let runtimeInstalled = false;
+function quietRuntime() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  const executable = serverExecutable('temporal-test-server');
+  const env = await TestWorkflowEnvironment.createTimeSkipping(executable ? { server: { executable } } : {});
+  await registerSearchAttributes(env.connection, env.namespace ?? 'default');
+  return env;
+}
+
+export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  const executable = serverExecutable('temporal');
+  return TestWorkflowEnvironment.createLocal({
+    server: { ...(executable ? { executable } : {}), searchAttributes: AIRLOCK_SEARCH_ATTRIBUTES },
+  });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  return bundle;
+}
+
+export interface PolicyOverrides {
+  bakeHours?: number;
+  canaryMinutes?: number;
+  productionWatchMinutes?: number;
+  approvalTimeoutHours?: number;
+  maxSilenceMinutes?: number;
+  maxServicesInFlight?: number;
+  maxStartsPerHour?: number;
+  extra?: string;
+}
+
+export function testPolicyYaml(o: PolicyOverrides = {}): string {
+  const bake = o.bakeHours ?? 24;
+  return `version: 1
+authors:
+  agents: ["airlock-agent[bot]"]
+approvers:
+  required: 2
+  allowed: [{ id: alice }, { id: bob }, { id: carol }]
+bake: { minHours: ${bake}${bake < 24 ? ', allowShortBake: true' : ''} }
+canary: { percent: 10, minMinutes: ${o.canaryMinutes ?? 30} }
+production: { watchMinutes: ${o.productionWatchMinutes ?? 30} }
+approval: { timeoutHours: ${o.approvalTimeoutHours ?? 72} }
+rollback: { thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001 }
+monitoring: { maxSilenceMinutes: ${o.maxSilenceMinutes ?? 60} }
+blastRadius: { maxServicesInFlight: ${o.maxServicesInFlight ?? 1}, maxStartsPerHour: ${o.maxStartsPerHour ?? 5} }
+services:
+  - { name: notification-service, paths: ["k8s/*/notification-service/**"] }
+  - { name: search-service, paths: ["k8s/*/search-service/**"] }
+  - { name: payment-service, paths: ["k8s/*/payment-service/**"] }
+${o.extra ?? ''}`;
+}
+
+export interface Rig {
+  env: TestWorkflowEnvironment;
+  deployer: SimulatedDeployer;
+  deps: ActivityDeps;
+  taskQueue: string;
+  slotWorkflowId: string;
+  reports: PromotionState[];
+  /** Runs fn while a worker polls this rig's task queue. */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  start(change?: Partial<Change>): Promise<WorkflowHandle>;
+}
+
+export function createRig(
+  env: TestWorkflowEnvironment,
+  opts: { policy?: PolicyOverrides; deployer?: SimulatedDeployerOptions; deps?: Partial<ActivityDeps> } = {},
+): Rig {
+  const deployer = createSimulatedDeployer(opts.deployer);
+  const reports: PromotionState[] = [];
+  const recorder: Reporter = { name: 'test', report: async (s) => void reports.push(s) };
+  const policyText = testPolicyYaml(opts.policy);
+  const deps: ActivityDeps = {
+    deployer,
+    loadPolicy: () => parsePolicy(policyText, 'test-policy'),
+    checkChange: async () => [],
+    deployWindow: () => ({ waitMs: 0 }),
+    temporal: env.client,
+    reporters: [recorder],
+    ...opts.deps,
+  };
+  const taskQueue = `tq-${randomUUID()}`;
+  const slotWorkflowId = `slot-${randomUUID()}`;
+  const rig: Rig = {
+    env,
+    deployer,
+    deps,
+    taskQueue,
+    slotWorkflowId,
+    reports,
+    async run(fn) {
+      const worker = await createAirlockWorker({
+        connection: env.nativeConnection,
+        namespace: env.namespace ?? 'default',
+        taskQueue,
+        deps,
+        workflowBundle: await workflowBundle(),
+      });
+      return worker.runUntil(fn);
+    },
+    async start(change = {}) {
+      const c = makeChange(change);
+      const started = await startPromotion(env.client, c, { taskQueue, slotWorkflowId });
+      return env.client.workflow.getHandle(started.workflowId);
+    },
+  };
+  return rig;
+}
+
+export function makeChange(c: Partial<Change> = {}): Change {
+  return {
+    service: 'notification-service',
+    commit: randomUUID().replace(/-/g, '').padEnd(40, '0').slice(0, 40),
+    author: 'airlock-agent[bot]',
+    version: 'v2',
+    ...c,
+  };
+}
+
+export async function state(h: WorkflowHandle): Promise<PromotionState> {
+  return h.query(stateQuery);
+}
+
+/** Skips server time in steps, sending a sample each step, until `stop(state)` holds. */
+export async function feed(
+  env: TestWorkflowEnvironment,
+  h: WorkflowHandle,
+  o: { environment?: Environment | 'auto'; rate?: number; baseline?: number; requestCount?: number; stepMinutes?: number; stop: (s: PromotionState) => boolean; maxSteps?: number },
+): Promise<PromotionState> {
+  for (let i = 0; i < (o.maxSteps ?? 500); i++) {
+    const s = await state(h);
+    if (o.stop(s) || s.stage === 'ended') return s;
+    const environment: Environment = o.environment && o.environment !== 'auto' ? o.environment : s.deployed.includes('production') ? 'production' : 'staging';
+    if (s.deployed.length) await sendSample(env, h, { environment, rate: o.rate ?? 0.01, baseline: o.baseline ?? 0.01, requestCount: o.requestCount ?? 1000 });
+    await env.sleep(`${o.stepMinutes ?? 20} minutes`);
+  }
+  throw new Error('feed: stop condition never held');
+}
+
+export async function sendSample(
+  env: TestWorkflowEnvironment,
+  h: WorkflowHandle,
+  s: { environment: Environment; rate: number; baseline: number; requestCount: number; observedAt?: string },
+): Promise<void> {
+  const observedAt = s.observedAt ?? new Date(await env.currentTimeMs()).toISOString();
+  await h.signal('errorRate', { ...s, observedAt });
+}
+
+export const untilStage = (stage: Stage) => (s: PromotionState) => s.stage === stage;
+export { Worker };
