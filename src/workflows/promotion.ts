@@ -393,8 +393,8 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     wf.upsertSearchAttributes([{ key: outcomeKey, value: outcome }]);
     setStage('ended');
     await Promise.all(reports);
+    await wf.condition(wf.allHandlersFinished);
   });
-  await wf.condition(wf.allHandlersFinished);
   return {
     workflowId,
     outcome,

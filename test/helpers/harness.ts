@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import { createActivities, type ActivityDeps } from '../../src/activities';
+import type { ActivityDeps } from '../../src/activities';
 import { createSimulatedDeployer, type SimulatedDeployer, type SimulatedDeployerOptions } from '../../src/activities/simulated-deployer';
 import type { Reporter } from '../../src/activities/reporter';
 import { parsePolicy } from '../../src/policy/load';
