@@ -1,0 +1,91 @@
+// Approval gate: who may approve, when, and what a refusal says. Time-skipping server, real bake.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { createRig, feed, state, timeSkippingEnv, untilStage } from '../helpers/harness';
+import { abortUpdate, approveUpdate, rejectUpdate, type PromotionResult } from '../../src/workflows/messages';
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await timeSkippingEnv();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+async function refusal(p: Promise<unknown>): Promise<string> {
+  await assert.rejects(p, WorkflowUpdateFailedError);
+  const err = (await p.catch((e) => e)) as WorkflowUpdateFailedError;
+  return String((err.cause as Error).message);
+}
+
+describe('approval gate', () => {
+  test('an approval before the bake ends is refused with the stage and the time left; nothing is recorded', async () => {
+    const rig = createRig(env);
+    await rig.run(async () => {
+      const h = await rig.start();
+      await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
+      await feed(env, h, { stop: (x) => Date.parse(x.now) - Date.parse(x.stagingReadyAt!) >= 3 * 3600_000, stepMinutes: 30 });
+      const msg = await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: 'alice' }] }));
+      assert.match(msg, /not awaiting approval: stage is baking; bake ends in 2[01]h \d\dm/);
+      const s = await state(h);
+      assert.deepEqual(s.approvals, []);
+      assert.equal(s.stage, 'baking');
+      await h.executeUpdate(abortUpdate, { args: [{ by: 'alice', reason: 'end of test' }] });
+      await h.result();
+    });
+  });
+
+  test('the author, unknown people and a repeated approver are refused; two distinct approvers are needed', async () => {
+    const rig = createRig(env);
+    await rig.run(async () => {
+      const h = await rig.start();
+      await feed(env, h, { stop: untilStage('awaiting_approval') });
+      assert.match(await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: 'airlock-agent[bot]' }] })), /author.*can never approve/);
+      assert.match(await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: 'mallory' }] })), /"mallory" is not in approvers.allowed/);
+      assert.match(await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: ' ' }] })), /approve: approver: is required/);
+      const first = await h.executeUpdate(approveUpdate, { args: [{ approver: 'alice', comment: 'canary clean' }] });
+      assert.deepEqual([first.complete, first.required, first.approvals.length], [false, 2, 1]);
+      assert.match(await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: 'alice' }] })), /already approved/);
+      // The same refusals reach signals too: recorded, never counted.
+      await h.signal('approve', { approver: 'airlock-agent[bot]' });
+      await h.signal('approve', { approver: 'alice' });
+      let s = await state(h);
+      assert.equal(s.stage, 'awaiting_approval');
+      assert.deepEqual(s.approvals.map((a) => a.approver), ['alice']);
+      assert.equal(s.refusals.filter((r) => r.action === 'approve').length, 2);
+      assert.match(await refusal(h.executeUpdate(rejectUpdate, { args: [{ approver: 'airlock-agent[bot]', reason: 'x' }] })), /author/);
+      assert.match(await refusal(h.executeUpdate(rejectUpdate, { args: [{ approver: 'bob', reason: '' }] })), /reject: reason: is required/);
+      const second = await h.executeUpdate(approveUpdate, { args: [{ approver: 'bob' }] });
+      assert.equal(second.complete, true);
+      await feed(env, h, { stop: () => false });
+      const r: PromotionResult = await h.result();
+      assert.equal(r.outcome, 'promoted');
+      s = await state(h);
+      assert.equal(s.stage, 'ended');
+      await assert.rejects(h.executeUpdate(approveUpdate, { args: [{ approver: 'carol' }] }), (e: Error) => {
+        return /completed|not found/i.test(e.message);
+      });
+    });
+  });
+
+  test('a malformed error-rate signal is refused and recorded; it cannot breach or count as data', async () => {
+    const rig = createRig(env);
+    await rig.run(async () => {
+      const h = await rig.start();
+      await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
+      await h.signal('errorRate', { environment: 'staging', rate: 7, baseline: 0.01, requestCount: 1000, observedAt: new Date(await env.currentTimeMs()).toISOString() });
+      await h.signal('errorRate', { environment: 'qa', rate: 0.9, baseline: 0.01, requestCount: 1000, observedAt: 'yesterday' });
+      const s = await state(h);
+      assert.equal(s.stage, 'baking');
+      assert.deepEqual(
+        s.refusals.map((r) => r.reason.split(':')[0]),
+        ['rate', 'environment'],
+      );
+      assert.equal(s.errorRate.samples, 0);
+      await h.executeUpdate(abortUpdate, { args: [{ by: 'bob', reason: 'end of test' }] });
+      await h.result();
+    });
+  });
+});
