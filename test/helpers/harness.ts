@@ -16,6 +16,7 @@ import { serverExecutable } from './tools';
 import { registerSearchAttributes } from '../../src/search-attribute-setup';
 import { Worker } from '@temporalio/worker';
 
+const RUN_LIMIT_MS = 180_000;
 let runtimeInstalled = false;
 function quietRuntime() {
   if (runtimeInstalled) return;
@@ -124,7 +125,16 @@ export function createRig(
         deps,
         workflowBundle: await workflowBundle(),
       });
-      return worker.runUntil(fn);
+      // A stuck test fails with a reason instead of hanging the suite.
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`rig.run: test body still running after ${RUN_LIMIT_MS / 1000} s`)), RUN_LIMIT_MS);
+      });
+      try {
+        return await worker.runUntil(Promise.race([fn(), limit]));
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async start(change = {}) {
       const c = makeChange(change);
