@@ -1,6 +1,7 @@
 // The one policy file: every rule Airlock enforces, validated at the edge with zod.
 // Pure: no Temporal, no I/O. Content-check sections live in ./checks-schema.
 import { z } from 'zod';
+import { isPublicKey } from '../approvals/decision-signature';
 import { checksSchema } from './checks-schema';
 
 /** The bake every promotion gets unless the policy says loudly that it wants less. */
@@ -14,7 +15,19 @@ export const approverSchema = z
     /** Slack user id (U…) that maps to this approver; used by the Slack integration. */
     slack: z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id such as U012ABCDEF').optional(),
     /** Base64 raw ed25519 public key (32 bytes) that verifies this approver's CLI signatures. */
-    publicKey: z.string().min(1).optional(),
+    publicKey: z.string().refine(isPublicKey, 'must be base64 of a raw 32-byte ed25519 public key (airlock keygen prints one)').optional(),
+  })
+  .strict();
+
+export const integrationsSchema = z
+  .object({
+    slack: z
+      .object({
+        /** Public half of the server's Slack bridge key: approvals via Slack must carry its signature. */
+        bridgePublicKey: z.string().refine(isPublicKey, 'must be base64 of a raw 32-byte ed25519 public key (airlock keygen prints one)'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -39,6 +52,10 @@ export const policySchema = z
       .object({
         required: z.number().int().min(2, 'two-person review: at least 2 distinct approvers').default(2),
         allowed: z.array(approverSchema).min(2, 'must list at least 2 approvers'),
+        /** Unsigned approvals are refused unless this is explicitly false (see docs/approvals.md). */
+        requireSignature: z.boolean().default(true),
+        /** A signed decision is accepted only within this many minutes of workflow time. */
+        signatureWindowMinutes: z.number().positive().max(60, 'a signature older than an hour is a replay risk').default(10),
       })
       .strict(),
     bake: z
@@ -93,6 +110,7 @@ export const policySchema = z
       .strict()
       .default({ maxServicesInFlight: 1, maxStartsPerHour: 5 }),
     services: z.array(serviceSchema).default([]),
+    integrations: integrationsSchema.default({}),
     checks: checksSchema,
   })
   .strict()
@@ -138,9 +156,11 @@ export type Approver = z.infer<typeof approverSchema>;
 export type PromotionSettings = Pick<
   Policy,
   'authors' | 'approvers' | 'bake' | 'canary' | 'production' | 'approval' | 'rollback' | 'monitoring' | 'blastRadius'
->;
+> &
+  // Optional so settings recorded in histories before it existed still type-check on replay.
+  Partial<Pick<Policy, 'integrations'>>;
 
 export function promotionSettings(policy: Policy): PromotionSettings {
-  const { authors, approvers, bake, canary, production, approval, rollback, monitoring, blastRadius } = policy;
-  return { authors, approvers, bake, canary, production, approval, rollback, monitoring, blastRadius };
+  const { authors, approvers, bake, canary, production, approval, rollback, monitoring, blastRadius, integrations } = policy;
+  return { authors, approvers, bake, canary, production, approval, rollback, monitoring, blastRadius, integrations };
 }

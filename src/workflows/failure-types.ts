@@ -8,5 +8,7 @@ export const FailureType = {
   InvariantViolated: 'AirlockInvariantViolated',
   CodeHostUnavailable: 'AirlockCodeHostUnavailable',
   ReporterRejected: 'AirlockReporterRejected',
+  /** A human decision whose identity could not be established (forged, replayed, unsigned, stale). */
+  DecisionRefused: 'AirlockDecisionRefused',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -1,6 +1,8 @@
 // Every signal, query and update of Airlock and its payload types, shared by workflows, worker,
 // server and CLI. Wire names are frozen once deployed: change a payload, never a name.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Attribution } from '../approvals/verify-decision';
+import type { DecisionSignature } from '../approvals/decision-signature';
 import type { Finding } from '../policy/finding';
 import type { PromotionSettings } from '../policy/schema';
 
@@ -64,18 +66,26 @@ export interface ApprovalRequest {
   comment?: string;
   /** How the decision reached Airlock: cli, slack, signal (raw Temporal signal), ... */
   via?: string;
+  /** ed25519 signature by the approver's key (cli) or the server's Slack bridge key (slack). */
+  signature?: DecisionSignature;
+  /** The Slack user the bridge verified (via: 'slack' only); covered by the signature. */
+  slackUser?: string;
 }
 
 export interface RejectRequest {
   approver: string;
   reason: string;
   via?: string;
+  signature?: DecisionSignature;
+  slackUser?: string;
 }
 
 export interface AbortRequest {
   by: string;
   reason: string;
   via?: string;
+  signature?: DecisionSignature;
+  slackUser?: string;
 }
 
 export interface Approval {
@@ -83,6 +93,8 @@ export interface Approval {
   at: string;
   via: string;
   comment?: string;
+  /** How the approver's identity was established (absent in histories from before signatures). */
+  attribution?: Attribution;
 }
 
 export interface ApprovalResult {

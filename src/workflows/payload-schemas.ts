@@ -17,10 +17,19 @@ export const errorRateSampleSchema = z
 
 const who = z.string().trim().min(1, 'is required').max(200);
 const via = z.string().max(40).optional();
+const signature = z
+  .object({
+    at: z.string().max(64),
+    nonce: z.string().min(8, 'must be at least 8 characters').max(128),
+    value: z.string().max(200),
+  })
+  .strict()
+  .optional();
+const slackUser = z.string().max(40).optional();
 
-export const approvalRequestSchema = z.object({ approver: who, comment: z.string().max(2000).optional(), via }).passthrough();
-export const rejectRequestSchema = z.object({ approver: who, reason: z.string().trim().min(1, 'is required').max(2000), via }).passthrough();
-export const abortRequestSchema = z.object({ by: who, reason: z.string().trim().min(1, 'is required').max(2000), via }).passthrough();
+export const approvalRequestSchema = z.object({ approver: who, comment: z.string().max(2000).optional(), via, signature, slackUser }).passthrough();
+export const rejectRequestSchema = z.object({ approver: who, reason: z.string().trim().min(1, 'is required').max(2000), via, signature, slackUser }).passthrough();
+export const abortRequestSchema = z.object({ by: who, reason: z.string().trim().min(1, 'is required').max(2000), via, signature, slackUser }).passthrough();
 
 /** First problem of a failed parse, as "field: reason". */
 export function describeIssue(error: z.ZodError): string {

@@ -4,7 +4,9 @@ import * as wf from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { Activities } from '../activities';
 import type { PromotionSettings } from '../policy/schema';
+import { checkDecisionIdentity, type Attribution, type SignedRequest } from '../approvals/verify-decision';
 import { authorizeHuman, type HumanAction } from './approval-authorization';
+import { FailureType } from './failure-types';
 import { formatDuration, HOUR_MS, MINUTE_MS } from './durations';
 import { ErrorRateMonitor } from './error-rate-monitor';
 import {
@@ -81,6 +83,8 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     deployed: [],
   };
   let settings: PromotionSettings | undefined;
+  // Decisions are checked for a verifiable identity from this version on (docs/approvals.md).
+  const signedDecisions = wf.patched('signed-decisions');
   let monitor: ErrorRateMonitor | undefined;
   let slotRequested = false;
   let slotGranted = false;
@@ -133,32 +137,49 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     return auth.approver;
   }
 
-  function validateApproval(raw: ApprovalRequest): string {
+  // Identity refusals (forged, replayed, unsigned, stale signature) are recorded in state.refusals,
+  // so an update carrying one passes its validator and is refused by its handler, in history.
+  class IdentityRefused extends Error {}
+  const usedSignatures = new Set<string>();
+
+  function checkIdentity(action: HumanAction, req: SignedRequest): Attribution {
+    if (!signedDecisions) return 'unsigned'; // histories from before signed decisions replay as they ran
+    const r = checkDecisionIdentity(req, { workflowId, action, settings: settings!, now: Date.now(), usedSignatures });
+    if (!r.ok) throw new IdentityRefused(r.reason);
+    return r.attribution;
+  }
+
+  function validateApproval(raw: ApprovalRequest) {
     const parsed = approvalRequestSchema.safeParse(raw);
     if (!parsed.success) throw new Error(`approve: ${describeIssue(parsed.error)}`);
     if (state.stage !== 'awaiting_approval') throw new Error(whyNotAwaitingApproval());
-    const approver = authorize('approve', parsed.data.approver);
+    const req = parsed.data;
+    const approver = authorize('approve', req.approver);
+    const attribution = checkIdentity('approve', { ...req, approver, text: req.comment });
     if (state.approvals.some((a) => a.approver === approver)) {
       throw new Error(`approve: "${approver}" has already approved; the next approval must come from a different person`);
     }
-    return approver;
+    return { approver, attribution, req };
   }
 
-  function recordApproval(req: ApprovalRequest, via: string) {
-    const approver = validateApproval(req);
-    const approval: Approval = { approver, at: iso(Date.now()), via: req.via ?? via, ...(req.comment ? { comment: req.comment } : {}) };
+  function recordApproval(raw: ApprovalRequest, via: string) {
+    const { approver, attribution, req } = validateApproval(raw);
+    if (req.signature) usedSignatures.add(req.signature.value);
+    const approval: Approval = { approver, at: iso(Date.now()), via: req.via ?? via, ...(req.comment ? { comment: req.comment } : {}), attribution };
     state.approvals.push(approval);
     const required = settings!.approvers.required;
     report();
     return { approvals: [...state.approvals], required, complete: state.approvals.length >= required };
   }
 
-  function validateStop(action: 'reject' | 'abort', who: string): string {
+  function validateStop(action: 'reject' | 'abort', req: SignedRequest & { reason: string }): string {
     if (state.stage === 'ended' || state.stage === 'rolling_back') {
       throw new Error(`${action}: promotion is ${state.stage === 'ended' ? `ended (${state.outcome})` : 'already rolling back'}`);
     }
     if (state.interruption) throw new Error(`${action}: promotion is already stopping (${state.interruption.kind})`);
-    return authorize(action, who);
+    const who = authorize(action, req.approver);
+    checkIdentity(action, { ...req, approver: who, text: req.reason });
+    return who;
   }
 
   function parseOrThrow<S extends z.ZodType>(schema: S, action: string, raw: unknown): z.infer<S> {
@@ -167,31 +188,61 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     return r.data;
   }
 
+  const parseReject = (raw: unknown) => parseOrThrow(rejectRequestSchema, 'reject', raw);
+  const parseAbort = (raw: unknown) => {
+    const { by, ...rest } = parseOrThrow(abortRequestSchema, 'abort', raw);
+    return { ...rest, approver: by };
+  };
   const reject = (raw: unknown) => {
-    const req = parseOrThrow(rejectRequestSchema, 'reject', raw);
-    interrupt({ kind: 'rejected', by: validateStop('reject', req.approver), reason: req.reason });
+    const req = parseReject(raw);
+    const by = validateStop('reject', req);
+    if (req.signature) usedSignatures.add(req.signature.value);
+    interrupt({ kind: 'rejected', by, reason: req.reason });
   };
   const abort = (raw: unknown) => {
-    const req = parseOrThrow(abortRequestSchema, 'abort', raw);
-    interrupt({ kind: 'aborted', by: validateStop('abort', req.by), reason: req.reason });
+    const req = parseAbort(raw);
+    const by = validateStop('abort', req);
+    if (req.signature) usedSignatures.add(req.signature.value);
+    interrupt({ kind: 'aborted', by, reason: req.reason });
   };
+  const refuseRecorded = (action: string, who: unknown, err: Error) =>
+    state.refusals.push({ at: iso(Date.now()), who: String(who ?? '(unknown)'), action, reason: err.message });
+  /** Update validator: identity refusals pass, so the handler can record them in history. */
+  const validating = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      if (!(err instanceof IdentityRefused)) throw err;
+    }
+  };
+  /** Update handler: a refusal fails the update with a typed failure; identity refusals are recorded. */
+  function handling<T>(action: string, who: unknown, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof IdentityRefused) refuseRecorded(action, who, err);
+      throw wf.ApplicationFailure.create({ type: FailureType.DecisionRefused, message: (err as Error).message, nonRetryable: true });
+    }
+  }
   // Signals cannot answer: a refused signal is recorded where `state` and the UI show it.
   const refusing = (action: string, who: unknown, fn: () => void) => {
     try {
       fn();
     } catch (err) {
-      state.refusals.push({ at: iso(Date.now()), who: String(who ?? '(unknown)'), action, reason: (err as Error).message });
+      refuseRecorded(action, who, err as Error);
     }
   };
 
-  wf.setHandler(approveUpdate, (req) => recordApproval(req, 'update'), { validator: (req) => void validateApproval(req) });
+  wf.setHandler(approveUpdate, (req) => handling('approve', req?.approver, () => recordApproval(req, 'update')), {
+    validator: (req) => validating(() => validateApproval(req)),
+  });
   wf.setHandler(approveSignal, (req) => refusing('approve', req?.approver, () => recordApproval(req, 'signal')));
-  wf.setHandler(rejectUpdate, (req) => (reject(req), { accepted: true as const }), {
-    validator: (req) => void validateStop('reject', parseOrThrow(rejectRequestSchema, 'reject', req).approver),
+  wf.setHandler(rejectUpdate, (req) => handling('reject', req?.approver, () => (reject(req), { accepted: true as const })), {
+    validator: (req) => validating(() => validateStop('reject', parseReject(req))),
   });
   wf.setHandler(rejectSignal, (req) => refusing('reject', req?.approver, () => reject(req)));
-  wf.setHandler(abortUpdate, (req) => (abort(req), { accepted: true as const }), {
-    validator: (req) => void validateStop('abort', parseOrThrow(abortRequestSchema, 'abort', req).by),
+  wf.setHandler(abortUpdate, (req) => handling('abort', req?.by, () => (abort(req), { accepted: true as const })), {
+    validator: (req) => validating(() => validateStop('abort', parseAbort(req))),
   });
   wf.setHandler(abortSignal, (req) => refusing('abort', req?.by, () => abort(req)));
   wf.setHandler(errorRateSignal, (raw) => {

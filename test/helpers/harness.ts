@@ -13,6 +13,7 @@ import type { Change, Environment, PromotionState, Stage } from '../../src/workf
 import { stateQuery } from '../../src/workflows/messages';
 import { AIRLOCK_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { serverExecutable } from './tools';
+import { testPublicKey } from './approver-keys';
 import { registerSearchAttributes } from '../../src/search-attribute-setup';
 import { Worker } from '@temporalio/worker';
 
@@ -64,7 +65,10 @@ authors:
   agents: ["airlock-agent[bot]"]
 approvers:
   required: 2
-  allowed: [{ id: alice }, { id: bob }, { id: carol }]
+  allowed:
+    - { id: alice, slack: U0ALICE01, publicKey: "${testPublicKey('alice')}" }
+    - { id: bob, slack: U0BOB0001, publicKey: "${testPublicKey('bob')}" }
+    - { id: carol, publicKey: "${testPublicKey('carol')}" }
 bake: { minHours: ${bake}${bake < 24 ? ', allowShortBake: true' : ''} }
 canary: { percent: 10, minMinutes: ${o.canaryMinutes ?? 30} }
 production: { watchMinutes: ${o.productionWatchMinutes ?? 30} }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { createRig, feed, state, timeSkippingEnv, untilStage } from '../helpers/harness';
+import { signedApproval } from '../helpers/approver-keys';
 import { abortUpdate, approveUpdate, rejectUpdate, type PromotionResult } from '../../src/workflows/messages';
 
 let env: TestWorkflowEnvironment;
@@ -45,9 +46,9 @@ describe('approval gate', () => {
       assert.match(await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: 'airlock-agent[bot]' }] })), /author.*can never approve/);
       assert.match(await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: 'mallory' }] })), /"mallory" is not in approvers.allowed/);
       assert.match(await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: ' ' }] })), /approve: approver: is required/);
-      const first = await h.executeUpdate(approveUpdate, { args: [{ approver: 'alice', comment: 'canary clean' }] });
+      const first = await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice', 'canary clean')] });
       assert.deepEqual([first.complete, first.required, first.approvals.length], [false, 2, 1]);
-      assert.match(await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: 'alice' }] })), /already approved/);
+      assert.match(await refusal(h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] })), /already approved/);
       // The same refusals reach signals too: recorded, never counted.
       await h.signal('approve', { approver: 'airlock-agent[bot]' });
       await h.signal('approve', { approver: 'alice' });
@@ -57,7 +58,7 @@ describe('approval gate', () => {
       assert.equal(s.refusals.filter((r) => r.action === 'approve').length, 2);
       assert.match(await refusal(h.executeUpdate(rejectUpdate, { args: [{ approver: 'airlock-agent[bot]', reason: 'x' }] })), /author/);
       assert.match(await refusal(h.executeUpdate(rejectUpdate, { args: [{ approver: 'bob', reason: '' }] })), /reject: reason: is required/);
-      const second = await h.executeUpdate(approveUpdate, { args: [{ approver: 'bob' }] });
+      const second = await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'bob')] });
       assert.equal(second.complete, true);
       await feed(env, h, { stop: () => false });
       const r: PromotionResult = await h.result();

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type Rig } from '../helpers/harness';
+import { signedApproval } from '../helpers/approver-keys';
 import { abortUpdate, approveUpdate, type PromotionResult, type PromotionState } from '../../src/workflows/messages';
 import { HOUR_MS } from '../../src/workflows/durations';
 
@@ -23,8 +24,8 @@ function assertRestored(rig: Rig, service = 'notification-service') {
 }
 
 async function approveBoth(h: WorkflowHandle) {
-  await h.executeUpdate(approveUpdate, { args: [{ approver: 'alice' }] });
-  await h.executeUpdate(approveUpdate, { args: [{ approver: 'bob' }] });
+  await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] });
+  await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'bob')] });
 }
 
 const atStage = (stage: PromotionState['stage']) => untilStage(stage);
@@ -163,7 +164,7 @@ describe('promotion on the time-skipping server', () => {
     await rig.run(async () => {
       const h = await rig.start();
       await feed(env, h, { stop: atStage('awaiting_approval') });
-      await h.executeUpdate(approveUpdate, { args: [{ approver: 'alice' }] });
+      await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] });
       await h.signal('reject', { approver: 'bob', reason: 'canary logs look wrong' });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'rejected');
@@ -177,7 +178,7 @@ describe('promotion on the time-skipping server', () => {
     await rig.run(async () => {
       const h = await rig.start();
       await feed(env, h, { stop: atStage('awaiting_approval') });
-      await h.executeUpdate(approveUpdate, { args: [{ approver: 'alice' }] });
+      await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] });
       await feed(env, h, { stop: () => false, stepMinutes: 30 });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'timed_out');

@@ -1,0 +1,63 @@
+// The signed form of a human decision (approve / reject / abort) and its canonical bytes. Pure and
+// deterministic: the CLI and the Slack bridge sign with it, the workflow verifies with it.
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { decodeBase64, encodeBase64 } from './base64';
+
+export type DecisionAction = 'approve' | 'reject' | 'abort';
+
+/** Attached to an approval / reject / abort request by whoever signed it. */
+export interface DecisionSignature {
+  /** ISO-8601 time of signing; must lie within the policy's window of workflow time. */
+  at: string;
+  /** Random, so two decisions signed in the same millisecond still differ. */
+  nonce: string;
+  /** base64 ed25519 signature over canonicalDecision(...). */
+  value: string;
+}
+
+/** Everything a signature covers: the request cannot be moved to another promotion, action or person. */
+export interface DecisionClaim {
+  workflowId: string;
+  action: DecisionAction;
+  approver: string;
+  /** 'cli' (signed by the approver's key) or 'slack' (signed by the server's bridge key). */
+  via: string;
+  /** Slack user the bridge verified; part of the signed bytes so it cannot be swapped. */
+  slackUser?: string;
+  /** The comment (approve) or reason (reject / abort): signed so it cannot be rewritten. */
+  text?: string;
+  at: string;
+  nonce: string;
+}
+
+const DOMAIN = 'airlock-decision-v1';
+
+export function canonicalDecision(c: DecisionClaim): Uint8Array {
+  // A JSON array is unambiguous: no field can smuggle a separator into the next one.
+  const fields = [DOMAIN, c.workflowId, c.action, c.approver, c.via, c.slackUser ?? '', c.text ?? '', c.at, c.nonce];
+  return new TextEncoder().encode(JSON.stringify(fields));
+}
+
+export function signDecision(claim: DecisionClaim, secretKey: Uint8Array): DecisionSignature {
+  return { at: claim.at, nonce: claim.nonce, value: encodeBase64(ed25519.sign(canonicalDecision(claim), secretKey)) };
+}
+
+export function verifyDecisionSignature(claim: DecisionClaim, signatureB64: string, publicKeyB64: string): boolean {
+  const sig = decodeBase64(signatureB64);
+  const key = decodeBase64(publicKeyB64);
+  if (!sig || sig.length !== 64 || !key || key.length !== 32) return false;
+  try {
+    return ed25519.verify(sig, canonicalDecision(claim), key);
+  } catch {
+    return false; // a malformed point is a forgery, not a crash of the workflow task
+  }
+}
+
+/** True when the text is base64 of exactly 32 bytes (a raw ed25519 public key). */
+export function isPublicKey(text: string): boolean {
+  return decodeBase64(text)?.length === 32;
+}
+
+export function publicKeyOf(secretKey: Uint8Array): string {
+  return encodeBase64(ed25519.getPublicKey(secretKey));
+}

@@ -1,0 +1,37 @@
+// Builds the signed approve / reject / abort payloads that the CLI and the Slack bridge send.
+// Signing side only (uses the platform's random source for the nonce): never called by workflows.
+import type { AbortRequest, ApprovalRequest, RejectRequest } from '../workflows/messages';
+import { encodeBase64 } from './base64';
+import { signDecision, type DecisionAction } from './decision-signature';
+
+export interface SignInput {
+  workflowId: string;
+  approver: string;
+  /** approve: the comment; reject / abort: the reason. Trimmed, as the workflow reads it. */
+  text?: string;
+  secretKey: Uint8Array;
+  via?: 'cli' | 'slack';
+  slackUser?: string;
+  /** Signing time, ms since epoch; defaults to this machine's clock. */
+  now?: number;
+}
+
+export function signedRequest(action: 'approve', i: SignInput): ApprovalRequest;
+export function signedRequest(action: 'reject', i: SignInput): RejectRequest;
+export function signedRequest(action: 'abort', i: SignInput): AbortRequest;
+export function signedRequest(action: DecisionAction, i: SignInput): ApprovalRequest | RejectRequest | AbortRequest {
+  const approver = i.approver.trim();
+  const text = i.text?.trim() || undefined;
+  const via = i.via ?? 'cli';
+  const nonce = encodeBase64(globalThis.crypto.getRandomValues(new Uint8Array(16)));
+  const at = new Date(i.now ?? Date.now()).toISOString();
+  const signature = signDecision(
+    { workflowId: i.workflowId, action, approver, via, ...(i.slackUser ? { slackUser: i.slackUser } : {}), ...(text ? { text } : {}), at, nonce },
+    i.secretKey,
+  );
+  const common = { via, signature, ...(i.slackUser ? { slackUser: i.slackUser } : {}) };
+  if (action === 'approve') return { approver, ...(text ? { comment: text } : {}), ...common };
+  if (!text) throw new Error(`${action}: a reason is required`);
+  if (action === 'reject') return { approver, reason: text, ...common };
+  return { by: approver, reason: text, ...common };
+}

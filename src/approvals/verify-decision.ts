@@ -1,0 +1,87 @@
+// Who really sent a decision: the identity rules Airlock applies inside the workflow (update
+// validators and signal handlers), after authorizeHuman has said the named person may decide.
+// Pure and deterministic: workflow time and the set of used signatures are passed in.
+import type { PromotionSettings } from '../policy/schema';
+import { verifyDecisionSignature, type DecisionAction, type DecisionSignature } from './decision-signature';
+
+export interface SignedRequest {
+  approver: string;
+  via?: string;
+  slackUser?: string;
+  text?: string;
+  signature?: DecisionSignature;
+}
+
+/** How the identity was established; recorded with the decision. */
+export type Attribution = 'approver-key' | 'slack-bridge' | 'unsigned';
+
+export type DecisionCheck = { ok: true; attribution: Attribution } | { ok: false; reason: string };
+
+export function checkDecisionIdentity(
+  req: SignedRequest,
+  ctx: { workflowId: string; action: DecisionAction; settings: PromotionSettings; now: number; usedSignatures: ReadonlySet<string> },
+): DecisionCheck {
+  const { action, settings } = ctx;
+  const refuse = (reason: string): DecisionCheck => ({ ok: false, reason: `${action}: ${reason}` });
+  const entry = settings.approvers.allowed.find((a) => a.id === req.approver);
+  const sig = req.signature;
+  const requireSignature = settings.approvers.requireSignature ?? true;
+
+  if (req.via === 'slack') {
+    // Only the server that verified Slack's request holds the bridge key: a raw signal saying
+    // via: 'slack' has no valid bridge signature and is refused.
+    const bridgeKey = settings.integrations?.slack?.bridgePublicKey;
+    if (!bridgeKey) return refuse('via slack, but the policy has no integrations.slack.bridgePublicKey');
+    if (!sig) return refuse('via slack, but the request carries no bridge signature');
+    if (!entry?.slack || entry.slack !== req.slackUser) {
+      return refuse(`Slack user ${req.slackUser ?? '(none)'} is not the Slack id of "${req.approver}" in approvers.allowed`);
+    }
+    return checkSignature(req, sig, bridgeKey, 'slack-bridge', ctx, refuse);
+  }
+  if (sig) {
+    if (!entry?.publicKey) return refuse(`"${req.approver}" has no publicKey in approvers.allowed, so a signature cannot be checked`);
+    return checkSignature(req, sig, entry.publicKey, 'approver-key', ctx, refuse);
+  }
+  // Stopping only ever makes things safer, and anyone who can signal can also cancel the workflow
+  // (which Airlock treats as an abort): unsigned reject / abort stay possible at 3 AM.
+  if (action !== 'approve') return { ok: true, attribution: 'unsigned' };
+  if (entry?.publicKey) return refuse(`unsigned; "${req.approver}" has a publicKey in the policy, so approvals must be signed (airlock approve --key)`);
+  if (requireSignature) return refuse('unsigned; approvers.requireSignature is on, so approvals must be signed (airlock approve --key, or Slack)');
+  return { ok: true, attribution: 'unsigned' };
+}
+
+function checkSignature(
+  req: SignedRequest,
+  sig: DecisionSignature,
+  publicKey: string,
+  attribution: Attribution,
+  ctx: { workflowId: string; action: DecisionAction; settings: PromotionSettings; now: number; usedSignatures: ReadonlySet<string> },
+  refuse: (reason: string) => DecisionCheck,
+): DecisionCheck {
+  if (typeof sig.at !== 'string' || typeof sig.nonce !== 'string' || typeof sig.value !== 'string') {
+    return refuse('signature: must have string fields at, nonce and value');
+  }
+  const at = Date.parse(sig.at);
+  if (Number.isNaN(at)) return refuse(`signature.at: "${sig.at}" is not an ISO-8601 time`);
+  const windowMs = (ctx.settings.approvers.signatureWindowMinutes ?? 10) * 60_000;
+  const skewMinutes = Math.round((ctx.now - at) / 60_000);
+  if (Math.abs(ctx.now - at) > windowMs) {
+    return refuse(`signature.at ${sig.at} is ${Math.abs(skewMinutes)} min ${skewMinutes >= 0 ? 'old' : 'in the future'}; the window is ±${windowMs / 60_000} min of workflow time`);
+  }
+  if (ctx.usedSignatures.has(sig.value)) return refuse('signature was already used once (replay)');
+  const claim = {
+    workflowId: ctx.workflowId,
+    action: ctx.action,
+    approver: req.approver,
+    via: req.via ?? 'cli',
+    ...(req.slackUser ? { slackUser: req.slackUser } : {}),
+    ...(req.text ? { text: req.text } : {}),
+    at: sig.at,
+    nonce: sig.nonce,
+  };
+  if (!verifyDecisionSignature(claim, sig.value, publicKey)) {
+    const whose = attribution === 'slack-bridge' ? 'the Slack bridge key' : `the public key of "${req.approver}"`;
+    return refuse(`signature does not verify with ${whose} for this promotion, action and approver (forged or altered)`);
+  }
+  return { ok: true, attribution };
+}
