@@ -1,0 +1,97 @@
+// approve / reject / abort from the command line: signed with the approver's key, sent as Updates
+// so the workflow's refusal reaches the caller at once. Also the API the demo calls.
+import type { Client } from '@temporalio/client';
+import { signedRequest } from '../approvals/signed-request';
+import { abortUpdate, approveUpdate, rejectUpdate, type AbortRequest, type ApprovalRequest, type ApprovalResult, type RejectRequest } from '../workflows/messages';
+import { CliError, ExitCode } from './errors';
+import { parseSecretKey, readKeyFile } from './keys';
+import { toCliError } from './temporal-errors';
+
+export interface DecisionOptions {
+  client: Client;
+  workflowId: string;
+  approver: string;
+  /** A key file written by `airlock keygen`, or the base64 secret key itself. */
+  keyFile?: string;
+  privateKey?: Uint8Array | string;
+  /** Signing time (ms); defaults to this machine's clock. Tests pass the server's skipped time. */
+  now?: number;
+}
+
+function secretKeyOf(o: DecisionOptions): Uint8Array | undefined {
+  if (o.privateKey instanceof Uint8Array) return o.privateKey;
+  if (typeof o.privateKey === 'string') return parseSecretKey(o.privateKey, 'privateKey');
+  if (o.keyFile) return readKeyFile(o.keyFile);
+  return undefined;
+}
+
+function requireApprover(action: string, o: DecisionOptions): string {
+  const approver = o.approver?.trim();
+  if (!approver) throw new CliError(`${action}: --as APPROVER is required`, ExitCode.Usage);
+  return approver;
+}
+
+function requireReason(action: string, reason: string | undefined): string {
+  const r = reason?.trim();
+  if (!r) throw new CliError(`${action}: --reason is required`, ExitCode.Usage);
+  return r;
+}
+
+const signing = (o: DecisionOptions, secretKey: Uint8Array, text: string | undefined) => ({
+  workflowId: o.workflowId,
+  approver: o.approver,
+  text,
+  secretKey,
+  via: 'cli' as const,
+  ...(o.now !== undefined ? { now: o.now } : {}),
+});
+
+// Without a key the request goes unsigned: the workflow refuses it for approve (docs/approvals.md)
+// and accepts it for a stop, which only ever makes things safer.
+function approvalRequest(o: DecisionOptions, comment: string | undefined): ApprovalRequest {
+  const approver = requireApprover('approve', o);
+  const key = secretKeyOf(o);
+  if (key) return signedRequest('approve', signing(o, key, comment));
+  return { approver, via: 'cli', ...(comment?.trim() ? { comment: comment.trim() } : {}) };
+}
+
+function rejectRequest(o: DecisionOptions, reason: string | undefined): RejectRequest {
+  const approver = requireApprover('reject', o);
+  const r = requireReason('reject', reason);
+  const key = secretKeyOf(o);
+  return key ? signedRequest('reject', signing(o, key, r)) : { approver, reason: r, via: 'cli' };
+}
+
+function abortRequest(o: DecisionOptions, reason: string | undefined): AbortRequest {
+  const by = requireApprover('abort', o);
+  const r = requireReason('abort', reason);
+  const key = secretKeyOf(o);
+  return key ? signedRequest('abort', signing(o, key, r)) : { by, reason: r, via: 'cli' };
+}
+
+export async function approve(o: DecisionOptions & { comment?: string }): Promise<ApprovalResult> {
+  const req = approvalRequest(o, o.comment);
+  try {
+    return await o.client.workflow.getHandle(o.workflowId).executeUpdate(approveUpdate, { args: [req] });
+  } catch (err) {
+    throw toCliError(err, o.workflowId);
+  }
+}
+
+export async function reject(o: DecisionOptions & { reason: string }): Promise<{ accepted: true }> {
+  const req = rejectRequest(o, o.reason);
+  try {
+    return await o.client.workflow.getHandle(o.workflowId).executeUpdate(rejectUpdate, { args: [req] });
+  } catch (err) {
+    throw toCliError(err, o.workflowId);
+  }
+}
+
+export async function abort(o: DecisionOptions & { reason: string }): Promise<{ accepted: true }> {
+  const req = abortRequest(o, o.reason);
+  try {
+    return await o.client.workflow.getHandle(o.workflowId).executeUpdate(abortUpdate, { args: [req] });
+  } catch (err) {
+    throw toCliError(err, o.workflowId);
+  }
+}

@@ -1,0 +1,144 @@
+// The `airlock` command. Parses arguments with commander, connects to Temporal with the worker's
+// settings (TEMPORAL_* / envconfig) only for commands that need it, and exits with docs/cli.md codes.
+import { Command, CommanderError, Option } from 'commander';
+import type { Client } from '@temporalio/client';
+import { connectClient } from '../temporal-connection';
+import { abort, approve, reject } from './decisions';
+import { CliError, ExitCode } from './errors';
+import { keygen } from './keys';
+import { listPromotions, renderList } from './list';
+import { computeReport, parseSince, renderReport } from './report';
+import { resolveWorkflowId } from './resolve-target';
+import { status } from './status';
+import { toCliError } from './temporal-errors';
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Injected by tests; otherwise a client from the environment. */
+  client?: () => Promise<Client>;
+}
+
+const defaultIo: CliIo = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) };
+
+function registerOptionalCommands(program: Command): void {
+  // `airlock check` is another engineer's module; the CLI works before it lands.
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('./check') as { registerCheckCommand(p: Command): void }).registerCheckCommand(program);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+  }
+}
+
+export function buildProgram(io: CliIo = defaultIo, setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
+  let client: Client | undefined;
+  const connect = async () => (client ??= await (io.client ?? connectClient)());
+  const print = (json: boolean, value: unknown, human: string) => io.out(json ? JSON.stringify(value, null, 2) : human);
+  const key = () => new Option('--key <file>', 'ed25519 secret key file written by `airlock keygen`').env('AIRLOCK_KEY_FILE');
+  const as = () => new Option('--as <approver>', 'your approver id in the policy').env('AIRLOCK_APPROVER').makeOptionMandatory();
+
+  const program = new Command('airlock')
+    .description('Gated promotion of AI-agent infrastructure changes (exit codes: docs/cli.md)')
+    .option('--json', 'machine-readable output')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  const json = () => Boolean(program.opts().json);
+
+  program
+    .command('keygen')
+    .description('generate an approver key pair; prints the public key for approvers.allowed[].publicKey')
+    .requiredOption('--out <file>', 'where to write the secret key (mode 600, never overwritten)')
+    .action((o: { out: string }) => {
+      const k = keygen(o.out);
+      print(json(), k, `secret key written to ${k.path} (keep it private)\npublic key (paste into the policy as publicKey):\n${k.publicKey}`);
+    });
+
+  program
+    .command('status [target]')
+    .description('one promotion (service name or workflow id): stage, bake progress, approvals')
+    .option('--watch', 'follow until it ends; exit 0 if promoted, 6 otherwise')
+    .action(async (target: string | undefined, o: { watch?: boolean }) => {
+      if (!target) throw new CliError('status: name a service or a workflow id (airlock list shows them)', ExitCode.Usage);
+      setExit(await status(await connect(), target, { json: json(), watch: Boolean(o.watch), out: io.out }));
+    });
+
+  program
+    .command('list')
+    .description('promotions in flight, queued, and ended in the last 7 days')
+    .action(async () => {
+      const l = await listPromotions(await connect());
+      print(json(), l, renderList(l));
+    });
+
+  const decision = (name: 'approve' | 'reject' | 'abort', description: string) =>
+    program.command(`${name} <target>`).description(description).addOption(as()).addOption(key());
+  decision('approve', 'approve a promotion awaiting approval (signed with --key)')
+    .option('--comment <text>', 'why you approve; signed with the decision')
+    .action(async (target: string, o: { as: string; key?: string; comment?: string }) => {
+      const c = await connect();
+      const workflowId = await resolveWorkflowId(c, target);
+      const r = await approve({ client: c, workflowId, approver: o.as, keyFile: o.key, comment: o.comment });
+      print(json(), r, `approved ${workflowId}: ${r.approvals.length}/${r.required}${r.complete ? ' — complete, production rollout follows' : ''}`);
+    });
+  decision('reject', 'reject a promotion: everything deployed is rolled back')
+    .requiredOption('--reason <text>', 'why; signed with the decision')
+    .action(async (target: string, o: { as: string; key?: string; reason: string }) => {
+      const c = await connect();
+      const workflowId = await resolveWorkflowId(c, target);
+      const r = await reject({ client: c, workflowId, approver: o.as, keyFile: o.key, reason: o.reason });
+      print(json(), { workflowId, ...r }, `rejected ${workflowId}: rolling back`);
+    });
+  decision('abort', 'abort a promotion at any stage: everything deployed is rolled back')
+    .requiredOption('--reason <text>', 'why; signed with the decision')
+    .action(async (target: string, o: { as: string; key?: string; reason: string }) => {
+      const c = await connect();
+      const workflowId = await resolveWorkflowId(c, target);
+      const r = await abort({ client: c, workflowId, approver: o.as, keyFile: o.key, reason: o.reason });
+      print(json(), { workflowId, ...r }, `aborted ${workflowId}: rolling back`);
+    });
+
+  program
+    .command('report')
+    .description('the scoreboard: started, promoted, rolled back, blocked, interventions, merge → production')
+    .option('--since <period>', 'how far back, e.g. 30d or 12h', '30d')
+    .action(async (o: { since: string }) => {
+      const sinceMs = parseSince(o.since); // bad input is refused before anything is contacted
+      const b = await computeReport(await connect(), sinceMs);
+      print(json(), b, renderReport(b));
+    });
+
+  registerOptionalCommands(program);
+  return program;
+}
+
+/** Runs the CLI and returns its exit code; never calls process.exit itself. */
+export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  let code: number = ExitCode.Ok;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    const e = toCliError(err, '');
+    if (e instanceof CliError) {
+      io.err(`airlock: ${e.message}`);
+      return e.exitCode;
+    }
+    io.err(`airlock: ${(e as Error)?.stack ?? String(e)}`);
+    return ExitCode.Failure;
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err);
+      process.exit(ExitCode.Failure);
+    },
+  );
+}

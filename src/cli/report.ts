@@ -1,0 +1,148 @@
+// `airlock report [--since 30d]`: the scoreboard of the incident report, computed from Temporal
+// visibility (which promotions) and histories (input, result, when production was reached).
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+import type { Change, PromotionResult } from '../workflows/messages';
+import { CliError, ExitCode } from './errors';
+
+export interface Scoreboard {
+  since: string;
+  days: number;
+  started: number;
+  inFlight: number;
+  promoted: number;
+  rolledBack: { total: number; byStage: Record<string, number> };
+  blocked: { total: number; byRule: Record<string, number> };
+  rejected: number;
+  aborted: number;
+  timedOut: number;
+  failed: number;
+  /** Rejections and aborts: a human had to step in. */
+  humanInterventions: number;
+  medianMergeToProductionHours?: number;
+  /** Rollbacks after production (canary or full) had the change: users could see it. */
+  userFacingRollbacks: number;
+  userFacingRollbackEveryDays?: number;
+}
+
+export function parseSince(text: string): number {
+  const m = /^(\d+)([dh])$/.exec(text.trim());
+  if (!m || Number(m[1]) === 0) throw new CliError(`--since: "${text}" must look like 30d or 12h`, ExitCode.Usage);
+  return Number(m[1]) * (m[2] === 'd' ? 86_400_000 : 3_600_000);
+}
+
+const decode = <T>(p?: temporal.api.common.v1.IPayloads | null): T | undefined =>
+  p?.payloads?.[0] ? defaultPayloadConverter.fromPayload<T>(p.payloads[0]) : undefined;
+
+/** Where a rollback's evidence says the change was when it was stopped. */
+function rollbackStage(r: PromotionResult): string {
+  const i = r.interruption;
+  if (!i) return 'unknown';
+  const env = i.kind === 'breach' ? i.sample.environment : i.kind === 'silence' || i.kind === 'deploy_failed' ? i.environment : undefined;
+  if (env === 'staging') return 'bake';
+  if (env === 'production') return r.approvals.length >= 2 ? 'production' : 'canary';
+  return i.kind;
+}
+
+export async function computeReport(client: Client, sinceMs: number, now = Date.now()): Promise<Scoreboard> {
+  const since = new Date(now - sinceMs).toISOString();
+  const board: Scoreboard = {
+    since,
+    days: sinceMs / 86_400_000,
+    started: 0,
+    inFlight: 0,
+    promoted: 0,
+    rolledBack: { total: 0, byStage: {} },
+    blocked: { total: 0, byRule: {} },
+    rejected: 0,
+    aborted: 0,
+    timedOut: 0,
+    failed: 0,
+    humanInterventions: 0,
+    userFacingRollbacks: 0,
+  };
+  const mergeToProd: number[] = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowType = 'promotion' AND StartTime > '${since}'` })) {
+    board.started++;
+    if (wf.status.name === 'RUNNING') {
+      board.inFlight++;
+      continue;
+    }
+    const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+    let change: Change | undefined;
+    let result: PromotionResult | undefined;
+    let productionAt: number | undefined;
+    for (const e of history.events ?? []) {
+      const started = e.workflowExecutionStartedEventAttributes;
+      if (started) change = decode<{ change: Change }>(started.input)?.change;
+      const scheduled = e.activityTaskScheduledEventAttributes;
+      if (scheduled?.activityType?.name === 'promoteCanary' && e.eventTime?.seconds != null) productionAt = Number(e.eventTime.seconds) * 1000;
+      const done = e.workflowExecutionCompletedEventAttributes;
+      if (done) result = decode<PromotionResult>(done.result);
+    }
+    if (!result) {
+      board.failed++; // terminated, timed out or failed at the Temporal level
+      continue;
+    }
+    switch (result.outcome) {
+      case 'promoted': {
+        board.promoted++;
+        const mergedAt = change?.mergedAt ? Date.parse(change.mergedAt) : wf.startTime.getTime();
+        if (productionAt) mergeToProd.push(productionAt - mergedAt);
+        break;
+      }
+      case 'rolled_back': {
+        board.rolledBack.total++;
+        const stage = rollbackStage(result);
+        board.rolledBack.byStage[stage] = (board.rolledBack.byStage[stage] ?? 0) + 1;
+        if (stage === 'canary' || stage === 'production') board.userFacingRollbacks++;
+        break;
+      }
+      case 'blocked':
+        board.blocked.total++;
+        for (const f of result.findings.filter((x) => x.level === 'block')) board.blocked.byRule[f.rule] = (board.blocked.byRule[f.rule] ?? 0) + 1;
+        break;
+      case 'rejected':
+        board.rejected++;
+        break;
+      case 'aborted':
+        board.aborted++;
+        break;
+      case 'timed_out':
+        board.timedOut++;
+        break;
+      case 'failed':
+        board.failed++;
+        break;
+    }
+  }
+  board.humanInterventions = board.rejected + board.aborted;
+  if (mergeToProd.length) {
+    const sorted = mergeToProd.sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    board.medianMergeToProductionHours = Math.round((median / 3_600_000) * 10) / 10;
+  }
+  if (board.userFacingRollbacks) board.userFacingRollbackEveryDays = Math.round((board.days / board.userFacingRollbacks) * 10) / 10;
+  return board;
+}
+
+export function renderReport(b: Scoreboard): string {
+  const pairs = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k} ${v}`).join(', ') || '-';
+  const rate = b.started ? ` (${((b.rolledBack.total / b.started) * 100).toFixed(1)}% of started)` : '';
+  return [
+    `Airlock scoreboard since ${b.since} (${b.days} days)`,
+    `  promotions started         ${b.started}   (in flight ${b.inFlight})`,
+    `  promoted                   ${b.promoted}`,
+    `  rolled back                ${b.rolledBack.total}${rate}   by stage: ${pairs(b.rolledBack.byStage)}`,
+    `  blocked by policy          ${b.blocked.total}   by rule: ${pairs(b.blocked.byRule)}`,
+    `  rejected / aborted         ${b.rejected} / ${b.aborted}   (human interventions ${b.humanInterventions})`,
+    `  approval timed out         ${b.timedOut}`,
+    `  failed                     ${b.failed}`,
+    `  median merge → production  ${b.medianMergeToProductionHours !== undefined ? `${b.medianMergeToProductionHours} h` : '-'}`,
+    b.userFacingRollbackEveryDays !== undefined
+      ? `  at this rate: a user-facing rollback every ${b.userFacingRollbackEveryDays} days (${b.userFacingRollbacks} reached the canary or production)`
+      : `  no user-facing rollback in this period: every stopped change was stopped before production`,
+  ].join('\n');
+}
