@@ -1,0 +1,56 @@
+// Rule liveness-probe (AI-DEPLOY-009): a liveness probe that gives up after one failure restarts
+// every replica at once on a network blip. Kubernetes' default failureThreshold is 3.
+import type { Finding } from '../finding';
+import type { Rule } from '../check-context';
+import { getIn } from '../manifest';
+import { containersOf, workloadKey, workloadLabel } from '../workload';
+
+export const KUBERNETES_DEFAULT_FAILURE_THRESHOLD = 3;
+
+export const livenessProbeRule: Rule = ({ manifests, checks }) => {
+  const min = checks.minLivenessFailureThreshold;
+  const findings: Finding[] = [];
+  for (const { file, before, after } of manifests) {
+    const previous = new Map<string, unknown>();
+    for (const doc of before) {
+      for (const c of containersOf(doc)) previous.set(`${workloadKey(doc)}/${c.name}`, getIn(c.value, ['livenessProbe']));
+    }
+    for (const doc of after) {
+      for (const c of containersOf(doc)) {
+        const probe = getIn(c.value, ['livenessProbe']);
+        if (probe === undefined || probe === null) continue;
+        const raw = getIn(probe, ['failureThreshold']);
+        const path = [...c.path, 'livenessProbe', 'failureThreshold'];
+        const where = `livenessProbe of container "${c.name}" in ${workloadLabel(doc)}`;
+        if (raw !== undefined && (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1)) {
+          findings.push({
+            rule: 'liveness-probe',
+            level: 'block',
+            file: file.path,
+            line: doc.line(path),
+            message: `${where} has failureThreshold ${JSON.stringify(raw)}, which is not a positive integer; Kubernetes would reject or misread it`,
+          });
+          continue;
+        }
+        const threshold = raw ?? KUBERNETES_DEFAULT_FAILURE_THRESHOLD;
+        if (threshold >= min) continue;
+        // A probe the change did not touch was already running; the gate judges what the change brings.
+        const old = previous.get(`${workloadKey(doc)}/${c.name}`);
+        if (old !== undefined && JSON.stringify(old) === JSON.stringify(probe)) continue;
+        const period = getIn(probe, ['periodSeconds']);
+        const seconds = threshold * (typeof period === 'number' ? period : 10);
+        findings.push({
+          rule: 'liveness-probe',
+          level: 'block',
+          file: file.path,
+          line: doc.line(raw === undefined ? [...c.path, 'livenessProbe'] : path),
+          message:
+            `${where} has failureThreshold ${threshold}, below the minimum ${min}: ${threshold} failed check(s) ` +
+            `(${seconds} s of unreachable health endpoint) kill the pod, so one network blip restarts every replica at once ` +
+            `(the restart storm of AI-DEPLOY-009). Set failureThreshold to at least ${min}.`,
+        });
+      }
+    }
+  }
+  return findings;
+};
