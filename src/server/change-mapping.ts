@@ -1,0 +1,19 @@
+// Which declared service a merged change touches: the changed paths against policy.services[].paths.
+import picomatch from 'picomatch';
+import type { Policy } from '../policy/schema';
+import { HttpError } from './http-errors';
+
+export function serviceOf(policy: Policy, paths: string[]): string {
+  const touched = new Set<string>();
+  for (const s of policy.services) {
+    const match = picomatch(s.paths, { dot: true });
+    if (paths.some((p) => match(p))) touched.add(s.name);
+  }
+  if (touched.size === 0) {
+    throw new HttpError(422, `change touches no service declared in policy.services (${paths.length} changed paths, e.g. ${paths.slice(0, 3).join(', ') || 'none'})`);
+  }
+  if (touched.size > 1) {
+    throw new HttpError(422, `change touches ${touched.size} services (${[...touched].sort().join(', ')}); one promotion carries one service, split the change`);
+  }
+  return [...touched][0];
+}

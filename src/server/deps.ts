@@ -1,0 +1,18 @@
+// What the server's routes need, injected so tests run them against real Temporal and fakes.
+import type { Client } from '@temporalio/client';
+import type { Policy } from '../policy/schema';
+import type { SlackPoster } from './slack-poster';
+
+export interface ServerDeps {
+  temporal: Client;
+  taskQueue: string;
+  slotWorkflowId?: string;
+  /** The worker's policy, re-read per request so edits apply without a restart. */
+  loadPolicy: () => Policy;
+  /** Changed paths of a pull request, from the GitHub API. */
+  pullRequestFiles?: (repository: string, number: number) => Promise<string[]>;
+  /** Posts follow-ups to Slack (response_url); absent without Slack configuration. */
+  slack?: SlackPoster;
+  /** ms since epoch; injected so signature windows are tested without waiting. */
+  now?: () => number;
+}

@@ -1,0 +1,85 @@
+// POST /webhooks/github: a merged pull request or a push to the default branch starts the
+// promotion of the one service it touches. Verified with @octokit/webhooks before parsing.
+import type { FastifyInstance } from 'fastify';
+import { Webhooks } from '@octokit/webhooks';
+import type { z } from 'zod';
+import { describeIssue } from '../workflows/payload-schemas';
+import type { Change } from '../workflows/messages';
+import { startPromotion } from '../promotion-client';
+import { serviceOf } from './change-mapping';
+import { pullRequestEventSchema, pushEventSchema } from './github-events';
+import { HttpError } from './http-errors';
+import type { ServerDeps } from './deps';
+
+const ZERO_SHA = /^0{40}$/;
+
+function parse<S extends z.ZodType>(schema: S, event: string, body: unknown): z.infer<S> {
+  const r = schema.safeParse(body);
+  if (!r.success) throw new HttpError(400, `${event} payload: ${describeIssue(r.error)}`);
+  return r.data;
+}
+
+export function registerGithubWebhook(app: FastifyInstance, deps: ServerDeps, secret: string): void {
+  const webhooks = new Webhooks({ secret });
+
+  app.post('/webhooks/github', async (req, reply) => {
+    const raw = req.body;
+    if (typeof raw !== 'string') throw new HttpError(415, 'content-type: must be application/json');
+    const signature = req.headers['x-hub-signature-256'];
+    if (typeof signature !== 'string' || !signature) throw new HttpError(401, 'x-hub-signature-256: missing; unsigned deliveries are refused');
+    // Constant-time HMAC SHA-256 over the exact bytes received, before anything is parsed.
+    if (!(await webhooks.verify(raw, signature).catch(() => false))) throw new HttpError(401, 'x-hub-signature-256: does not match the webhook secret');
+    const event = req.headers['x-github-event'];
+    if (typeof event !== 'string' || !event) throw new HttpError(400, 'x-github-event: missing');
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      throw new HttpError(400, 'body: not valid JSON');
+    }
+
+    const policy = deps.loadPolicy();
+    let change: Change;
+    if (event === 'pull_request') {
+      const e = parse(pullRequestEventSchema, event, body);
+      if (e.action !== 'closed' || e.pull_request.merged !== true) {
+        return reply.code(202).send({ ignored: `pull_request ${e.action}${e.action === 'closed' ? ' without merge' : ''}: nothing to promote` });
+      }
+      if (!e.pull_request.merge_commit_sha) throw new HttpError(400, 'pull_request payload: pull_request.merge_commit_sha: missing on a merged pull request');
+      if (!deps.pullRequestFiles) throw new HttpError(503, 'pull_request: GITHUB_TOKEN is not configured, so the changed files cannot be read');
+      const files = await deps.pullRequestFiles(e.repository.full_name, e.number);
+      change = {
+        service: serviceOf(policy, files),
+        commit: e.pull_request.merge_commit_sha,
+        baseCommit: e.pull_request.base.sha,
+        author: e.pull_request.user.login,
+        version: e.pull_request.merge_commit_sha,
+        repository: e.repository.full_name,
+        title: e.pull_request.title,
+        ...(e.pull_request.merged_at ? { mergedAt: e.pull_request.merged_at } : {}),
+      };
+    } else if (event === 'push') {
+      const e = parse(pushEventSchema, event, body);
+      if (e.ref !== `refs/heads/${e.repository.default_branch}` || e.deleted || ZERO_SHA.test(e.after)) {
+        return reply.code(202).send({ ignored: `push to ${e.ref}: only pushes to the default branch are promoted` });
+      }
+      if (!/^[0-9a-f]{40}$/.test(e.after)) throw new HttpError(400, 'push payload: after: must be a 40-hex commit SHA');
+      const files = [...new Set(e.commits.flatMap((c) => [...c.added, ...c.modified, ...c.removed]))];
+      change = {
+        service: serviceOf(policy, files),
+        commit: e.after,
+        ...(ZERO_SHA.test(e.before) ? {} : { baseCommit: e.before }),
+        author: e.head_commit?.author.username ?? e.pusher.name,
+        version: e.after,
+        repository: e.repository.full_name,
+        ...(e.head_commit ? { title: e.head_commit.message.split('\n')[0], mergedAt: e.head_commit.timestamp } : {}),
+      };
+    } else {
+      return reply.code(202).send({ ignored: `event ${event}: not a merge` });
+    }
+
+    // Idempotent: a redelivery or the push twin of a merged PR finds the promotion already started.
+    const started = await startPromotion(deps.temporal, change, { taskQueue: deps.taskQueue, ...(deps.slotWorkflowId ? { slotWorkflowId: deps.slotWorkflowId } : {}) });
+    return reply.code(started.started ? 201 : 200).send({ workflowId: started.workflowId, started: started.started, service: change.service });
+  });
+}

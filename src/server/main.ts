@@ -1,0 +1,41 @@
+// `npm run server`: the webhook server with the worker's policy and Temporal settings.
+import { readFileSync } from 'node:fs';
+import { Octokit } from '@octokit/rest';
+import { loadConfig } from '../config';
+import { parsePolicy } from '../policy/load';
+import { connectClient } from '../temporal-connection';
+import { createServer } from './app';
+import { loadServerConfig } from './config';
+import { createSlackPoster } from './slack-poster';
+import { pullRequestFilesWith } from './github-files';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const server = loadServerConfig();
+  const loadPolicy = () => parsePolicy(readFileSync(config.policyPath, 'utf8'), config.policyPath).policy;
+  loadPolicy(); // refuse to start on a broken policy
+  const temporal = await connectClient();
+  const token = server.github?.token;
+  const octokit = token ? new Octokit({ auth: token, ...(server.github?.apiUrl ? { baseUrl: server.github.apiUrl } : {}) }) : undefined;
+  const app = createServer(
+    server,
+    {
+      temporal,
+      taskQueue: config.taskQueue,
+      loadPolicy,
+      ...(octokit ? { pullRequestFiles: pullRequestFilesWith(octokit) } : {}),
+      ...(server.slack ? { slack: createSlackPoster(server.slack.apiUrl ? ['https://hooks.slack.com/', server.slack.apiUrl] : undefined) } : {}),
+    },
+    { logger: true },
+  );
+  await app.listen({ host: server.host, port: server.port });
+  const on = [server.github && 'github', server.slack && 'slack', server.alerts && 'alerts'].filter(Boolean).join(', ') || 'none';
+  app.log.info(`airlock server: integrations ${on}`);
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

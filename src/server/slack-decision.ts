@@ -1,0 +1,51 @@
+// A Slack click or /airlock command becomes a signed decision: the Slack user (verified by the
+// signing secret) is mapped to its approver, and the bridge key signs on that user's behalf.
+import type { Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { signedRequest } from '../approvals/signed-request';
+import type { Policy } from '../policy/schema';
+import { approveUpdate, rejectUpdate, stateQuery } from '../workflows/messages';
+import { approvalBlocks } from './approval-blocks';
+
+export interface SlackDecision {
+  action: 'approve' | 'reject';
+  workflowId: string;
+  slackUser: string;
+  reason?: string;
+}
+
+/** Runs the decision and returns the Slack message that replaces the approval request. */
+export async function runSlackDecision(
+  temporal: Client,
+  policy: Policy,
+  bridgeSecretKey: Uint8Array,
+  d: SlackDecision,
+  now: number,
+): Promise<Record<string, unknown>> {
+  const approver = policy.approvers.allowed.find((a) => a.slack === d.slackUser)?.id;
+  if (!approver) {
+    return { response_type: 'ephemeral', replace_original: false, text: `Refused: Slack user <@${d.slackUser}> is not mapped to an approver (approvers.allowed[].slack in the policy).` };
+  }
+  const handle = temporal.workflow.getHandle(d.workflowId);
+  const common = { workflowId: d.workflowId, approver, secretKey: bridgeSecretKey, via: 'slack' as const, slackUser: d.slackUser, now };
+  let line: string;
+  try {
+    if (d.action === 'approve') {
+      const r = await handle.executeUpdate(approveUpdate, { args: [signedRequest('approve', common)] });
+      line = `:white_check_mark: Approved by ${approver} (${r.approvals.length}/${r.required})${r.complete ? ' — production rollout follows' : ''}`;
+    } else {
+      await handle.executeUpdate(rejectUpdate, { args: [signedRequest('reject', { ...common, text: d.reason ?? `rejected in Slack by ${approver}` })] });
+      line = `:x: Rejected by ${approver}: rolling back`;
+    }
+  } catch (err) {
+    const reason = err instanceof WorkflowUpdateFailedError ? String((err.cause as Error)?.message ?? err.message) : String((err as Error).message);
+    // A refusal leaves the request as it was, buttons included, with the reason under it.
+    line = `:no_entry: ${approver}'s ${d.action} refused: ${reason}`;
+  }
+  try {
+    const state = await handle.query(stateQuery);
+    return { replace_original: true, ...approvalBlocks(state, line) };
+  } catch {
+    return { replace_original: false, response_type: 'ephemeral', text: line };
+  }
+}

@@ -1,0 +1,83 @@
+// POST /slack/interactions (Block Kit buttons) and POST /slack/commands (/airlock). Verified first;
+// acknowledged at once (Slack waits 3 s), then the decision runs and the result goes to response_url.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { renderStatus } from '../cli/render-status';
+import { describeIssue } from '../workflows/payload-schemas';
+import { promotionState } from '../cli/status';
+import { APPROVE_ACTION, REJECT_ACTION } from './approval-blocks';
+import type { ServerDeps } from './deps';
+import { HttpError } from './http-errors';
+import { runSlackDecision, type SlackDecision } from './slack-decision';
+import { createSlackVerifier } from './slack-verify';
+
+const workflowId = z.string().regex(/^promotion-[a-z0-9-]+-[0-9a-f]{40}$/, 'must be a promotion workflow id');
+const blockActionsSchema = z.object({
+  type: z.literal('block_actions'),
+  user: z.object({ id: z.string().min(1) }),
+  response_url: z.url(),
+  actions: z.array(z.object({ action_id: z.enum([APPROVE_ACTION, REJECT_ACTION]), value: workflowId })).length(1, 'must hold exactly one action'),
+});
+const commandSchema = z.object({
+  command: z.literal('/airlock'),
+  text: z.string().max(2000),
+  user_id: z.string().min(1),
+  response_url: z.url(),
+});
+
+export function registerSlackRoutes(app: FastifyInstance, deps: ServerDeps, secrets: { signingSecret: string; bridgeSecretKey: Uint8Array }): void {
+  const now = deps.now ?? Date.now;
+  const verify = createSlackVerifier(secrets.signingSecret, now);
+  const form = (raw: unknown, headers: Record<string, string | string[] | undefined>) => {
+    if (typeof raw !== 'string') throw new HttpError(415, 'content-type: must be application/x-www-form-urlencoded');
+    verify(raw, headers);
+    return new URLSearchParams(raw);
+  };
+  /** Runs after the acknowledgement; failures go to the log, never to a hanging Slack client. */
+  const later = (responseUrl: string, d: SlackDecision) => {
+    const run = async () => {
+      const message = await runSlackDecision(deps.temporal, deps.loadPolicy(), secrets.bridgeSecretKey, d, now());
+      await deps.slack?.respond(responseUrl, message);
+    };
+    run().catch((err) => app.log.error({ err: String(err), workflowId: d.workflowId }, 'slack decision follow-up failed'));
+  };
+
+  app.post('/slack/interactions', async (req, reply) => {
+    const params = form(req.body, req.headers);
+    let payload: unknown;
+    try {
+      payload = JSON.parse(params.get('payload') ?? '');
+    } catch {
+      throw new HttpError(400, 'payload: missing or not JSON');
+    }
+    const r = blockActionsSchema.safeParse(payload);
+    if (!r.success) throw new HttpError(400, `payload.${describeIssue(r.error)}`);
+    const a = r.data.actions[0];
+    later(r.data.response_url, { action: a.action_id === APPROVE_ACTION ? 'approve' : 'reject', workflowId: a.value, slackUser: r.data.user.id });
+    return reply.code(200).send();
+  });
+
+  app.post('/slack/commands', async (req, reply) => {
+    const params = form(req.body, req.headers);
+    const r = commandSchema.safeParse(Object.fromEntries(params));
+    if (!r.success) throw new HttpError(400, describeIssue(r.error));
+    const [verb, target, ...rest] = r.data.text.trim().split(/\s+/);
+    const usage = 'usage: /airlock status <service|workflow-id> · /airlock approve <workflow-id> · /airlock reject <workflow-id> <reason>';
+    if (verb === 'status' && target) {
+      try {
+        const s = await promotionState(deps.temporal, target);
+        return reply.send({ response_type: 'ephemeral', text: '```' + renderStatus(s) + '```' });
+      } catch (err) {
+        return reply.send({ response_type: 'ephemeral', text: `status: ${(err as Error).message}` });
+      }
+    }
+    if ((verb === 'approve' || verb === 'reject') && target) {
+      const id = workflowId.safeParse(target);
+      if (!id.success) return reply.send({ response_type: 'ephemeral', text: `${verb}: "${target}" ${id.error.issues[0].message}` });
+      if (verb === 'reject' && !rest.length) return reply.send({ response_type: 'ephemeral', text: 'reject: a reason is required' });
+      later(r.data.response_url, { action: verb, workflowId: target, slackUser: r.data.user_id, ...(rest.length ? { reason: rest.join(' ') } : {}) });
+      return reply.send({ response_type: 'ephemeral', text: `${verb} ${target}: sent, the result follows` });
+    }
+    return reply.send({ response_type: 'ephemeral', text: usage });
+  });
+}

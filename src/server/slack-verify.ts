@@ -1,0 +1,25 @@
+// Slack request verification with Slack's own SDK (v0 HMAC, timestamp within 5 minutes), plus a
+// memory of recent signatures so a captured request replayed inside those 5 minutes is refused too.
+import { verifySlackRequest } from '@slack/bolt';
+import { HttpError } from './http-errors';
+
+const WINDOW_MS = 5 * 60_000;
+
+export function createSlackVerifier(signingSecret: string, now: () => number) {
+  const seen = new Map<string, number>();
+  return function verify(rawBody: string, headers: Record<string, string | string[] | undefined>): void {
+    const signature = headers['x-slack-signature'];
+    const timestamp = headers['x-slack-request-timestamp'];
+    if (typeof signature !== 'string' || !signature) throw new HttpError(401, 'x-slack-signature: missing');
+    if (typeof timestamp !== 'string' || !/^\d+$/.test(timestamp)) throw new HttpError(401, 'x-slack-request-timestamp: missing or not a number');
+    try {
+      verifySlackRequest({ signingSecret, body: rawBody, headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': Number(timestamp) }, nowMilliseconds: now() });
+    } catch (err) {
+      throw new HttpError(401, `slack signature: ${(err as Error).message.replace(/^Failed to verify authenticity: /, '')}`);
+    }
+    const t = now();
+    for (const [sig, expires] of seen) if (expires < t) seen.delete(sig);
+    if (seen.has(signature)) throw new HttpError(401, 'slack signature: this exact request was already received (replay)');
+    seen.set(signature, t + WINDOW_MS);
+  };
+}
