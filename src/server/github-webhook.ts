@@ -1,7 +1,6 @@
 // POST /webhooks/github: a merged pull request or a push to the default branch starts the
 // promotion of the one service it touches. Verified with @octokit/webhooks before parsing.
 import type { FastifyInstance } from 'fastify';
-import { Webhooks } from '@octokit/webhooks';
 import type { z } from 'zod';
 import { describeIssue } from '../workflows/payload-schemas';
 import type { Change } from '../workflows/messages';
@@ -20,7 +19,9 @@ function parse<S extends z.ZodType>(schema: S, event: string, body: unknown): z.
 }
 
 export function registerGithubWebhook(app: FastifyInstance, deps: ServerDeps, secret: string): void {
-  const webhooks = new Webhooks({ secret });
+  // @octokit/webhooks is ESM-only with an import-only dependency: loaded with import(), once.
+  const webhooks = import('@octokit/webhooks').then((m) => new m.Webhooks({ secret }));
+  webhooks.catch(() => undefined); // surfaced by the first request, not as an unhandled rejection
 
   app.post('/webhooks/github', async (req, reply) => {
     const raw = req.body;
@@ -28,7 +29,7 @@ export function registerGithubWebhook(app: FastifyInstance, deps: ServerDeps, se
     const signature = req.headers['x-hub-signature-256'];
     if (typeof signature !== 'string' || !signature) throw new HttpError(401, 'x-hub-signature-256: missing; unsigned deliveries are refused');
     // Constant-time HMAC SHA-256 over the exact bytes received, before anything is parsed.
-    if (!(await webhooks.verify(raw, signature).catch(() => false))) throw new HttpError(401, 'x-hub-signature-256: does not match the webhook secret');
+    if (!(await (await webhooks).verify(raw, signature).catch(() => false))) throw new HttpError(401, 'x-hub-signature-256: does not match the webhook secret');
     const event = req.headers['x-github-event'];
     if (typeof event !== 'string' || !event) throw new HttpError(400, 'x-github-event: missing');
     let body: unknown;

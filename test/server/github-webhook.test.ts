@@ -1,0 +1,144 @@
+// GitHub merge trigger against a live server, a real Temporal dev server and a fake GitHub:
+// really signed deliveries start one promotion; forged, replayed, oversized, malformed start none.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Octokit } from '@octokit/rest';
+import examples from '@octokit/webhooks-examples';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { devServerEnv } from '../helpers/harness';
+import { deliveryHeaders, startGithubFake, type GithubFake } from '../fakes/github-fake';
+import { pullRequestFilesWith } from '../../src/server/github-files';
+import { promotionWorkflowId } from '../../src/workflows/messages';
+import { startLiveServer, type LiveServer } from './server-rig';
+
+const SECRET = 'test-webhook-secret-0123456789';
+let env: TestWorkflowEnvironment;
+let github: GithubFake;
+let server: LiveServer;
+
+before(async () => {
+  env = await devServerEnv();
+  github = await startGithubFake();
+  server = await startLiveServer(env, { github: { webhookSecret: SECRET } }, { pullRequestFiles: pullRequestFilesWith(new Octokit({ baseUrl: github.url })) });
+});
+after(async () => {
+  await server?.app.close();
+  await github?.close();
+  await env?.teardown();
+});
+
+const sha = () => randomBytes(20).toString('hex');
+const prExamples = (examples as Array<{ name: string; examples: any[] }>).find((e) => e.name === 'pull_request')!.examples;
+const pushExamples = (examples as Array<{ name: string; examples: any[] }>).find((e) => e.name === 'push')!.examples;
+
+/** The real `pull_request.closed` example, turned into a merge of `files`. */
+function mergedPr(files: string[]): { body: string; commit: string; number: number } {
+  const base = structuredClone(prExamples.find((x) => x.action === 'closed'));
+  const commit = sha();
+  const number = 1000 + Math.floor(Math.random() * 100000);
+  base.number = number;
+  base.pull_request.number = number;
+  base.pull_request.merged = true;
+  base.pull_request.merge_commit_sha = commit;
+  base.pull_request.merged_at = '2026-03-01T10:00:00Z';
+  base.pull_request.user.login = 'airlock-agent[bot]';
+  base.pull_request.base.sha = sha();
+  github.prFiles.set(number, files);
+  return { body: JSON.stringify(base), commit, number };
+}
+
+function pushTo(commit: string, files: string[]): string {
+  const p = structuredClone(pushExamples.find((x) => x.ref === 'refs/heads/master' && x.commits.length));
+  p.after = commit;
+  p.before = sha();
+  p.commits[0].id = commit;
+  p.commits[0].added = [];
+  p.commits[0].modified = files;
+  p.commits[0].removed = [];
+  return JSON.stringify(p);
+}
+
+const NOTIFY = ['k8s/production/notification-service/deployment.yaml'];
+
+async function assertNotStarted(service: string, commit: string) {
+  await assert.rejects(env.client.workflow.getHandle(promotionWorkflowId({ service, commit })).describe(), WorkflowNotFoundError);
+}
+
+describe('POST /webhooks/github', () => {
+  test('a merged pull request starts one promotion; redelivery and the push twin answer with the same workflow', async () => {
+    const pr = mergedPr(NOTIFY);
+    const headers = deliveryHeaders('pull_request', SECRET, pr.body);
+    const first = await server.post('/webhooks/github', pr.body, headers);
+    assert.equal(first.status, 201, JSON.stringify(first.json));
+    const workflowId = promotionWorkflowId({ service: 'notification-service', commit: pr.commit });
+    assert.deepEqual(first.json, { workflowId, started: true, service: 'notification-service' });
+    const desc = await env.client.workflow.getHandle(workflowId).describe();
+    assert.equal(desc.typedSearchAttributes.get({ name: 'AirlockService', type: 'KEYWORD' } as never), 'notification-service');
+    // GitHub's "Redeliver" sends the same bytes and delivery id.
+    const again = await server.post('/webhooks/github', pr.body, headers);
+    assert.deepEqual([again.status, again.json], [200, { workflowId, started: false, service: 'notification-service' }]);
+    const push = pushTo(pr.commit, NOTIFY);
+    const twin = await server.post('/webhooks/github', push, deliveryHeaders('push', SECRET, push));
+    assert.deepEqual([twin.status, twin.json.workflowId, twin.json.started], [200, workflowId, false]);
+    assert.equal((await env.client.workflow.getHandle(workflowId).describe()).runId, desc.runId);
+  });
+
+  test('unsigned, forged and tampered deliveries get 401 and start nothing', async () => {
+    const pr = mergedPr(NOTIFY);
+    const good = deliveryHeaders('pull_request', SECRET, pr.body);
+    const { ['x-hub-signature-256']: _, ...unsigned } = good;
+    const r1 = await server.post('/webhooks/github', pr.body, unsigned);
+    assert.deepEqual([r1.status, r1.json.error], [401, 'x-hub-signature-256: missing; unsigned deliveries are refused']);
+    const r2 = await server.post('/webhooks/github', pr.body, deliveryHeaders('pull_request', 'not-the-secret-at-all-000', pr.body));
+    assert.deepEqual([r2.status, r2.json.error], [401, 'x-hub-signature-256: does not match the webhook secret']);
+    const tampered = pr.body.replace('"airlock-agent[bot]"', '"alice"');
+    assert.notEqual(tampered, pr.body);
+    const r3 = await server.post('/webhooks/github', tampered, good);
+    assert.equal(r3.status, 401);
+    await assertNotStarted('notification-service', pr.commit);
+  });
+
+  test('malformed and oversized deliveries get 400 / 413 naming the problem', async () => {
+    const notJson = '{"action":';
+    const r1 = await server.post('/webhooks/github', notJson, deliveryHeaders('pull_request', SECRET, notJson));
+    assert.deepEqual([r1.status, r1.json.error], [400, 'body: not valid JSON']);
+    const pr = JSON.parse(mergedPr(NOTIFY).body);
+    pr.pull_request.merge_commit_sha = 'not-a-sha';
+    const bad = JSON.stringify(pr);
+    const r2 = await server.post('/webhooks/github', bad, deliveryHeaders('pull_request', SECRET, bad));
+    assert.deepEqual([r2.status, r2.json.error], [400, 'pull_request payload: pull_request.merge_commit_sha: must be a 40-hex commit SHA']);
+    const big = JSON.stringify({ padding: 'x'.repeat(70 * 1024) });
+    const r3 = await server.post('/webhooks/github', big, deliveryHeaders('pull_request', SECRET, big));
+    assert.equal(r3.status, 413);
+    assert.match(r3.json.error, /body: larger than 65536 bytes/);
+  });
+
+  test('a change touching no declared service or several services gets 422 with the reason', async () => {
+    const none = mergedPr(['docs/README.md']);
+    const r1 = await server.post('/webhooks/github', none.body, deliveryHeaders('pull_request', SECRET, none.body));
+    assert.equal(r1.status, 422);
+    assert.match(r1.json.error, /touches no service declared in policy.services \(1 changed paths, e.g. docs\/README.md\)/);
+    const two = mergedPr([...NOTIFY, 'k8s/staging/search-service/hpa.yaml']);
+    const r2 = await server.post('/webhooks/github', two.body, deliveryHeaders('pull_request', SECRET, two.body));
+    assert.deepEqual([r2.status, r2.json.error], [422, 'change touches 2 services (notification-service, search-service); one promotion carries one service, split the change']);
+    await assertNotStarted('notification-service', two.commit);
+    await assertNotStarted('search-service', two.commit);
+  });
+
+  test('events that are not merges are acknowledged and ignored', async () => {
+    const opened = JSON.stringify(prExamples.find((x) => x.action === 'opened'));
+    const r1 = await server.post('/webhooks/github', opened, deliveryHeaders('pull_request', SECRET, opened));
+    assert.deepEqual([r1.status, r1.json.ignored], [202, 'pull_request opened: nothing to promote']);
+    const tag = JSON.stringify(pushExamples.find((x) => x.ref === 'refs/tags/simple-tag'));
+    const r2 = await server.post('/webhooks/github', tag, deliveryHeaders('push', SECRET, tag));
+    assert.equal(r2.status, 202);
+  });
+
+  test('/healthz and /readyz', async () => {
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    const ready = await fetch(`${server.url}/readyz`);
+    assert.deepEqual([ready.status, await ready.json()], [200, { ready: true }]);
+  });
+});
