@@ -36,12 +36,13 @@ export interface CheckOptions {
 }
 
 function unparseable(path: string, reason: string, line?: number): Finding {
+  const consumer = isTerraformPath(path) ? 'Terraform' : 'Kubernetes';
   return {
     rule: 'unparseable',
     level: 'block',
     file: path,
     ...(line !== undefined ? { line } : {}),
-    message: `${path} does not parse (${reason}); Kubernetes or Terraform would reject it too, and Airlock cannot check what it cannot read`,
+    message: `${path} does not parse (${reason}); ${consumer} would reject it too, and Airlock cannot check what it cannot read`,
   };
 }
 

@@ -44,7 +44,7 @@ export function parseManifestFile(file: string, text: string): ManifestParse {
     const error = doc.errors[0];
     if (error) {
       const line = lineCounter.linePos(error.pos[0]).line;
-      return { ok: false, reason: `YAML: ${error.message.split('\n')[0]}`, line };
+      return { ok: false, reason: `YAML: ${error.message.split('\n')[0].replace(/:$/, '')}`, line };
     }
     let value: unknown;
     try {

@@ -1,0 +1,39 @@
+// Output of `airlock check`: the JSON contract, and human text grouped by file.
+import { decide, type Decision, type Finding } from '../policy/finding';
+
+export interface CheckReport {
+  decision: Decision;
+  findings: { rule: string; level: Finding['level']; file: string | null; line: number | null; message: string }[];
+}
+
+export function checkReport(findings: Finding[]): CheckReport {
+  return {
+    decision: decide(findings),
+    findings: findings.map((f) => ({ rule: f.rule, level: f.level, file: f.file ?? null, line: f.line ?? null, message: f.message })),
+  };
+}
+
+export function renderFindings(findings: Finding[]): string {
+  const decision = decide(findings);
+  const blocks = findings.filter((f) => f.level === 'block').length;
+  const warns = findings.length - blocks;
+  const lines: string[] = [];
+  const byFile = new Map<string, Finding[]>();
+  for (const f of findings) byFile.set(f.file ?? '', [...(byFile.get(f.file ?? '') ?? []), f]);
+  // Change-wide findings (size, services) first: they are about the whole change.
+  const files = [...byFile.keys()].sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)));
+  for (const file of files) {
+    lines.push(file === '' ? 'the change as a whole' : file);
+    for (const f of byFile.get(file)!) {
+      const where = f.line !== undefined ? `line ${f.line}: ` : '';
+      lines.push(`  ${f.level === 'block' ? 'BLOCK' : 'warn '} [${f.rule}] ${where}${f.message}`);
+    }
+    lines.push('');
+  }
+  lines.push(
+    decision === 'block'
+      ? `decision: BLOCK — ${blocks} blocking finding(s), ${warns} warning(s); nothing will be deployed`
+      : `decision: allow — ${warns ? `${warns} warning(s) go to the approvers` : 'no findings'}`,
+  );
+  return lines.join('\n');
+}
