@@ -1,0 +1,139 @@
+// Slack approvals against a live server, a real Temporal dev server (short bake) and a fake Slack:
+// a verified click becomes a bridge-signed approval; forged, stale, replayed, malformed and
+// unmapped requests change nothing.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
+import { createRig, devServerEnv, state, type PolicyOverrides } from '../helpers/harness';
+import { testPublicKey, testSecretKey } from '../helpers/approver-keys';
+import { slackHeaders, startSlackFake } from '../fakes/slack-fake';
+import type { HttpFake } from '../fakes/http-fake';
+import { createSlackPoster } from '../../src/server/slack-poster';
+import type { PromotionResult, PromotionState } from '../../src/workflows/messages';
+import { startLiveServer, type LiveServer } from './server-rig';
+
+const SIGNING_SECRET = 'slack-signing-secret-test';
+const policy: PolicyOverrides = {
+  bakeHours: 0.001,
+  canaryMinutes: 0.05,
+  productionWatchMinutes: 0.05,
+  extra: `integrations:\n  slack: { bridgePublicKey: "${testPublicKey('slack-bridge')}" }\n`,
+};
+let env: TestWorkflowEnvironment;
+let slack: HttpFake;
+let server: LiveServer;
+
+before(async () => {
+  env = await devServerEnv();
+  slack = await startSlackFake();
+  server = await startLiveServer(
+    env,
+    { slack: { signingSecret: SIGNING_SECRET, bridgeSecretKey: testSecretKey('slack-bridge') } },
+    { policy, slack: createSlackPoster([`${slack.url}/respond/`]) },
+  );
+});
+after(async () => {
+  await server?.app.close();
+  await slack?.close();
+  await env?.teardown();
+});
+
+async function until(h: WorkflowHandle, pred: (s: PromotionState) => boolean): Promise<PromotionState> {
+  for (let i = 0; i < 300; i++) {
+    const s = await state(h);
+    if (pred(s)) return s;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('state never reached');
+}
+
+let clicks = 0;
+/** A block_actions payload as Slack sends it for a button click. */
+function click(user: string, workflowId: string, action = 'airlock_approve'): { body: string; respondPath: string } {
+  const respondPath = `/respond/T0001/${++clicks}`;
+  const payload = {
+    type: 'block_actions',
+    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0001' },
+    api_app_id: 'A0001',
+    token: 'deprecated-verification-token',
+    container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'C0001', is_ephemeral: false },
+    trigger_id: '123.456.abc',
+    team: { id: 'T0001', domain: 'example' },
+    channel: { id: 'C0001', name: 'deploys' },
+    response_url: `${slack.url}${respondPath}`,
+    actions: [{ action_id: action, block_id: 'airlock_decision', text: { type: 'plain_text', text: 'Approve' }, value: workflowId, type: 'button', action_ts: '1700000001.000200' }],
+  };
+  return { body: `payload=${encodeURIComponent(JSON.stringify(payload))}`, respondPath };
+}
+
+const contextText = (msg: any): string => JSON.stringify(msg.blocks);
+
+describe('Slack interactions', () => {
+  test('verified clicks approve as the mapped approver; forged, stale, replayed, malformed and unmapped ones change nothing', async () => {
+    const rig = createRig(env, { policy });
+    // The rig starts the promotion and runs the worker; the server only takes the clicks.
+    await rig.run(async () => {
+      const h = await rig.start();
+      const asking = await until(h, (s) => s.stage === 'awaiting_approval');
+      assert.equal(asking.approvals.length, 0);
+
+      const alice = click('U0ALICE01', h.workflowId);
+      const headers = slackHeaders(SIGNING_SECRET, alice.body);
+      const ack = await server.post('/slack/interactions', alice.body, headers);
+      assert.equal(ack.status, 200);
+      const update = await slack.waitFor((c) => c.path === alice.respondPath);
+      assert.equal((update.body as any).replace_original, true);
+      assert.match(contextText(update.body), /Approved by alice \(1\/2\)/);
+      assert.match(contextText(update.body), /Canary error rate/);
+
+      // The same request again (captured and replayed within Slack's 5 minutes).
+      const replay = await server.post('/slack/interactions', alice.body, headers);
+      assert.deepEqual([replay.status, replay.json.error], [401, 'slack signature: this exact request was already received (replay)']);
+      // Signed with the wrong secret, and correctly signed but 6 minutes old.
+      const bob = click('U0BOB0001', h.workflowId);
+      const forged = await server.post('/slack/interactions', bob.body, slackHeaders('not-the-signing-secret', bob.body));
+      assert.equal(forged.status, 401);
+      assert.match(forged.json.error, /^slack signature: /);
+      const stale = await server.post('/slack/interactions', bob.body, slackHeaders(SIGNING_SECRET, bob.body, Math.floor(Date.now() / 1000) - 360));
+      assert.equal(stale.status, 401);
+      assert.match(stale.json.error, /stale|old|timestamp/i);
+      const missing = await server.post('/slack/interactions', bob.body, { 'content-type': 'application/x-www-form-urlencoded' });
+      assert.deepEqual([missing.status, missing.json.error], [401, 'x-slack-signature: missing']);
+      // Signed but malformed.
+      const junk = 'payload=%7Bnot-json';
+      const bad = await server.post('/slack/interactions', junk, slackHeaders(SIGNING_SECRET, junk));
+      assert.deepEqual([bad.status, bad.json.error], [400, 'payload: missing or not JSON']);
+      const wrongId = click('U0BOB0001', 'promotion-../../etc');
+      const bad2 = await server.post('/slack/interactions', wrongId.body, slackHeaders(SIGNING_SECRET, wrongId.body));
+      assert.deepEqual([bad2.status, bad2.json.error], [400, 'payload.actions.0.value: must be a promotion workflow id']);
+      // A verified Slack user who is no approver.
+      const nobody = click('U0NOBODY1', h.workflowId);
+      assert.equal((await server.post('/slack/interactions', nobody.body, slackHeaders(SIGNING_SECRET, nobody.body))).status, 200);
+      const refusal = await slack.waitFor((c) => c.path === nobody.respondPath);
+      assert.match((refusal.body as any).text, /U0NOBODY1> is not mapped to an approver/);
+
+      let s = await state(h);
+      assert.deepEqual(s.approvals.map((a) => [a.approver, a.via, a.attribution]), [['alice', 'slack', 'slack-bridge']]);
+      assert.equal(s.refusals.length, 0);
+
+      // bob's genuine click completes the set; the promotion reaches production.
+      assert.equal((await server.post('/slack/interactions', bob.body, slackHeaders(SIGNING_SECRET, bob.body))).status, 200);
+      const done = await slack.waitFor((c) => c.path === bob.respondPath);
+      assert.match(contextText(done.body), /Approved by bob \(2\/2\) — production rollout follows/);
+      const r: PromotionResult = await h.result();
+      assert.equal(r.outcome, 'promoted');
+      s = await state(h);
+      assert.equal(s.stage, 'ended');
+    });
+  });
+
+  test('/airlock status answers at once; unknown verbs get the usage', async () => {
+    const body = new URLSearchParams({ command: '/airlock', text: 'status promotion-none-0000000000000000000000000000000000000000', user_id: 'U0ALICE01', response_url: `${slack.url}/respond/cmd/1`, team_id: 'T0001', channel_id: 'C0001' }).toString();
+    const r = await server.post('/slack/commands', body, slackHeaders(SIGNING_SECRET, body));
+    assert.equal(r.status, 200);
+    assert.match(r.json.text, /^status: no promotion promotion-none-/);
+    const help = new URLSearchParams({ command: '/airlock', text: 'deploy everything', user_id: 'U0ALICE01', response_url: `${slack.url}/respond/cmd/2` }).toString();
+    assert.match((await server.post('/slack/commands', help, slackHeaders(SIGNING_SECRET, help))).json.text, /^usage: \/airlock status/);
+  });
+});
