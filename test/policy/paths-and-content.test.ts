@@ -1,0 +1,99 @@
+// Forbidden paths, reach through Kustomize, sensitive content, change size and malformed input.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkFixture, fixturePolicy } from './fixture-change';
+
+describe('forbidden paths', () => {
+  it('blocks the story globs and the policy file itself', async () => {
+    const r = await checkFixture('forbidden-paths');
+    assert.deepEqual(
+      r.findings.map((f) => [f.rule, f.file]),
+      [
+        ['forbidden-path', 'airlock.policy.yaml'],
+        ['forbidden-path', 'k8s/staging/payment-service/secrets/README.md'],
+      ],
+    );
+    assert.match(r.findings[1].message, /\*\*\/secrets\/\*\*/);
+  });
+
+  it('the policy file stays forbidden when the policy lists no forbidden paths at all', async () => {
+    const r = await checkFixture('forbidden-paths', fixturePolicy({ forbiddenPaths: [] }));
+    assert.deepEqual(r.findings.map((f) => f.file), ['airlock.policy.yaml']);
+    assert.match(r.findings[0].message, /Airlock's own policy/);
+  });
+
+  it('a Kustomize base used by a production overlay is reached through the overlay', async () => {
+    const r = await checkFixture('kustomize-base-reach');
+    assert.deepEqual(r.rules('block'), ['reach']);
+    const reach = r.findings.find((f) => f.rule === 'reach')!;
+    assert.equal(reach.file, 'k8s/base/payment-service/deployment.yaml');
+    assert.match(reach.message, /used by k8s\/production\/payment-service/);
+  });
+
+  it('reach is judged against the policy globs: without k8s/production/** it is only a production warning', async () => {
+    const r = await checkFixture('kustomize-base-reach', fixturePolicy({ forbiddenPaths: ['terraform/production/**'] }));
+    assert.equal(r.decision, 'allow');
+    assert.deepEqual(r.rules(), ['sensitive-production']);
+  });
+});
+
+describe('sensitive content', () => {
+  it('a Secret, an Ingress and a literal DB_PASSWORD block by default; API_TOKEN from a secretKeyRef does not', async () => {
+    const r = await checkFixture('sensitive-content');
+    assert.deepEqual(
+      r.findings.map((f) => [f.rule, f.file, f.level]),
+      [
+        ['sensitive-secrets', 'k8s/staging/payment-service/db-credentials.yaml', 'block'],
+        ['sensitive-networking', 'k8s/staging/payment-service/ingress.yaml', 'block'],
+        ['sensitive-secrets', 'k8s/staging/payment-service/worker.yaml', 'block'],
+      ],
+    );
+    assert.match(r.findings[2].message, /DB_PASSWORD/);
+    assert.doesNotMatch(r.findings[2].message, /API_TOKEN/);
+  });
+
+  it('the policy can turn a category into a warning', async () => {
+    const policy = fixturePolicy();
+    const r = await checkFixture('sensitive-content', fixturePolicy({ sensitive: { ...policy.checks.sensitive, secrets: 'warn', networking: 'warn' } }));
+    assert.equal(r.decision, 'allow');
+    assert.equal(r.findings.length, 3);
+  });
+});
+
+describe('blast radius of the change', () => {
+  it('11 files are more than maxFilesPerChange 10', async () => {
+    const r = await checkFixture('too-many-files');
+    assert.deepEqual(r.rules(), ['files-per-change']);
+    assert.match(r.findings[0].message, /11 files, more than checks.maxFilesPerChange \(10\)/);
+    assert.equal(r.findings[0].file, undefined);
+  });
+
+  it('11 files pass at maxFilesPerChange 11', async () => {
+    const r = await checkFixture('too-many-files', fixturePolicy({ maxFilesPerChange: 11 }));
+    assert.deepEqual(r.findings, []);
+  });
+
+  it('files of two services block, naming both', async () => {
+    const r = await checkFixture('multi-service');
+    assert.deepEqual(r.rules(), ['multi-service']);
+    assert.match(r.findings[0].message, /notification-service.*search-service/);
+  });
+});
+
+describe('malformed input is a block, never skipped', () => {
+  it('broken YAML, broken HCL, a bad quantity and a non-numeric failureThreshold each name file and reason', async () => {
+    const r = await checkFixture('malformed');
+    assert.equal(r.decision, 'block');
+    const byFile = r.findings.map((f) => [f.rule, f.file, f.line]);
+    assert.deepEqual(byFile, [
+      ['unparseable', 'k8s/staging/search-service/bad-quantity.yaml', 9],
+      ['liveness-probe', 'k8s/staging/search-service/bad-quantity.yaml', 12],
+      ['unparseable', 'k8s/staging/search-service/broken.yaml', 5],
+      ['unparseable', 'k8s/staging/search-service/main.tf', 1],
+    ]);
+    assert.match(r.findings[0].message, /"2 Gigs" is not a Kubernetes quantity/);
+    assert.match(r.findings[1].message, /failureThreshold "one", which is not a positive integer/);
+    assert.match(r.findings[2].message, /YAML: All mapping items must start at the same column/);
+    assert.match(r.findings[3].message, /HCL: .*Unclosed configuration block/);
+  });
+});
