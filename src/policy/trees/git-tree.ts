@@ -6,7 +6,7 @@ import { TreeError } from './tree-error';
 
 function runGit(repoDir: string, args: string[], input?: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', ['-C', repoDir, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', ['-C', repoDir, ...args], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -16,7 +16,11 @@ function runGit(repoDir: string, args: string[], input?: string): Promise<Buffer
       if (code === 0) resolve(Buffer.concat(out));
       else reject(new TreeError(repoDir, `git ${args[0]} failed: ${Buffer.concat(err).toString().trim() || `exit ${code}`}`));
     });
-    child.stdin.end(input ?? '');
+    if (input !== undefined) {
+      // git may exit early (bad object); its exit code reports that, not the broken pipe.
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(input);
+    }
   });
 }
 
