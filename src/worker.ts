@@ -5,6 +5,7 @@ import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/w
 import type { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from './activities';
 import { createLogReporter } from './activities/log-reporter';
+import { integrationReporters } from './activities/integration-reporters';
 import { createSimulatedDeployer } from './activities/simulated-deployer';
 import { loadConfig, type AirlockConfig } from './config';
 import { parsePolicy } from './policy/load';
@@ -43,7 +44,7 @@ export function createDeps(config: AirlockConfig, temporal: Client): ActivityDep
     checkChange: createChangeChecker(config.repoDir),
     deployWindow,
     temporal,
-    reporters: [createLogReporter()],
+    reporters: [createLogReporter(), ...integrationReporters()],
   };
 }
 

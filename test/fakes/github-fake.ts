@@ -25,9 +25,34 @@ export async function startGithubFake(): Promise<GithubFake> {
     const files = fake.prFiles.get(Number(n));
     return files ? { status: 200, body: files.map((filename) => ({ sha: 'f'.repeat(40), filename, status: 'modified', additions: 1, deletions: 1, changes: 2 })) } : { status: 404, body: { message: 'Not Found' } };
   });
-  fake.route('POST', /^\/repos\/[^/]+\/[^/]+\/check-runs$/, () => limited() ?? { status: 201, body: { id: nextId++ } });
+  const checkRuns: Array<{ id: number; head_sha: string; name: string }> = [];
+  const deployments: Array<{ id: number; sha: string; environment: string }> = [];
+  fake.route('GET', /^\/repos\/[^/]+\/[^/]+\/commits\/([0-9a-f]+)\/check-runs$/, (c, [ref]) => {
+    const runs = checkRuns.filter((r) => r.head_sha === ref && (!c.query.get('check_name') || r.name === c.query.get('check_name')));
+    return { status: 200, body: { total_count: runs.length, check_runs: runs } };
+  });
+  fake.route('POST', /^\/repos\/[^/]+\/[^/]+\/check-runs$/, (c) => {
+    const answer = limited();
+    if (answer) return answer;
+    const b = c.body as { head_sha: string; name: string };
+    const run = { id: nextId++, head_sha: b.head_sha, name: b.name };
+    checkRuns.push(run);
+    return { status: 201, body: run };
+  });
+  fake.route('GET', /^\/repos\/[^/]+\/[^/]+\/deployments$/, (c) => ({
+    status: 200,
+    body: deployments.filter((d) => d.sha === c.query.get('sha') && d.environment === c.query.get('environment')),
+  }));
+  fake.route('POST', /^\/repos\/[^/]+\/[^/]+\/deployments$/, (c) => {
+    const answer = limited();
+    if (answer) return answer;
+    const b = c.body as { ref: string; environment: string };
+    if (!b.environment) return { status: 422, body: { message: 'Validation Failed', errors: [{ field: 'environment', code: 'missing' }] } };
+    const d = { id: nextId++, sha: b.ref, environment: b.environment };
+    deployments.push(d);
+    return { status: 201, body: d };
+  });
   fake.route('PATCH', /^\/repos\/[^/]+\/[^/]+\/check-runs\/(\d+)$/, (_c, [id]) => limited() ?? { status: 200, body: { id: Number(id) } });
-  fake.route('POST', /^\/repos\/[^/]+\/[^/]+\/deployments$/, () => limited() ?? { status: 201, body: { id: nextId++ } });
   fake.route('POST', /^\/repos\/[^/]+\/[^/]+\/deployments\/(\d+)\/statuses$/, () => limited() ?? { status: 201, body: { id: nextId++ } });
   return fake;
 }

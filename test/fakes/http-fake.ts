@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 export interface RecordedCall {
   method: string;
   path: string;
+  query: URLSearchParams;
   headers: IncomingMessage['headers'];
   body: unknown;
 }
@@ -35,7 +36,8 @@ export async function startHttpFake(name: string): Promise<HttpFake> {
       } catch {
         /* keep the raw text */
       }
-      const call: RecordedCall = { method: req.method ?? 'GET', path, headers: req.headers, body };
+      const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+      const call: RecordedCall = { method: req.method ?? 'GET', path, query, headers: req.headers, body };
       calls.push(call);
       waiters.splice(0).forEach((w) => w());
       const route = routes.find((r) => r.method === call.method && r.pattern.test(path));
