@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../temporal-connection';
+import { registerCheckCommand } from './check';
 import { abort, approve, reject } from './decisions';
 import { CliError, ExitCode } from './errors';
 import { keygen } from './keys';
@@ -20,16 +21,6 @@ export interface CliIo {
 }
 
 const defaultIo: CliIo = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) };
-
-function registerOptionalCommands(program: Command): void {
-  // `airlock check` is another engineer's module; the CLI works before it lands.
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    (require('./check') as { registerCheckCommand(p: Command): void }).registerCheckCommand(program);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
-  }
-}
 
 export function buildProgram(io: CliIo = defaultIo, setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
   let client: Client | undefined;
@@ -108,7 +99,7 @@ export function buildProgram(io: CliIo = defaultIo, setExit: (code: number) => v
       print(json(), b, renderReport(b));
     });
 
-  registerOptionalCommands(program);
+  registerCheckCommand(program); // `airlock check`: the policy engine's command (src/cli/check.ts)
   return program;
 }
 

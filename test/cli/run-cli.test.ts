@@ -1,0 +1,43 @@
+// The command line itself: exit codes and messages for usage errors, keygen's file and output.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../src/cli/main';
+import { ExitCode } from '../../src/cli/errors';
+import { decodeBase64 } from '../../src/approvals/base64';
+import { publicKeyOf } from '../../src/approvals/decision-signature';
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    io: { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t), client: async () => assert.fail('no Temporal call expected') },
+  };
+}
+
+test('keygen writes a private key file and prints its public key; it never overwrites', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'airlock-cli-')), 'alice.key');
+  const a = io();
+  assert.equal(await runCli(['--json', 'keygen', '--out', file], a.io), ExitCode.Ok);
+  const printed = JSON.parse(a.out.join('\n'));
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.equal(printed.publicKey, publicKeyOf(decodeBase64(readFileSync(file, 'utf8').trim())!));
+  const b = io();
+  assert.equal(await runCli(['keygen', '--out', file], b.io), ExitCode.Usage);
+  assert.match(b.err.join('\n'), /already exists; refusing to overwrite a key/);
+});
+
+test('usage errors exit 2 before anything is contacted', async () => {
+  const a = io();
+  assert.equal(await runCli(['approve', 'promotion-x'], a.io), ExitCode.Usage);
+  assert.match(a.err.join('\n'), /required option '--as <approver>'/);
+  const b = io();
+  assert.equal(await runCli(['report', '--since', 'forever'], b.io), ExitCode.Usage);
+  assert.match(b.err.join('\n'), /--since: "forever" must look like 30d or 12h/);
+  const c = io();
+  assert.equal(await runCli(['status'], c.io), ExitCode.Usage);
+});
