@@ -85,7 +85,7 @@ export async function checkChange(policy: Policy, trees: ChangeTrees, options: C
   const changedByPath = new Map(changed.map((f) => [f.path, f]));
   const manifests = parseManifests(changed, findings);
 
-  // Graph files of the whole head tree (unchanged ones read now), plus the old versions of changed ones.
+  // Graph files of the whole head tree (unchanged ones read now), plus deleted ones as they were.
   const headPaths = trees.head.paths();
   const graphPaths = headPaths.filter((p) => (isTerraformPath(p) || isKustomizationPath(p)) && !changedByPath.has(p));
   const unchanged = await trees.head.read(graphPaths);
@@ -99,7 +99,9 @@ export async function checkChange(policy: Policy, trees: ChangeTrees, options: C
   }
   for (const file of changed.filter((f) => isTerraformPath(f.path))) {
     const after = file.after !== undefined ? await parseTerraformFile(file.path, file.after) : undefined;
-    const before = file.before !== undefined ? await parseTerraformFile(file.path, file.before) : undefined;
+    // HCL parsing is the costliest step; the old version only matters once the file is gone (a use
+    // the change removes from an existing file is a change to that file, judged on its own path).
+    const before = file.status === 'deleted' ? await parseTerraformFile(file.path, file.before!) : undefined;
     if (after && !after.ok) findings.push(unparseable(file.path, after.reason, after.line));
     const entry = { file, before: before?.ok ? before.json : undefined, after: after?.ok ? after.json : undefined };
     terraform.push(entry);

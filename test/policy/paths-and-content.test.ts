@@ -93,7 +93,7 @@ describe('malformed input is a block, never skipped', () => {
     ]);
     assert.match(r.findings[0].message, /"2 Gigs" is not a Kubernetes quantity/);
     assert.match(r.findings[1].message, /failureThreshold "one", which is not a positive integer/);
-    assert.match(r.findings[2].message, /YAML: All mapping items must start at the same column/);
+    assert.match(r.findings[2].message, /YAML: bad indentation of a mapping entry/);
     assert.match(r.findings[3].message, /HCL: .*Unclosed configuration block/);
   });
 });
