@@ -79,6 +79,11 @@ function parseManifests(changed: ChangedFile[], findings: Finding[]): ParsedMani
   return out;
 }
 
+function dirOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash < 0 ? '' : path.slice(0, slash);
+}
+
 export async function checkChange(policy: Policy, trees: ChangeTrees, options: CheckOptions = {}): Promise<Finding[]> {
   const findings: Finding[] = [];
   const changed = await diffTrees(trees);
@@ -86,8 +91,14 @@ export async function checkChange(policy: Policy, trees: ChangeTrees, options: C
   const manifests = parseManifests(changed, findings);
 
   // Graph files of the whole head tree (unchanged ones read now), plus deleted ones as they were.
+  // The Terraform graph costs an HCL parse per file, so it is built only when the change touches a
+  // directory that holds Terraform files (otherwise nothing can reach through it).
   const headPaths = trees.head.paths();
-  const graphPaths = headPaths.filter((p) => (isTerraformPath(p) || isKustomizationPath(p)) && !changedByPath.has(p));
+  const terraformDirs = new Set([...headPaths, ...trees.base.paths()].filter(isTerraformPath).map(dirOf));
+  const needsTerraform = changed.some((f) => terraformDirs.has(dirOf(f.path)));
+  const graphPaths = headPaths.filter(
+    (p) => ((needsTerraform && isTerraformPath(p)) || isKustomizationPath(p)) && !changedByPath.has(p),
+  );
   const unchanged = await trees.head.read(graphPaths);
 
   const terraform: CheckContext['terraform'] = [];

@@ -4,21 +4,25 @@ import { describe, it } from 'node:test';
 import { checkFixture, fixturePolicy } from './fixture-change';
 
 describe('forbidden paths', () => {
-  it('blocks the story globs and the policy file itself', async () => {
+  it('blocks the story globs, a deletion alike, and the policy file itself', async () => {
     const r = await checkFixture('forbidden-paths');
     assert.deepEqual(
       r.findings.map((f) => [f.rule, f.file]),
       [
         ['forbidden-path', 'airlock.policy.yaml'],
+        ['forbidden-path', 'k8s/production/payment-service/hpa.yaml'],
         ['forbidden-path', 'k8s/staging/payment-service/secrets/README.md'],
+        ['sensitive-production', 'k8s/production/payment-service/hpa.yaml'],
       ],
     );
-    assert.match(r.findings[1].message, /\*\*\/secrets\/\*\*/);
+    assert.match(r.findings[1].message, /\(deleted\) matches forbidden path k8s\/production\/\*\*/);
+    assert.match(r.findings[2].message, /\*\*\/secrets\/\*\*/);
   });
 
   it('the policy file stays forbidden when the policy lists no forbidden paths at all', async () => {
     const r = await checkFixture('forbidden-paths', fixturePolicy({ forbiddenPaths: [] }));
-    assert.deepEqual(r.findings.map((f) => f.file), ['airlock.policy.yaml']);
+    assert.deepEqual(r.rules('block'), ['forbidden-path']);
+    assert.deepEqual(r.findings.filter((f) => f.level === 'block').map((f) => f.file), ['airlock.policy.yaml']);
     assert.match(r.findings[0].message, /Airlock's own policy/);
   });
 
