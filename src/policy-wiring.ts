@@ -19,7 +19,7 @@ export function createChangeChecker(repoDir?: string): ChangeChecker {
     if (!change.baseCommit) return skipped(`change ${change.commit.slice(0, 12)} carries no baseCommit to compare with`);
     try {
       const trees = { base: await gitTree(repoDir, change.baseCommit), head: await gitTree(repoDir, change.commit) };
-      return await checkChange(policy, trees);
+      return await checkChange(policy, trees, { service: change.service });
     } catch (err) {
       if (!(err instanceof TreeError)) throw err;
       // The gate fails closed: a change whose content cannot be read is not promoted.

@@ -33,6 +33,8 @@ export interface CheckOptions {
   now?: Date;
   /** Repository paths forbidden on top of the policy (e.g. where the policy file itself lives). */
   protectedPaths?: string[];
+  /** The service the promotion deploys; files of another service then block. */
+  service?: string;
 }
 
 function unparseable(path: string, reason: string, line?: number): Finding {
@@ -142,6 +144,7 @@ export async function checkChange(policy: Policy, trees: ChangeTrees, options: C
     kustomizeBases: buildKustomizeBases(kustomizations, allPaths),
     now: options.now ?? new Date(),
     protectedPaths: options.protectedPaths ?? [],
+    ...(options.service ? { service: options.service } : {}),
     servicesOf: serviceMatcher(policy),
   };
   for (const rule of RULES) findings.push(...(await rule(ctx)));

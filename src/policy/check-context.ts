@@ -30,6 +30,8 @@ export interface CheckContext {
   terraformModules: TerraformModules;
   kustomizeBases: KustomizeBases;
   now: Date;
+  /** The service the promotion deploys, when known (the workflow's change.service). */
+  service?: string;
   /** Repository paths always forbidden on top of the policy's globs (e.g. the policy file itself). */
   protectedPaths: string[];
   /** Names of the declared services whose path globs match. */

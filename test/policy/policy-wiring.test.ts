@@ -18,6 +18,12 @@ describe('createChangeChecker', () => {
     assert.deepEqual(findings.map((f) => [f.rule, f.level, f.file, f.line]), [['liveness-probe', 'block', 'k8s/staging/notification-service/deployment.yaml', 24]]);
   });
 
+  it('files of another service than the one promoted block as service-mismatch', async () => {
+    const findings = await createChangeChecker(repo.dir)(fixturePolicy(), change({ service: 'search-service', commit: repo.head, baseCommit: repo.base }));
+    assert.deepEqual(findings.map((f) => f.rule).sort(), ['liveness-probe', 'service-mismatch']);
+    assert.match(findings.find((f) => f.rule === 'service-mismatch')!.message, /deploys search-service but the change touches notification-service/);
+  });
+
   it('the same commit as base and head has nothing to say', async () => {
     const findings = await createChangeChecker(repo.dir)(fixturePolicy(), change({ commit: repo.head, baseCommit: repo.head }));
     assert.deepEqual(findings, []);

@@ -3,7 +3,7 @@
 import type { Finding } from '../finding';
 import type { Rule } from '../check-context';
 
-export const changeSizeRule: Rule = ({ changed, checks, servicesOf }) => {
+export const changeSizeRule: Rule = ({ changed, checks, servicesOf, service }) => {
   const findings: Finding[] = [];
   const max = checks.maxFilesPerChange;
   if (changed.length > max) {
@@ -23,6 +23,15 @@ export const changeSizeRule: Rule = ({ changed, checks, servicesOf }) => {
       rule: 'multi-service',
       level: 'block',
       message: `the change touches ${byService.size} services: ${list.join(', ')}. Airlock promotes one service at a time so a bad change has one blast radius; split it per service`,
+    });
+  }
+  // The slot and the rollout are the promotion's service: content of another one would ship unwatched.
+  const others = [...byService.keys()].filter((s) => s !== service);
+  if (service && others.length) {
+    findings.push({
+      rule: 'service-mismatch',
+      level: 'block',
+      message: `the promotion deploys ${service} but the change touches ${others.map((s) => `${s} (${byService.get(s)![0]})`).join(', ')}: those files would reach production without their own promotion`,
     });
   }
   return findings;
