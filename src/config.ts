@@ -11,6 +11,8 @@ const configSchema = z.object({
   AIRLOCK_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   AIRLOCK_DEPLOYER: z.enum(['simulated']).default('simulated'),
   AIRLOCK_SIMULATION_STATE: z.string().min(1).default(resolve(repoRoot, '.airlock/simulation.json')),
+  /** How long each simulated rollout takes to become ready (demo realism, fault tests catch it mid-deploy). */
+  AIRLOCK_SIMULATION_ROLLOUT_MS: z.coerce.number().int().min(0).default(0),
   /** A local clone of the infrastructure repository; the policy gate reads the change's trees from it. */
   AIRLOCK_REPO_DIR: z.string().min(1).optional(),
 });
@@ -20,6 +22,7 @@ export type AirlockConfig = {
   taskQueue: string;
   deployer: 'simulated';
   simulationStateFile: string;
+  simulationRolloutMs: number;
   repoDir?: string;
 };
 
@@ -35,6 +38,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig 
     taskQueue: c.AIRLOCK_TASK_QUEUE,
     deployer: c.AIRLOCK_DEPLOYER,
     simulationStateFile: c.AIRLOCK_SIMULATION_STATE,
+    simulationRolloutMs: c.AIRLOCK_SIMULATION_ROLLOUT_MS,
     ...(c.AIRLOCK_REPO_DIR ? { repoDir: c.AIRLOCK_REPO_DIR } : {}),
   };
 }

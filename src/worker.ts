@@ -39,7 +39,7 @@ export function createDeps(config: AirlockConfig, temporal: Client): ActivityDep
   const loadPolicy = () => parsePolicy(readFileSync(config.policyPath, 'utf8'), config.policyPath);
   loadPolicy(); // refuse to start on a broken policy rather than fail the first promotion
   return {
-    deployer: createSimulatedDeployer({ stateFile: config.simulationStateFile }),
+    deployer: createSimulatedDeployer({ stateFile: config.simulationStateFile, rolloutMs: config.simulationRolloutMs }),
     loadPolicy,
     checkChange: createChangeChecker(config.repoDir),
     deployWindow,

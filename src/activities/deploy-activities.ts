@@ -1,7 +1,7 @@
 // Deploy activities: thin, idempotent wrappers over the injected Deployer. A deployer error that
 // retrying cannot fix (it says so with `nonRetryable`) becomes a non-retryable failure.
 import { ApplicationFailure } from '@temporalio/common';
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { FailureType } from '../workflows/failure-types';
 import type { Environment } from '../workflows/messages';
 import type { Deployer, DeployResult, EnvironmentSnapshot } from './deployer';
@@ -11,7 +11,15 @@ export class DeployRejectedError extends Error {
   readonly nonRetryable = true;
 }
 
+/** How often a deploy activity tells the server it is alive while it waits for a rollout. */
+export const DEPLOY_HEARTBEAT_MS = 2_000;
+
 async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  // Heartbeats let the server notice a worker that died mid-rollout within the heartbeat timeout
+  // and retry on another worker, instead of waiting out the 20-minute start-to-close timeout.
+  const ctx = Context.current();
+  ctx.heartbeat();
+  const beat = setInterval(() => ctx.heartbeat(), DEPLOY_HEARTBEAT_MS);
   try {
     return await fn();
   } catch (err) {
@@ -19,6 +27,8 @@ async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
       throw ApplicationFailure.create({ type: FailureType.DeployRejected, message: `${what}: ${err.message}`, nonRetryable: true });
     }
     throw ApplicationFailure.create({ type: FailureType.DeployFailed, message: `${what}: ${(err as Error).message}`, cause: err as Error });
+  } finally {
+    clearInterval(beat);
   }
 }
 

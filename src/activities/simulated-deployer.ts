@@ -1,7 +1,7 @@
 // A deploy target that exists only in this process (optionally mirrored to a JSON file so it
 // survives a worker restart). It models stable and canary versions and replicas per environment,
 // and says in every result that it is a simulation. The embedded default when no cluster is set.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Environment } from '../workflows/messages';
 import type { Deployer, DeployResult, EnvironmentSnapshot, WorkloadState } from './deployer';
 
@@ -19,6 +19,11 @@ export interface SimulatedDeployerOptions {
   initialVersion?: string;
   /** Mirror the model here (JSON), so a restarted worker sees what was deployed. */
   stateFile?: string;
+  /**
+   * Append every mutating call here as JSON lines, `started` then `ready`, across worker restarts
+   * (defaults to `<stateFile>.operations.jsonl`): fault tests assert "nothing deployed twice" on it.
+   */
+  operationLogFile?: string;
   /** Milliseconds each rollout takes to become ready. */
   rolloutMs?: number;
   /** Fault injection for tests: return an Error to make an operation fail. */
@@ -39,6 +44,10 @@ export function createSimulatedDeployer(opts: SimulatedDeployerOptions = {}): Si
   const model: Record<string, ServiceModel> =
     opts.stateFile && existsSync(opts.stateFile) ? JSON.parse(readFileSync(opts.stateFile, 'utf8')) : {};
   const operations: SimulatedDeployer['operations'] = [];
+  const operationLog = opts.operationLogFile ?? (opts.stateFile ? `${opts.stateFile}.operations.jsonl` : undefined);
+  const logOperation = (entry: SimulatedDeployer['operations'][number], phase: 'started' | 'ready') => {
+    if (operationLog) appendFileSync(operationLog, `${JSON.stringify({ ...entry, phase, at: now().toISOString(), pid: process.pid })}\n`);
+  };
 
   const key = (service: string, env: Environment) => `${env}/${service}`;
   const get = (service: string, env: Environment): ServiceModel =>
@@ -54,9 +63,12 @@ export function createSimulatedDeployer(opts: SimulatedDeployerOptions = {}): Si
   const rollout = async (op: DeployOperation, service: string, environment: Environment, version: string, what: string): Promise<DeployResult> => {
     const fault = opts.fault?.(op, environment, version);
     if (fault) throw fault;
-    operations.push({ op, service, environment, version });
+    const entry = { op, service, environment, version };
+    operations.push(entry);
+    logOperation(entry, 'started');
     if (opts.rolloutMs) await new Promise((r) => setTimeout(r, opts.rolloutMs));
     persist();
+    logOperation(entry, 'ready');
     return { readyAt: now().toISOString(), summary: `[simulated] ${what}` };
   };
 

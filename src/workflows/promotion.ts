@@ -36,13 +36,16 @@ import { RollbackPlan } from './rollback-plan';
 import { outcomeKey, stageKey } from './search-attributes';
 
 // Deploys wait for rollouts; a few retries cover a flaky API, not a broken manifest.
+// The heartbeat timeout notices a worker that died mid-rollout in seconds, not the 20-minute start-to-close (test/faults).
 const deployActs = wf.proxyActivities<Activities>({
   startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5 },
 });
 // Restores must finish: retried until they succeed or fail for a reason retrying cannot fix.
 const restoreActs = wf.proxyActivities<Activities>({
   startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 const controlActs = wf.proxyActivities<Activities>({
