@@ -1,0 +1,198 @@
+// Real processes for fault tests: a Temporal dev server on a SQLite file we can kill and restart,
+// and the real worker (`src/worker.ts`) as a child process we can SIGKILL. No mocks of Temporal.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { AIRLOCK_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
+import type { DeployOperation } from '../../src/activities/simulated-deployer';
+import type { Environment } from '../../src/workflows/messages';
+import { REPO_ROOT } from '../helpers/tools';
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `airlock-${prefix}-`));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/** Polls `probe` until it returns a value (not undefined); fails after `timeoutMs` naming `what`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`waitFor: ${what} not reached after ${timeoutMs / 1000} s${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+}
+
+// ---- Temporal dev server --------------------------------------------------------------------------
+
+export interface DevServerProcess {
+  address: string;
+  dbFile: string;
+  logFile: string;
+  client(): Promise<Client>;
+  /** SIGKILL (or `signal`) the server and wait until it is gone; the SQLite file stays. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same port and the same SQLite file. */
+  start(): Promise<void>;
+  /** Closes the clients and stops the server for good. */
+  close(): Promise<void>;
+}
+
+async function canConnect(address: string): Promise<boolean> {
+  try {
+    const c = await Connection.connect({ address, connectTimeout: 1000 });
+    await c.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function startDevServer(dir: string): Promise<DevServerProcess> {
+  const port = await freePort();
+  const address = `127.0.0.1:${port}`;
+  const dbFile = join(dir, 'temporal.db');
+  const logFile = join(dir, 'temporal.log');
+  const binary = resolve(REPO_ROOT, '.tools/py/bin/temporal');
+  if (!existsSync(binary)) throw new Error(`fault rig: ${binary} missing; run bash scripts/setup.sh`);
+  let child: ChildProcess | undefined;
+  const connections: Connection[] = [];
+
+  const server: DevServerProcess = {
+    address,
+    dbFile,
+    logFile,
+    async start() {
+      const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--db-filename', dbFile, '--log-level', 'warn'];
+      args.push('--http-port', String(await freePort()), '--metrics-port', String(await freePort()));
+      for (const k of AIRLOCK_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${k.name}=Keyword`);
+      const c = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = c;
+      c.stdout!.on('data', (d) => appendFileSync(logFile, d));
+      c.stderr!.on('data', (d) => appendFileSync(logFile, d));
+      await waitFor(`dev server on ${address}`, async () => {
+        if (c.exitCode !== null) throw new Error(`temporal exited with ${c.exitCode}; see ${logFile}`);
+        return (await canConnect(address)) || undefined;
+      }, 90_000, 300);
+    },
+    async stop(signal = 'SIGKILL') {
+      if (!child) return;
+      const c = child;
+      child = undefined;
+      c.kill(signal);
+      await exited(c);
+    },
+    async client() {
+      const connection = await Connection.connect({ address });
+      connections.push(connection);
+      return new Client({ connection, namespace: 'default' });
+    },
+    async close() {
+      for (const c of connections) await c.close().catch(() => undefined);
+      await server.stop('SIGTERM');
+    },
+  };
+  await server.start();
+  return server;
+}
+
+/** Removes a fault test's temporary directory unless AIRLOCK_KEEP_FAULT_DIRS asks to keep it for a post-mortem. */
+export function removeDir(dir: string | undefined): void {
+  if (dir && !process.env.AIRLOCK_KEEP_FAULT_DIRS) rmSync(dir, { recursive: true, force: true });
+}
+
+// ---- The real worker as a child process ----------------------------------------------------------
+
+export interface WorkerProcess {
+  pid: number;
+  logFile: string;
+  /** Resolves when the worker printed its start line (bundled, polling). */
+  ready: Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface WorkerEnv {
+  TEMPORAL_ADDRESS: string;
+  AIRLOCK_POLICY: string;
+  AIRLOCK_SIMULATION_STATE: string;
+  AIRLOCK_TASK_QUEUE: string;
+  AIRLOCK_SIMULATION_ROLLOUT_MS?: string;
+}
+
+/** `node --import tsx src/worker.ts`: one process, so SIGKILL hits the worker itself, not a wrapper. */
+export function spawnWorker(env: WorkerEnv, logFile: string): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, 'src/worker.ts')], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_NAMESPACE: 'default', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const ready = new Promise<void>((ok, fail) => {
+    const onData = (d: Buffer) => {
+      appendFileSync(logFile, d);
+      output += d.toString();
+      if (output.includes('airlock worker: task queue')) ok();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code, signal) => fail(new Error(`worker exited (${code ?? signal}) before it was ready; see ${logFile}`)));
+  });
+  ready.catch(() => undefined);
+  return {
+    pid: child.pid!,
+    logFile,
+    ready,
+    async kill(signal = 'SIGKILL') {
+      child.kill(signal);
+      await exited(child);
+    },
+  };
+}
+
+// ---- The simulated deployer's operation log (src/activities/simulated-deployer.ts) ----------------
+
+export interface LoggedOperation {
+  op: DeployOperation;
+  service: string;
+  environment: Environment;
+  version: string;
+  phase: 'started' | 'ready';
+  at: string;
+  pid: number;
+}
+
+export function readOperationLog(stateFile: string): LoggedOperation[] {
+  const file = `${stateFile}.operations.jsonl`;
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as LoggedOperation);
+}
+
+export const stepOf = (o: Pick<LoggedOperation, 'op' | 'environment' | 'version'>) => `${o.op}:${o.environment}:${o.version}`;

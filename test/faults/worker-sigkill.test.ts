@@ -1,0 +1,238 @@
+// SIGKILL the real worker process (`src/worker.ts`) in every stage of a promotion and restart it:
+// each promotion ends exactly as it would have without the kills, nothing is deployed twice, and
+// the blast-radius slot is released. Real dev server (SQLite), real worker, simulated deployer
+// whose rollouts take ROLLOUT_MS so a kill lands mid-deploy; its operation log is the evidence.
+//
+// Two promotions run side by side on their own slots and share every kill:
+//   A (notification-service, expected `promoted`): killed mid staging deploy, in the bake, mid
+//     canary deploy, in the approval wait (after one approval), mid production rollout.
+//   B (search-service, expected `rolled_back` on a canary breach): killed mid staging deploy, in the
+//     bake, mid canary deploy, in the approval wait, and mid rollback (restore).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { startPromotion } from '../../src/promotion-client';
+import { signedRequest } from '../../src/approvals/signed-request';
+import { approveUpdate, errorRateSignal, slotStateQuery, stateQuery, type PromotionResult, type PromotionState, type Stage } from '../../src/workflows/messages';
+import { makeChange, testPolicyYaml } from '../helpers/harness';
+import { testSecretKey } from '../helpers/approver-keys';
+import { readOperationLog, removeDir, spawnWorker, startDevServer, stepOf, tempDir, waitFor, type DevServerProcess, type LoggedOperation, type WorkerProcess } from './fault-rig';
+
+const ROLLOUT_MS = 4000;
+const BAKE_S = 12;
+const CANARY_S = 6;
+const WATCH_S = 4;
+/** After a kill: heartbeat timeout (20 s) + first retry (5 s) + worker start, on a loaded machine. */
+const RECOVERY_MS = 150_000;
+
+let dir: string;
+let server: DevServerProcess;
+let client: Client;
+let worker: WorkerProcess | undefined;
+let workerStarts = 0;
+const taskQueue = `faults-${randomUUID()}`;
+const slotA = `slot-a-${randomUUID()}`;
+const slotB = `slot-b-${randomUUID()}`;
+let stateFile: string;
+let policyFile: string;
+
+function startWorker(): Promise<void> {
+  worker = spawnWorker(
+    { TEMPORAL_ADDRESS: server.address, AIRLOCK_POLICY: policyFile, AIRLOCK_SIMULATION_STATE: stateFile, AIRLOCK_TASK_QUEUE: taskQueue, AIRLOCK_SIMULATION_ROLLOUT_MS: String(ROLLOUT_MS) },
+    join(dir, `worker-${++workerStarts}.log`),
+  );
+  return worker.ready;
+}
+
+before(async () => {
+  dir = tempDir('sigkill');
+  stateFile = join(dir, 'simulation.json');
+  policyFile = join(dir, 'policy.yaml');
+  writeFileSync(
+    policyFile,
+    testPolicyYaml({ bakeHours: BAKE_S / 3600, canaryMinutes: CANARY_S / 60, productionWatchMinutes: WATCH_S / 60, approvalTimeoutHours: 1, maxSilenceMinutes: 60 }),
+  );
+  server = await startDevServer(dir);
+  client = await server.client();
+  await startWorker();
+});
+
+after(async () => {
+  await worker?.kill('SIGKILL');
+  await server?.close();
+  removeDir(dir);
+});
+
+const stateOf = (h: WorkflowHandle) => h.query(stateQuery);
+
+/** Steps of `service` that worker `pid` started and has not finished: a kill now lands mid-deploy. */
+function inFlight(service: string, pid = worker!.pid): string[] {
+  const open = new Map<string, number>();
+  for (const o of readOperationLog(stateFile).filter((x) => x.service === service && x.pid === pid)) {
+    open.set(stepOf(o), (open.get(stepOf(o)) ?? 0) + (o.phase === 'started' ? 1 : -1));
+  }
+  return [...open].filter(([, n]) => n > 0).map(([step]) => step);
+}
+
+async function waitStage(h: WorkflowHandle, stages: Stage[], timeoutMs = RECOVERY_MS): Promise<PromotionState> {
+  return waitFor(`${h.workflowId} in ${stages.join('|')}`, async () => {
+    const s = await stateOf(h);
+    return stages.includes(s.stage) ? s : undefined;
+  }, timeoutMs, 250);
+}
+
+interface Kill {
+  label: string;
+  pid: number;
+  stages: Record<string, Stage>;
+  inFlight: Record<string, string[]>;
+}
+const kills: Kill[] = [];
+
+/** Records where each promotion stands, SIGKILLs the worker, and starts a new one. */
+async function killAndRestart(label: string, promotions: Record<string, { h: WorkflowHandle; service: string }>): Promise<Kill> {
+  const stages: Record<string, Stage> = {};
+  for (const [name, p] of Object.entries(promotions)) stages[name] = (await stateOf(p.h)).stage;
+  const pid = worker!.pid;
+  const flight: Record<string, string[]> = {};
+  await worker!.kill('SIGKILL');
+  for (const [name, p] of Object.entries(promotions)) flight[name] = inFlight(p.service, pid);
+  const k = { label, pid, stages, inFlight: flight };
+  kills.push(k);
+  await startWorker();
+  return k;
+}
+
+function approval(h: WorkflowHandle, approver: string) {
+  return signedRequest('approve', { workflowId: h.workflowId, approver, secretKey: testSecretKey(approver), now: Date.now() });
+}
+
+/**
+ * "Nothing deployed twice": every deployer step reached `ready` exactly once, in the order of an
+ * uninterrupted run; a step was *started* a second time only if a kill interrupted its first try
+ * (that worker's pid started it and never finished it) — the retry re-applies the same version.
+ */
+function assertDeployedOnce(service: string, expected: string[]) {
+  const log = readOperationLog(stateFile).filter((o) => o.service === service);
+  const ready = log.filter((o) => o.phase === 'ready').map(stepOf);
+  assert.deepEqual(ready, expected, `${service}: deployer steps that became ready, in order`);
+  const killedPids = new Set(kills.map((k) => k.pid));
+  for (const step of expected) {
+    const starts = log.filter((o) => o.phase === 'started' && stepOf(o) === step);
+    const interrupted = starts.filter((s: LoggedOperation) => killedPids.has(s.pid) && !log.some((r) => r.phase === 'ready' && r.pid === s.pid && stepOf(r) === step));
+    assert.equal(starts.length, 1 + interrupted.length, `${service} ${step}: started ${starts.length}×, of which ${interrupted.length} interrupted by a kill`);
+    assert.ok(interrupted.length <= 1, `${service} ${step}: interrupted more than once`);
+  }
+}
+
+test('SIGKILL of the worker in every stage: same outcomes, nothing deployed twice, slots released', { timeout: 480_000 }, async (t) => {
+  const changeA = makeChange({ service: 'notification-service', version: 'v-a' });
+  const changeB = makeChange({ service: 'search-service', version: 'v-b' });
+  const a = client.workflow.getHandle((await startPromotion(client, changeA, { taskQueue, slotWorkflowId: slotA })).workflowId);
+  const b = client.workflow.getHandle((await startPromotion(client, changeB, { taskQueue, slotWorkflowId: slotB })).workflowId);
+  const both = { A: { h: a, service: changeA.service }, B: { h: b, service: changeB.service } };
+
+  await t.test('staging deploy: killed mid-rollout, the deploy is retried once and completes', async () => {
+    await waitFor('A and B mid staging deploy', () => (inFlight(changeA.service).includes('deploy:staging:v-a') && inFlight(changeB.service).includes('deploy:staging:v-b') ? true : undefined), 60_000, 100);
+    const k = await killAndRestart('staging deploy', both);
+    assert.deepEqual(k.stages, { A: 'staging', B: 'staging' });
+    assert.deepEqual(k.inFlight, { A: ['deploy:staging:v-a'], B: ['deploy:staging:v-b'] });
+    await waitStage(a, ['baking']);
+    await waitStage(b, ['baking']);
+  });
+
+  let bakeEndsAt = '';
+  await t.test('bake: killed mid-bake, the bake keeps its end time and is not shortened', async () => {
+    const s = await stateOf(a);
+    assert.equal(s.stage, 'baking');
+    bakeEndsAt = s.bakeEndsAt!;
+    assert.ok(Date.parse(bakeEndsAt) - Date.now() > 2000, 'the kill lands with bake time left');
+    const k = await killAndRestart('bake', both);
+    assert.deepEqual(k.stages, { A: 'baking', B: 'baking' });
+    const after = await stateOf(a);
+    assert.equal(after.bakeEndsAt, bakeEndsAt, 'bake end unchanged by the restart');
+  });
+
+  await t.test('canary: killed mid canary rollout, the canary is retried once and completes', async () => {
+    await waitFor('A and B mid canary deploy', () => (inFlight(changeA.service).includes('deployCanary:production:v-a') && inFlight(changeB.service).includes('deployCanary:production:v-b') ? true : undefined), RECOVERY_MS, 100);
+    const k = await killAndRestart('canary', both);
+    assert.deepEqual(k.stages, { A: 'canary', B: 'canary' });
+    const s = await stateOf(a);
+    assert.ok(Date.parse(s.canaryStartedAt ?? s.now) >= Date.parse(bakeEndsAt), 'canary only after the whole bake');
+    await waitStage(a, ['awaiting_approval']);
+    await waitStage(b, ['awaiting_approval']);
+  });
+
+  await t.test('approval wait: an approval given before the kill survives it', async () => {
+    for (const h of [a, b]) await h.executeUpdate(approveUpdate, { args: [approval(h, 'alice')] });
+    const k = await killAndRestart('approval wait', both);
+    assert.deepEqual(k.stages, { A: 'awaiting_approval', B: 'awaiting_approval' });
+    for (const h of [a, b]) assert.deepEqual((await stateOf(h)).approvals.map((x) => x.approver), ['alice']);
+  });
+
+  await t.test('production rollout (A) and rollback (B): killed mid-rollout and mid-restore', async () => {
+    const breach = { environment: 'production' as const, rate: 0.0106, baseline: 0.01, requestCount: 5000, observedAt: new Date().toISOString() };
+    await Promise.all([a.executeUpdate(approveUpdate, { args: [approval(a, 'bob')] }), b.signal(errorRateSignal, breach)]);
+    const aRolling = () => inFlight(changeA.service).includes('promote:production:v-a');
+    const bRestoring = () => inFlight(changeB.service).some((s) => s.startsWith('restore:'));
+    // Both rollouts take ROLLOUT_MS and start together: one kill usually catches both; if not, a second kill.
+    await waitFor('A mid production rollout or B mid restore', () => (aRolling() || bRestoring() ? true : undefined), 60_000, 50);
+    await waitFor('both in flight', () => (aRolling() && bRestoring() ? true : undefined), 1500, 50).catch(() => undefined);
+    const caught = { A: aRolling(), B: bRestoring() };
+    await killAndRestart(caught.A && caught.B ? 'production rollout + rollback' : caught.A ? 'production rollout' : 'rollback', both);
+    if (!caught.A) {
+      await waitFor('A mid production rollout', () => (aRolling() ? true : undefined), RECOVERY_MS, 50);
+      await killAndRestart('production rollout', both);
+    }
+    if (!caught.B) {
+      await waitFor('B mid restore', () => (bRestoring() ? true : undefined), RECOVERY_MS, 50);
+      await killAndRestart('rollback', both);
+    }
+    const killedIn = (name: 'A' | 'B', pred: (steps: string[]) => boolean) => kills.some((k) => pred(k.inFlight[name]));
+    assert.ok(killedIn('A', (s) => s.includes('promote:production:v-a')), 'A was killed mid production rollout');
+    assert.ok(killedIn('B', (s) => s.some((x) => x.startsWith('restore:'))), 'B was killed mid rollback');
+  });
+
+  await t.test('each promotion ends as it would have without the kills', async () => {
+    const ra: PromotionResult = await a.result();
+    const rb: PromotionResult = await b.result();
+    assert.equal(ra.outcome, 'promoted');
+    assert.deepEqual(ra.approvals.map((x) => x.approver), ['alice', 'bob']);
+    assert.equal(rb.outcome, 'rolled_back');
+    assert.equal(rb.interruption?.kind, 'breach');
+    const sa = await stateOf(a);
+    const sb = await stateOf(b);
+    assert.ok(Date.parse(sa.canaryStartedAt!) >= Date.parse(sa.bakeEndsAt!), 'A: canary only after the full bake');
+    assert.equal(Date.parse(sa.bakeEndsAt!) - Date.parse(sa.stagingReadyAt!), BAKE_S * 1000, 'A: bake length as the policy says');
+    assert.deepEqual(sb.rollback?.steps, ['restore production', 'restore staging']);
+    assert.equal(sb.rollback?.error, undefined);
+    assert.deepEqual(sb.deployed, []);
+
+    // The same deployer steps, in the same order, as an uninterrupted run (test/workflows/promotion-paths).
+    assertDeployedOnce(changeA.service, ['deploy:staging:v-a', 'deployCanary:production:v-a', 'promote:production:v-a']);
+    assertDeployedOnce(changeB.service, ['deploy:staging:v-b', 'deployCanary:production:v-b', 'restore:production:initial', 'restore:staging:initial']);
+    const model = JSON.parse(readFileSync(stateFile, 'utf8'));
+    assert.deepEqual(model['staging/notification-service'], { stable: { version: 'v-a', replicas: 4 }, canary: null });
+    assert.deepEqual(model['production/notification-service'], { stable: { version: 'v-a', replicas: 4 }, canary: null });
+    assert.deepEqual(model['staging/search-service'], { stable: { version: 'initial', replicas: 4 }, canary: null });
+    assert.deepEqual(model['production/search-service'], { stable: { version: 'initial', replicas: 4 }, canary: null });
+  });
+
+  await t.test('slots released: the next promotion on each slot acquires it', async () => {
+    for (const slot of [slotA, slotB]) {
+      const s = await client.workflow.getHandle(slot).query(slotStateQuery);
+      assert.deepEqual(s.holders, [], `${slot} holds nobody`);
+    }
+    const next = await Promise.all([
+      startPromotion(client, makeChange({ service: 'notification-service', version: 'v-next' }), { taskQueue, slotWorkflowId: slotA }),
+      startPromotion(client, makeChange({ service: 'search-service', version: 'v-next' }), { taskQueue, slotWorkflowId: slotB }),
+    ]);
+    for (const n of next) await waitStage(client.workflow.getHandle(n.workflowId), ['staging', 'baking'], 60_000);
+    for (const n of next) await client.workflow.getHandle(n.workflowId).terminate('fault test over');
+  });
+
+  t.diagnostic(`kills: ${kills.map((k) => `${k.label} [A ${k.stages.A}${k.inFlight.A.length ? ` mid ${k.inFlight.A}` : ''}; B ${k.stages.B}${k.inFlight.B.length ? ` mid ${k.inFlight.B}` : ''}]`).join(' · ')}`);
+});
