@@ -1,0 +1,227 @@
+// npm run bench [-- --quick] [-- --only breach,merge,approval,history,scale,policy] [-- --scale N]
+// Every figure is measured next to its floor in the same run and reported as a ratio, because the
+// machine is shared and absolute figures move with whatever else runs. Prints a table and writes
+// bench/results/latest.json (and a timestamped copy). Method: docs/benchmarks.md.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, release } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { devServerEnv, timeSkippingEnv } from '../test/helpers/harness';
+import { benchHistorySize, type HistorySizeResult } from './history-size';
+import { benchApproval, benchBreach, benchMerge, type LatencyResult } from './latency';
+import { benchPolicyEngine, type PolicyEngineResult } from './policy-engine';
+import { benchScale, type ScaleResult } from './scale';
+import { ratio, round } from './lib/stats';
+
+export const BENCHMARKS = ['breach', 'merge', 'approval', 'history', 'scale', 'policy'] as const;
+export type BenchmarkName = (typeof BENCHMARKS)[number];
+
+export interface BenchOptions {
+  quick: boolean;
+  only: BenchmarkName[];
+  breachSamples: number;
+  mergeSamples: number;
+  approvalSamples: number;
+  historySampleMinutes: number[];
+  scale: number;
+  policyRuns: number;
+  out: string;
+}
+
+export function parseArgs(argv: string[]): BenchOptions {
+  const quick = argv.includes('--quick');
+  const value = (flag: string) => {
+    const i = argv.indexOf(flag);
+    if (i < 0) return undefined;
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`${flag}: needs a value`);
+    return v;
+  };
+  const count = (flag: string, fallback: number) => {
+    const v = value(flag);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: must be a positive whole number, got "${v}"`);
+    return n;
+  };
+  const flagValues = new Set(['--only', '--scale', '--samples', '--out'].map((f) => value(f)).filter(Boolean));
+  const named = argv.filter((a) => !a.startsWith('--') && !flagValues.has(a));
+  const only = [...(value('--only')?.split(',') ?? []), ...named].map((s) => s.trim()).filter(Boolean);
+  for (const o of only) if (!BENCHMARKS.includes(o as BenchmarkName)) throw new Error(`unknown benchmark "${o}"; choose from ${BENCHMARKS.join(', ')}`);
+  const samples = value('--samples') === undefined ? undefined : count('--samples', 1);
+  return {
+    quick,
+    only: only.length ? (only as BenchmarkName[]) : [...BENCHMARKS],
+    breachSamples: samples ?? (quick ? 20 : 200),
+    mergeSamples: samples ?? (quick ? 20 : 100),
+    approvalSamples: samples ?? (quick ? 20 : 100),
+    historySampleMinutes: quick ? [10] : [1, 10],
+    scale: count('--scale', quick ? 100 : 1000),
+    policyRuns: quick ? 2 : 5,
+    out: value('--out') ?? join(__dirname, 'results', 'latest.json'),
+  };
+}
+
+function machine() {
+  const c = cpus();
+  let git: string | undefined;
+  try {
+    git = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    git = undefined;
+  }
+  return { cpu: c[0]?.model ?? 'unknown', cores: c.length, ramGb: round(totalmem() / 1024 ** 3, 1), node: process.version, os: `${process.platform} ${release()}`, git };
+}
+
+export interface Row {
+  benchmark: string;
+  figure: string;
+  measured: string;
+  floor: string;
+  ratio: string;
+  target: string;
+}
+
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+const x = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '–');
+
+function latencyRows(name: string, r: LatencyResult, target: string): Row[] {
+  return (['p50', 'p99'] as const).map((p) => ({
+    benchmark: name,
+    figure: `${p} (n=${r.samples})`,
+    measured: ms(r.measuredMs[p]),
+    floor: ms(r.floorMs[p]),
+    ratio: x(ratio(r.measuredMs[p], r.floorMs[p])),
+    target: p === 'p50' ? target : '',
+  }));
+}
+
+function historyRows(rs: HistorySizeResult[]): Row[] {
+  const rows: Row[] = rs.flatMap((r) => [
+    { benchmark: 'History, 24 h bake', figure: `events (sample every ${r.sampleMinutes} min, ${r.samplesSent} samples, ${r.outcome})`, measured: String(r.events), floor: '', ratio: '', target: r.sampleMinutes === 1 ? `< 500: ${r.events < 500 ? 'met' : 'MISSED'}` : '' },
+    { benchmark: 'History, 24 h bake', figure: `bytes (sample every ${r.sampleMinutes} min)`, measured: `${(r.bytes / 1024).toFixed(1)} KiB`, floor: '', ratio: '', target: '' },
+  ]);
+  const [a, b] = rs;
+  if (a && b && a.samplesSent !== b.samplesSent) {
+    const perSample = (a.events - b.events) / (a.samplesSent - b.samplesSent);
+    const fixed = b.events - perSample * b.samplesSent;
+    rows.push({ benchmark: 'History, 24 h bake', figure: 'events per sample / without samples', measured: `${perSample.toFixed(2)} / ${fixed.toFixed(0)}`, floor: '', ratio: '', target: '' });
+  }
+  return rows;
+}
+
+function scaleRows(r: ScaleResult): Row[] {
+  const p = r.promotions;
+  const f = r.floor;
+  const b = `Scale, ${r.n} in flight`;
+  return [
+    { benchmark: b, figure: 'worker RSS, all in flight', measured: `${p.rssMb.toFixed(0)} MB`, floor: `${f.rssMb.toFixed(0)} MB`, ratio: x(ratio(p.rssMb, f.rssMb)), target: '' },
+    { benchmark: b, figure: 'worker RSS, peak', measured: `${p.peakRssMb.toFixed(0)} MB`, floor: `${f.peakRssMb.toFixed(0)} MB`, ratio: x(ratio(p.peakRssMb, f.peakRssMb)), target: '' },
+    { benchmark: b, figure: 'start calls / s', measured: p.startsPerSecond.toFixed(0), floor: f.startsPerSecond.toFixed(0), ratio: x(ratio(f.startsPerSecond, p.startsPerSecond)), target: 'ratio = floor ÷ measured' },
+    { benchmark: b, figure: 'reached first deploy / s', measured: p.inFlightPerSecond.toFixed(1), floor: f.inFlightPerSecond.toFixed(1), ratio: x(ratio(f.inFlightPerSecond, p.inFlightPerSecond)), target: 'ratio = floor ÷ measured' },
+    { benchmark: b, figure: `workflow task wait p50 (${p.workflowTaskWaitMs.n} tasks)`, measured: ms(p.workflowTaskWaitMs.p50), floor: ms(f.workflowTaskWaitMs.p50), ratio: x(ratio(p.workflowTaskWaitMs.p50, f.workflowTaskWaitMs.p50)), target: '' },
+    { benchmark: b, figure: 'workflow task wait p99', measured: ms(p.workflowTaskWaitMs.p99), floor: ms(f.workflowTaskWaitMs.p99), ratio: x(ratio(p.workflowTaskWaitMs.p99, f.workflowTaskWaitMs.p99)), target: '' },
+  ];
+}
+
+function policyRows(r: PolicyEngineResult): Row[] {
+  return [
+    {
+      benchmark: `Policy engine, ${r.files} files / ${r.megabytes.toFixed(1)} MB`,
+      figure: `median of ${r.runs}`,
+      measured: ms(r.engineMedianMs),
+      floor: ms(r.referenceMedianMs),
+      ratio: x(ratio(r.engineMedianMs, r.referenceMedianMs)),
+      target: `< 1000 ms: ${r.engineMedianMs < 1000 ? 'met' : 'MISSED'}`,
+    },
+  ];
+}
+
+export function renderTable(rows: Row[]): string {
+  const head: Row = { benchmark: 'Benchmark', figure: 'Figure', measured: 'Measured', floor: 'Floor', ratio: 'Ratio', target: 'Target' };
+  const cols = Object.keys(head) as Array<keyof Row>;
+  const line = (r: Row) => `| ${cols.map((c) => r[c]).join(' | ')} |`;
+  return [line(head), `|${cols.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const startedAt = new Date();
+  const m = machine();
+  const results: Record<string, unknown> = {};
+  const rows: Row[] = [];
+  const want = (b: BenchmarkName) => o.only.includes(b);
+  const step = (what: string) => console.error(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s] ${what}`);
+
+  // CPU-bound and Temporal-free: first, before any server shares the cores.
+  if (want('policy')) {
+    step('policy engine');
+    const r = await benchPolicyEngine(o.policyRuns);
+    results.policy = r;
+    rows.push(...policyRows(r));
+  }
+  if (want('history')) {
+    step('history size (time-skipping server)');
+    const env = await timeSkippingEnv();
+    try {
+      const rs: HistorySizeResult[] = [];
+      for (const minutes of o.historySampleMinutes) rs.push(await benchHistorySize(env, minutes));
+      results.history = rs;
+      rows.push(...historyRows(rs));
+    } finally {
+      await env.teardown();
+    }
+  }
+  if (['breach', 'merge', 'approval', 'scale'].some((b) => want(b as BenchmarkName))) {
+    step('dev server');
+    const env: TestWorkflowEnvironment = await devServerEnv();
+    try {
+      if (want('breach')) {
+        step(`breach → rollback, ${o.breachSamples} promotions`);
+        const r = await benchBreach(env, o.breachSamples);
+        results.breach = r;
+        rows.push(...latencyRows('Breach → rollback started', r, '≤ 1.5× floor'));
+      }
+      if (want('merge')) {
+        step(`merge → staging, ${o.mergeSamples} webhooks`);
+        const r = await benchMerge(env, o.mergeSamples);
+        results.merge = r;
+        rows.push(...latencyRows('Merge webhook → staging deploy started', r, ''));
+      }
+      if (want('approval')) {
+        step(`second approval → production, ${o.approvalSamples} promotions`);
+        const r = await benchApproval(env, o.approvalSamples);
+        results.approval = r;
+        rows.push(...latencyRows('2nd approval → production rollout started', r, ''));
+      }
+      if (want('scale')) {
+        step(`scale, ${o.scale} in flight`);
+        const r = await benchScale(env, o.scale);
+        results.scale = r;
+        rows.push(...scaleRows(r));
+      }
+    } finally {
+      await env.teardown();
+    }
+  }
+  const finishedAt = new Date();
+  const table = renderTable(rows);
+  const header = `Machine: ${m.cpu}, ${m.cores} cores, ${m.ramGb} GB RAM, Node ${m.node}, ${m.os}; commit ${m.git ?? '?'}; ${o.quick ? 'quick' : 'full'} run, ${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(0)} s`;
+  console.log(`\n${header}\n\n${table}\n`);
+  const report = { version: 1, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), argv: process.argv.slice(2), machine: m, options: o, results, rows };
+  mkdirSync(join(o.out, '..'), { recursive: true });
+  writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(o.out, '..', `run-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`wrote ${o.out}`);
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
