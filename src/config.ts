@@ -9,7 +9,9 @@ const repoRoot = resolve(__dirname, '..');
 const configSchema = z.object({
   AIRLOCK_POLICY: z.string().min(1).default(resolve(repoRoot, 'policy/airlock.policy.yaml')),
   AIRLOCK_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
-  AIRLOCK_DEPLOYER: z.enum(['simulated']).default('simulated'),
+  AIRLOCK_DEPLOYER: z.enum(['simulated', 'kubernetes']).default('simulated'),
+  /** kubeconfig for AIRLOCK_DEPLOYER=kubernetes; unset = ~/.kube/config or the in-cluster account. */
+  KUBECONFIG: z.string().min(1).optional(),
   AIRLOCK_SIMULATION_STATE: z.string().min(1).default(resolve(repoRoot, '.airlock/simulation.json')),
   /** How long each simulated rollout takes to become ready (demo realism, fault tests catch it mid-deploy). */
   AIRLOCK_SIMULATION_ROLLOUT_MS: z.coerce.number().int().min(0).default(0),
@@ -20,7 +22,8 @@ const configSchema = z.object({
 export type AirlockConfig = {
   policyPath: string;
   taskQueue: string;
-  deployer: 'simulated';
+  deployer: 'simulated' | 'kubernetes';
+  kubeconfigPath?: string;
   simulationStateFile: string;
   simulationRolloutMs: number;
   repoDir?: string;
@@ -40,5 +43,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig 
     simulationStateFile: c.AIRLOCK_SIMULATION_STATE,
     simulationRolloutMs: c.AIRLOCK_SIMULATION_ROLLOUT_MS,
     ...(c.AIRLOCK_REPO_DIR ? { repoDir: c.AIRLOCK_REPO_DIR } : {}),
+    ...(c.KUBECONFIG ? { kubeconfigPath: c.KUBECONFIG } : {}),
   };
 }

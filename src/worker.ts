@@ -11,6 +11,7 @@ import { loadConfig, type AirlockConfig } from './config';
 import { parsePolicy } from './policy/load';
 import { connectClient, connectWorkerConnection } from './temporal-connection';
 import { createChangeChecker, deployWindow } from './policy-wiring';
+import { createKubernetesWiring } from './kubernetes-wiring';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
 
@@ -38,10 +39,11 @@ export function createDeps(config: AirlockConfig, temporal: Client): ActivityDep
   mkdirSync(dirname(config.simulationStateFile), { recursive: true });
   const loadPolicy = () => parsePolicy(readFileSync(config.policyPath, 'utf8'), config.policyPath);
   loadPolicy(); // refuse to start on a broken policy rather than fail the first promotion
+  const kubernetes = config.deployer === 'kubernetes' ? createKubernetesWiring(config.kubeconfigPath, loadPolicy) : undefined;
   return {
-    deployer: createSimulatedDeployer({ stateFile: config.simulationStateFile, rolloutMs: config.simulationRolloutMs }),
+    deployer: kubernetes?.deployer ?? createSimulatedDeployer({ stateFile: config.simulationStateFile, rolloutMs: config.simulationRolloutMs }),
     loadPolicy,
-    checkChange: createChangeChecker(config.repoDir),
+    checkChange: kubernetes ? kubernetes.withFreeMemory(createChangeChecker(config.repoDir)) : createChangeChecker(config.repoDir),
     deployWindow,
     temporal,
     reporters: [createLogReporter(), ...integrationReporters()],

@@ -1,0 +1,52 @@
+// Waiting for a Deployment rollout the way `kubectl rollout status` does (its
+// DeploymentStatusViewer): the controller must have observed the latest generation, every replica
+// must be updated and available, no old replica may remain; ProgressDeadlineExceeded fails.
+import type { AppsV1Api, V1Deployment } from '@kubernetes/client-node';
+import { describeObject, RolloutFailedError, withRetry } from './kubernetes-errors';
+
+export type RolloutStatus = { done: true } | { done: false; waitingFor: string } | { done: false; failed: string };
+
+/** One look at a Deployment: done, still waiting (and for what), or failed (and why). */
+export function rolloutStatus(d: V1Deployment): RolloutStatus {
+  const generation = d.metadata?.generation ?? 0;
+  const status = d.status ?? {};
+  if ((status.observedGeneration ?? 0) < generation) return { done: false, waitingFor: 'the deployment controller to observe the new spec' };
+  const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+  if (progressing?.reason === 'ProgressDeadlineExceeded') {
+    return { done: false, failed: `progress deadline exceeded (ProgressDeadlineExceeded): ${progressing.message ?? 'no message'}` };
+  }
+  const wanted = d.spec?.replicas ?? 1;
+  const updated = status.updatedReplicas ?? 0;
+  const total = status.replicas ?? 0;
+  const available = status.availableReplicas ?? 0;
+  if (updated < wanted) return { done: false, waitingFor: `${updated} of ${wanted} new replicas updated` };
+  if (total > updated) return { done: false, waitingFor: `${total - updated} old replica(s) pending termination` };
+  if (available < updated) return { done: false, waitingFor: `${available} of ${updated} updated replicas available` };
+  return { done: true };
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  pollMs?: number;
+  /** Called on every look, e.g. to heartbeat the activity. */
+  onProgress?: (waitingFor: string) => void;
+}
+
+/** Polls until the rollout of `namespace/name` is done; throws RolloutFailedError naming the reason. */
+export async function waitForRollout(apps: AppsV1Api, namespace: string, name: string, o: WaitOptions): Promise<V1Deployment> {
+  const object = describeObject('Deployment', namespace, name);
+  const deadline = Date.now() + o.timeoutMs;
+  let last = 'the first status';
+  for (;;) {
+    const d = await withRetry('read', object, () => apps.readNamespacedDeployment({ name, namespace }));
+    const s = rolloutStatus(d);
+    if (s.done) return d;
+    if ('failed' in s) throw new RolloutFailedError(`kubernetes: rollout of ${object} failed: ${s.failed}`);
+    last = s.waitingFor;
+    o.onProgress?.(last);
+    if (Date.now() >= deadline) {
+      throw new RolloutFailedError(`kubernetes: rollout of ${object} not ready after ${Math.round(o.timeoutMs / 1000)} s: waiting for ${last}`);
+    }
+    await new Promise((r) => setTimeout(r, o.pollMs ?? 1_000));
+  }
+}
