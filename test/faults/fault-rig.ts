@@ -114,7 +114,7 @@ export async function startDevServer(dir: string): Promise<DevServerProcess> {
     },
     async close() {
       for (const c of connections) await c.close().catch(() => undefined);
-      await server.stop('SIGTERM');
+      await server.stop('SIGKILL'); // a throwaway database: no graceful shutdown to wait for
     },
   };
   await server.start();
@@ -133,6 +133,7 @@ export interface WorkerProcess {
   logFile: string;
   /** Resolves when the worker printed its start line (bundled, polling). */
   ready: Promise<void>;
+  alive(): boolean;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -167,6 +168,7 @@ export function spawnWorker(env: WorkerEnv, logFile: string): WorkerProcess {
     pid: child.pid!,
     logFile,
     ready,
+    alive: () => child.exitCode === null && child.signalCode === null,
     async kill(signal = 'SIGKILL') {
       child.kill(signal);
       await exited(child);
