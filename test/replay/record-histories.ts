@@ -1,0 +1,40 @@
+// `npm run record-histories`: runs every scenario on the time-skipping server with the current
+// workflow code and saves its history under test/replay/histories/. Re-record only on purpose:
+// these files are what already-running promotions look like to the next version of the code.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { createRig, timeSkippingEnv } from '../helpers/harness';
+import { SCENARIOS } from './scenarios';
+import { version as sdkVersion } from '@temporalio/workflow/package.json';
+
+async function main() {
+  const env = await timeSkippingEnv();
+  try {
+    for (const s of SCENARIOS) {
+      const rig = createRig(env, {
+        policy: s.policy,
+        deps: s.blockFinding ? { checkChange: async () => [{ rule: 'forbidden-path', level: 'block', file: 'terraform/production/main.tf', message: 'recorded fixture' }] } : {},
+      });
+      const h = await rig.run(async () => {
+        const handle = await rig.start();
+        await s.drive(env, handle);
+        const result = await handle.result();
+        if (result.outcome !== s.outcome) throw new Error(`${s.name}: ended ${result.outcome}, expected ${s.outcome}`);
+        return handle;
+      });
+      const history = await h.fetchHistory();
+      const file = join(__dirname, 'histories', `${s.name}.json`);
+      const doc = { workflowId: h.workflowId, sdkVersion, recordedAt: new Date().toISOString(), history: JSON.parse(historyToJSON(history)) };
+      writeFileSync(file, JSON.stringify(doc, null, 1) + '\n');
+      console.log(`${s.name}: ${history.events?.length} events -> ${file}`);
+    }
+  } finally {
+    await env.teardown();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

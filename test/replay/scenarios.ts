@@ -1,0 +1,90 @@
+// The promotions whose histories are kept as replay fixtures: one per ending of the stage machine,
+// each driven the way people and metrics drive a real one (signed approvals, samples every step).
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
+import { feed, sendSample, untilStage, type PolicyOverrides } from '../helpers/harness';
+import { signedApproval } from '../helpers/approver-keys';
+import { abortUpdate, approveUpdate } from '../../src/workflows/messages';
+
+export interface Scenario {
+  name: string;
+  policy?: PolicyOverrides;
+  blockFinding?: boolean;
+  outcome: string;
+  drive(env: TestWorkflowEnvironment, h: WorkflowHandle): Promise<void>;
+}
+
+const approve = async (env: TestWorkflowEnvironment, h: WorkflowHandle, who: string) =>
+  h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, who)] });
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'promoted',
+    outcome: 'promoted',
+    async drive(env, h) {
+      await feed(env, h, { stop: untilStage('awaiting_approval') });
+      await approve(env, h, 'alice');
+      await h.signal('approve', await signedApproval(env, h, 'bob'));
+      await feed(env, h, { stop: () => false });
+    },
+  },
+  {
+    name: 'rolled-back-in-bake',
+    outcome: 'rolled_back',
+    async drive(env, h) {
+      await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
+      await feed(env, h, { stop: (s) => Date.parse(s.now) - Date.parse(s.stagingReadyAt!) > 6 * 3600_000 });
+      await sendSample(env, h, { environment: 'staging', rate: 0.0106, baseline: 0.01, requestCount: 5000 });
+      await feed(env, h, { stop: () => false, stepMinutes: 1 });
+    },
+  },
+  {
+    name: 'silence-in-canary',
+    outcome: 'rolled_back',
+    async drive(env, h) {
+      await feed(env, h, { stop: untilStage('canary') });
+      await env.sleep('2 hours');
+      await feed(env, h, { stop: () => false, stepMinutes: 1 });
+    },
+  },
+  {
+    name: 'rejected',
+    outcome: 'rejected',
+    async drive(env, h) {
+      await feed(env, h, { stop: untilStage('awaiting_approval') });
+      await approve(env, h, 'alice');
+      await h.signal('reject', { approver: 'bob', reason: 'canary logs look wrong' });
+      await feed(env, h, { stop: () => false, stepMinutes: 1 });
+    },
+  },
+  {
+    name: 'timed-out',
+    outcome: 'timed_out',
+    policy: { approvalTimeoutHours: 4 },
+    async drive(env, h) {
+      await feed(env, h, { stop: untilStage('awaiting_approval') });
+      await approve(env, h, 'carol');
+      await feed(env, h, { stop: () => false, stepMinutes: 30 });
+    },
+  },
+  {
+    name: 'aborted-in-production-watch',
+    outcome: 'aborted',
+    async drive(env, h) {
+      await feed(env, h, { stop: untilStage('awaiting_approval') });
+      await approve(env, h, 'alice');
+      await approve(env, h, 'bob');
+      await feed(env, h, { stop: (s) => s.stage === 'production' && s.deployed.includes('production'), stepMinutes: 1 });
+      await h.executeUpdate(abortUpdate, { args: [{ by: 'carol', reason: 'pager says stop' }] });
+      await feed(env, h, { stop: () => false, stepMinutes: 1 });
+    },
+  },
+  {
+    name: 'blocked',
+    outcome: 'blocked',
+    blockFinding: true,
+    async drive(env, h) {
+      await feed(env, h, { stop: () => false, stepMinutes: 1 });
+    },
+  },
+];
