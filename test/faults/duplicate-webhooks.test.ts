@@ -1,0 +1,85 @@
+// 100 duplicate deliveries of one merge, all in flight at once, over real HTTP to the live server:
+// GitHub redeliveries (same bytes, same delivery id), retries with new delivery ids, and the push
+// twin of the merged pull request. Exactly one promotion starts; every answer names it.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Octokit } from '@octokit/rest';
+import examples from '@octokit/webhooks-examples';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { devServerEnv } from '../helpers/harness';
+import { deliveryHeaders, startGithubFake, type GithubFake } from '../fakes/github-fake';
+import { startLiveServer, type LiveServer } from '../server/server-rig';
+import { pullRequestFilesWith } from '../../src/server/github-files';
+import { promotionWorkflowId } from '../../src/workflows/messages';
+
+const SECRET = 'fault-webhook-secret-0123456789';
+const DELIVERIES = 100;
+let env: TestWorkflowEnvironment;
+let github: GithubFake;
+let server: LiveServer;
+
+before(async () => {
+  env = await devServerEnv();
+  github = await startGithubFake();
+  server = await startLiveServer(env, { github: { webhookSecret: SECRET } }, { pullRequestFiles: pullRequestFilesWith(new Octokit({ baseUrl: github.url })) });
+});
+after(async () => {
+  await server?.app.close();
+  await github?.close();
+  await env?.teardown();
+});
+
+type Examples = Array<{ name: string; examples: any[] }>;
+const exampleOf = (name: string, pick: (x: any) => boolean) => structuredClone((examples as Examples).find((e) => e.name === name)!.examples.find(pick));
+
+test(`${DELIVERIES} concurrent duplicate deliveries of one merge start exactly one promotion`, { timeout: 120_000 }, async (t) => {
+  const commit = randomBytes(20).toString('hex');
+  const files = ['k8s/production/payment-service/deployment.yaml'];
+  const number = 50_000 + Math.floor(Math.random() * 10_000);
+  github.prFiles.set(number, files);
+
+  const pr = exampleOf('pull_request', (x) => x.action === 'closed');
+  Object.assign(pr, { number });
+  Object.assign(pr.pull_request, { number, merged: true, merge_commit_sha: commit, merged_at: '2026-03-01T10:00:00Z' });
+  pr.pull_request.user.login = 'airlock-agent[bot]';
+  pr.pull_request.base.sha = randomBytes(20).toString('hex');
+  const prBody = JSON.stringify(pr);
+
+  const push = exampleOf('push', (x) => x.ref === 'refs/heads/master' && x.commits.length);
+  Object.assign(push, { after: commit, before: pr.pull_request.base.sha });
+  Object.assign(push.commits[0], { id: commit, added: [], modified: files, removed: [] });
+  const pushBody = JSON.stringify(push);
+
+  const redelivery = deliveryHeaders('pull_request', SECRET, prBody); // "Redeliver": same bytes, same GUID
+  const deliveries = Array.from({ length: DELIVERIES }, (_, i) => {
+    if (i % 4 === 0) return { body: pushBody, headers: deliveryHeaders('push', SECRET, pushBody, randomUUID()) };
+    if (i % 4 === 1) return { body: prBody, headers: deliveryHeaders('pull_request', SECRET, prBody, randomUUID()) };
+    return { body: prBody, headers: redelivery };
+  });
+
+  const started = Date.now();
+  const answers = await Promise.all(deliveries.map((d) => server.post('/webhooks/github', d.body, d.headers)));
+  t.diagnostic(`${DELIVERIES} deliveries answered in ${Date.now() - started} ms`);
+
+  const workflowId = promotionWorkflowId({ service: 'payment-service', commit });
+  const statuses = answers.map((a) => a.status);
+  assert.deepEqual(statuses.filter((s) => s !== 200 && s !== 201), [], 'every delivery is answered 200 or 201');
+  assert.equal(statuses.filter((s) => s === 201).length, 1, 'exactly one delivery started the promotion');
+  assert.equal(answers.filter((a) => a.json.started === true).length, 1);
+  for (const a of answers) assert.equal(a.json.workflowId, workflowId);
+
+  // Count in Temporal itself: visibility by commit, and the one run's history.
+  const query = `WorkflowType = 'promotion' AND AirlockCommit = '${commit}'`;
+  const count = async () => (await env.client.workflow.count(query)).count;
+  for (let i = 0; i < 50 && (await count()) === 0; i++) await new Promise((r) => setTimeout(r, 100)); // visibility catches up
+  assert.equal(await count(), 1, 'one promotion workflow for the commit in visibility');
+  const runs: string[] = [];
+  for await (const w of env.client.workflow.list({ query })) runs.push(`${w.workflowId}/${w.runId}`);
+  assert.equal(runs.length, 1);
+  const desc = await env.client.workflow.getHandle(workflowId).describe();
+  assert.equal(`${desc.workflowId}/${desc.runId}`, runs[0]);
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  assert.equal(history.events!.filter((e) => e.workflowExecutionStartedEventAttributes).length, 1);
+  await env.client.workflow.getHandle(workflowId).terminate('fault test over');
+});
