@@ -8,6 +8,8 @@ import { createPolicyGateActivity, type ChangeChecker } from './policy-gate';
 import { createReportActivity, type Reporter } from './reporter';
 import { createSlotActivities } from './slot-activities';
 import { createDeployWindowActivity, type DeployWindowFn } from './deploy-window';
+import { createErrorRateWatchActivity, type MetricsSourceFactory } from './error-rate-watch';
+import { createMetricsSourceFactory } from './metrics-source-factory';
 
 export interface ActivityDeps {
   deployer: Deployer;
@@ -16,6 +18,8 @@ export interface ActivityDeps {
   deployWindow: DeployWindowFn;
   temporal: Client;
   reporters: Reporter[];
+  /** Builds the metrics source the policy configures; Prometheus works without it (no credentials). */
+  metrics?: MetricsSourceFactory;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -25,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     deployWaitMs: createDeployWindowActivity(deps.loadPolicy, deps.deployWindow),
     ...createSlotActivities(deps.temporal),
     reportStage: createReportActivity(deps.reporters),
+    watchErrorRate: createErrorRateWatchActivity(deps.metrics ?? createMetricsSourceFactory()),
   };
 }
 

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { isPublicKey } from '../approvals/decision-signature';
 import { checksSchema } from './checks-schema';
+import { monitoringSchema } from './monitoring-schema';
 import { kubernetesSchema } from './kubernetes-schema';
 
 /** The bake every promotion gets unless the policy says loudly that it wants less. */
@@ -96,13 +97,7 @@ export const policySchema = z
       })
       .strict()
       .default({ thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001 }),
-    monitoring: z
-      .object({
-        /** No conclusive sample for this long during a watch rolls back: silence is never health. */
-        maxSilenceMinutes: z.number().positive().default(10),
-      })
-      .strict()
-      .default({ maxSilenceMinutes: 10 }),
+    monitoring: monitoringSchema.default({ maxSilenceMinutes: 10, intervalSeconds: 60 }),
     blastRadius: z
       .object({
         maxServicesInFlight: z.number().int().positive().default(1),

@@ -2,7 +2,7 @@
 // environment last gave conclusive evidence. Deterministic: time comes in as arguments.
 import type { PromotionSettings } from '../policy/schema';
 import { assessSample } from './breach-rule';
-import type { Environment, ErrorRateSample, ErrorRateSummary, Interruption } from './messages';
+import type { Environment, ErrorRateEvidence, ErrorRateSample, ErrorRateSummary, Interruption } from './messages';
 
 export class ErrorRateMonitor {
   readonly summary: ErrorRateSummary = { samples: 0, inconclusive: 0, stale: 0 };
@@ -46,9 +46,32 @@ export class ErrorRateMonitor {
     };
   }
 
+  /**
+   * Counts what a metrics-source watch saw in one window (its samples never came as signals) and
+   * carries its last conclusive evidence forward, so the next window's silence clock goes on from it.
+   */
+  recordWatch(environment: Environment, ev: ErrorRateEvidence): void {
+    this.summary.samples += ev.polls - ev.missing;
+    this.summary.inconclusive += ev.inconclusive;
+    this.summary.missing = (this.summary.missing ?? 0) + ev.missing;
+    const newest = ev.recent[ev.recent.length - 1];
+    if (newest) this.summary.last = newest;
+    for (const sample of ev.recent) {
+      const a = assessSample(sample, this.rollback);
+      if (a.verdict !== 'inconclusive' && (this.summary.worstRisePercent === undefined || a.risePercent > this.summary.worstRisePercent)) {
+        this.summary.worstRisePercent = a.risePercent;
+      }
+    }
+    this.lastEvidenceAt.set(environment, Math.max(ev.lastEvidenceAt, this.lastEvidenceAt.get(environment) ?? 0));
+  }
+
   /** Workflow time by which `environment` must have produced a conclusive sample. */
   silenceDeadline(environment: Environment, maxSilenceMs: number): number {
     return (this.lastEvidenceAt.get(environment) ?? 0) + maxSilenceMs;
+  }
+
+  readyAtOf(environment: Environment): number | undefined {
+    return this.readyAt.get(environment);
   }
 
   lastEvidence(environment: Environment): number | undefined {

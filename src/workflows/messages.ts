@@ -106,18 +106,36 @@ export interface ApprovalResult {
 
 /** Why a gate opened the emergency door: the evidence the rollback is recorded with. */
 export type Interruption =
-  | { kind: 'breach'; sample: ErrorRateSample; thresholdPercent: number; baselineUsed: number; risePercent: number }
-  | { kind: 'silence'; environment: Environment; silentMinutes: number; silentSince: string }
+  | { kind: 'breach'; sample: ErrorRateSample; thresholdPercent: number; baselineUsed: number; risePercent: number; evidence?: ErrorRateEvidence }
+  | { kind: 'silence'; environment: Environment; silentMinutes: number; silentSince: string; evidence?: ErrorRateEvidence }
   | { kind: 'rejected'; by: string; reason: string }
   | { kind: 'aborted'; by: string; reason: string }
   | { kind: 'approval_timeout'; hours: number }
   | { kind: 'deploy_failed'; environment: Environment; message: string }
   | { kind: 'invariant_violated'; message: string };
 
+/** What a metrics-source watch saw in one window (docs/monitoring.md); recorded in history, so small. */
+export interface ErrorRateEvidence {
+  /** "prometheus http://…" or "datadog https://…". */
+  source: string;
+  polls: number;
+  conclusive: number;
+  inconclusive: number;
+  missing: number;
+  /** Last conclusive evidence, ms since the epoch. */
+  lastEvidenceAt: number;
+  /** Newest samples, oldest first. */
+  recent: ErrorRateSample[];
+  /** Newest polls without usable data, with the source's reason; oldest first. */
+  recentMissing: { at: string; reason: string }[];
+}
+
 export interface ErrorRateSummary {
   samples: number;
   inconclusive: number;
   stale: number;
+  /** Metrics-source polls that returned no usable data (docs/monitoring.md). */
+  missing?: number;
   last?: ErrorRateSample;
   /** Highest relative rise over baseline seen in this promotion, in percent. */
   worstRisePercent?: number;

@@ -89,6 +89,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
   // Decisions are checked for a verifiable identity from this version on (docs/approvals.md).
   const signedDecisions = wf.patched('signed-decisions');
   let monitor: ErrorRateMonitor | undefined;
+  let metricsWatch = false;
   let slotRequested = false;
   let slotGranted = false;
   const reports: Promise<unknown>[] = [];
@@ -272,23 +273,91 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
   });
 
   // ---- Watches --------------------------------------------------------------------------------
+  /**
+   * When the policy configures a metrics source, one watch activity per window polls it and judges
+   * breach and silence itself; it sends nothing between polls, so a window costs the history a
+   * handful of events (docs/monitoring.md). Cancelled when the window ends for another reason.
+   */
+  function startSourceWatch(environment: Environment, until: number, label: string) {
+    if (!metricsWatch) return undefined;
+    const s = settings!;
+    const intervalMs = s.monitoring.intervalSeconds * 1000;
+    const watching = { running: true, graceMs: intervalMs + 2 * MINUTE_MS, stop: async () => {} };
+    const acts = wf.proxyActivities<Activities>({
+      startToCloseTimeout: Math.max(until - Date.now(), 0) + watching.graceMs + 5 * MINUTE_MS,
+      // Heartbeats come once per poll; a dead worker is noticed within a few intervals and the
+      // retry resumes the silence clock from the last heartbeat.
+      heartbeatTimeout: 2 * intervalMs + MINUTE_MS,
+      retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+    });
+    const input = {
+      service: change.service,
+      environment,
+      version: change.version,
+      readyAt: monitor!.readyAtOf(environment) ?? Date.now(),
+      until,
+      lastEvidenceAt: monitor!.lastEvidence(environment) ?? Date.now(),
+      label,
+      monitoring: s.monitoring,
+      rollback: s.rollback,
+    };
+    const scope = new wf.CancellationScope();
+    const done = scope
+      .run(() => acts.watchErrorRate.executeWithOptions({ summary: `watch ${environment} error rate: ${label}` }, [input]))
+      .then(
+        (r) => {
+          watching.running = false;
+          monitor!.recordWatch(environment, r.evidence);
+          if (r.outcome === 'breach') {
+            const { sample, thresholdPercent, baselineUsed, risePercent, evidence } = r;
+            interrupt({ kind: 'breach', sample, thresholdPercent, baselineUsed, risePercent, evidence });
+          } else if (r.outcome === 'silence') {
+            interrupt({ kind: 'silence', environment, silentMinutes: r.silentMinutes, silentSince: iso(r.silentSince), evidence: r.evidence });
+          }
+        },
+        (err) => {
+          watching.running = false;
+          // A watch that failed for good hands silence back to the workflow's own clock: fail closed.
+          if (!wf.isCancellation(err)) wf.log.warn('error-rate watch failed; silence is judged by the workflow', { environment, error: String(err) });
+        },
+      );
+    watching.stop = async () => {
+      scope.cancel();
+      await done;
+    };
+    return watching;
+  }
+
   /** Waits until `until` (or `done()`), rolling back on breach, silence or a human's stop. */
   async function watch(environment: Environment, until: number, label: string, done: () => boolean = () => false) {
     const maxSilenceMs = settings!.monitoring.maxSilenceMinutes * MINUTE_MS;
-    for (;;) {
-      if (state.interruption) return 'interrupted' as const;
-      if (done()) return 'done' as const;
-      const now = Date.now();
-      const silenceAt = monitor!.silenceDeadline(environment, maxSilenceMs);
-      if (now >= silenceAt) {
-        const last = monitor!.lastEvidence(environment);
-        interrupt({ kind: 'silence', environment, silentMinutes: (now - last!) / MINUTE_MS, silentSince: iso(last!) });
-        return 'interrupted' as const;
+    const source = startSourceWatch(environment, until, label);
+    try {
+      for (;;) {
+        if (state.interruption) return 'interrupted' as const;
+        if (done()) return 'done' as const;
+        const now = Date.now();
+        if (source?.running) {
+          // The source watch judges silence and ends itself at `until`; the workflow waits for its
+          // verdict (so its last evidence carries into the next window), at most a grace period.
+          if (now >= until + source.graceMs) return 'elapsed' as const;
+          const wakeAt = now < until ? until : until + source.graceMs;
+          await wf.condition(() => !!state.interruption || done() || !source.running, wakeAt - now, { summary: label });
+          continue;
+        }
+        const silenceAt = monitor!.silenceDeadline(environment, maxSilenceMs);
+        if (now >= silenceAt) {
+          const last = monitor!.lastEvidence(environment);
+          interrupt({ kind: 'silence', environment, silentMinutes: (now - last!) / MINUTE_MS, silentSince: iso(last!) });
+          return 'interrupted' as const;
+        }
+        if (now >= until) return 'elapsed' as const;
+        const wakeAt = Math.min(until, silenceAt);
+        const summary = wakeAt === until ? label : `${label}: next conclusive ${environment} error-rate sample due`;
+        await wf.condition(() => !!state.interruption || done(), wakeAt - now, { summary });
       }
-      if (now >= until) return 'elapsed' as const;
-      const wakeAt = Math.min(until, silenceAt);
-      const summary = wakeAt === until ? label : `${label}: next conclusive ${environment} error-rate sample due`;
-      await wf.condition(() => !!state.interruption || done(), wakeAt - now, { summary });
+    } finally {
+      await source?.stop();
     }
   }
 
@@ -325,6 +394,8 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     const gate = await controlActs.evaluatePolicyGate.executeWithOptions({ summary: 'policy gate on the change content' }, [change]);
     settings = gate.settings;
     monitor = new ErrorRateMonitor(settings.rollback);
+    // Only policies with a metrics source schedule the watch activity; older histories never had one.
+    metricsWatch = !!(settings.monitoring.prometheus || settings.monitoring.datadog) && wf.patched('metrics-watch');
     state.settings = settings;
     state.policyHash = gate.policyHash;
     state.findings = gate.findings;

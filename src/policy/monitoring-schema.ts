@@ -1,0 +1,80 @@
+// The policy's `monitoring` section: silence limit, poll interval and the metrics source the watch
+// activity queries (Prometheus or Datadog). Sources are optional: without one, error rates reach a
+// promotion only as `errorRate` signals. Pure: no I/O.
+import { z } from 'zod';
+import { QUERY_PLACEHOLDERS, unknownPlaceholders } from './query-template';
+
+const templateText = z
+  .string()
+  .trim()
+  .min(1, 'must be a non-empty query')
+  .superRefine((text, ctx) => {
+    for (const name of unknownPlaceholders(text)) {
+      ctx.addIssue({ code: 'custom', message: `unknown placeholder {{${name}}}; known: ${QUERY_PLACEHOLDERS.map((p) => `{{${p}}}`).join(' ')}` });
+    }
+  });
+
+/** One query for both environments, or `{ staging, production }`. */
+export const queryTemplateSchema = z.union([templateText, z.object({ staging: templateText, production: templateText }).strict()]);
+
+const queries = {
+  /** The new version's error rate in the environment, a fraction 0..1 (errors over requests). */
+  errorRateQuery: queryTemplateSchema,
+  /** What it is compared with: before the deploy in staging, the stable version now for the canary. */
+  baselineQuery: queryTemplateSchema,
+  /** Requests behind the error-rate figure; fewer than rollback.minRequestCount is inconclusive. */
+  requestCountQuery: queryTemplateSchema,
+};
+
+export const prometheusSourceSchema = z
+  .object({
+    url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL of the Prometheus server' }),
+    ...queries,
+    /** One HTTP query may take this long before the poll counts as missing data. */
+    timeoutSeconds: z.number().positive().max(60).default(10),
+  })
+  .strict();
+
+export const datadogSourceSchema = z
+  .object({
+    /** API base URL of the Datadog site (api.datadoghq.eu, ...). Keys come from the worker's environment. */
+    url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL of the Datadog API' }).default('https://api.datadoghq.com'),
+    ...queries,
+    /** The query window ending now; the newest non-null point of it is the sample. */
+    windowSeconds: z.number().int().positive().max(3600).default(300),
+  })
+  .strict();
+
+export const monitoringSchema = z
+  .object({
+    /** No conclusive sample for this long during a watch rolls back: silence is never health. */
+    maxSilenceMinutes: z.number().positive().default(10),
+    /** How often the watch activity polls the metrics source. */
+    intervalSeconds: z.number().min(1).max(3600).default(60),
+    prometheus: prometheusSourceSchema.optional(),
+    datadog: datadogSourceSchema.optional(),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.prometheus && m.datadog) {
+      ctx.addIssue({ code: 'custom', path: ['datadog'], message: 'configure one metrics source: prometheus or datadog, not both' });
+    }
+    if (m.intervalSeconds * 2 > m.maxSilenceMinutes * 60) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['intervalSeconds'],
+        message: `is ${m.intervalSeconds} s: at least two polls must fit in maxSilenceMinutes (${m.maxSilenceMinutes} min)`,
+      });
+    }
+  });
+
+export type MonitoringSettings = z.infer<typeof monitoringSchema>;
+export type PrometheusSourceSettings = z.infer<typeof prometheusSourceSchema>;
+export type DatadogSourceSettings = z.infer<typeof datadogSourceSchema>;
+
+/** The configured metrics source, if any. Settings recorded before sources existed have none. */
+export function metricsSourceOf(m: Partial<MonitoringSettings>): { kind: 'prometheus'; settings: PrometheusSourceSettings } | { kind: 'datadog'; settings: DatadogSourceSettings } | undefined {
+  if (m.prometheus) return { kind: 'prometheus', settings: m.prometheus };
+  if (m.datadog) return { kind: 'datadog', settings: m.datadog };
+  return undefined;
+}

@@ -1,0 +1,28 @@
+// The PromQL templates the monitoring tests put in their policy: the ones docs/monitoring.md shows,
+// with a 5 s rate window to suit a 1 s scrape interval.
+import type { PrometheusSourceSettings } from '../../src/policy/monitoring-schema';
+
+const sel = (extra: string) => `service="{{service}}",environment="{{environment}}"${extra}`;
+const ratio = (matchers: string, at = '') =>
+  `(sum(rate(http_requests_total{${matchers},code=~"5.."}[5s]${at})) or vector(0)) / sum(rate(http_requests_total{${matchers}}[5s]${at}))`;
+
+export const TEST_QUERIES = {
+  errorRateQuery: {
+    staging: ratio(sel('')),
+    production: ratio(sel(',version="{{version}}"')),
+  },
+  baselineQuery: {
+    // Staging: the environment just before the new version became ready.
+    staging: ratio(sel(''), ' @ {{readyAt}}'),
+    // Canary: the stable version, at the same moment.
+    production: ratio(sel(',version!="{{version}}"')),
+  },
+  requestCountQuery: {
+    staging: `sum(increase(http_requests_total{${sel('')}}[5s]))`,
+    production: `sum(increase(http_requests_total{${sel(',version="{{version}}"')}}[5s]))`,
+  },
+} satisfies Omit<PrometheusSourceSettings, 'url' | 'timeoutSeconds'>;
+
+export function prometheusSettings(url: string): PrometheusSourceSettings {
+  return { url, timeoutSeconds: 5, ...TEST_QUERIES };
+}
