@@ -1,13 +1,22 @@
 // Waiting for a Deployment rollout the way `kubectl rollout status` does (its
 // DeploymentStatusViewer): the controller must have observed the latest generation, every replica
 // must be updated and available, no old replica may remain; ProgressDeadlineExceeded fails.
-import type { AppsV1Api, V1Deployment } from '@kubernetes/client-node';
+import type { AppsV1Api, V1Deployment, V1DeploymentStatus } from '@kubernetes/client-node';
 import { describeObject, RolloutFailedError, withRetry } from './kubernetes-errors';
 
 export type RolloutStatus = { done: true } | { done: false; waitingFor: string } | { done: false; failed: string };
 
+/** What rollout status reads of a Deployment (a V1Deployment, or its JSON). */
+export interface DeploymentRolloutView {
+  metadata?: { generation?: number };
+  spec?: { replicas?: number };
+  status?: Pick<V1DeploymentStatus, 'observedGeneration' | 'replicas' | 'updatedReplicas' | 'availableReplicas'> & {
+    conditions?: { type: string; reason?: string; message?: string }[];
+  };
+}
+
 /** One look at a Deployment: done, still waiting (and for what), or failed (and why). */
-export function rolloutStatus(d: V1Deployment): RolloutStatus {
+export function rolloutStatus(d: DeploymentRolloutView): RolloutStatus {
   const generation = d.metadata?.generation ?? 0;
   const status = d.status ?? {};
   if ((status.observedGeneration ?? 0) < generation) return { done: false, waitingFor: 'the deployment controller to observe the new spec' };

@@ -1,0 +1,257 @@
+// The Kubernetes deployer against a real API server (etcd, kube-apiserver, controller-manager,
+// scheduler, kwok): rollouts, canary, promote, exact restore, and how failures are classified.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { startTestCluster, type TestCluster } from '../helpers/kubernetes-cluster';
+import { canaryName, canaryReplicas, FIELD_MANAGER, TRACK_LABEL, VERSION_ANNOTATION } from '../../src/activities/kubernetes-deployer';
+import { DeployRejectedError, createDeployActivities } from '../../src/activities/deploy-activities';
+import { KubernetesTransientError } from '../../src/activities/kubernetes-errors';
+import { rolloutStatus } from '../../src/activities/kubernetes-rollout';
+import { imageWithVersion } from '../../src/activities/image-ref';
+import { FailureType } from '../../src/workflows/failure-types';
+import { deployerAs, deployerFor, prepareCluster, readDeployment, readyPodImages, serviceYaml } from './fixtures';
+import { startInterleavingProxy } from './interleaving-proxy';
+
+let cluster: TestCluster;
+before(async () => {
+  cluster = await startTestCluster();
+  await prepareCluster(cluster);
+});
+after(async () => {
+  await cluster?.teardown();
+});
+
+describe('pure parts', () => {
+  test('canary replicas: ceil(percent % of stable), at least 1', () => {
+    assert.equal(canaryReplicas(4, 10), 1);
+    assert.equal(canaryReplicas(10, 10), 1);
+    assert.equal(canaryReplicas(11, 10), 2);
+    assert.equal(canaryReplicas(15, 10), 2);
+    assert.equal(canaryReplicas(20, 25), 5);
+    assert.equal(canaryReplicas(0, 10), 1);
+  });
+  test('a version is a tag, or a whole image reference', () => {
+    assert.equal(imageWithVersion('registry.example:5000/team/app:v1', 'v2'), 'registry.example:5000/team/app:v2');
+    assert.equal(imageWithVersion('app@sha256:abc', 'v2'), 'app:v2');
+    assert.equal(imageWithVersion('app', '3f2a9c1'), 'app:3f2a9c1');
+    assert.equal(imageWithVersion('app:v1', 'other.example/app:v9'), 'other.example/app:v9');
+  });
+  test('rollout status reads like kubectl rollout status', () => {
+    const d = (status: object, generation = 2, replicas = 3) => ({ metadata: { generation }, spec: { replicas }, status });
+    assert.deepEqual(rolloutStatus(d({ observedGeneration: 1 })), { done: false, waitingFor: 'the deployment controller to observe the new spec' });
+    assert.deepEqual(rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 1, replicas: 3 })), { done: false, waitingFor: '1 of 3 new replicas updated' });
+    assert.deepEqual(rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 3, replicas: 4 })), { done: false, waitingFor: '1 old replica(s) pending termination' });
+    assert.deepEqual(rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 3, replicas: 3, availableReplicas: 2 })), { done: false, waitingFor: '2 of 3 updated replicas available' });
+    assert.deepEqual(rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 3, replicas: 3, availableReplicas: 3 })), { done: true });
+    const stuck = rolloutStatus(d({ observedGeneration: 2, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "x" has timed out progressing.' }] }));
+    assert.ok('failed' in stuck && stuck.failed.includes('ProgressDeadlineExceeded'));
+  });
+});
+
+describe('kubernetes deployer on a real API server', () => {
+  test('staging deploy: the new version in the chosen container, returned only once the rollout is complete', async () => {
+    await cluster.applyYaml(serviceYaml({ service: 'svc-staging', environment: 'staging', replicas: 3 }));
+    const deployer = deployerAs(cluster);
+    const before = await deployer.snapshot('svc-staging', 'staging');
+    assert.equal(before.stable?.version, 'v1');
+    assert.equal(before.stable?.replicas, 3);
+    assert.equal(before.canary, null);
+
+    const r = await deployer.deploy({ service: 'svc-staging', environment: 'staging', version: 'v2' });
+    assert.match(r.summary, /^\[kubernetes\] svc-staging v2 on all of staging: Deployment staging\/svc-staging rolled out, 3 replica\(s\) available/);
+    // Checked at once, not eventually: deploy() returned only when kubectl rollout status would have.
+    const d = (await readDeployment(cluster, 'staging', 'svc-staging'))!;
+    assert.ok((d.status.observedGeneration ?? 0) >= d.metadata.generation);
+    assert.equal(d.status.updatedReplicas, 3);
+    assert.equal(d.status.availableReplicas, 3);
+    assert.equal(d.status.replicas, 3);
+    const images = Object.fromEntries(d.spec.template.spec.containers.map((c) => [c.name, c.image]));
+    assert.deepEqual(images, { app: 'registry.example/svc-staging:v2', sidecar: 'registry.example/log-shipper:3.1' });
+    assert.equal(d.spec.template.metadata.annotations?.[VERSION_ANNOTATION], 'v2');
+    assert.ok(d.metadata.managedFields?.some((f) => f.manager === FIELD_MANAGER && f.operation === 'Apply'), 'a server-side apply by field manager airlock');
+    assert.deepEqual(await readyPodImages(cluster, 'staging', 'app=svc-staging'), { 'registry.example/svc-staging:v2': 3 });
+    assert.equal((await deployer.snapshot('svc-staging', 'staging')).stable?.version, 'v2');
+  });
+
+  test('canary: <service>-canary with ceil(10 % of stable) replicas, reached by the stable Service', async () => {
+    await cluster.applyYaml(serviceYaml({ service: 'svc-canary', environment: 'production', replicas: 15 }));
+    const deployer = deployerAs(cluster);
+    const r = await deployer.deployCanary({ service: 'svc-canary', version: 'v2', percent: 10 });
+    assert.match(r.summary, /Deployment production\/svc-canary-canary 2 replica\(s\) beside 15 stable/);
+    const canary = (await readDeployment(cluster, 'production', canaryName('svc-canary')))!;
+    assert.equal(canary.spec.replicas, 2);
+    assert.equal(canary.status.availableReplicas, 2);
+    assert.equal(canary.spec.template.metadata.labels[TRACK_LABEL], 'canary');
+    // The stable Service's selector (app=svc-canary) reaches both versions: the replica-weighted canary.
+    assert.deepEqual(await readyPodImages(cluster, 'production', 'app=svc-canary'), {
+      'registry.example/svc-canary:v1': 15,
+      'registry.example/svc-canary:v2': 2,
+    });
+    const stable = (await readDeployment(cluster, 'production', 'svc-canary'))!;
+    assert.equal(stable.spec.template.spec.containers[0].image, 'registry.example/svc-canary:v1', 'the stable Deployment is untouched');
+
+    await cluster.applyYaml(serviceYaml({ service: 'svc-small', environment: 'production', replicas: 4 }));
+    await deployer.deployCanary({ service: 'svc-small', version: 'v2', percent: 10 });
+    assert.equal((await readDeployment(cluster, 'production', canaryName('svc-small')))!.spec.replicas, 1);
+  });
+
+  test('promote: stable gets the new template and is rolled out, then the canary is removed', async () => {
+    await cluster.applyYaml(serviceYaml({ service: 'svc-promote', environment: 'production', replicas: 4 }));
+    const deployer = deployerAs(cluster);
+    await deployer.deployCanary({ service: 'svc-promote', version: 'v2', percent: 10 });
+    const r = await deployer.promote({ service: 'svc-promote', version: 'v2' });
+    assert.match(r.summary, /canary removed/);
+    assert.equal(await readDeployment(cluster, 'production', canaryName('svc-promote')), null);
+    const stable = (await readDeployment(cluster, 'production', 'svc-promote'))!;
+    assert.equal(stable.spec.template.spec.containers[0].image, 'registry.example/svc-promote:v2');
+    assert.equal(stable.status.availableReplicas, 4);
+    // Foreground deletion: no canary pod is left serving once promote returned.
+    const canaryPods = await cluster.admin.core.listNamespacedPod({ namespace: 'production', labelSelector: `app=svc-promote,${TRACK_LABEL}=canary` });
+    assert.equal(canaryPods.items.length, 0);
+  });
+
+  test('restore: the exact template recorded before the change, rolled out, canary removed', async () => {
+    await cluster.applyYaml(serviceYaml({ service: 'svc-restore', environment: 'production', replicas: 4 }));
+    const deployer = deployerAs(cluster);
+    const original = (await readDeployment(cluster, 'production', 'svc-restore'))!;
+    // The snapshot travels through workflow state as JSON; restore must work from that form.
+    const snapshot = JSON.parse(JSON.stringify(await deployer.snapshot('svc-restore', 'production')));
+    assert.deepEqual(snapshot.stable.template, original.spec.template);
+
+    await deployer.deployCanary({ service: 'svc-restore', version: 'v2', percent: 10 });
+    await deployer.promote({ service: 'svc-restore', version: 'v2' });
+    await deployer.deployCanary({ service: 'svc-restore', version: 'v3', percent: 10 });
+    const changed = (await readDeployment(cluster, 'production', 'svc-restore'))!;
+    assert.notDeepEqual(changed.spec.template, original.spec.template);
+
+    const r = await deployer.restore(snapshot);
+    assert.match(r.summary, /back on v1; canary removed/);
+    const restored = (await readDeployment(cluster, 'production', 'svc-restore'))!;
+    assert.deepEqual(restored.spec.template, original.spec.template, 'byte-for-byte the template recorded before the change');
+    assert.equal(restored.spec.replicas, 4);
+    assert.equal(restored.status.availableReplicas, 4);
+    assert.equal(restored.status.updatedReplicas, 4);
+    assert.equal(await readDeployment(cluster, 'production', canaryName('svc-restore')), null);
+    assert.deepEqual(await readyPodImages(cluster, 'production', 'app=svc-restore'), { 'registry.example/svc-restore:v1': 4 });
+  });
+
+  test('restore re-creates a canary that existed before the change, verbatim', async () => {
+    await cluster.applyYaml(serviceYaml({ service: 'svc-had-canary', environment: 'production', replicas: 10 }));
+    const deployer = deployerAs(cluster);
+    await deployer.deployCanary({ service: 'svc-had-canary', version: 'v1.5', percent: 20 });
+    const canaryBefore = (await readDeployment(cluster, 'production', canaryName('svc-had-canary')))!;
+    const snapshot = JSON.parse(JSON.stringify(await deployer.snapshot('svc-had-canary', 'production')));
+    assert.equal(snapshot.canary.version, 'v1.5');
+    await deployer.deployCanary({ service: 'svc-had-canary', version: 'v2', percent: 10 });
+    await deployer.restore(snapshot);
+    const canaryAfter = (await readDeployment(cluster, 'production', canaryName('svc-had-canary')))!;
+    assert.deepEqual(canaryAfter.spec.template, canaryBefore.spec.template);
+    assert.equal(canaryAfter.spec.replicas, 2);
+  });
+
+  test('a rollout that exceeds its progress deadline fails, naming the Deployment and ProgressDeadlineExceeded', async () => {
+    // Pods of this service only fit on a node pool that does not exist: the new ReplicaSet never becomes available.
+    await cluster.applyYaml(serviceYaml({ service: 'svc-stuck', environment: 'staging', replicas: 1, progressDeadlineSeconds: 2, nodeSelector: { pool: 'none' } }));
+    const deployer = deployerAs(cluster);
+    const started = Date.now();
+    await assert.rejects(deployer.deploy({ service: 'svc-stuck', environment: 'staging', version: 'v2' }), (err: Error) => {
+      assert.ok(err instanceof DeployRejectedError, `non-retryable, got ${err.constructor.name}: ${err.message}`);
+      assert.match(err.message, /rollout of Deployment staging\/svc-stuck failed: progress deadline exceeded \(ProgressDeadlineExceeded\)/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 60_000, 'failed on the Deployment condition, not on Airlock\'s own timeout');
+  });
+
+  test('403, 404 and 422 are non-retryable and name the object and the reason', async () => {
+    await cluster.applyYaml(serviceYaml({ service: 'svc-refused', environment: 'staging', replicas: 1 }));
+    const readOnly = deployerAs(cluster, 'read-only');
+    await assert.rejects(readOnly.deploy({ service: 'svc-refused', environment: 'staging', version: 'v2' }), (err: Error) => {
+      assert.ok(err instanceof DeployRejectedError, err.message);
+      assert.match(err.message, /apply Deployment staging\/svc-refused refused: 403 Forbidden: .*cannot patch resource "deployments"/);
+      return true;
+    });
+
+    const deployer = deployerAs(cluster);
+    await assert.rejects(deployer.deploy({ service: 'svc-missing', environment: 'staging', version: 'v2' }), (err: Error) => {
+      assert.ok(err instanceof DeployRejectedError, err.message);
+      assert.match(err.message, /Deployment staging\/svc-missing not found/);
+      return true;
+    });
+    await assert.rejects(deployerAs(cluster, 'airlock', { staging: { namespace: 'no-such-namespace' } }).deployCanary({ service: 'svc-refused', version: 'v2', percent: 10 }), DeployRejectedError);
+
+    // A trailing space makes an image the API server's validation refuses: 422 Invalid.
+    await assert.rejects(deployer.deploy({ service: 'svc-refused', environment: 'staging', version: 'v2 ' }), (err: Error) => {
+      assert.ok(err instanceof DeployRejectedError, err.message);
+      assert.match(err.message, /apply Deployment staging\/svc-refused refused: 422 Invalid: .*image/);
+      return true;
+    });
+
+    // Through the activity: a non-retryable failure of a type a human can read in the Temporal UI.
+    const acts = createDeployActivities(readOnly);
+    await assert.rejects(new MockActivityEnvironment().run(acts.deployToEnvironment, { service: 'svc-refused', environment: 'staging' as const, version: 'v2' }), (err: unknown) => {
+      assert.ok(err instanceof ApplicationFailure);
+      assert.equal(err.type, FailureType.DeployRejected);
+      assert.equal(err.nonRetryable, true);
+      assert.match(err.message, /Deployment staging\/svc-refused refused: 403/);
+      return true;
+    });
+    const unchanged = (await readDeployment(cluster, 'staging', 'svc-refused'))!;
+    assert.equal(unchanged.spec.template.spec.containers[0].image, 'registry.example/svc-refused:v1');
+  });
+
+  test('409: a concurrent write between read and apply is re-read and re-applied; the other writer\'s change survives', async () => {
+    await cluster.applyYaml(serviceYaml({ service: 'svc-conflict', environment: 'staging', replicas: 2 }));
+    let interleaved = 0;
+    const proxy = await startInterleavingProxy(cluster, async (req) => {
+      if (req.method === 'PATCH' && req.url?.includes('/deployments/svc-conflict') && interleaved < 2) {
+        interleaved++;
+        // Someone else (an HPA, a human with kubectl) writes the Deployment first.
+        await cluster.admin.apps.patchNamespacedDeployment(
+          { name: 'svc-conflict', namespace: 'staging', body: [{ op: 'add', path: `/metadata/annotations/concurrent-writer-${interleaved}`, value: 'yes' }] },
+        );
+      }
+    });
+    try {
+      const deployer = deployerFor(proxy.kubeconfig);
+      await deployer.deploy({ service: 'svc-conflict', environment: 'staging', version: 'v2' });
+      const patches = proxy.seen.filter((s) => s.method === 'PATCH');
+      assert.deepEqual(patches.map((p) => p.status), [409, 409, 200], 'the API server refused the two stale applies, the third went through');
+      const d = (await readDeployment(cluster, 'staging', 'svc-conflict'))!;
+      assert.equal(d.spec.template.spec.containers[0].image, 'registry.example/svc-conflict:v2');
+      assert.equal(d.metadata.annotations?.['concurrent-writer-1'], 'yes');
+      assert.equal(d.metadata.annotations?.['concurrent-writer-2'], 'yes');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('409 on every attempt: a retryable error for the activity retry policy, never a silent success', async () => {
+    await cluster.applyYaml(serviceYaml({ service: 'svc-busy', environment: 'staging', replicas: 1 }));
+    let n = 0;
+    const proxy = await startInterleavingProxy(cluster, async (req) => {
+      if (req.method === 'PATCH' && req.url?.includes('/deployments/svc-busy')) {
+        await cluster.admin.apps.patchNamespacedDeployment({ name: 'svc-busy', namespace: 'staging', body: [{ op: 'add', path: `/metadata/annotations/writer-${++n}`, value: 'yes' }] });
+      }
+    });
+    try {
+      const deployer = deployerFor(proxy.kubeconfig);
+      await assert.rejects(deployer.deploy({ service: 'svc-busy', environment: 'staging', version: 'v2' }), (err: Error) => {
+        assert.ok(err instanceof KubernetesTransientError, err.message);
+        assert.match(err.message, /apply Deployment staging\/svc-busy: 409 Conflict/);
+        return true;
+      });
+      assert.equal(n, 5, 'bounded: five attempts');
+      const acts = createDeployActivities(deployer);
+      await assert.rejects(new MockActivityEnvironment().run(acts.deployToEnvironment, { service: 'svc-busy', environment: 'staging' as const, version: 'v2' }), (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure);
+        assert.equal(err.type, FailureType.DeployFailed);
+        assert.equal(err.nonRetryable, false);
+        return true;
+      });
+    } finally {
+      await proxy.close();
+    }
+  });
+});
