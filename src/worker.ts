@@ -7,6 +7,7 @@ import { createActivities, type ActivityDeps } from './activities';
 import { createLogReporter } from './activities/log-reporter';
 import { integrationReporters } from './activities/integration-reporters';
 import { createSimulatedDeployer } from './activities/simulated-deployer';
+import { createMetricsSourceFactory, datadogCredentialsFromEnv } from './activities/metrics-source-factory';
 import { loadConfig, type AirlockConfig } from './config';
 import { parsePolicy } from './policy/load';
 import { connectClient, connectWorkerConnection } from './temporal-connection';
@@ -47,6 +48,8 @@ export function createDeps(config: AirlockConfig, temporal: Client): ActivityDep
     deployWindow,
     temporal,
     reporters: [createLogReporter(), ...integrationReporters()],
+    // The policy picks Prometheus or Datadog; Datadog's keys come from DD_API_KEY / DD_APP_KEY.
+    metrics: createMetricsSourceFactory({ datadog: datadogCredentialsFromEnv(process.env) }),
   };
 }
 

@@ -56,7 +56,7 @@ export function createDatadogSource(settings: DatadogSourceSettings, credentials
       try {
         if (!credentials) throw new Error('no API/application key: set DD_API_KEY and DD_APP_KEY for the worker');
         const vars = queryVars(q);
-        const render = (t: DatadogSourceSettings['errorRateQuery']) => renderQuery(t, q.environment, vars, escapeDatadogTag);
+        const render = (t: DatadogSourceSettings['errorRateQuery']) => renderQuery(t, q.target, vars, escapeDatadogTag);
         const [rate, baseline, requestCount] = await Promise.all([
           newestPoint(render(settings.errorRateQuery), q.at),
           newestPoint(render(settings.baselineQuery), q.at),

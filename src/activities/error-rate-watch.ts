@@ -6,6 +6,7 @@
 // maxSilenceMinutes (reported as missing, never as zero errors), or at the end of the window.
 import { Context, log } from '@temporalio/activity';
 import type { MonitoringSettings } from '../policy/monitoring-schema';
+import type { QueryTarget } from '../policy/query-template';
 import type { PromotionSettings } from '../policy/schema';
 import { assessSample } from '../workflows/breach-rule';
 import type { Environment, ErrorRateEvidence, ErrorRateSample } from '../workflows/messages';
@@ -16,6 +17,8 @@ import type { MetricsSource } from './metrics-source';
 export interface ErrorRateWatchInput {
   service: string;
   environment: Environment;
+  /** staging (bake), canary (canary watch, approval wait) or production (after the rollout). */
+  target: QueryTarget;
   version: string;
   /** Workflow time the version became ready in `environment` (ms). */
   readyAt: number;
@@ -69,7 +72,7 @@ export function createErrorRateWatchActivity(sourceFor: MetricsSourceFactory) {
       if (now >= input.until) return { outcome: 'elapsed', evidence: ev };
 
       const reading = await source.read(
-        { service: input.service, environment: input.environment, version: input.version, readyAt: input.readyAt, at: now },
+        { service: input.service, environment: input.environment, target: input.target, version: input.version, readyAt: input.readyAt, at: now },
         ctx.cancellationSignal,
       );
       ev.polls++;

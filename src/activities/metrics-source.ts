@@ -1,10 +1,13 @@
 // A metrics source answers one question per poll: the new version's error rate, its baseline and
 // the requests behind it, in one environment, now. Missing data is its own answer, never zero errors.
+import type { QueryTarget } from '../policy/query-template';
 import type { Environment, ErrorRateSample } from '../workflows/messages';
 
 export interface MetricsQuery {
   service: string;
   environment: Environment;
+  /** Which of the policy's per-window templates applies (canary: beside the stable version). */
+  target: QueryTarget;
   /** The version under watch (the canary's, in production). */
   version: string;
   /** When the version became ready in this environment (ms): the staging baseline is measured before it. */

@@ -56,7 +56,7 @@ export function createPrometheusSource(settings: PrometheusSourceSettings, fetch
     name,
     async read(q: MetricsQuery, signal?: AbortSignal): Promise<MetricsReading> {
       const vars = queryVars(q);
-      const render = (t: PrometheusSourceSettings['errorRateQuery']) => renderQuery(t, q.environment, vars, escapePromQL);
+      const render = (t: PrometheusSourceSettings['errorRateQuery']) => renderQuery(t, q.target, vars, escapePromQL);
       try {
         const [rate, baseline, requestCount] = await Promise.all([
           instant(render(settings.errorRateQuery), q.at, signal),

@@ -14,8 +14,8 @@ const templateText = z
     }
   });
 
-/** One query for both environments, or `{ staging, production }`. */
-export const queryTemplateSchema = z.union([templateText, z.object({ staging: templateText, production: templateText }).strict()]);
+/** One query for every window, or `{ staging, canary, production }` (canary defaults to production's). */
+export const queryTemplateSchema = z.union([templateText, z.object({ staging: templateText, canary: templateText.optional(), production: templateText }).strict()]);
 
 const queries = {
   /** The new version's error rate in the environment, a fraction 0..1 (errors over requests). */

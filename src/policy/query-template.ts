@@ -5,8 +5,14 @@ export const QUERY_PLACEHOLDERS = ['service', 'environment', 'version', 'readyAt
 export type QueryPlaceholder = (typeof QUERY_PLACEHOLDERS)[number];
 export type QueryVars = Record<QueryPlaceholder, string>;
 
-/** A template is one query for both environments, or one per environment. */
-export type QueryTemplate = string | { staging: string; production: string };
+/**
+ * What a watch window looks at: staging during the bake; the canary (beside the stable version)
+ * during the canary watch and the approval wait; all of production after the rollout.
+ */
+export type QueryTarget = 'staging' | 'canary' | 'production';
+
+/** One query for every window, or one per target (`canary` defaults to `production`'s). */
+export type QueryTemplate = string | { staging: string; production: string; canary?: string };
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
 
@@ -15,10 +21,10 @@ export function unknownPlaceholders(template: string): string[] {
 }
 
 /**
- * Fills a template for one environment. `escape` makes each value safe inside the query
+ * Fills a template for one target. `escape` makes each value safe inside the query
  * language's string literal (a version tag must not be able to close a PromQL label matcher).
  */
-export function renderQuery(template: QueryTemplate, environment: 'staging' | 'production', vars: QueryVars, escape: (v: string) => string): string {
-  const text = typeof template === 'string' ? template : template[environment];
+export function renderQuery(template: QueryTemplate, target: QueryTarget, vars: QueryVars, escape: (v: string) => string): string {
+  const text = typeof template === 'string' ? template : target === 'canary' ? (template.canary ?? template.production) : template[target];
   return text.replace(PLACEHOLDER, (_, name: string) => escape(vars[name as QueryPlaceholder]));
 }

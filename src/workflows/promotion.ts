@@ -293,6 +293,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     const input = {
       service: change.service,
       environment,
+      target: environment === 'staging' ? ('staging' as const) : state.stage === 'production' ? ('production' as const) : ('canary' as const),
       version: change.version,
       readyAt: monitor!.readyAtOf(environment) ?? Date.now(),
       until,

@@ -30,7 +30,7 @@ after(async () => {
 describe('PrometheusSource', () => {
   test('canary: the new version against the stable version at the same moment, with its request count', async () => {
     const source = createPrometheusSource(prometheusSettings(prom.url));
-    const r = await source.read({ service: SVC, environment: 'production', version: 'v2', readyAt: Date.now() - 60_000, at: Date.now() });
+    const r = await source.read({ service: SVC, environment: 'production', target: 'canary', version: 'v2', readyAt: Date.now() - 60_000, at: Date.now() });
     assert.equal(r.kind, 'sample', JSON.stringify(r));
     if (r.kind !== 'sample') return;
     assert.ok(Math.abs(r.sample.rate - 0.04) < 0.002, `rate ${r.sample.rate}`);
@@ -46,7 +46,7 @@ describe('PrometheusSource', () => {
     exporter.set({ service: SVC, environment: 'staging', version: 'v2', rps: 100, errorRatio: 0.08 });
     await sleep(7_000); // the 5 s window must hold only the new ratio
     const source = createPrometheusSource(prometheusSettings(prom.url));
-    const r = await source.read({ service: SVC, environment: 'staging', version: 'v2', readyAt, at: Date.now() });
+    const r = await source.read({ service: SVC, environment: 'staging', target: 'staging', version: 'v2', readyAt, at: Date.now() });
     assert.equal(r.kind, 'sample', JSON.stringify(r));
     if (r.kind !== 'sample') return;
     assert.ok(Math.abs(r.sample.rate - 0.08) < 0.003, `rate ${r.sample.rate}`);
@@ -55,24 +55,24 @@ describe('PrometheusSource', () => {
 
   test('no series is missing data, never zero errors; so are a bad query and an unreachable server', async () => {
     const source = createPrometheusSource(prometheusSettings(prom.url));
-    const ghost = await source.read({ service: 'ghost-service', environment: 'production', version: 'v2', readyAt: 0, at: Date.now() });
+    const ghost = await source.read({ service: 'ghost-service', environment: 'production', target: 'canary', version: 'v2', readyAt: 0, at: Date.now() });
     assert.equal(ghost.kind, 'missing');
     assert.match((ghost as { reason: string }).reason, /no data for rate, baseline, requestCount of production/);
 
     const bad = createPrometheusSource({ ...prometheusSettings(prom.url), requestCountQuery: 'sum(rate(http_requests_total[5s]' });
-    const badRead = await bad.read({ service: SVC, environment: 'production', version: 'v2', readyAt: 0, at: Date.now() });
+    const badRead = await bad.read({ service: SVC, environment: 'production', target: 'canary', version: 'v2', readyAt: 0, at: Date.now() });
     assert.equal(badRead.kind, 'missing');
     assert.match((badRead as { reason: string }).reason, /HTTP 400 bad_data/);
 
     const down = createPrometheusSource({ ...prometheusSettings('http://127.0.0.1:9'), timeoutSeconds: 2 });
-    const downRead = await down.read({ service: SVC, environment: 'production', version: 'v2', readyAt: 0, at: Date.now() });
+    const downRead = await down.read({ service: SVC, environment: 'production', target: 'canary', version: 'v2', readyAt: 0, at: Date.now() });
     assert.equal(downRead.kind, 'missing');
     assert.match((downRead as { reason: string }).reason, /^prometheus http:\/\/127\.0\.0\.1:9: /);
   });
 
   test('a query that returns a percentage instead of a fraction is refused as missing data', async () => {
-    const pct = createPrometheusSource({ ...prometheusSettings(prom.url), errorRateQuery: `100 * (${TEST_QUERIES.errorRateQuery.production})` });
-    const r = await pct.read({ service: SVC, environment: 'production', version: 'v2', readyAt: 0, at: Date.now() });
+    const pct = createPrometheusSource({ ...prometheusSettings(prom.url), errorRateQuery: `100 * (${TEST_QUERIES.errorRateQuery.canary})` });
+    const r = await pct.read({ service: SVC, environment: 'production', target: 'canary', version: 'v2', readyAt: 0, at: Date.now() });
     assert.equal(r.kind, 'missing');
     assert.match((r as { reason: string }).reason, /rate [\d.]+ is not a fraction 0\.\.1/);
   });
@@ -82,6 +82,7 @@ describe('watchErrorRate activity (MockActivityEnvironment, real Prometheus)', (
   const input = (o: Partial<ErrorRateWatchInput>): ErrorRateWatchInput => ({
     service: SVC,
     environment: 'production',
+    target: 'canary',
     version: 'v2',
     readyAt: Date.now() - 60_000,
     until: Date.now() + 4_000,

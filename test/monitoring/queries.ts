@@ -9,16 +9,20 @@ const ratio = (matchers: string, at = '') =>
 export const TEST_QUERIES = {
   errorRateQuery: {
     staging: ratio(sel('')),
+    canary: ratio(sel(',version="{{version}}"')),
     production: ratio(sel(',version="{{version}}"')),
   },
   baselineQuery: {
     // Staging: the environment just before the new version became ready.
     staging: ratio(sel(''), ' @ {{readyAt}}'),
     // Canary: the stable version, at the same moment.
-    production: ratio(sel(',version!="{{version}}"')),
+    canary: ratio(sel(',version!="{{version}}"')),
+    // After the rollout there is no stable version left: production just before it.
+    production: ratio(sel(''), ' @ {{readyAt}}'),
   },
   requestCountQuery: {
     staging: `sum(increase(http_requests_total{${sel('')}}[5s]))`,
+    canary: `sum(increase(http_requests_total{${sel(',version="{{version}}"')}}[5s]))`,
     production: `sum(increase(http_requests_total{${sel(',version="{{version}}"')}}[5s]))`,
   },
 } satisfies Omit<PrometheusSourceSettings, 'url' | 'timeoutSeconds'>;

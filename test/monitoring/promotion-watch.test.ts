@@ -1,0 +1,186 @@
+// End to end on the Temporal dev server: a promotion whose policy names a real Prometheus, which
+// scrapes a test exporter every second. The watch activity reads it for each window; a breach
+// injected at the exporter rolls the promotion back with the evidence; a clean run is promoted.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { createRig, devServerEnv, sendSample, state, testPolicyYaml } from '../helpers/harness';
+import { signedApproval } from '../helpers/approver-keys';
+import { parsePolicy } from '../../src/policy/load';
+import { approveUpdate, type PromotionResult, type Stage } from '../../src/workflows/messages';
+import { startTestExporter, type TestExporter } from './test-exporter';
+import { startPrometheus, type PrometheusServer } from './prometheus-server';
+import { prometheusSettings } from './queries';
+
+const SVC = 'notification-service';
+const BAKE_SECONDS = 8;
+let env: TestWorkflowEnvironment;
+let exporter: TestExporter;
+let prom: PrometheusServer;
+
+function healthyTraffic() {
+  exporter.set({ service: SVC, environment: 'staging', version: 'v2', rps: 100, errorRatio: 0.01 });
+  exporter.set({ service: SVC, environment: 'production', version: 'v1', rps: 200, errorRatio: 0.01 });
+  exporter.set({ service: SVC, environment: 'production', version: 'v2', rps: 100, errorRatio: 0.01 });
+}
+
+before(async () => {
+  exporter = await startTestExporter();
+  healthyTraffic();
+  prom = await startPrometheus([exporter.target]);
+  env = await devServerEnv();
+  await prom.waitForScrapes(7); // the staging baseline is read from before readiness
+});
+after(async () => {
+  await env?.teardown();
+  await prom?.stop();
+  await exporter?.close();
+});
+
+/** The test policy (short bake, explicitly allowed) with a Prometheus metrics source polled every second. */
+function policyText(): string {
+  const monitoring = { maxSilenceMinutes: 0.5, intervalSeconds: 1, prometheus: prometheusSettings(prom.url) };
+  const text = testPolicyYaml({ bakeHours: BAKE_SECONDS / 3600, canaryMinutes: 0.15, productionWatchMinutes: 0.15 });
+  assert.match(text, /allowShortBake: true/);
+  return text.replace(/^monitoring: .*$/m, `monitoring: ${JSON.stringify(monitoring)}`);
+}
+
+function rig() {
+  const text = policyText();
+  return createRig(env, { deps: { loadPolicy: () => parsePolicy(text, 'prometheus-e2e-policy') } });
+}
+
+async function untilStage(h: WorkflowHandle, stage: Stage, timeoutMs = 60_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await state(h);
+    if (s.stage === stage) return s;
+    if (s.stage === 'ended') throw new Error(`ended ${s.outcome} before reaching ${stage}: ${JSON.stringify(s.interruption)}`);
+    if (Date.now() > end) throw new Error(`stage ${stage} not reached in ${timeoutMs} ms (at ${s.stage})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+type Event = temporal.api.history.v1.IHistoryEvent;
+const activityName = (e: Event) => e.activityTaskScheduledEventAttributes?.activityType?.name;
+const decode = (p: temporal.api.common.v1.IPayloads | null | undefined) => JSON.parse(Buffer.from(p!.payloads![0].data!).toString('utf8'));
+
+async function watchActivities(h: WorkflowHandle) {
+  const events = (await h.fetchHistory()).events!;
+  const scheduled = events.filter((e) => activityName(e) === 'watchErrorRate');
+  return { events, scheduled, inputs: scheduled.map((e) => decode(e.activityTaskScheduledEventAttributes!.input)) };
+}
+
+describe('promotion watched through Prometheus (dev server, real Prometheus, test exporter)', () => {
+  test('a breach injected at the exporter during the canary rolls back staging and production, with the evidence', async () => {
+    healthyTraffic();
+    const r = rig();
+    await r.run(async () => {
+      const h = await r.start();
+      await untilStage(h, 'canary', 90_000);
+      // The canary (v2) now fails 5 % of requests; the stable version (v1) stays at 1 %.
+      exporter.set({ service: SVC, environment: 'production', version: 'v2', rps: 100, errorRatio: 0.05 });
+      const result: PromotionResult = await h.result();
+      assert.equal(result.outcome, 'rolled_back', JSON.stringify(result.interruption));
+      const i = result.interruption!;
+      assert.equal(i.kind, 'breach');
+      if (i.kind !== 'breach') return;
+      assert.equal(i.sample.environment, 'production');
+      // The first poll after the change may see a 5 s window only partly at 5 %: any rise over 5 % breaches.
+      assert.ok(i.sample.rate > 0.0105 && i.sample.rate <= 0.0501, `rate ${i.sample.rate}`);
+      assert.ok(Math.abs(i.sample.baseline - 0.01) < 0.001, `baseline ${i.sample.baseline}`);
+      assert.ok(i.risePercent > 5, `rise ${i.risePercent}`);
+      assert.match(i.evidence!.source, /^prometheus http:\/\/127\.0\.0\.1:\d+$/);
+      assert.deepEqual(i.evidence!.recent.at(-1), i.sample);
+      assert.ok(i.evidence!.polls >= 1);
+
+      assert.deepEqual(r.deployer.view(SVC, 'production'), { stable: { version: 'initial', replicas: 4 }, canary: null });
+      assert.deepEqual(r.deployer.view(SVC, 'staging'), { stable: { version: 'initial', replicas: 4 }, canary: null });
+      const { inputs, events } = await watchActivities(h);
+      assert.deepEqual(inputs.map((x) => [x.environment, x.target]), [['staging', 'staging'], ['production', 'canary']]);
+      assert.equal(events.filter((e) => e.workflowExecutionSignaledEventAttributes).length, 0, 'no errorRate signal was needed');
+    });
+    healthyTraffic();
+  });
+
+  test('a clean run: each window watch returns at the window end; a window costs a handful of history events', async (t) => {
+    healthyTraffic();
+    const r = rig();
+    await r.run(async () => {
+      const h = await r.start();
+      await untilStage(h, 'awaiting_approval', 90_000);
+      for (const who of ['alice', 'bob']) await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, who)] });
+      const result: PromotionResult = await h.result();
+      assert.equal(result.outcome, 'promoted', JSON.stringify(result.interruption));
+      const s = await state(h);
+      assert.ok(s.errorRate.samples >= BAKE_SECONDS, `samples ${s.errorRate.samples}`);
+      assert.ok((s.errorRate.worstRisePercent ?? 0) < 5);
+
+      const { events, scheduled, inputs } = await watchActivities(h);
+      assert.deepEqual(inputs.map((x) => x.target), ['staging', 'canary', 'canary', 'production']);
+      // Bake, canary and production windows end with the watch's own 'elapsed' verdict; the approval
+      // wait's watch is cancelled when the second approval arrives.
+      const outcomes = scheduled.map((sch) => {
+        const done = events.find((e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === sch.eventId!.toString());
+        return done ? decode(done.activityTaskCompletedEventAttributes!.result).outcome : 'cancelled';
+      });
+      assert.deepEqual(outcomes, ['elapsed', 'elapsed', 'cancelled', 'elapsed']);
+
+      // The bake window: every event after staging became ready until the next stage's first activity.
+      const stagingReady = events.findIndex((e) => {
+        const sch = e.activityTaskCompletedEventAttributes && events.find((x) => x.eventId!.toString() === e.activityTaskCompletedEventAttributes!.scheduledEventId!.toString());
+        return sch && activityName(sch) === 'deployToEnvironment';
+      });
+      const nextStage = events.findIndex((e) => activityName(e) === 'deployWaitMs');
+      const bakeEvents = events.slice(stagingReady + 1, nextStage);
+      const bakeCompleted = events.find((e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === scheduled[0].eventId!.toString())!;
+      const bakePolls = decode(bakeCompleted.activityTaskCompletedEventAttributes!.result).evidence.polls as number;
+      t.diagnostic(`bake window: ${bakeEvents.length} history events for ${bakePolls} polls; whole promotion: ${events.length} events`);
+      assert.ok(bakePolls >= BAKE_SECONDS - 2, `polls ${bakePolls}`);
+      assert.ok(bakeEvents.length <= 25, `bake window took ${bakeEvents.length} events`);
+    });
+  });
+
+  test('errorRate signals keep working beside the watch: a signalled breach in the bake rolls back and cancels the watch', async () => {
+    healthyTraffic();
+    const r = rig();
+    await r.run(async () => {
+      const h = await r.start();
+      await untilStage(h, 'baking');
+      await sendSample(env, h, { environment: 'staging', rate: 0.5, baseline: 0.01, requestCount: 5000 });
+      const result: PromotionResult = await h.result();
+      assert.equal(result.outcome, 'rolled_back');
+      assert.equal(result.interruption?.kind, 'breach');
+      if (result.interruption?.kind === 'breach') {
+        assert.equal(result.interruption.sample.rate, 0.5);
+        assert.equal(result.interruption.evidence, undefined, 'the signal, not the watch, proved this breach');
+      }
+      const { events } = await watchActivities(h);
+      assert.equal(events.filter((e) => e.activityTaskCancelRequestedEventAttributes).length, 1, 'the bake watch was cancelled');
+    });
+  });
+
+  test('the exporter stops reporting the staging series during the bake: missing data is silence, and silence rolls back', async () => {
+    healthyTraffic();
+    const r = rig();
+    const text = policyText().replace('"maxSilenceMinutes":0.5', '"maxSilenceMinutes":0.1');
+    const slow = parsePolicy(text.replace(`minHours: ${BAKE_SECONDS / 3600}`, 'minHours: 0.01'), 'silence-policy');
+    r.deps.loadPolicy = () => slow;
+    await r.run(async () => {
+      const h = await r.start();
+      await untilStage(h, 'baking');
+      exporter.remove(SVC, 'staging', 'v2');
+      const result: PromotionResult = await h.result();
+      assert.equal(result.outcome, 'rolled_back');
+      const i = result.interruption!;
+      assert.equal(i.kind, 'silence', JSON.stringify(i));
+      if (i.kind !== 'silence') return;
+      assert.equal(i.environment, 'staging');
+      assert.ok(i.silentMinutes >= 0.1);
+      assert.match(i.evidence!.recentMissing.at(-1)!.reason, /no data for rate, requestCount of staging/);
+    });
+    healthyTraffic();
+  });
+});
