@@ -1,0 +1,123 @@
+// DatadogSource through the official client against a fake Datadog API (real /api/v1/query payloads).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createDatadogSource } from '../../src/activities/datadog-source';
+import { createErrorRateWatchActivity, type ErrorRateWatchInput, type ErrorRateWatchResult } from '../../src/activities/error-rate-watch';
+import { createMetricsSourceFactory } from '../../src/activities/metrics-source-factory';
+import type { MetricsQuery } from '../../src/activities/metrics-source';
+import { datadogSourceSchema } from '../../src/policy/monitoring-schema';
+import { DD_TEST_KEYS, startDatadogFake, type DatadogFake } from '../fakes/datadog-fake';
+
+let dd: DatadogFake;
+before(async () => {
+  dd = await startDatadogFake();
+});
+after(async () => {
+  await dd?.fake.close();
+});
+
+const tags = 'service:{{service}},env:{{environment}}';
+const settings = () =>
+  datadogSourceSchema.parse({
+    url: dd.url,
+    errorRateQuery: `sum:trace.http.request.errors{${tags},version:{{version}}}.as_count() / sum:trace.http.request.hits{${tags},version:{{version}}}.as_count()`,
+    baselineQuery: {
+      staging: `timeshift(sum:trace.http.request.errors{${tags}}.as_count() / sum:trace.http.request.hits{${tags}}.as_count(), -3600)`,
+      production: `sum:trace.http.request.errors{${tags},!version:{{version}}}.as_count() / sum:trace.http.request.hits{${tags},!version:{{version}}}.as_count()`,
+    },
+    requestCountQuery: `sum:trace.http.request.hits{${tags},version:{{version}}}.as_count()`,
+  });
+// The client's smallest backoff: 2 s, no growth.
+const fastRetry = { maxRetries: 2, backoffBaseSeconds: 2, backoffMultiplier: 1 };
+const q = (o: Partial<MetricsQuery> = {}): MetricsQuery => ({ service: 'payment-service', environment: 'production', target: 'canary', version: 'v2', readyAt: 0, at: Date.now(), ...o });
+
+/** Figures per kind of query, as Datadog would compute them; `null` answers with an empty series. */
+function answer(figures: { rate: number | null; baseline: number | null; count: number | null }) {
+  dd.series = (query) => {
+    const value = query.includes('!version') ? figures.baseline : query.includes(' / ') ? figures.rate : figures.count;
+    if (value === null) return undefined;
+    const now = Date.now();
+    return [
+      [now - 40_000, value / 2],
+      [now - 20_000, value],
+      [now, null], // the newest interval is still open: a gap, not zero
+    ];
+  };
+}
+
+describe('DatadogSource (official client, fake Datadog API)', () => {
+  test('reads rate, baseline and request count with the keys, seconds since the epoch and the rendered queries', async () => {
+    answer({ rate: 0.05, baseline: 0.01, count: 1200 });
+    const source = createDatadogSource(settings(), DD_TEST_KEYS, fastRetry);
+    const before = dd.fake.calls.length;
+    const at = Date.now();
+    const r = await source.read(q({ at }));
+    assert.equal(r.kind, 'sample', JSON.stringify(r));
+    if (r.kind !== 'sample') return;
+    assert.deepEqual([r.sample.rate, r.sample.baseline, r.sample.requestCount], [0.05, 0.01, 1200]);
+    assert.equal(r.sample.source, `datadog ${dd.url}`);
+    const calls = dd.fake.calls.slice(before);
+    assert.equal(calls.length, 3);
+    const queries = calls.map((c) => c.query.get('query')).sort();
+    assert.ok(queries.includes('sum:trace.http.request.hits{service:payment-service,env:production,version:v2}.as_count()'), queries.join('\n'));
+    assert.ok(queries.some((x) => x!.includes('!version:v2')));
+    assert.equal(Number(calls[0].query.get('to')), Math.floor(at / 1000));
+    assert.equal(Number(calls[0].query.get('to')) - Number(calls[0].query.get('from')), 300);
+  });
+
+  test('a breach through the watch activity ends it with the sample', async () => {
+    answer({ rate: 0.05, baseline: 0.01, count: 1200 });
+    const watch = createErrorRateWatchActivity(createMetricsSourceFactory({ datadog: DD_TEST_KEYS, datadogClient: fastRetry }));
+    const env = new MockActivityEnvironment();
+    const input: ErrorRateWatchInput = {
+      service: 'payment-service',
+      environment: 'production',
+      target: 'canary',
+      version: 'v2',
+      readyAt: Date.now() - 60_000,
+      until: Date.now() + 60_000,
+      lastEvidenceAt: Date.now(),
+      label: 'canary watch',
+      monitoring: { maxSilenceMinutes: 1, intervalSeconds: 1, datadog: settings() },
+      rollback: { thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001 },
+    };
+    const r = (await env.run(watch, input)) as ErrorRateWatchResult;
+    assert.equal(r.outcome, 'breach');
+    if (r.outcome === 'breach') assert.equal(Math.round(r.risePercent), 400);
+  });
+
+  test('missing data is missing: no series, only gaps, no keys, forbidden', async () => {
+    answer({ rate: null, baseline: 0.01, count: 1200 });
+    const source = createDatadogSource(settings(), DD_TEST_KEYS, fastRetry);
+    const none = await source.read(q());
+    assert.deepEqual([none.kind, (none as { reason: string }).reason], ['missing', `datadog ${dd.url}: no data for rate of production`]);
+
+    dd.series = () => [[Date.now() - 20_000, null], [Date.now(), null]];
+    const gaps = await source.read(q());
+    assert.match((gaps as { reason: string }).reason, /no data for rate, baseline, requestCount of production/);
+
+    const keyless = await createDatadogSource(settings(), undefined).read(q());
+    assert.match((keyless as { reason: string }).reason, /no API\/application key: set DD_API_KEY and DD_APP_KEY/);
+
+    const forbidden = await createDatadogSource(settings(), { apiKey: 'wrong', appKey: 'wrong' }, fastRetry).read(q());
+    assert.equal(forbidden.kind, 'missing');
+    assert.match((forbidden as { reason: string }).reason, /HTTP 403: .*Forbidden/);
+  });
+
+  test('5xx answers are retried by the client; persistent ones end as missing data with the status', async () => {
+    answer({ rate: 0.011, baseline: 0.01, count: 500 });
+    const source = createDatadogSource(settings(), DD_TEST_KEYS, fastRetry);
+    dd.failNext(2, 503);
+    const before = dd.fake.calls.length;
+    const r = await source.read(q());
+    assert.equal(r.kind, 'sample', JSON.stringify(r));
+    assert.equal(dd.fake.calls.length - before, 5, 'three queries, two of them retried once');
+
+    dd.failNext(9, 500);
+    const down = await createDatadogSource(settings(), DD_TEST_KEYS, { ...fastRetry, maxRetries: 1 }).read(q());
+    assert.equal(down.kind, 'missing');
+    assert.match((down as { reason: string }).reason, /HTTP 500: .*Internal Server Error/);
+    dd.failNext(0);
+  });
+});
