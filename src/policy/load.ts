@@ -29,7 +29,14 @@ export function parsePolicy(text: string, source = '<policy>'): LoadedPolicy {
   if (doc.errors.length) {
     throw new PolicyError(source, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
   }
-  const result = policySchema.safeParse(doc.toJS());
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (err) {
+    // Unresolved aliases and alias bombs surface only here, as a ReferenceError: still a policy error.
+    throw new PolicyError(source, [`YAML: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  const result = policySchema.safeParse(value);
   if (!result.success) throw new PolicyError(source, formatIssues(result.error.issues));
   return { policy: result.data, hash: createHash('sha256').update(text).digest('hex') };
 }

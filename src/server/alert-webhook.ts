@@ -8,7 +8,10 @@ import { errorRateSignal, type ErrorRateSample } from '../workflows/messages';
 import type { ServerDeps } from './deps';
 import { HttpError } from './http-errors';
 
-const num = z.coerce.number().finite();
+// A number, or a numeric string (Alertmanager annotations are strings). Never blank, null, a boolean
+// or an array: z.coerce alone reads those as 0 or 1, and a missing error rate must not become a healthy one.
+const numeric = z.union([z.number(), z.string().trim().min(1, 'is blank')]);
+const num = numeric.pipe(z.coerce.number().finite());
 /** Alertmanager: the values arrive as annotations set by the alert rule's templates. */
 const alertmanagerSchema = z.object({
   version: z.literal('4'),
@@ -31,7 +34,7 @@ const datadogSchema = z.object({
   error_rate: num,
   baseline: num,
   request_count: num,
-  date: z.coerce.number().int().positive(),
+  date: numeric.pipe(z.coerce.number().int().positive()),
 });
 
 const sha = (s: string) => createHash('sha256').update(s).digest();

@@ -18,8 +18,12 @@ export function createSlackVerifier(signingSecret: string, now: () => number) {
       throw new HttpError(401, `slack signature: ${(err as Error).message.replace(/^Failed to verify authenticity: /, '')}`);
     }
     const t = now();
+    // Bolt refuses only stale timestamps. One from the future would stay valid past the replay
+    // memory below, so it is refused too, and a signature is remembered as long as it is valid.
+    const signedAt = Number(timestamp) * 1000;
+    if (signedAt > t + WINDOW_MS) throw new HttpError(401, 'x-slack-request-timestamp: more than 5 minutes in the future');
     for (const [sig, expires] of seen) if (expires < t) seen.delete(sig);
     if (seen.has(signature)) throw new HttpError(401, 'slack signature: this exact request was already received (replay)');
-    seen.set(signature, t + WINDOW_MS);
+    seen.set(signature, signedAt + WINDOW_MS);
   };
 }
