@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import { createRig, devServerEnv, sendSample, state, testPolicyYaml } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 import { parsePolicy } from '../../src/policy/load';
@@ -100,7 +100,7 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
       assert.deepEqual(r.deployer.view(SVC, 'staging'), { stable: { version: 'initial', replicas: 4 }, canary: null });
       const { inputs, events } = await watchActivities(h);
       assert.deepEqual(inputs.map((x) => [x.environment, x.target]), [['staging', 'staging'], ['production', 'canary']]);
-      assert.equal(events.filter((e) => e.workflowExecutionSignaledEventAttributes).length, 0, 'no errorRate signal was needed');
+      assert.equal(events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'errorRate').length, 0, 'no errorRate signal was needed');
     });
     healthyTraffic();
   });
@@ -138,6 +138,8 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
       const bakeCompleted = events.find((e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === scheduled[0].eventId!.toString())!;
       const bakePolls = decode(bakeCompleted.activityTaskCompletedEventAttributes!.result).evidence.polls as number;
       t.diagnostic(`bake window: ${bakeEvents.length} history events for ${bakePolls} polls; whole promotion: ${events.length} events`);
+      const kinds = bakeEvents.map((e) => temporal.api.enums.v1.EventType[e.eventType!].replace('EVENT_TYPE_', '').toLowerCase());
+      t.diagnostic(`bake window events: ${kinds.join(' ')}`);
       assert.ok(bakePolls >= BAKE_SECONDS - 2, `polls ${bakePolls}`);
       assert.ok(bakeEvents.length <= 25, `bake window took ${bakeEvents.length} events`);
     });
