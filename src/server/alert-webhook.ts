@@ -11,7 +11,7 @@ import { HttpError } from './http-errors';
 // A number, or a numeric string (Alertmanager annotations are strings). Never blank, null, a boolean
 // or an array: z.coerce alone reads those as 0 or 1, and a missing error rate must not become a healthy one.
 const numeric = z.union([z.number(), z.string().trim().min(1, 'is blank')]);
-const num = numeric.pipe(z.coerce.number().finite());
+const num = numeric.pipe(z.coerce.number<string | number>().finite());
 /** Alertmanager: the values arrive as annotations set by the alert rule's templates. */
 const alertmanagerSchema = z.object({
   version: z.literal('4'),
@@ -34,7 +34,7 @@ const datadogSchema = z.object({
   error_rate: num,
   baseline: num,
   request_count: num,
-  date: numeric.pipe(z.coerce.number().int().positive()),
+  date: numeric.pipe(z.coerce.number<string | number>().int().positive()),
 });
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
