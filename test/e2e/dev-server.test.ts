@@ -1,0 +1,83 @@
+// End to end on the Temporal CLI dev server (the server `npm start` runs), with short durations
+// that the policy labels explicitly (bake.allowShortBake). The real 24 h bake is tested on the
+// time-skipping server in test/workflows.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { createRig, devServerEnv, state } from '../helpers/harness';
+import { signedApproval } from '../helpers/approver-keys';
+import { runDemo } from '../../src/demo';
+import { approveUpdate } from '../../src/workflows/messages';
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await devServerEnv();
+  process.env.TEMPORAL_ADDRESS = env.address;
+  process.env.TEMPORAL_NAMESPACE = 'default';
+});
+after(async () => {
+  await env?.teardown();
+});
+
+/** Visibility is eventually consistent: ask until the query answers or time runs out. */
+async function listIds(query: string, want: number): Promise<string[]> {
+  let ids: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    ids = [];
+    for await (const w of env.client.workflow.list({ query })) ids.push(w.workflowId);
+    if (ids.length >= want) return ids;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return ids;
+}
+
+describe('dev server', () => {
+  test('npm run demo: one promotion promoted by two CLI-signed approvals, one rolled back on a canary breach, both findable by search attribute', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-demo-'));
+    const lines: string[] = [];
+    const r = await runDemo(env.client, { dir, taskQueue: `demo-${Date.now()}`, bakeSeconds: 8, canarySeconds: 4, productionWatchSeconds: 4, sampleEverySeconds: 1, log: (l) => lines.push(l) });
+    assert.equal(r.promoted.result.outcome, 'promoted', lines.join('\n'));
+    assert.deepEqual(r.promoted.result.approvals.map((a) => [a.approver, a.attribution]), [['alice', 'approver-key'], ['bob', 'approver-key']]);
+    assert.ok(lines.some((l) => /approved .*: 2\/2/.test(l)), 'the real CLI printed the second approval');
+    assert.equal(r.rolledBack.result.outcome, 'rolled_back');
+    const why = r.rolledBack.result.interruption;
+    assert.equal(why?.kind, 'breach');
+    assert.equal(why?.kind === 'breach' && why.sample.environment, 'production');
+
+    // What the simulated deployer holds afterwards: the new version in production for one, nothing for the other.
+    const sim = JSON.parse(readFileSync(join(dir, 'simulation.json'), 'utf8')) as Record<string, { stable: { version: string }; canary: unknown }>;
+    assert.equal(sim['production/notification-service'].stable.version, 'v2.4.1');
+    assert.equal(sim['production/notification-service'].canary, null);
+    assert.equal(sim['production/search-service'].stable.version, 'initial');
+    assert.equal(sim['production/search-service'].canary, null);
+    assert.equal(sim['staging/search-service'].stable.version, 'initial');
+
+    // The Web UI's view: the custom search attributes are kept current to the end.
+    assert.deepEqual(await listIds(`AirlockService = "notification-service" AND AirlockOutcome = "promoted" AND AirlockStage = "ended"`, 1), [r.promoted.workflowId]);
+    assert.deepEqual(await listIds(`AirlockService = "search-service" AND AirlockOutcome = "rolled_back"`, 1), [r.rolledBack.workflowId]);
+  });
+
+  test('an approval Update during the bake is refused at once with the stage and the time left, and changes nothing', async () => {
+    const rig = createRig(env, { policy: { bakeHours: 1 } });
+    await rig.run(async () => {
+      const h = await rig.start();
+      for (let i = 0; i < 100 && (await state(h)).stage !== 'baking'; i++) await new Promise((r) => setTimeout(r, 100));
+      const before = await state(h);
+      assert.equal(before.stage, 'baking');
+      assert.equal(before.shortBake, true);
+      await assert.rejects(h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] }), (err: unknown) => {
+        assert.ok(err instanceof WorkflowUpdateFailedError);
+        assert.match(String((err.cause as Error).message), /not awaiting approval: stage is baking; bake ends in (59|60) ?m/);
+        return true;
+      });
+      const afterRefusal = await state(h);
+      assert.deepEqual(afterRefusal.approvals, []);
+      assert.deepEqual(await listIds(`WorkflowId = "${h.workflowId}" AND AirlockStage = "baking"`, 1), [h.workflowId]);
+      await h.cancel();
+    });
+  });
+});
