@@ -1,0 +1,67 @@
+// The policy file: every error names the field path and the reason; defaults come from the story.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parsePolicy, PolicyError } from '../../src/policy/load';
+
+const minimal = `version: 1
+authors: { agents: ["airlock-agent[bot]"] }
+approvers: { allowed: [{ id: alice }, { id: bob }] }
+`;
+
+function problems(text: string): string[] {
+  try {
+    parsePolicy(text, 'p.yaml');
+  } catch (err) {
+    assert.ok(err instanceof PolicyError, `expected a PolicyError, got ${err}`);
+    assert.equal(err.source, 'p.yaml');
+    return err.problems;
+  }
+  assert.fail('the policy was accepted');
+}
+
+test('the sample policy shipped in policy/ parses, with a real 24 h bake', () => {
+  const { policy, hash } = parsePolicy(readFileSync(resolve(__dirname, '../../policy/airlock.policy.yaml'), 'utf8'));
+  assert.equal(policy.bake.minHours, 24);
+  assert.equal(policy.bake.allowShortBake, false);
+  assert.match(hash, /^[0-9a-f]{64}$/);
+});
+
+test('omitted sections get the defaults of the story', () => {
+  const { policy } = parsePolicy(minimal);
+  assert.equal(policy.bake.minHours, 24);
+  assert.equal(policy.canary.percent, 10);
+  assert.equal(policy.rollback.thresholdPercent, 5);
+  assert.equal(policy.approvers.required, 2);
+  assert.equal(policy.blastRadius.maxServicesInFlight, 1);
+});
+
+test('a bake under 24 h must be allowed explicitly', () => {
+  assert.deepEqual(problems(`${minimal}bake: { minHours: 1 }\n`), ['bake.minHours: is 1 h, under the 24 h standard; set bake.allowShortBake: true to say so explicitly']);
+  assert.equal(parsePolicy(`${minimal}bake: { minHours: 1, allowShortBake: true }\n`).policy.bake.minHours, 1);
+});
+
+test('errors name the path of the bad field and the reason', () => {
+  assert.match(problems(`${minimal}canary: { percent: "ten" }\n`).join(), /^canary\.percent: /);
+  assert.match(problems(`${minimal}canary: { percent: 80 }\n`).join(), /^canary\.percent: a canary above 50% is not a canary/);
+  assert.match(problems(`${minimal}rollback: { thresholdPercent: -1 }\n`).join(), /^rollback\.thresholdPercent: /);
+  assert.match(problems(minimal.replace('{ id: bob }', '{ id: alice }')).join(), /approvers\.allowed\.1\.id: "alice" is listed twice/);
+  assert.match(problems(minimal.replace('{ id: bob }', '{ id: "airlock-agent[bot]" }')).join(), /approvers\.allowed\.1\.id: .*agent identity/);
+  assert.match(problems(minimal.replace(', { id: bob }', '')).join(), /approvers\.allowed: lists 1 approvers but approvers\.required is 2/);
+  assert.match(problems(`${minimal}approvers: { required: 1, allowed: [{ id: a }] }\n`).join(), /YAML: .*[Mm]ap keys must be unique/);
+});
+
+test('unknown keys are refused (a typo must not silently fall back to a default)', () => {
+  assert.match(problems(`${minimal}bake: { minHour: 1 }\n`).join(), /^bake: .*minHour/);
+  assert.match(problems(`${minimal}rolback: { thresholdPercent: 50 }\n`).join(), /rolback/);
+});
+
+test('broken YAML is a PolicyError naming the problem, not a crash', () => {
+  assert.match(problems('version: 1\napprovers: [\n').join(), /^YAML: /);
+  assert.match(problems('a: &x [*x]\nb: *y\n').join(), /^YAML: /);
+});
+
+test('the hash changes with any byte of the file, so promotions record exactly which rules applied', () => {
+  assert.notEqual(parsePolicy(minimal).hash, parsePolicy(`${minimal}\n`).hash);
+});
