@@ -1,0 +1,59 @@
+// docker-compose.yml and the Dockerfile stay true to the code: what the containers are given must
+// parse with the same configuration schemas the worker and server use, and the stack must carry
+// Airlock's search attributes. (No Docker daemon in CI: this checks the files, not the images.)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
+import { loadConfig } from '../../src/config';
+import { loadServerConfig } from '../../src/server/config';
+import { AIRLOCK_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
+
+const root = resolve(__dirname, '../..');
+type Service = { image?: string; build?: string; command?: string[] | string; environment?: Record<string, string>; volumes?: string[] };
+const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
+const s = compose.services;
+
+test('every image is pinned to a version', () => {
+  for (const [name, svc] of Object.entries(s)) {
+    if (!svc.image) continue;
+    assert.match(svc.image, /^[\w./-]+:\d[\w.-]*$/, `${name}: image ${svc.image} is not pinned`);
+  }
+  assert.match(readFileSync(resolve(root, 'Dockerfile'), 'utf8'), /^FROM node:\d+\.\d+\.\d+-/m);
+});
+
+test('Temporal persists in PostgreSQL and the UI and workers point at it', () => {
+  assert.equal(s.temporal.environment?.DB, 'postgres12');
+  assert.equal(s.temporal.environment?.POSTGRES_SEEDS, 'postgresql');
+  for (const name of ['temporal-ui', 'airlock-worker', 'airlock-server']) assert.equal(s[name].environment?.TEMPORAL_ADDRESS, 'temporal:7233', name);
+});
+
+test('the stack registers exactly Airlock’s search attributes', () => {
+  const cmd = [s['temporal-search-attributes'].command].flat().join(' ');
+  const names = [...cmd.matchAll(/for sa in ([\w ]+);/g)][0][1].trim().split(/\s+/);
+  assert.deepEqual(names.sort(), AIRLOCK_SEARCH_ATTRIBUTES.map((k) => k.name).sort());
+});
+
+test('the worker and server environments parse with the real configuration schemas', () => {
+  const worker = loadConfig(s['airlock-worker'].environment);
+  assert.equal(worker.policyPath, '/etc/airlock/airlock.policy.yaml');
+  const server = loadServerConfig(s['airlock-server'].environment);
+  assert.equal(server.port, 8081);
+});
+
+test('the policy is mounted read-only where AIRLOCK_POLICY points, from the repository’s policy/', () => {
+  for (const name of ['airlock-worker', 'airlock-server']) {
+    const mount = s[name].volumes?.find((v) => v.endsWith(':/etc/airlock:ro'));
+    assert.ok(mount, `${name}: policy not mounted read-only`);
+    assert.ok(existsSync(resolve(root, mount!.split(':')[0], 'airlock.policy.yaml')));
+  }
+});
+
+test('the commands the containers run exist', () => {
+  const dockerfile = readFileSync(resolve(root, 'Dockerfile'), 'utf8');
+  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]) as string[];
+  for (const argv of [cmd, s['airlock-server'].command as string[]]) {
+    for (const f of argv.filter((a) => /\.(ts|mjs)$/.test(a))) assert.ok(existsSync(resolve(root, f)), `${f} missing`);
+  }
+});
