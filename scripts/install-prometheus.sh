@@ -18,14 +18,20 @@ sudo=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then sudo="sudo -n"; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-download() { (cd "$work" && apt-get download -q "prometheus=$PROMETHEUS_DEB_VERSION") >/dev/null 2>&1; }
-if ! download; then
+download() { (cd "$work" && apt-get download -q "prometheus${1:+=$1}") >/dev/null 2>&1; }
+if ! download "$PROMETHEUS_DEB_VERSION"; then
   # A fresh machine has no package lists yet: refresh them once (needs root or passwordless sudo).
   echo "install-prometheus: refreshing apt package lists" >&2
   $sudo apt-get update -q >/dev/null || true
-  if ! download; then
-    echo "install-prometheus: apt-get download prometheus=$PROMETHEUS_DEB_VERSION failed" >&2
-    exit 1
+  if ! download "$PROMETHEUS_DEB_VERSION"; then
+    # Debian replaces a version when it ships a security update: take the archive's current one
+    # rather than fail, and say so (bump PROMETHEUS_DEB_VERSION to silence this).
+    if download ""; then
+      echo "install-prometheus: prometheus=$PROMETHEUS_DEB_VERSION is gone from the archive; installed $(cd "$work" && ls prometheus_*.deb)" >&2
+    else
+      echo "install-prometheus: apt-get download prometheus failed (no apt sources, or no network to Debian)" >&2
+      exit 1
+    fi
   fi
 fi
 rm -rf "$target"
