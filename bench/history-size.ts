@@ -1,7 +1,9 @@
 // 4. History size of one full promotion on the time-skipping server: the real 24 h bake, a
 // 30-minute canary, two signed approvals, a 30-minute production watch, and an error-rate sample
 // signalled every `sampleMinutes` minutes of workflow time, the way a monitoring bridge would.
+import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { MetricsSource } from '../src/activities/metrics-source';
 import { signedRequest } from '../src/approvals/signed-request';
 import { startPromotion } from '../src/promotion-client';
 import { approveUpdate, errorRateSignal, stateQuery, type PromotionState } from '../src/workflows/messages';
@@ -36,26 +38,94 @@ export async function benchHistorySize(env: TestWorkflowEnvironment, sampleMinut
     let samples = 0;
     let s: PromotionState = await h.query(stateQuery);
     let approved = false;
+    // Mid-bake the state is read only every QUERY_EVERY steps: a query costs a worker round trip.
+    const QUERY_EVERY = Math.max(1, Math.round(60 / sampleMinutes));
+    let now = await env.currentTimeMs();
     for (let step = 0; s.stage !== 'ended'; step++) {
-      if (step > 10_000) throw new Error(`history-size: promotion still ${s.stage} after ${step} steps`);
+      if (process.env.AIRLOCK_BENCH_VERBOSE && step % 100 === 0) console.error(`history: step ${step}, ${s.stage}, ${samples} samples`);
+      if (step > 20_000) throw new Error(`history-size: promotion still ${s.stage} after ${step} steps`);
       if (s.deployed.length) {
         const environment = s.deployed.includes('production') ? 'production' : 'staging';
-        const observedAt = new Date(await env.currentTimeMs()).toISOString();
-        await h.signal(errorRateSignal, { environment, rate: 0.01, baseline: 0.01, requestCount: 1000, observedAt });
+        await h.signal(errorRateSignal, { environment, rate: 0.01, baseline: 0.01, requestCount: 1000, observedAt: new Date(now).toISOString() });
         samples++;
       }
       if (s.stage === 'awaiting_approval' && !approved) {
         for (const approver of ['alice', 'bob']) {
-          const now = await env.currentTimeMs();
-          await h.executeUpdate(approveUpdate, { args: [signedRequest('approve', { workflowId, approver, secretKey: testSecretKey(approver), now, text: 'bench' })] });
+          await h.executeUpdate(approveUpdate, { args: [signedRequest('approve', { workflowId, approver, secretKey: testSecretKey(approver), now: await env.currentTimeMs(), text: 'bench' })] });
         }
         approved = true;
       }
       await env.sleep(`${sampleMinutes} minutes`);
-      s = await h.query(stateQuery);
+      now += sampleMinutes * 60_000;
+      // Mid-bake the stage cannot change before bakeEndsAt except by a breach, which these samples never are.
+      const midBake = s.stage === 'baking' && !!s.bakeEndsAt && now < Date.parse(s.bakeEndsAt) - 2 * sampleMinutes * 60_000;
+      if (!midBake || step % QUERY_EVERY === 0) {
+        s = await h.query(stateQuery);
+        now = await env.currentTimeMs();
+      }
     }
     const hist = await fetchHistory(env.client, workflowId);
     const events = hist.events?.length ?? 0;
     return { sampleMinutes, samplesSent: samples, outcome: s.outcome ?? '?', events, bytes: historyBytes(hist), eventsByType: eventCounts(hist) };
+  });
+}
+
+export interface WatchHistoryResult {
+  intervalSeconds: number;
+  bakeSeconds: number;
+  polls: number;
+  outcome: string;
+  events: number;
+  bytes: number;
+  eventsByType: Record<string, number>;
+}
+
+/**
+ * 4b. The same full promotion with the watch activity polling a metrics source (a fake that always
+ * answers a healthy sample) every `intervalSeconds`, on the dev server in real time: windows are
+ * short, and two poll rates side by side show whether the history depends on the number of polls.
+ */
+export async function benchHistoryWatch(env: TestWorkflowEnvironment, o: { intervalSeconds: number; bakeSeconds: number; windowMinutes: number; service: number }): Promise<WatchHistoryResult> {
+  let polls = 0;
+  const source: MetricsSource = {
+    name: 'bench fake source',
+    async read(q) {
+      polls++;
+      return { kind: 'sample', sample: { environment: q.environment, rate: 0.01, baseline: 0.01, requestCount: 1000, observedAt: new Date(q.at).toISOString() } };
+    },
+  };
+  const rig = await airlockRig(
+    env,
+    {
+      services: o.service + 1,
+      bakeHours: o.bakeSeconds / 3600,
+      canaryMinutes: o.windowMinutes,
+      productionWatchMinutes: o.windowMinutes,
+      maxSilenceMinutes: Math.max(0.5, (3 * o.intervalSeconds) / 60),
+      maxServicesInFlight: 10,
+      maxStartsPerHour: 100,
+      monitoring: {
+        intervalSeconds: o.intervalSeconds,
+        prometheus: { url: 'http://127.0.0.1:9', errorRateQuery: 'bench_rate{service="{{service}}"}', baselineQuery: 'bench_baseline', requestCountQuery: 'bench_requests' },
+      },
+    },
+    { metrics: () => source },
+  );
+  return rig.worker.runUntil(async () => {
+    const change = { service: serviceName(o.service), commit: randomBytes(20).toString('hex'), author: 'airlock-agent[bot]', version: 'v2' };
+    const { workflowId } = await startPromotion(env.client, change, { taskQueue: rig.taskQueue, slotWorkflowId: rig.slotWorkflowId });
+    const h = env.client.workflow.getHandle(workflowId);
+    const deadline = Date.now() + (o.bakeSeconds + 4 * 60 * o.windowMinutes + 180) * 1000;
+    for (let s = await h.query(stateQuery); s.stage !== 'awaiting_approval'; s = await h.query(stateQuery)) {
+      if (s.stage === 'ended') throw new Error(`history-watch: ended ${s.outcome} before approval: ${JSON.stringify(s.interruption)}`);
+      if (Date.now() > deadline) throw new Error(`history-watch: still ${s.stage}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    for (const approver of ['alice', 'bob']) {
+      await h.executeUpdate(approveUpdate, { args: [signedRequest('approve', { workflowId, approver, secretKey: testSecretKey(approver), now: Date.now(), text: 'bench' })] });
+    }
+    const result = (await h.result()) as { outcome: string };
+    const hist = await fetchHistory(env.client, workflowId);
+    return { intervalSeconds: o.intervalSeconds, bakeSeconds: o.bakeSeconds, polls, outcome: result.outcome, events: hist.events?.length ?? 0, bytes: historyBytes(hist), eventsByType: eventCounts(hist) };
   });
 }

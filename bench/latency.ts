@@ -67,24 +67,25 @@ async function startPromotions(env: TestWorkflowEnvironment, rig: AirlockRig, n:
   });
 }
 
-/** Interleaves promotion and floor samples, alternating which goes first. */
-async function interleaved(n: number, measured: (i: number) => Promise<number>, floor: (i: number) => Promise<number>) {
+/** Pairs run first and not counted: the first workflows of a worker pay for its caches and JIT. */
+export const WARM_UP = 5;
+
+/** Interleaves promotion and floor samples, alternating which goes first; the first WARM_UP pairs are not counted. */
+async function interleaved(total: number, measured: (i: number) => Promise<number>, floor: (i: number) => Promise<number>) {
   const m: number[] = [];
   const f: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (i % 2 === 0) {
-      m.push(await measured(i));
-      f.push(await floor(i));
-    } else {
-      f.push(await floor(i));
-      m.push(await measured(i));
-    }
+  for (let i = 0; i < total; i++) {
+    const pair = i % 2 === 0 ? [await measured(i), await floor(i)] : [await floor(i), await measured(i)].reverse();
+    if (i < WARM_UP) continue;
+    m.push(pair[0]);
+    f.push(pair[1]);
   }
   return { measuredMs: distribution(m), floorMs: distribution(f) };
 }
 
 /** 1. The breaching errorRate signal → the first restore activity started (history event times). */
-export async function benchBreach(env: TestWorkflowEnvironment, n: number): Promise<LatencyResult> {
+export async function benchBreach(env: TestWorkflowEnvironment, samples: number): Promise<LatencyResult> {
+  const n = samples + WARM_UP;
   const rig = await airlockRig(env, policyFor(n));
   const floor = await floorWorker(env);
   return withWorkers([rig.worker, floor.worker], async () => {
@@ -110,7 +111,7 @@ export async function benchBreach(env: TestWorkflowEnvironment, n: number): Prom
         return activityStartedTime(hist, 'noop')! - signalTime(hist, 'go')!;
       },
     );
-    return { samples: n, ...r, method: 'history: WorkflowExecutionSignaled(errorRate) → ActivityTaskStarted(restoreEnvironment); floor: Signaled(go) → ActivityTaskStarted(noop)' };
+    return { samples, ...r, method: 'history: WorkflowExecutionSignaled(errorRate) → ActivityTaskStarted(restoreEnvironment); floor: Signaled(go) → ActivityTaskStarted(noop)' };
   });
 }
 
@@ -138,7 +139,8 @@ function headers(body: string): Record<string, string> {
 }
 
 /** 2. A signed push webhook POSTed to the real server → the staging deploy activity started. */
-export async function benchMerge(env: TestWorkflowEnvironment, n: number): Promise<LatencyResult> {
+export async function benchMerge(env: TestWorkflowEnvironment, samples: number): Promise<LatencyResult> {
+  const n = samples + WARM_UP;
   const rig = await airlockRig(env, policyFor(n));
   const floor = await floorWorker(env);
   const app = createServer(
@@ -185,7 +187,7 @@ export async function benchMerge(env: TestWorkflowEnvironment, n: number): Promi
           return activityStartedTime(await fetchHistory(env.client, workflowId), 'noop')! - t0;
         },
       );
-      return { samples: n, ...r, method: 'signed push POSTed (client clock) → ActivityTaskStarted(deployToEnvironment staging); floor: same POST to a route that verifies, parses and starts a one-activity workflow → ActivityTaskStarted(noop)' };
+      return { samples, ...r, method: 'signed push POSTed (client clock) → ActivityTaskStarted(deployToEnvironment staging); floor: same POST to a route that verifies, parses and starts a one-activity workflow → ActivityTaskStarted(noop)' };
     });
   } finally {
     await app.close();
@@ -193,7 +195,8 @@ export async function benchMerge(env: TestWorkflowEnvironment, n: number): Promi
 }
 
 /** 3. The second signed approval (Update sent) → the production rollout activity started. */
-export async function benchApproval(env: TestWorkflowEnvironment, n: number): Promise<LatencyResult> {
+export async function benchApproval(env: TestWorkflowEnvironment, samples: number): Promise<LatencyResult> {
+  const n = samples + WARM_UP;
   // Short, labeled bake and canary so promotions reach the approval gate within seconds.
   const rig = await airlockRig(env, policyFor(n, { bakeHours: 0.0005, canaryMinutes: 0.02, productionWatchMinutes: 0.01 }));
   const floor = await floorWorker(env);
@@ -225,6 +228,6 @@ export async function benchApproval(env: TestWorkflowEnvironment, n: number): Pr
         return activityStartedTime(await fetchHistory(env.client, h.workflowId), 'noop')! - t0;
       },
     );
-    return { samples: n, ...r, method: 'second approve Update sent (client clock) → ActivityTaskStarted(promoteCanary); floor: second Update to a workflow waiting for two → ActivityTaskStarted(noop)' };
+    return { samples, ...r, method: 'second approve Update sent (client clock) → ActivityTaskStarted(promoteCanary); floor: second Update to a workflow waiting for two → ActivityTaskStarted(noop)' };
   });
 }

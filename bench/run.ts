@@ -8,7 +8,7 @@ import { cpus, totalmem, release } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { devServerEnv, timeSkippingEnv } from '../test/helpers/harness';
-import { benchHistorySize, type HistorySizeResult } from './history-size';
+import { benchHistorySize, benchHistoryWatch, type HistorySizeResult, type WatchHistoryResult } from './history-size';
 import { benchApproval, benchBreach, benchMerge, type LatencyResult } from './latency';
 import { benchPolicyEngine, type PolicyEngineResult } from './policy-engine';
 import { benchScale, type ScaleResult } from './scale';
@@ -24,6 +24,8 @@ export interface BenchOptions {
   mergeSamples: number;
   approvalSamples: number;
   historySampleMinutes: number[];
+  /** Watch-activity runs on the dev server: poll intervals (s), bake (s), canary/production windows (min). */
+  watch: { intervalsSeconds: number[]; bakeSeconds: number; windowMinutes: number };
   scale: number;
   policyRuns: number;
   out: string;
@@ -57,6 +59,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     mergeSamples: samples ?? (quick ? 20 : 100),
     approvalSamples: samples ?? (quick ? 20 : 100),
     historySampleMinutes: quick ? [10] : [1, 10],
+    watch: quick ? { intervalsSeconds: [1, 3], bakeSeconds: 6, windowMinutes: 0.1 } : { intervalsSeconds: [1, 5], bakeSeconds: 40, windowMinutes: 0.25 },
     scale: count('--scale', quick ? 100 : 1000),
     policyRuns: quick ? 2 : 5,
     out: value('--out') ?? join(__dirname, 'results', 'latest.json'),
@@ -107,6 +110,25 @@ function historyRows(rs: HistorySizeResult[]): Row[] {
     const perSample = (a.events - b.events) / (a.samplesSent - b.samplesSent);
     const fixed = b.events - perSample * b.samplesSent;
     rows.push({ benchmark: 'History, 24 h bake', figure: 'events per sample / without samples', measured: `${perSample.toFixed(2)} / ${fixed.toFixed(0)}`, floor: '', ratio: '', target: '' });
+  }
+  return rows;
+}
+
+function watchRows(rs: WatchHistoryResult[]): Row[] {
+  const rows: Row[] = rs.flatMap((r) => [
+    {
+      benchmark: 'History, watch activity',
+      figure: `events (${r.polls} polls every ${r.intervalSeconds} s, bake ${r.bakeSeconds} s, ${r.outcome})`,
+      measured: String(r.events),
+      floor: '',
+      ratio: '',
+      target: `< 500: ${r.events < 500 ? 'met' : 'MISSED'}`,
+    },
+    { benchmark: 'History, watch activity', figure: `bytes (every ${r.intervalSeconds} s)`, measured: `${(r.bytes / 1024).toFixed(1)} KiB`, floor: '', ratio: '', target: '' },
+  ]);
+  const [a, b] = rs;
+  if (a && b && a.polls !== b.polls) {
+    rows.push({ benchmark: 'History, watch activity', figure: 'events per extra poll', measured: ((a.events - b.events) / (a.polls - b.polls)).toFixed(2), floor: '', ratio: '', target: '≈ 0: history flat in polls' });
   }
   return rows;
 }
@@ -163,20 +185,30 @@ async function main(): Promise<void> {
   }
   if (want('history')) {
     step('history size (time-skipping server)');
-    const env = await timeSkippingEnv();
-    try {
-      const rs: HistorySizeResult[] = [];
-      for (const minutes of o.historySampleMinutes) rs.push(await benchHistorySize(env, minutes));
-      results.history = rs;
-      rows.push(...historyRows(rs));
-    } finally {
-      await env.teardown();
+    const rs: HistorySizeResult[] = [];
+    for (const minutes of o.historySampleMinutes) {
+      // A fresh server per run: a workflow left with a pending task on a stopped worker's queue
+      // would stop the server from skipping time for the next run.
+      const env = await timeSkippingEnv();
+      try {
+        rs.push(await benchHistorySize(env, minutes));
+      } finally {
+        await env.teardown();
+      }
     }
+    results.history = rs;
+    rows.push(...historyRows(rs));
   }
-  if (['breach', 'merge', 'approval', 'scale'].some((b) => want(b as BenchmarkName))) {
+  if (['breach', 'merge', 'approval', 'scale', 'history'].some((b) => want(b as BenchmarkName))) {
     step('dev server');
     const env: TestWorkflowEnvironment = await devServerEnv();
     try {
+      if (want('history')) {
+        step(`history size with the watch activity (dev server, polls every ${o.watch.intervalsSeconds.join(' and ')} s, side by side)`);
+        const rs = await Promise.all(o.watch.intervalsSeconds.map((intervalSeconds, service) => benchHistoryWatch(env, { ...o.watch, intervalSeconds, service })));
+        results.historyWatch = rs;
+        rows.push(...watchRows(rs));
+      }
       if (want('breach')) {
         step(`breach → rollback, ${o.breachSamples} promotions`);
         const r = await benchBreach(env, o.breachSamples);

@@ -11,6 +11,8 @@ export interface BenchPolicy {
   maxSilenceMinutes: number;
   maxServicesInFlight: number;
   maxStartsPerHour: number;
+  /** Extra keys of the monitoring section (poll interval, metrics source), as JSON. */
+  monitoring?: Record<string, unknown>;
 }
 
 export const serviceName = (i: number) => `svc-${String(i).padStart(4, '0')}`;
@@ -31,7 +33,7 @@ canary: { percent: 10, minMinutes: ${o.canaryMinutes} }
 production: { watchMinutes: ${o.productionWatchMinutes} }
 approval: { timeoutHours: 72 }
 rollback: { thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001 }
-monitoring: { maxSilenceMinutes: ${o.maxSilenceMinutes} }
+monitoring: ${JSON.stringify({ maxSilenceMinutes: o.maxSilenceMinutes, ...o.monitoring })}
 blastRadius: { maxServicesInFlight: ${o.maxServicesInFlight}, maxStartsPerHour: ${o.maxStartsPerHour} }
 services:
 ${services}

@@ -73,7 +73,7 @@ export interface AirlockRig {
 }
 
 /** The real worker on its own task queue; the policy is re-read from text on every gate, as the worker re-reads its file. */
-export async function airlockRig(env: TestWorkflowEnvironment, policy: BenchPolicy): Promise<AirlockRig> {
+export async function airlockRig(env: TestWorkflowEnvironment, policy: BenchPolicy, extraDeps: Partial<ActivityDeps> = {}): Promise<AirlockRig> {
   const taskQueue = `bench-${randomUUID()}`;
   const policyText = benchPolicyYaml(policy);
   const deployer = watchedDeployer();
@@ -85,6 +85,7 @@ export async function airlockRig(env: TestWorkflowEnvironment, policy: BenchPoli
     deployWindow: () => ({ waitMs: 0 }),
     temporal: env.client,
     reporters: [],
+    ...extraDeps,
   };
   const worker = await createAirlockWorker({
     connection: env.nativeConnection,
