@@ -8,6 +8,10 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { createRig, devServerEnv, sendSample, state, testPolicyYaml } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { version as sdkVersion } from '@temporalio/workflow/package.json';
 import { parsePolicy } from '../../src/policy/load';
 import { approveUpdate, type PromotionResult, type Stage } from '../../src/workflows/messages';
 import { startTestExporter, type TestExporter } from './test-exporter';
@@ -63,6 +67,17 @@ async function untilStage(h: WorkflowHandle, stage: Stage, timeoutMs = 60_000) {
   }
 }
 
+/**
+ * With AIRLOCK_RECORD_MONITORING_HISTORY=1 the run is saved as a replay fixture (test/replay), so the
+ * metrics-watch path is replayed against every later version of the workflow code.
+ */
+async function maybeRecord(name: string, h: WorkflowHandle) {
+  if (process.env.AIRLOCK_RECORD_MONITORING_HISTORY !== '1') return;
+  const history = await h.fetchHistory();
+  const doc = { workflowId: h.workflowId, sdkVersion, recordedAt: new Date().toISOString(), history: JSON.parse(historyToJSON(history)) };
+  writeFileSync(join(__dirname, '../replay/histories', `${name}.json`), JSON.stringify(doc, null, 1) + '\n');
+}
+
 type Event = temporal.api.history.v1.IHistoryEvent;
 const activityName = (e: Event) => e.activityTaskScheduledEventAttributes?.activityType?.name;
 const decode = (p: temporal.api.common.v1.IPayloads | null | undefined) => JSON.parse(Buffer.from(p!.payloads![0].data!).toString('utf8'));
@@ -101,6 +116,7 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
       const { inputs, events } = await watchActivities(h);
       assert.deepEqual(inputs.map((x) => [x.environment, x.target]), [['staging', 'staging'], ['production', 'canary']]);
       assert.equal(events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'errorRate').length, 0, 'no errorRate signal was needed');
+      await maybeRecord('rolled-back-by-prometheus-watch', h);
     });
     healthyTraffic();
   });
@@ -142,6 +158,7 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
       t.diagnostic(`bake window events: ${kinds.join(' ')}`);
       assert.ok(bakePolls >= BAKE_SECONDS - 2, `polls ${bakePolls}`);
       assert.ok(bakeEvents.length <= 25, `bake window took ${bakeEvents.length} events`);
+      await maybeRecord('promoted-with-prometheus-watch', h);
     });
   });
 
