@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startPromotion } from '../src/promotion-client';
 import { activityThenWait } from './floor-workflows';
-import { fetchHistory, workflowTaskLatencies } from './lib/history';
+import { fetchHistory, workflowTaskLatencies, workflowTaskRunTimes } from './lib/history';
 import { benchPolicyYaml, serviceName } from './lib/policy';
 import { airlockBundle, floorBundle } from './lib/rig';
 import { distribution, type Distribution } from './lib/stats';
@@ -28,6 +28,9 @@ export interface ScaleSide {
   heapUsedMb: number;
   idleRssMb: number;
   workflowTaskWaitMs: Distribution;
+  /** Started → Completed of each workflow's first task (module load + first run) and of all tasks. */
+  firstWorkflowTaskMs: Distribution;
+  workflowTaskRunMs: Distribution;
 }
 
 export interface ScaleResult {
@@ -105,7 +108,15 @@ async function side(
     await new Promise((r) => setTimeout(r, 2000));
     const settled = w.last();
     const waits: number[] = [];
-    await pool(n, 20, async (i) => void waits.push(...workflowTaskLatencies(await fetchHistory(env.client, ids[i]))));
+    const firsts: number[] = [];
+    const runs: number[] = [];
+    await pool(n, 20, async (i) => {
+      const h = await fetchHistory(env.client, ids[i]);
+      waits.push(...workflowTaskLatencies(h));
+      const r = workflowTaskRunTimes(h);
+      if (r.length) firsts.push(r[0]);
+      runs.push(...r);
+    });
     return {
       workflows: n,
       startsPerSecond: n / ((startsDone - t0) / 1000),
@@ -116,6 +127,8 @@ async function side(
       heapUsedMb: settled.heapUsed / MB,
       idleRssMb: idleRss / MB,
       workflowTaskWaitMs: distribution(waits),
+      firstWorkflowTaskMs: distribution(firsts),
+      workflowTaskRunMs: distribution(runs),
     };
   } finally {
     await stopWorker(w.child);

@@ -71,3 +71,17 @@ export function eventCounts(h: History): Record<string, number> {
   }
   return Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]));
 }
+
+/** How long the worker held each workflow task (Started → Completed), ms; the first is the new workflow's module load and first run. */
+export function workflowTaskRunTimes(h: History): number[] {
+  const startedAt = new Map<number, number>();
+  const out: number[] = [];
+  for (const e of h.events ?? []) {
+    if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED) startedAt.set(Number(e.eventId), eventMs(e));
+    if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) {
+      const s = startedAt.get(Number(e.workflowTaskCompletedEventAttributes?.startedEventId));
+      if (s !== undefined) out.push(eventMs(e) - s);
+    }
+  }
+  return out;
+}
