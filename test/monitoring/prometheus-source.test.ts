@@ -120,7 +120,7 @@ describe('watchErrorRate activity (MockActivityEnvironment, real Prometheus)', (
     const r = await runWatch(env, input({ until }));
     assert.equal(r.outcome, 'elapsed', JSON.stringify(r));
     assert.ok(Date.now() >= until);
-    assert.ok(r.evidence.polls >= 3 && r.evidence.polls <= 5, `polls ${r.evidence.polls}`);
+    assert.ok(r.evidence.polls >= 2 && r.evidence.polls <= 5, `polls ${r.evidence.polls}`); // one a second, fewer on a loaded machine
     assert.equal(r.evidence.conclusive, r.evidence.polls);
     assert.equal(beats.length, r.evidence.polls);
     assert.deepEqual(beats.map((b) => b.polls), beats.map((_, i) => i + 1));

