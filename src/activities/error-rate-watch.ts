@@ -5,10 +5,12 @@
 // It returns on the first breaching sample, when conclusive data has been missing for
 // maxSilenceMinutes (reported as missing, never as zero errors), or at the end of the window.
 import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { MonitoringSettings } from '../policy/monitoring-schema';
 import type { QueryTarget } from '../policy/query-template';
 import type { PromotionSettings } from '../policy/schema';
 import { assessSample } from '../workflows/breach-rule';
+import { FailureType } from '../workflows/failure-types';
 import type { Environment, ErrorRateEvidence, ErrorRateSample } from '../workflows/messages';
 
 export type { ErrorRateEvidence };
@@ -46,7 +48,10 @@ export function createErrorRateWatchActivity(sourceFor: MetricsSourceFactory) {
   return async function watchErrorRate(input: ErrorRateWatchInput): Promise<ErrorRateWatchResult> {
     const ctx = Context.current();
     const source = sourceFor(input.monitoring);
-    if (!source) throw new Error(`${input.label}: the policy configures no metrics source`);
+    if (!source) {
+      // Retrying on this worker cannot build it: fail at once so the workflow's silence clock takes over.
+      throw ApplicationFailure.create({ type: FailureType.MetricsSourceUnavailable, message: `${input.label}: no metrics source for this policy on this worker`, nonRetryable: true });
+    }
     const maxSilenceMs = input.monitoring.maxSilenceMinutes * 60_000;
     const intervalMs = input.monitoring.intervalSeconds * 1000;
     // A retried attempt (worker crash, heartbeat timeout) resumes where the last heartbeat left off.

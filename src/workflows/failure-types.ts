@@ -10,5 +10,7 @@ export const FailureType = {
   ReporterRejected: 'AirlockReporterRejected',
   /** A human decision whose identity could not be established (forged, replayed, unsigned, stale). */
   DecisionRefused: 'AirlockDecisionRefused',
+  /** The policy names a metrics source this worker cannot build: the workflow falls back to its own silence clock. */
+  MetricsSourceUnavailable: 'AirlockMetricsSourceUnavailable',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

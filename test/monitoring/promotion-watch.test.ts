@@ -181,6 +181,24 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
     });
   });
 
+  test('a watch that cannot run fails at once and hands silence back to the workflow clock: fail closed', async () => {
+    const text = policyText().replace('"maxSilenceMinutes":0.5', '"maxSilenceMinutes":0.1').replace(`minHours: ${BAKE_SECONDS / 3600}`, 'minHours: 0.01');
+    const r = createRig(env, { deps: { loadPolicy: () => parsePolicy(text, 'no-source-policy'), metrics: () => undefined } });
+    await r.run(async () => {
+      const h = await r.start();
+      const result: PromotionResult = await h.result();
+      assert.equal(result.outcome, 'rolled_back');
+      const i = result.interruption!;
+      assert.equal(i.kind, 'silence', JSON.stringify(i));
+      if (i.kind !== 'silence') return;
+      assert.equal(i.environment, 'staging');
+      assert.equal(i.evidence, undefined, 'judged by the workflow clock, not by a watch');
+      const failed = (await h.fetchHistory()).events!.filter((e) => e.activityTaskFailedEventAttributes);
+      assert.equal(failed.length, 1);
+      assert.equal(failed[0].activityTaskFailedEventAttributes!.failure!.applicationFailureInfo!.type, 'AirlockMetricsSourceUnavailable');
+    });
+  });
+
   test('the exporter stops reporting the staging series during the bake: missing data is silence, and silence rolls back', async () => {
     healthyTraffic();
     const r = rig();
