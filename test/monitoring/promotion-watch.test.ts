@@ -181,6 +181,31 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
     });
   });
 
+  test('a worker restart mid-bake: the retried watch resumes its evidence and silence clock from the last heartbeat', async () => {
+    healthyTraffic();
+    const text = policyText().replace(`minHours: ${BAKE_SECONDS / 3600}`, `minHours: ${20 / 3600}`);
+    const r = createRig(env, { deps: { loadPolicy: () => parsePolicy(text, 'restart-policy') } });
+    const h = await r.run(async () => {
+      const handle = await r.start();
+      await untilStage(handle, 'baking');
+      await new Promise((res) => setTimeout(res, 12_000));
+      return handle;
+    }); // the worker shuts down here: the watch attempt is cancelled with WORKER_SHUTDOWN
+    const pending = (await h.describe()).raw.pendingActivities ?? [];
+    const beat = pending[0]?.heartbeatDetails ? decode(pending[0].heartbeatDetails) : undefined;
+    assert.ok(beat && beat.polls >= 6, `heartbeat before the restart: ${JSON.stringify(beat)}`);
+    // A new worker on the same task queue picks up the retry.
+    await r.run(() => untilStage(h, 'canary', 60_000));
+    const events = (await h.fetchHistory()).events!;
+    const bakeWatch = events.find((e) => activityName(e) === 'watchErrorRate')!;
+    const started = events.find((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === bakeWatch.eventId!.toString())!;
+    const completed = events.find((e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === bakeWatch.eventId!.toString())!;
+    assert.ok(started.activityTaskStartedEventAttributes!.attempt! >= 2, 'the bake watch was retried');
+    const evidence = decode(completed.activityTaskCompletedEventAttributes!.result).evidence;
+    assert.ok(evidence.polls > beat.polls, `polls ${evidence.polls} went on from the ${beat.polls} of the first attempt`);
+    await h.terminate('test done: the bake was what this test watched');
+  });
+
   test('a watch that cannot run fails at once and hands silence back to the workflow clock: fail closed', async () => {
     const text = policyText().replace('"maxSilenceMinutes":0.5', '"maxSilenceMinutes":0.1').replace(`minHours: ${BAKE_SECONDS / 3600}`, 'minHours: 0.01');
     const r = createRig(env, { deps: { loadPolicy: () => parsePolicy(text, 'no-source-policy'), metrics: () => undefined } });
