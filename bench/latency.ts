@@ -12,7 +12,7 @@ import { createServer } from '../src/server/app';
 import { approveUpdate, errorRateSignal, promotionWorkflowId, stateQuery, type Change, type Stage } from '../src/workflows/messages';
 import { testSecretKey } from '../test/helpers/approver-keys';
 import { activityOnStart, approveFloorUpdate, goSignal, signalThenActivity, updatesThenActivity } from './floor-workflows';
-import { activityStartedTime, fetchHistory, signalTime, waitForHistoryFigure } from './lib/history';
+import { activityStartedTime, fetchHistory, signalTime, stepsBefore, waitForHistoryFigure } from './lib/history';
 import { serviceName, servicePath, type BenchPolicy } from './lib/policy';
 import { airlockRig, floorWorker, withWorkers, type AirlockRig } from './lib/rig';
 import { distribution, type Distribution } from './lib/stats';
@@ -22,6 +22,8 @@ export interface LatencyResult {
   measuredMs: Distribution;
   floorMs: Distribution;
   method: string;
+  /** Merge only: what the promotion does on the path, from its own history (the slot workflow's tasks come on top). */
+  path?: { workflowTasks: number; activities: string[] };
 }
 
 const sha = () => randomBytes(20).toString('hex');
@@ -165,6 +167,7 @@ export async function benchMerge(env: TestWorkflowEnvironment, samples: number):
     if (res.status !== 201) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
     return json.workflowId;
   };
+  let path: LatencyResult['path'];
   try {
     return await withWorkers([rig.worker, floor.worker], async () => {
       const r = await interleaved(
@@ -177,6 +180,7 @@ export async function benchMerge(env: TestWorkflowEnvironment, samples: number):
           if (workflowId !== promotionWorkflowId({ service: serviceName(i), commit })) throw new Error(`unexpected workflow ${workflowId}`);
           await rig.deployer.started('deploy', serviceName(i));
           const t1 = await waitForHistoryFigure(env.client, workflowId, (h) => activityStartedTime(h, 'deployToEnvironment'));
+          path ??= stepsBefore(await fetchHistory(env.client, workflowId), 'deployToEnvironment');
           return t1 - t0;
         },
         async (i) => {
@@ -187,7 +191,7 @@ export async function benchMerge(env: TestWorkflowEnvironment, samples: number):
           return activityStartedTime(await fetchHistory(env.client, workflowId), 'noop')! - t0;
         },
       );
-      return { samples, ...r, method: 'signed push POSTed (client clock) → ActivityTaskStarted(deployToEnvironment staging); floor: same POST to a route that verifies, parses and starts a one-activity workflow → ActivityTaskStarted(noop)' };
+      return { samples, ...r, path, method: 'signed push POSTed (client clock) → ActivityTaskStarted(deployToEnvironment staging); floor: same POST to a route that verifies, parses and starts a one-activity workflow → ActivityTaskStarted(noop)' };
     });
   } finally {
     await app.close();

@@ -222,6 +222,9 @@ async function main(): Promise<void> {
         const r = await benchMerge(env, o.mergeSamples);
         results.merge = r;
         rows.push(...latencyRows('Merge webhook → staging deploy started', r, ''));
+        if (r.path) {
+          rows.push({ benchmark: 'Merge webhook → staging deploy started', figure: 'steps on the path (promotion history)', measured: `${r.path.workflowTasks} workflow tasks, ${r.path.activities.length} activities`, floor: '1 workflow task', ratio: '', target: '' });
+        }
       }
       if (want('approval')) {
         step(`second approval → production, ${o.approvalSamples} promotions`);

@@ -85,3 +85,18 @@ export function workflowTaskRunTimes(h: History): number[] {
   }
   return out;
 }
+
+/** Workflow tasks completed and activities scheduled before the first activity of `activityType` was scheduled. */
+export function stepsBefore(h: History, activityType: string): { workflowTasks: number; activities: string[] } {
+  let workflowTasks = 0;
+  const activities: string[] = [];
+  for (const e of h.events ?? []) {
+    if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) workflowTasks++;
+    if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
+      const name = e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
+      if (name === activityType) break;
+      activities.push(name);
+    }
+  }
+  return { workflowTasks, activities };
+}
