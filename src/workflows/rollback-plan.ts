@@ -26,7 +26,9 @@ export class RollbackPlan {
       try {
         await CancellationScope.nonCancellable(c.run);
       } catch (err) {
-        errors.push(`${c.label}: ${(err as Error).message}`);
+        // An ActivityFailure says only "Activity task failed"; the reason (403, 5xx, ...) is its cause.
+        const cause = (err as { cause?: Error }).cause;
+        errors.push(`${c.label}: ${cause?.message ?? (err as Error).message}`);
       }
     }
     this.compensations.length = 0;
