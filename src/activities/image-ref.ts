@@ -24,3 +24,14 @@ export function imageTag(image: string): string | undefined {
 export function imageWithVersion(image: string, version: string): string {
   return isImageReference(version) ? version : `${imageRepository(image)}:${version}`;
 }
+
+// The OCI distribution grammar of a tag; a reference is checked loosely (no whitespace, one
+// repository) since the registry, not Airlock, is the authority on its parts.
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const REFERENCE = /^[a-z0-9][a-z0-9._\-/:]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+
+/** Why `version` cannot name an image, or undefined when it can. */
+export function invalidVersion(version: string): string | undefined {
+  if (isImageReference(version)) return REFERENCE.test(version) ? undefined : `"${version}" is not an image reference`;
+  return TAG.test(version) ? undefined : `"${version}" is not an image tag (letters, digits, _ . -, at most 128, not starting with . or -)`;
+}

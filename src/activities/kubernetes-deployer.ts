@@ -9,7 +9,7 @@ import type { KubernetesEnvironmentSettings, KubernetesSettings } from '../polic
 import type { Environment } from '../workflows/messages';
 import type { Deployer, DeployResult, EnvironmentSnapshot, WorkloadState } from './deployer';
 import { DeployRejectedError } from './deploy-activities';
-import { imageTag, imageWithVersion } from './image-ref';
+import { imageTag, imageWithVersion, invalidVersion } from './image-ref';
 import { describeObject, withRetry, type RetryOptions } from './kubernetes-errors';
 import { getRawJson } from './kubernetes-raw';
 import { waitForRollout } from './kubernetes-rollout';
@@ -155,6 +155,9 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
 
   /** The template with `version` in the chosen containers' images and in the version annotation. */
   const withVersion = (template: Json | undefined, version: string, object: string): Json => {
+    // A pod the API server refuses leaves the rollout stuck until the progress deadline: refuse it now.
+    const invalid = invalidVersion(version);
+    if (invalid) throw new DeployRejectedError(`kubernetes: version for ${object}: ${invalid}`);
     const t = structuredClone(template ?? {}) as TemplateJson & Json;
     const wanted = o.settings().containers;
     const containers = t.spec?.containers ?? [];

@@ -11,7 +11,7 @@ export interface DeploymentRolloutView {
   metadata?: { generation?: number };
   spec?: { replicas?: number };
   status?: Pick<V1DeploymentStatus, 'observedGeneration' | 'replicas' | 'updatedReplicas' | 'availableReplicas'> & {
-    conditions?: { type: string; reason?: string; message?: string }[];
+    conditions?: { type: string; status?: string; reason?: string; message?: string }[];
   };
 }
 
@@ -28,7 +28,11 @@ export function rolloutStatus(d: DeploymentRolloutView): RolloutStatus {
   const updated = status.updatedReplicas ?? 0;
   const total = status.replicas ?? 0;
   const available = status.availableReplicas ?? 0;
-  if (updated < wanted) return { done: false, waitingFor: `${updated} of ${wanted} new replicas updated` };
+  // Pods the ReplicaSet cannot create (quota, admission, an invalid pod) stall the rollout until the
+  // progress deadline; say why while waiting, as kubectl describe would.
+  const replicaFailure = status.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+  const why = replicaFailure ? ` (ReplicaFailure ${replicaFailure.reason ?? ''}: ${replicaFailure.message ?? ''})` : '';
+  if (updated < wanted) return { done: false, waitingFor: `${updated} of ${wanted} new replicas updated${why}` };
   if (total > updated) return { done: false, waitingFor: `${total - updated} old replica(s) pending termination` };
   if (available < updated) return { done: false, waitingFor: `${available} of ${updated} updated replicas available` };
   return { done: true };

@@ -133,7 +133,8 @@ export async function startTestCluster(): Promise<TestCluster> {
       `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
       '--service-cluster-ip-range=10.96.0.0/24',
       // Pods need no service account token here: there is no kubelet to mount one.
-      '--disable-admission-plugins=ServiceAccount',
+      // No node-lifecycle controller runs to lift the not-ready taint this plugin puts on new nodes.
+      '--disable-admission-plugins=ServiceAccount,TaintNodesByCondition',
       '--enable-priority-and-fairness=false',
       '--endpoint-reconciler-type=none',
       '--v=0',

@@ -9,7 +9,7 @@ import { canaryName, canaryReplicas, FIELD_MANAGER, TRACK_LABEL, VERSION_ANNOTAT
 import { DeployRejectedError, createDeployActivities } from '../../src/activities/deploy-activities';
 import { KubernetesTransientError } from '../../src/activities/kubernetes-errors';
 import { rolloutStatus } from '../../src/activities/kubernetes-rollout';
-import { imageWithVersion } from '../../src/activities/image-ref';
+import { imageWithVersion, invalidVersion } from '../../src/activities/image-ref';
 import { FailureType } from '../../src/workflows/failure-types';
 import { deployerAs, deployerFor, prepareCluster, readDeployment, readyPodImages, serviceYaml } from './fixtures';
 import { startInterleavingProxy } from './interleaving-proxy';
@@ -37,6 +37,12 @@ describe('pure parts', () => {
     assert.equal(imageWithVersion('app@sha256:abc', 'v2'), 'app:v2');
     assert.equal(imageWithVersion('app', '3f2a9c1'), 'app:3f2a9c1');
     assert.equal(imageWithVersion('app:v1', 'other.example/app:v9'), 'other.example/app:v9');
+    assert.equal(invalidVersion('v2'), undefined);
+    assert.equal(invalidVersion('3f2a9c1e'), undefined);
+    assert.equal(invalidVersion('registry.example:5000/team/app:v2'), undefined);
+    assert.match(invalidVersion('v2 ') ?? '', /not an image tag/);
+    assert.match(invalidVersion('-rc1') ?? '', /not an image tag/);
+    assert.match(invalidVersion('Registry/App:v2') ?? '', /not an image reference/);
   });
   test('rollout status reads like kubectl rollout status', () => {
     const d = (status: object, generation = 2, replicas = 3) => ({ metadata: { generation }, spec: { replicas }, status });
@@ -47,6 +53,8 @@ describe('pure parts', () => {
     assert.deepEqual(rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 3, replicas: 3, availableReplicas: 3 })), { done: true });
     const stuck = rolloutStatus(d({ observedGeneration: 2, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "x" has timed out progressing.' }] }));
     assert.ok('failed' in stuck && stuck.failed.includes('ProgressDeadlineExceeded'));
+    const failing = rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 0, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'exceeded quota' }] }));
+    assert.deepEqual(failing, { done: false, waitingFor: '0 of 3 new replicas updated (ReplicaFailure FailedCreate: exceeded quota)' });
   });
 });
 
@@ -181,12 +189,17 @@ describe('kubernetes deployer on a real API server', () => {
     });
     await assert.rejects(deployerAs(cluster, 'airlock', { staging: { namespace: 'no-such-namespace' } }).deployCanary({ service: 'svc-refused', version: 'v2', percent: 10 }), DeployRejectedError);
 
-    // A trailing space makes an image the API server's validation refuses: 422 Invalid.
-    await assert.rejects(deployer.deploy({ service: 'svc-refused', environment: 'staging', version: 'v2 ' }), (err: Error) => {
+    // A snapshot whose template no longer matches the Deployment's selector: the API server's 422.
+    const snapshot = JSON.parse(JSON.stringify(await deployer.snapshot('svc-refused', 'staging')));
+    snapshot.stable.template.metadata.labels = { app: 'another-service' };
+    await assert.rejects(deployer.restore(snapshot), (err: Error) => {
       assert.ok(err instanceof DeployRejectedError, err.message);
-      assert.match(err.message, /apply Deployment staging\/svc-refused refused: 422 Invalid: .*image/);
+      assert.match(err.message, /apply Deployment staging\/svc-refused refused: 422 Invalid: .*selector does not match template labels/);
       return true;
     });
+    // A version no registry could serve is refused before it reaches the cluster (the Deployment
+    // would accept it and its pods would fail to be created until the progress deadline).
+    await assert.rejects(deployer.deploy({ service: 'svc-refused', environment: 'staging', version: 'v2 ' }), /version for Deployment staging\/svc-refused: "v2 " is not an image tag/);
 
     // Through the activity: a non-retryable failure of a type a human can read in the Temporal UI.
     const acts = createDeployActivities(readOnly);
