@@ -13,6 +13,11 @@ import { imageWithVersion, invalidVersion } from '../../src/activities/image-ref
 import { FailureType } from '../../src/workflows/failure-types';
 import { deployerAs, deployerFor, prepareCluster, readDeployment, readyPodImages, serviceYaml } from './fixtures';
 import { startInterleavingProxy } from './interleaving-proxy';
+import { readNodePoolFreeMemory } from '../../src/activities/kubernetes-capacity';
+import { withClusterFreeMemory } from '../../src/kubernetes-wiring';
+import { parsePolicy } from '../../src/policy/load';
+import { testPolicyYaml } from '../helpers/harness';
+import { KubeConfig } from '@kubernetes/client-node';
 
 let cluster: TestCluster;
 before(async () => {
@@ -194,7 +199,7 @@ describe('kubernetes deployer on a real API server', () => {
     snapshot.stable.template.metadata.labels = { app: 'another-service' };
     await assert.rejects(deployer.restore(snapshot), (err: Error) => {
       assert.ok(err instanceof DeployRejectedError, err.message);
-      assert.match(err.message, /apply Deployment staging\/svc-refused refused: 422 Invalid: .*selector does not match template labels/);
+      assert.match(err.message, /apply Deployment staging\/svc-refused refused: 422 Invalid: .*`selector` does not match template `labels`/);
       return true;
     });
     // A version no registry could serve is refused before it reaches the cluster (the Deployment
@@ -266,5 +271,88 @@ describe('kubernetes deployer on a real API server', () => {
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe('node pool free memory, read from the cluster', () => {
+  test('allocatable of the schedulable pool nodes minus the requests of their pods (init containers and all)', async () => {
+    // A pool of its own: tainted so no other test's pod lands there, plus a cordoned node that must not count.
+    await cluster.applyYaml(`apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-capacity-0
+  labels: { type: kwok, pool: capacity }
+  annotations: { kwok.x-k8s.io/node: fake }
+spec:
+  taints: [{ key: dedicated, value: capacity, effect: NoSchedule }]
+status:
+  allocatable: { cpu: "8", memory: 8Gi, pods: "110" }
+  capacity: { cpu: "8", memory: 8Gi, pods: "110" }
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-capacity-cordoned
+  labels: { type: kwok, pool: capacity }
+  annotations: { kwok.x-k8s.io/node: fake }
+spec:
+  unschedulable: true
+  taints: [{ key: dedicated, value: capacity, effect: NoSchedule }]
+status:
+  allocatable: { cpu: "8", memory: 100Gi, pods: "110" }
+  capacity: { cpu: "8", memory: 100Gi, pods: "110" }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: svc-memory, namespace: staging }
+spec:
+  replicas: 2
+  selector: { matchLabels: { app: svc-memory } }
+  template:
+    metadata: { labels: { app: svc-memory } }
+    spec:
+      nodeSelector: { pool: capacity }
+      tolerations: [{ key: dedicated, value: capacity, effect: NoSchedule }]
+      initContainers:
+        - { name: migrate, image: registry.example/migrate:1, resources: { requests: { memory: 1536Mi } } }
+      containers:
+        - { name: app, image: registry.example/svc-memory:v1, resources: { requests: { memory: 1Gi } } }
+        - { name: sidecar, image: registry.example/log-shipper:3.1, resources: { requests: { memory: 256Mi } } }
+`);
+    const kc = cluster.kubeconfig('airlock'); // the docs' RBAC: list nodes and pods
+    const deadline = Date.now() + 60_000;
+    let free = await readNodePoolFreeMemory(kc, { nodeSelector: 'pool=capacity' });
+    while (free.requestedBytes < 3n * 2n ** 30n && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      free = await readNodePoolFreeMemory(kc, { nodeSelector: 'pool=capacity' });
+    }
+    // Per pod max(1Gi + 256Mi, 1536Mi) = 1.5Gi; two pods = 3Gi of 8Gi; the cordoned 100Gi does not count.
+    assert.equal(free.nodes, 1);
+    assert.equal(free.allocatableBytes, 8n * 2n ** 30n);
+    assert.equal(free.requestedBytes, 3n * 2n ** 30n);
+    assert.equal(free.freeBytes, 5n * 2n ** 30n);
+    assert.equal(free.quantity, String(5 * 2 ** 30));
+    assert.equal(free.summary, '5Gi free of 8Gi allocatable on 1 node(s)');
+  });
+
+  test('the policy gate sees the cluster\'s figure; an unreadable cluster is a warning, not a silent pass', async () => {
+    const policy = parsePolicy(testPolicyYaml({ extra: 'checks:\n  nodePoolFreeMemory: 64Gi\n' }), 'test').policy;
+    const seen: (string | undefined)[] = [];
+    const checker = async (p: typeof policy) => {
+      seen.push(p.checks.nodePoolFreeMemory);
+      return [];
+    };
+    const change = { service: 'svc-memory', commit: 'a'.repeat(40), author: 'airlock-agent[bot]', version: 'v2' };
+    const kc = cluster.kubeconfig('airlock');
+    assert.deepEqual(await withClusterFreeMemory(checker, () => readNodePoolFreeMemory(kc, { nodeSelector: 'pool=capacity' }))(policy, change), []);
+    assert.equal(seen[0], String(5 * 2 ** 30));
+
+    const nowhere = new KubeConfig();
+    nowhere.loadFromOptions({ clusters: [{ name: 'x', server: 'https://127.0.0.1:1', skipTLSVerify: true }], users: [{ name: 'x' }], contexts: [{ name: 'x', cluster: 'x', user: 'x' }], currentContext: 'x' });
+    const findings = await withClusterFreeMemory(checker, () => readNodePoolFreeMemory(nowhere, {}))(policy, change);
+    assert.equal(seen[1], '64Gi');
+    assert.equal(findings.length, 1);
+    assert.equal(findings[0].rule, 'node-pool-unreadable');
+    assert.equal(findings[0].level, 'warn');
   });
 });
