@@ -58,6 +58,21 @@ export interface RetryOptions {
   attempts?: number;
   initialDelayMs?: number;
   maxDelayMs?: number;
+  /** One attempt that has no answer after this long counts as a (transient) timeout. */
+  attemptTimeoutMs?: number;
+}
+
+/** The typed client has no request timeout: a hung API server must not hold a deploy for 20 minutes. */
+async function withinTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new KubernetesTransientError(`kubernetes: ${what}: no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -69,7 +84,7 @@ export async function withRetry<T>(verb: string, object: string, fn: () => Promi
   let delay = o.initialDelayMs ?? 200;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await fn();
+      return await withinTimeout(fn(), o.attemptTimeoutMs ?? 30_000, `${verb} ${object}`);
     } catch (err) {
       const classified = classifyKubernetesError(err, verb, object);
       if (!(classified instanceof KubernetesTransientError) || attempt >= attempts) throw classified;

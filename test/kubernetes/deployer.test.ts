@@ -245,6 +245,30 @@ describe('kubernetes deployer on a real API server', () => {
     }
   });
 
+  test('an API server that does not answer in time is asked again (bounded), not waited on forever', async () => {
+    await cluster.applyYaml(serviceYaml({ service: 'svc-slow', environment: 'staging', replicas: 1 }));
+    let held = 0;
+    const proxy = await startInterleavingProxy(cluster, async (req) => {
+      if (req.method === 'PATCH' && req.url?.includes('/deployments/svc-slow') && held < 1) {
+        held++;
+        await new Promise((r) => setTimeout(r, 3_000)); // the first apply hangs past the attempt timeout
+      }
+    });
+    try {
+      const deployer = deployerFor(proxy.kubeconfig, {}, { attemptTimeoutMs: 1_000 });
+      const started = Date.now();
+      await deployer.deploy({ service: 'svc-slow', environment: 'staging', version: 'v2' });
+      assert.equal(held, 1);
+      assert.ok(Date.now() - started < 30_000);
+      // The held apply still reached the server later (a 409 or a no-op): the deploy was idempotent either way.
+      const d = (await readDeployment(cluster, 'staging', 'svc-slow'))!;
+      assert.equal(d.spec.template.spec.containers[0].image, 'registry.example/svc-slow:v2');
+      assert.equal(d.status.availableReplicas, 1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   test('409 on every attempt: a retryable error for the activity retry policy, never a silent success', async () => {
     await cluster.applyYaml(serviceYaml({ service: 'svc-busy', environment: 'staging', replicas: 1 }));
     let n = 0;

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createKubernetesDeployer } from '../../src/activities/kubernetes-deployer';
 import { getRawJson } from '../../src/activities/kubernetes-raw';
+import type { RetryOptions } from '../../src/activities/kubernetes-errors';
 import type { Deployer } from '../../src/activities/deployer';
 import type { Environment } from '../../src/workflows/messages';
 import { kubernetesSchema, type KubernetesSettings } from '../../src/policy/kubernetes-schema';
@@ -88,8 +89,8 @@ export const SETTINGS: KubernetesSettings = kubernetesSchema.parse({
   rolloutTimeoutMinutes: 2,
 });
 
-export function deployerFor(kubeconfig: KubeConfig, settings: Partial<KubernetesSettings> = {}): Deployer {
-  return createKubernetesDeployer({ kubeconfig, settings: () => ({ ...SETTINGS, ...settings }), pollMs: 200, retry: { initialDelayMs: 50 } });
+export function deployerFor(kubeconfig: KubeConfig, settings: Partial<KubernetesSettings> = {}, retry: RetryOptions = {}): Deployer {
+  return createKubernetesDeployer({ kubeconfig, settings: () => ({ ...SETTINGS, ...settings }), pollMs: 200, retry: { initialDelayMs: 50, ...retry } });
 }
 
 export function deployerAs(cluster: TestCluster, user: ClusterUser = 'airlock', settings: Partial<KubernetesSettings> = {}): Deployer {
