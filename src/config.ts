@@ -17,6 +17,8 @@ const configSchema = z.object({
   AIRLOCK_SIMULATION_ROLLOUT_MS: z.coerce.number().int().min(0).default(0),
   /** A local clone of the infrastructure repository; the policy gate reads the change's trees from it. */
   AIRLOCK_REPO_DIR: z.string().min(1).optional(),
+  /** A workflow bundle built ahead of time (bundleWorkflowCode): the worker starts without bundling. */
+  AIRLOCK_WORKFLOW_BUNDLE: z.string().min(1).optional(),
 });
 
 export type AirlockConfig = {
@@ -27,6 +29,7 @@ export type AirlockConfig = {
   simulationStateFile: string;
   simulationRolloutMs: number;
   repoDir?: string;
+  workflowBundlePath?: string;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig {
@@ -43,6 +46,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig 
     simulationStateFile: c.AIRLOCK_SIMULATION_STATE,
     simulationRolloutMs: c.AIRLOCK_SIMULATION_ROLLOUT_MS,
     ...(c.AIRLOCK_REPO_DIR ? { repoDir: c.AIRLOCK_REPO_DIR } : {}),
+    ...(c.AIRLOCK_WORKFLOW_BUNDLE ? { workflowBundlePath: c.AIRLOCK_WORKFLOW_BUNDLE } : {}),
     ...(c.KUBECONFIG ? { kubeconfigPath: c.KUBECONFIG } : {}),
   };
 }

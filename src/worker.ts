@@ -56,7 +56,13 @@ export function createDeps(config: AirlockConfig, temporal: Client): ActivityDep
 export async function runWorker(config = loadConfig()): Promise<void> {
   const { connection, namespace } = await connectWorkerConnection();
   const client = await connectClient();
-  const worker = await createAirlockWorker({ connection, namespace, taskQueue: config.taskQueue, deps: createDeps(config, client) });
+  const worker = await createAirlockWorker({
+    connection,
+    namespace,
+    taskQueue: config.taskQueue,
+    deps: createDeps(config, client),
+    ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
+  });
   console.log(`airlock worker: task queue "${config.taskQueue}", namespace "${namespace}", deployer ${config.deployer}, policy ${config.policyPath}`);
   await worker.run();
 }
