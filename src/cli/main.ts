@@ -49,9 +49,12 @@ export function buildProgram(io: CliIo = defaultIo, setExit: (code: number) => v
     .command('status [target]')
     .description('one promotion (service name or workflow id): stage, bake progress, approvals')
     .option('--watch', 'follow until it ends; exit 0 if promoted, 6 otherwise')
-    .action(async (target: string | undefined, o: { watch?: boolean }) => {
+    .option('--interval <seconds>', 'refresh interval of --watch', '2')
+    .action(async (target: string | undefined, o: { watch?: boolean; interval: string }) => {
       if (!target) throw new CliError('status: name a service or a workflow id (airlock list shows them)', ExitCode.Usage);
-      setExit(await status(await connect(), target, { json: json(), watch: Boolean(o.watch), out: io.out }));
+      const seconds = Number(o.interval);
+      if (!(seconds >= 0.1 && seconds <= 3600)) throw new CliError(`status: --interval "${o.interval}" must be a number of seconds from 0.1 to 3600`, ExitCode.Usage);
+      setExit(await status(await connect(), target, { json: json(), watch: Boolean(o.watch), intervalMs: seconds * 1000, out: io.out }));
     });
 
   program
