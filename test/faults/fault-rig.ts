@@ -1,7 +1,7 @@
 // Real processes for fault tests: a Temporal dev server on a SQLite file we can kill and restart,
 // and the real worker (`src/worker.ts`) as a child process we can SIGKILL. No mocks of Temporal.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +10,7 @@ import { AIRLOCK_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes
 import type { DeployOperation } from '../../src/activities/simulated-deployer';
 import type { Environment } from '../../src/workflows/messages';
 import { REPO_ROOT } from '../helpers/tools';
+import { workflowBundle } from '../helpers/harness';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -143,6 +144,15 @@ export interface WorkerEnv {
   AIRLOCK_SIMULATION_STATE: string;
   AIRLOCK_TASK_QUEUE: string;
   AIRLOCK_SIMULATION_ROLLOUT_MS?: string;
+  AIRLOCK_WORKFLOW_BUNDLE?: string;
+}
+
+/** Bundles the workflows once and writes the bundle where AIRLOCK_WORKFLOW_BUNDLE can point: restarts then skip bundling. */
+export async function writeWorkflowBundle(dir: string): Promise<string> {
+  const { code } = await workflowBundle();
+  const path = join(dir, 'workflow-bundle.js');
+  writeFileSync(path, code);
+  return path;
 }
 
 /** `node --import tsx src/worker.ts`: one process, so SIGKILL hits the worker itself, not a wrapper. */

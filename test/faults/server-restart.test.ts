@@ -11,7 +11,7 @@ import type { Client } from '@temporalio/client';
 import { startPromotion } from '../../src/promotion-client';
 import { stateQuery, type PromotionState } from '../../src/workflows/messages';
 import { makeChange, testPolicyYaml } from '../helpers/harness';
-import { removeDir, sleep, spawnWorker, startDevServer, tempDir, waitFor, type DevServerProcess, type WorkerProcess } from './fault-rig';
+import { writeWorkflowBundle, removeDir, sleep, spawnWorker, startDevServer, tempDir, waitFor, type DevServerProcess, type WorkerProcess } from './fault-rig';
 
 const BAKE_S = 20;
 const DOWN_MS = 4000;
@@ -26,10 +26,11 @@ before(async () => {
   dir = tempDir('server-restart');
   const policyFile = join(dir, 'policy.yaml');
   writeFileSync(policyFile, testPolicyYaml({ bakeHours: BAKE_S / 3600, canaryMinutes: 0.05, productionWatchMinutes: 0.05, maxSilenceMinutes: 60 }));
-  server = await startDevServer(dir);
+  const [started, bundleFile] = await Promise.all([startDevServer(dir), writeWorkflowBundle(dir)]);
+  server = started;
   client = await server.client();
   worker = spawnWorker(
-    { TEMPORAL_ADDRESS: server.address, AIRLOCK_POLICY: policyFile, AIRLOCK_SIMULATION_STATE: join(dir, 'simulation.json'), AIRLOCK_TASK_QUEUE: taskQueue },
+    { TEMPORAL_ADDRESS: server.address, AIRLOCK_POLICY: policyFile, AIRLOCK_SIMULATION_STATE: join(dir, 'simulation.json'), AIRLOCK_TASK_QUEUE: taskQueue, AIRLOCK_WORKFLOW_BUNDLE: bundleFile },
     join(dir, 'worker.log'),
   );
   await worker.ready;

@@ -19,11 +19,11 @@ import { signedRequest } from '../../src/approvals/signed-request';
 import { approveUpdate, errorRateSignal, slotStateQuery, stateQuery, type PromotionResult, type PromotionState, type Stage } from '../../src/workflows/messages';
 import { makeChange, testPolicyYaml } from '../helpers/harness';
 import { testSecretKey } from '../helpers/approver-keys';
-import { readOperationLog, removeDir, spawnWorker, startDevServer, stepOf, tempDir, waitFor, type DevServerProcess, type LoggedOperation, type WorkerProcess } from './fault-rig';
+import { readOperationLog, writeWorkflowBundle, removeDir, spawnWorker, startDevServer, stepOf, tempDir, waitFor, type DevServerProcess, type LoggedOperation, type WorkerProcess } from './fault-rig';
 
-const ROLLOUT_MS = 4000;
-const BAKE_S = 12;
-const CANARY_S = 6;
+const ROLLOUT_MS = 3000;
+const BAKE_S = 10;
+const CANARY_S = 5;
 const WATCH_S = 4;
 /** After a kill: heartbeat timeout (20 s) + first retry (5 s) + worker start, on a loaded machine. */
 const RECOVERY_MS = 150_000;
@@ -38,10 +38,11 @@ const slotA = `slot-a-${randomUUID()}`;
 const slotB = `slot-b-${randomUUID()}`;
 let stateFile: string;
 let policyFile: string;
+let bundleFile: string;
 
 function startWorker(): Promise<void> {
   worker = spawnWorker(
-    { TEMPORAL_ADDRESS: server.address, AIRLOCK_POLICY: policyFile, AIRLOCK_SIMULATION_STATE: stateFile, AIRLOCK_TASK_QUEUE: taskQueue, AIRLOCK_SIMULATION_ROLLOUT_MS: String(ROLLOUT_MS) },
+    { TEMPORAL_ADDRESS: server.address, AIRLOCK_POLICY: policyFile, AIRLOCK_SIMULATION_STATE: stateFile, AIRLOCK_TASK_QUEUE: taskQueue, AIRLOCK_SIMULATION_ROLLOUT_MS: String(ROLLOUT_MS), AIRLOCK_WORKFLOW_BUNDLE: bundleFile },
     join(dir, `worker-${++workerStarts}.log`),
   );
   return worker.ready;
@@ -55,7 +56,7 @@ before(async () => {
     policyFile,
     testPolicyYaml({ bakeHours: BAKE_S / 3600, canaryMinutes: CANARY_S / 60, productionWatchMinutes: WATCH_S / 60, approvalTimeoutHours: 1, maxSilenceMinutes: 60 }),
   );
-  server = await startDevServer(dir);
+  [server, bundleFile] = await Promise.all([startDevServer(dir), writeWorkflowBundle(dir)]);
   client = await server.client();
   await startWorker();
 });
@@ -94,8 +95,9 @@ const kills: Kill[] = [];
 
 /** Records where each promotion stands, SIGKILLs the worker, and starts a new one. */
 async function killAndRestart(label: string, promotions: Record<string, { h: WorkflowHandle; service: string }>): Promise<Kill> {
-  const stages: Record<string, Stage> = {};
-  for (const [name, p] of Object.entries(promotions)) stages[name] = (await stateOf(p.h)).stage;
+  const entries = Object.entries(promotions);
+  const states = await Promise.all(entries.map(([, p]) => stateOf(p.h)));
+  const stages: Record<string, Stage> = Object.fromEntries(entries.map(([name], i) => [name, states[i].stage]));
   const pid = worker!.pid;
   const flight: Record<string, string[]> = {};
   await worker!.kill('SIGKILL');
@@ -167,10 +169,11 @@ test('SIGKILL of the worker in every stage: same outcomes, nothing deployed twic
   });
 
   await t.test('approval wait: an approval given before the kill survives it', async () => {
-    for (const h of [a, b]) await h.executeUpdate(approveUpdate, { args: [approval(h, 'alice')] });
+    await Promise.all([a, b].map((h) => h.executeUpdate(approveUpdate, { args: [approval(h, 'alice')] })));
     const k = await killAndRestart('approval wait', both);
     assert.deepEqual(k.stages, { A: 'awaiting_approval', B: 'awaiting_approval' });
-    for (const h of [a, b]) assert.deepEqual((await stateOf(h)).approvals.map((x) => x.approver), ['alice']);
+    const after = await Promise.all([a, b].map(stateOf));
+    for (const s of after) assert.deepEqual(s.approvals.map((x) => x.approver), ['alice']);
   });
 
   await t.test('production rollout (A) and rollback (B): killed mid-rollout and mid-restore', async () => {
