@@ -71,6 +71,9 @@ function machine() {
   let git: string | undefined;
   try {
     git = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    // The tree is shared: say when the code that ran differs from the commit.
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim();
+    if (dirty) git += ' (src/ has uncommitted changes)';
   } catch {
     git = undefined;
   }
