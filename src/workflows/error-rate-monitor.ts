@@ -9,11 +9,22 @@ export class ErrorRateMonitor {
   private readonly readyAt = new Map<Environment, number>();
   private readonly lastEvidenceAt = new Map<Environment, number>();
 
-  constructor(private readonly rollback: PromotionSettings['rollback']) {}
+  private readonly firstReadyAt = new Map<Environment, number>();
+
+  /**
+   * `judgeFromFirstReadiness`: a sample is about the new version if observed after it *first* ran in
+   * the environment (the canary), so a breach seen during the canary and delivered after the full
+   * rollout still counts. Off only when replaying promotions started before this rule.
+   */
+  constructor(
+    private readonly rollback: PromotionSettings['rollback'],
+    private readonly judgeFromFirstReadiness = false,
+  ) {}
 
   /** The change became ready in `environment` at `at`: older samples describe the old version. */
   deployed(environment: Environment, at: number): void {
     this.readyAt.set(environment, at);
+    if (!this.firstReadyAt.has(environment)) this.firstReadyAt.set(environment, at);
     // The silence clock starts at readiness: the first sample is due within maxSilence of it.
     this.lastEvidenceAt.set(environment, at);
   }
@@ -22,7 +33,7 @@ export class ErrorRateMonitor {
   observe(sample: ErrorRateSample, receivedAt: number): Interruption | undefined {
     this.summary.samples++;
     this.summary.last = sample;
-    const ready = this.readyAt.get(sample.environment);
+    const ready = (this.judgeFromFirstReadiness ? this.firstReadyAt : this.readyAt).get(sample.environment);
     if (ready === undefined || Date.parse(sample.observedAt) < ready) {
       this.summary.stale++;
       return undefined;
@@ -32,7 +43,10 @@ export class ErrorRateMonitor {
       this.summary.inconclusive++;
       return undefined;
     }
-    this.lastEvidenceAt.set(sample.environment, Math.max(receivedAt, this.lastEvidenceAt.get(sample.environment) ?? 0));
+    // Only a sample of the current rollout keeps the current watch from being silent.
+    if (Date.parse(sample.observedAt) >= (this.readyAt.get(sample.environment) ?? 0)) {
+      this.lastEvidenceAt.set(sample.environment, Math.max(receivedAt, this.lastEvidenceAt.get(sample.environment) ?? 0));
+    }
     if (this.summary.worstRisePercent === undefined || a.risePercent > this.summary.worstRisePercent) {
       this.summary.worstRisePercent = a.risePercent;
     }

@@ -394,7 +394,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     report();
     const gate = await controlActs.evaluatePolicyGate.executeWithOptions({ summary: 'policy gate on the change content' }, [change]);
     settings = gate.settings;
-    monitor = new ErrorRateMonitor(settings.rollback);
+    monitor = new ErrorRateMonitor(settings.rollback, wf.patched('late-canary-evidence'));
     // Only policies with a metrics source schedule the watch activity; older histories never had one.
     metricsWatch = !!(settings.monitoring.prometheus || settings.monitoring.datadog) && wf.patched('metrics-watch');
     state.settings = settings;

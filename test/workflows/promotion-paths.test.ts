@@ -109,6 +109,24 @@ describe('promotion on the time-skipping server', () => {
     });
   }
 
+  test('a breach observed during the canary still rolls back when it arrives after the full rollout', async () => {
+    const rig = createRig(env);
+    await rig.run(async () => {
+      const h = await rig.start();
+      await feed(env, h, { stop: atStage('awaiting_approval') });
+      const seenDuringCanary = new Date(await env.currentTimeMs()).toISOString();
+      await approveBoth(h);
+      await feed(env, h, { stop: () => rig.deployer.view('notification-service', 'production').stable?.version === 'v2', stepMinutes: 1, maxSteps: 20 });
+      await feed(env, h, { stop: () => false, stepMinutes: 1, maxSteps: 2 }).catch(() => undefined); // the production watch is under way
+      // The metrics pipeline delivers late: observed on the canary, received in the production watch.
+      await sendSample(env, h, { environment: 'production', ...BREACH, requestCount: 5000, observedAt: seenDuringCanary });
+      const r: PromotionResult = await h.result();
+      assert.equal(r.outcome, 'rolled_back');
+      assert.equal(r.interruption?.kind === 'breach' && r.interruption.sample.observedAt, seenDuringCanary);
+      assertRestored(rig);
+    });
+  });
+
   test('breach threshold: exactly +5 % is healthy, +5.01 % rolls back; low request counts never breach', async () => {
     const rig = createRig(env);
     await rig.run(async () => {
