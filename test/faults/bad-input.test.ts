@@ -28,7 +28,7 @@ const SEED = Number(process.env.AIRLOCK_FAULT_SEED ?? 20_261_125);
 // Updates run one at a time: concurrent updates on one workflow invalidate each other's speculative
 // workflow tasks and each then takes about a second (measured on the dev server, 2 cores).
 const RUNS = { policy: 2500, http: 6500, updates: 600, signals: 900 };
-const BODY_LIMIT = 16 * 1024;
+const BODY_LIMIT = 32 * 1024; // above the GitHub example PR body (24 kB)
 const POLICY = {
   bakeHours: 0.0005,
   canaryMinutes: 0.02,
