@@ -22,7 +22,7 @@ import { testSecretKey } from '../helpers/approver-keys';
 import { readOperationLog, writeWorkflowBundle, removeDir, spawnWorker, startDevServer, stepOf, tempDir, waitFor, type DevServerProcess, type LoggedOperation, type WorkerProcess } from './fault-rig';
 
 const ROLLOUT_MS = 3000;
-const BAKE_S = 10;
+const BAKE_S = 15; // room for A and B to reach the bake seconds apart on a loaded machine
 const CANARY_S = 5;
 const WATCH_S = 4;
 /** After a kill: heartbeat timeout (20 s) + first retry (5 s) + worker start, on a loaded machine. */
