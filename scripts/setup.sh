@@ -2,9 +2,9 @@
 # Installs every outside tool the tests and the dev stack need into .tools/ (idempotent): each
 # scripts/install-*.sh is one tool, pinned, installed from a package registry.
 # The Kubernetes control plane is a Go build (about 10 minutes cold on 2 cores), so by default it
-# builds in the background, beside the tests that don't need it; `npm test` runs the Kubernetes
-# tests last and they wait for it (test/helpers/kubernetes-cluster.ts). AIRLOCK_SETUP_FOREGROUND=1
-# builds it here instead.
+# builds in the background, beside the tests that don't need it (lint, typecheck and the suites
+# before test/kubernetes); the Kubernetes tests wait for it (test/helpers/kubernetes-cluster.ts).
+# AIRLOCK_SETUP_FOREGROUND=1 builds it here instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for installer in scripts/install-*.sh; do
