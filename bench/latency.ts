@@ -1,16 +1,17 @@
 // Latency benchmarks on the dev server, each sample of a promotion taken next to a sample of its
 // floor (interleaved, alternating which goes first) so load from anything else hits both alike.
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import examples from '@octokit/webhooks-examples';
 import { signedRequest } from '../src/approvals/signed-request';
 import { parsePolicy } from '../src/policy/load';
 import { startPromotion } from '../src/promotion-client';
 import { createServer } from '../src/server/app';
 import { approveUpdate, errorRateSignal, promotionWorkflowId, stateQuery, type Change, type Stage } from '../src/workflows/messages';
 import { testSecretKey } from '../test/helpers/approver-keys';
+import { deliveryHeaders } from '../test/fakes/github-fake';
+import { pushOf } from '../test/fakes/github-payloads';
 import { activityOnStart, approveFloorUpdate, goSignal, signalThenActivity, updatesThenActivity } from './floor-workflows';
 import { activityStartedTime, fetchHistory, signalTime, stepsBefore, waitForHistoryFigure } from './lib/history';
 import { serviceName, servicePath, type BenchPolicy } from './lib/policy';
@@ -117,28 +118,10 @@ export async function benchBreach(env: TestWorkflowEnvironment, samples: number)
   });
 }
 
-const pushExample = (examples as Array<{ name: string; examples: any[] }>).find((e) => e.name === 'push')!.examples.find((x) => x.ref === 'refs/heads/master' && x.commits.length);
-
-function pushBody(commit: string, files: string[]): string {
-  const p = structuredClone(pushExample);
-  p.after = commit;
-  p.before = sha();
-  p.commits[0].id = commit;
-  p.commits[0].added = [];
-  p.commits[0].modified = files;
-  p.commits[0].removed = [];
-  return JSON.stringify(p);
-}
+const pushBody = (commit: string, files: string[]): string => JSON.stringify(pushOf(commit, files));
 
 const SECRET = 'bench-webhook-secret-0123456789';
-function headers(body: string): Record<string, string> {
-  return {
-    'content-type': 'application/json',
-    'x-github-event': 'push',
-    'x-github-delivery': sha(),
-    'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
-  };
-}
+const headers = (body: string): Record<string, string> => deliveryHeaders('push', SECRET, body);
 
 /** 2. A signed push webhook POSTed to the real server → the staging deploy activity started. */
 export async function benchMerge(env: TestWorkflowEnvironment, samples: number): Promise<LatencyResult> {

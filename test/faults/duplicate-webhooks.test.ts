@@ -3,14 +3,11 @@
 // twin of the merged pull request. Exactly one promotion starts; every answer names it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Octokit } from '@octokit/rest';
-import examples from '@octokit/webhooks-examples';
+import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { devServerEnv } from '../helpers/harness';
-import { deliveryHeaders, startGithubFake, type GithubFake } from '../fakes/github-fake';
-import { startLiveServer, type LiveServer } from '../server/server-rig';
-import { pullRequestFilesWith } from '../../src/server/github-files';
+import { deliveryHeaders, type GithubFake } from '../fakes/github-fake';
+import { mergedPullRequest, pushOf, randomSha } from '../fakes/github-payloads';
+import { startGithubWebhookRig, type GithubWebhookRig, type LiveServer } from '../server/server-rig';
 import { promotionWorkflowId } from '../../src/workflows/messages';
 
 const SECRET = 'fault-webhook-secret-0123456789';
@@ -19,37 +16,22 @@ let env: TestWorkflowEnvironment;
 let github: GithubFake;
 let server: LiveServer;
 
+let rig: GithubWebhookRig;
 before(async () => {
-  env = await devServerEnv();
-  github = await startGithubFake();
-  server = await startLiveServer(env, { github: { webhookSecret: SECRET } }, { pullRequestFiles: pullRequestFilesWith(new Octokit({ baseUrl: github.url })) });
+  rig = await startGithubWebhookRig(SECRET);
+  ({ env, github, server } = rig);
 });
-after(async () => {
-  await server?.app.close();
-  await github?.close();
-  await env?.teardown();
-});
-
-type Examples = Array<{ name: string; examples: any[] }>;
-const exampleOf = (name: string, pick: (x: any) => boolean) => structuredClone((examples as Examples).find((e) => e.name === name)!.examples.find(pick));
+after(() => rig?.close());
 
 test(`${DELIVERIES} concurrent duplicate deliveries of one merge start exactly one promotion`, { timeout: 120_000 }, async (t) => {
-  const commit = randomBytes(20).toString('hex');
+  const commit = randomSha();
   const files = ['k8s/production/payment-service/deployment.yaml'];
   const number = 50_000 + Math.floor(Math.random() * 10_000);
   github.prFiles.set(number, files);
 
-  const pr = exampleOf('pull_request', (x) => x.action === 'closed');
-  Object.assign(pr, { number });
-  Object.assign(pr.pull_request, { number, merged: true, merge_commit_sha: commit, merged_at: '2026-03-01T10:00:00Z' });
-  pr.pull_request.user.login = 'airlock-agent[bot]';
-  pr.pull_request.base.sha = randomBytes(20).toString('hex');
+  const pr = mergedPullRequest({ number, commit });
   const prBody = JSON.stringify(pr);
-
-  const push = exampleOf('push', (x) => x.ref === 'refs/heads/master' && x.commits.length);
-  Object.assign(push, { after: commit, before: pr.pull_request.base.sha });
-  Object.assign(push.commits[0], { id: commit, added: [], modified: files, removed: [] });
-  const pushBody = JSON.stringify(push);
+  const pushBody = JSON.stringify(pushOf(commit, files, pr.pull_request.base.sha));
 
   const redelivery = deliveryHeaders('pull_request', SECRET, prBody); // "Redeliver": same bytes, same GUID
   const deliveries = Array.from({ length: DELIVERIES }, (_, i) => {

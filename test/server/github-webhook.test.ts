@@ -2,63 +2,36 @@
 // really signed deliveries start one promotion; forged, replayed, oversized, malformed start none.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { Octokit } from '@octokit/rest';
-import examples from '@octokit/webhooks-examples';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { devServerEnv } from '../helpers/harness';
-import { deliveryHeaders, startGithubFake, type GithubFake } from '../fakes/github-fake';
-import { pullRequestFilesWith } from '../../src/server/github-files';
+import { deliveryHeaders, type GithubFake } from '../fakes/github-fake';
+import { githubExample, mergedPullRequest, pushOf, randomSha } from '../fakes/github-payloads';
 import { promotionWorkflowId } from '../../src/workflows/messages';
-import { startLiveServer, type LiveServer } from './server-rig';
+import { startGithubWebhookRig, type GithubWebhookRig, type LiveServer } from './server-rig';
 
 const SECRET = 'test-webhook-secret-0123456789';
 let env: TestWorkflowEnvironment;
 let github: GithubFake;
 let server: LiveServer;
 
+let rig: GithubWebhookRig;
 before(async () => {
-  env = await devServerEnv();
-  github = await startGithubFake();
-  server = await startLiveServer(env, { github: { webhookSecret: SECRET } }, { pullRequestFiles: pullRequestFilesWith(new Octokit({ baseUrl: github.url })) });
+  rig = await startGithubWebhookRig(SECRET);
+  ({ env, github, server } = rig);
 });
-after(async () => {
-  await server?.app.close();
-  await github?.close();
-  await env?.teardown();
-});
+after(() => rig?.close());
 
-const sha = () => randomBytes(20).toString('hex');
-const prExamples = (examples as Array<{ name: string; examples: any[] }>).find((e) => e.name === 'pull_request')!.examples;
-const pushExamples = (examples as Array<{ name: string; examples: any[] }>).find((e) => e.name === 'push')!.examples;
+const sha = randomSha;
 
 /** The real `pull_request.closed` example, turned into a merge of `files`. */
 function mergedPr(files: string[]): { body: string; commit: string; number: number } {
-  const base = structuredClone(prExamples.find((x) => x.action === 'closed'));
   const commit = sha();
   const number = 1000 + Math.floor(Math.random() * 100000);
-  base.number = number;
-  base.pull_request.number = number;
-  base.pull_request.merged = true;
-  base.pull_request.merge_commit_sha = commit;
-  base.pull_request.merged_at = '2026-03-01T10:00:00Z';
-  base.pull_request.user.login = 'airlock-agent[bot]';
-  base.pull_request.base.sha = sha();
   github.prFiles.set(number, files);
-  return { body: JSON.stringify(base), commit, number };
+  return { body: JSON.stringify(mergedPullRequest({ number, commit })), commit, number };
 }
 
-function pushTo(commit: string, files: string[]): string {
-  const p = structuredClone(pushExamples.find((x) => x.ref === 'refs/heads/master' && x.commits.length));
-  p.after = commit;
-  p.before = sha();
-  p.commits[0].id = commit;
-  p.commits[0].added = [];
-  p.commits[0].modified = files;
-  p.commits[0].removed = [];
-  return JSON.stringify(p);
-}
+const pushTo = (commit: string, files: string[]): string => JSON.stringify(pushOf(commit, files));
 
 const NOTIFY = ['k8s/production/notification-service/deployment.yaml'];
 
@@ -128,10 +101,10 @@ describe('POST /webhooks/github', () => {
   });
 
   test('events that are not merges are acknowledged and ignored', async () => {
-    const opened = JSON.stringify(prExamples.find((x) => x.action === 'opened'));
+    const opened = JSON.stringify(githubExample('pull_request', (x) => x.action === 'opened'));
     const r1 = await server.post('/webhooks/github', opened, deliveryHeaders('pull_request', SECRET, opened));
     assert.deepEqual([r1.status, r1.json.ignored], [202, 'pull_request opened: nothing to promote']);
-    const tag = JSON.stringify(pushExamples.find((x) => x.ref === 'refs/tags/simple-tag'));
+    const tag = JSON.stringify(githubExample('push', (x) => x.ref === 'refs/tags/simple-tag'));
     const r2 = await server.post('/webhooks/github', tag, deliveryHeaders('push', SECRET, tag));
     assert.equal(r2.status, 202);
   });

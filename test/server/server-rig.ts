@@ -7,7 +7,10 @@ import { createServer } from '../../src/server/app';
 import type { ServerConfig } from '../../src/server/config';
 import type { ServerDeps } from '../../src/server/deps';
 import { parsePolicy } from '../../src/policy/load';
-import { testPolicyYaml, type PolicyOverrides } from '../helpers/harness';
+import { Octokit } from '@octokit/rest';
+import { pullRequestFilesWith } from '../../src/server/github-files';
+import { devServerEnv, testPolicyYaml, type PolicyOverrides } from '../helpers/harness';
+import { startGithubFake, type GithubFake } from '../fakes/github-fake';
 
 export interface LiveServer {
   app: FastifyInstance;
@@ -40,6 +43,30 @@ export async function startLiveServer(
       const res = await fetch(`${url}${path}`, { method: 'POST', body, headers });
       const text = await res.text();
       return { status: res.status, json: text ? JSON.parse(text) : undefined };
+    },
+  };
+}
+
+export interface GithubWebhookRig {
+  env: TestWorkflowEnvironment;
+  github: GithubFake;
+  server: LiveServer;
+  close(): Promise<void>;
+}
+
+/** A dev server, the GitHub fake and a live server verifying deliveries signed with `secret`. */
+export async function startGithubWebhookRig(secret: string): Promise<GithubWebhookRig> {
+  const env = await devServerEnv();
+  const github = await startGithubFake();
+  const server = await startLiveServer(env, { github: { webhookSecret: secret } }, { pullRequestFiles: pullRequestFilesWith(new Octokit({ baseUrl: github.url })) });
+  return {
+    env,
+    github,
+    server,
+    async close() {
+      await server.app.close();
+      await github.close();
+      await env.teardown();
     },
   };
 }
