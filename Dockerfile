@@ -9,4 +9,4 @@ COPY policy ./policy
 COPY tsconfig.json ./
 USER node
 ENV NODE_ENV=production
-CMD ["node", "node_modules/tsx/dist/cli.mjs", "src/worker.ts"]
+CMD ["node", "node_modules/tsx/dist/cli.mjs", "src/worker/worker.ts"]

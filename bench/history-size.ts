@@ -3,9 +3,9 @@
 // signalled every `sampleMinutes` minutes of workflow time, the way a monitoring bridge would.
 import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { MetricsSource } from '../src/activities/metrics-source';
+import type { MetricsSource } from '../src/integrations/metrics-source';
 import { signedRequest } from '../src/approvals/signed-request';
-import { startPromotion } from '../src/promotion-client';
+import { startPromotion } from '../src/client/promotion-client';
 import { approveUpdate, errorRateSignal, stateQuery, type PromotionState } from '../src/workflows/messages';
 import { testSecretKey } from '../test/helpers/approver-keys';
 import { eventCounts, fetchHistory, historyBytes } from './lib/history';

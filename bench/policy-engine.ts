@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CORE_SCHEMA, loadAll } from 'js-yaml';
-import { checkChange } from '../src/policy/check-change';
-import { parsePolicy } from '../src/policy/load';
-import { directoryTree } from '../src/policy/trees/directory-tree';
+import { checkChange } from '../src/policy/engine/check-change';
+import { parsePolicy } from '../src/policy/config/load';
+import { directoryTree } from '../src/policy/engine/trees/directory-tree';
 
 const FILES = 1000;
 const TERRAFORM_FILES = 50;

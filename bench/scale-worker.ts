@@ -3,8 +3,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { ActivityDeps } from '../src/activities';
-import { parsePolicy } from '../src/policy/load';
-import { createAirlockWorker } from '../src/worker';
+import { parsePolicy } from '../src/policy/config/load';
+import { createAirlockWorker } from '../src/worker/worker';
 import { quietRuntime, watchedDeployer } from './lib/rig';
 
 export interface ScaleWorkerConfig {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startPromotion } from '../src/promotion-client';
+import { startPromotion } from '../src/client/promotion-client';
 import { activityThenWait } from './floor-workflows';
 import { fetchHistory, workflowTaskLatencies, workflowTaskRunTimes } from './lib/history';
 import { benchPolicyYaml, serviceName } from './lib/policy';

@@ -4,10 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ActivityDeps } from '../../src/activities';
-import type { Deployer } from '../../src/activities/deployer';
-import { createSimulatedDeployer, type DeployOperation } from '../../src/activities/simulated-deployer';
-import { parsePolicy } from '../../src/policy/load';
-import { createAirlockWorker, WORKFLOWS_PATH } from '../../src/worker';
+import type { Deployer } from '../../src/integrations/deployer';
+import { createSimulatedDeployer, type DeployOperation } from '../../src/integrations/simulation/simulated-deployer';
+import { parsePolicy } from '../../src/policy/config/load';
+import { createAirlockWorker, WORKFLOWS_PATH } from '../../src/worker/worker';
 import { benchPolicyYaml, type BenchPolicy } from './policy';
 
 export const FLOOR_WORKFLOWS_PATH = require.resolve('../floor-workflows');

@@ -1,7 +1,7 @@
 // Planned operations: how long a deploy of a service to an environment must wait for a freeze
 // window to end. The policy engine computes it; this activity gives the workflow a recorded answer.
-import type { LoadedPolicy } from '../policy/load';
-import type { Policy } from '../policy/schema';
+import type { LoadedPolicy } from '../policy/config/load';
+import type { Policy } from '../policy/config/schema';
 import type { Environment } from '../workflows/messages';
 
 export type DeployWindowFn = (policy: Policy, service: string, environment: Environment, now: Date) => { waitMs: number; reason?: string };

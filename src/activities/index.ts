@@ -1,15 +1,15 @@
 // createActivities(deps): every activity of Airlock, built from injected clients. Workflows see
 // only the type (`proxyActivities<Activities>`), never these modules' values.
 import type { Client } from '@temporalio/client';
-import type { LoadedPolicy } from '../policy/load';
-import type { Deployer } from './deployer';
-import { createDeployActivities } from './deploy-activities';
-import { createPolicyGateActivity, type ChangeChecker } from './policy-gate';
-import { createReportActivity, type Reporter } from './reporter';
-import { createSlotActivities } from './slot-activities';
+import type { LoadedPolicy } from '../policy/config/load';
+import type { Deployer } from '../integrations/deployer';
+import { createDeployActivities } from './deploy';
+import { createPolicyGateActivity, type ChangeChecker } from './gate';
+import { createReportActivity, type Reporter } from './report';
+import { createSlotActivities } from './slot';
 import { createDeployWindowActivity, type DeployWindowFn } from './deploy-window';
-import { createErrorRateWatchActivity, type MetricsSourceFactory } from './error-rate-watch';
-import { createMetricsSourceFactory } from './metrics-source-factory';
+import { createErrorRateWatchActivity, type MetricsSourceFactory } from './watch';
+import { createMetricsSourceFactory } from '../integrations/metrics-source-factory';
 
 export interface ActivityDeps {
   deployer: Deployer;

@@ -1,7 +1,7 @@
 // Who really sent a decision: the identity rules Airlock applies inside the workflow (update
 // validators and signal handlers), after authorizeHuman has said the named person may decide.
 // Pure and deterministic: workflow time and the set of used signatures are passed in.
-import type { PromotionSettings } from '../policy/schema';
+import type { PromotionSettings } from '../policy/config/schema';
 import { verifyDecisionSignature, type DecisionAction, type DecisionSignature } from './decision-signature';
 
 export interface SignedRequest {

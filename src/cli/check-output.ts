@@ -1,5 +1,5 @@
 // Output of `airlock check`: the JSON contract, and human text grouped by file.
-import { decide, type Decision, type Finding } from '../policy/finding';
+import { decide, type Decision, type Finding } from '../policy/engine/finding';
 
 export interface CheckReport {
   decision: Decision;

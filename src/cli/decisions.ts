@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { signedRequest } from '../approvals/signed-request';
 import { abortUpdate, approveUpdate, rejectUpdate, type AbortRequest, type ApprovalRequest, type ApprovalResult, type RejectRequest } from '../workflows/messages';
 import { CliError, ExitCode } from './errors';
-import { parseSecretKey, readKeyFile } from './keys';
+import { parseSecretKey, readKeyFile } from '../approvals/key-file';
 import { toCliError } from './temporal-errors';
 
 export interface DecisionOptions {

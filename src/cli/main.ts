@@ -2,11 +2,11 @@
 // settings (TEMPORAL_* / envconfig) only for commands that need it, and exits with docs/cli.md codes.
 import { Command, CommanderError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
-import { connectClient } from '../temporal-connection';
+import { connectClient } from '../client/temporal-connection';
 import { registerCheckCommand } from './check';
 import { abort, approve, reject } from './decisions';
 import { CliError, ExitCode } from './errors';
-import { keygen } from './keys';
+import { keygen } from '../approvals/key-file';
 import { listPromotions, renderList } from './list';
 import { computeReport, parseSince, renderReport } from './report';
 import { resolveWorkflowId } from './resolve-target';

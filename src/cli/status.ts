@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { stateQuery, type PromotionState } from '../workflows/messages';
 import { ExitCode } from './errors';
-import { renderStatus } from './render-status';
+import { renderStatus } from '../client/render-status';
 import { resolveWorkflowId } from './resolve-target';
 import { toCliError } from './temporal-errors';
 

@@ -1,6 +1,6 @@
 // Which declared service a merged change touches: the changed paths against policy.services[].paths.
 import picomatch from 'picomatch';
-import type { Policy } from '../policy/schema';
+import type { Policy } from '../policy/config/schema';
 import { HttpError } from './http-errors';
 
 export function serviceOf(policy: Policy, paths: string[]): string {

@@ -2,7 +2,7 @@
 // kept out of anything that gets logged; each integration is on only when its secret is set.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parseSecretKey } from '../cli/keys';
+import { parseSecretKey } from '../approvals/key-file';
 
 const schema = z.object({
   AIRLOCK_SERVER_HOST: z.string().min(1).default('0.0.0.0'),

@@ -1,7 +1,7 @@
 // What the server's routes need, injected so tests run them against real Temporal and fakes.
 import type { Client } from '@temporalio/client';
-import type { Policy } from '../policy/schema';
-import type { SlackPoster } from './slack-poster';
+import type { Policy } from '../policy/config/schema';
+import type { SlackPoster } from '../integrations/slack/slack-poster';
 
 export interface ServerDeps {
   temporal: Client;

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { describeIssue } from '../workflows/payload-schemas';
 import type { Change } from '../workflows/messages';
-import { startPromotion } from '../promotion-client';
+import { startPromotion } from '../client/promotion-client';
 import { serviceOf } from './change-mapping';
 import { pullRequestEventSchema, pushEventSchema } from './github-events';
 import { HttpError } from './http-errors';

@@ -1,13 +1,13 @@
 // `npm run server`: the webhook server with the worker's policy and Temporal settings.
 import { readFileSync } from 'node:fs';
 import { Octokit } from '@octokit/rest';
-import { loadConfig } from '../config';
-import { parsePolicy } from '../policy/load';
-import { connectClient } from '../temporal-connection';
+import { loadConfig } from '../worker/config';
+import { parsePolicy } from '../policy/config/load';
+import { connectClient } from '../client/temporal-connection';
 import { createServer } from './app';
 import { loadServerConfig } from './config';
-import { createSlackPoster } from './slack-poster';
-import { pullRequestFilesWith } from './github-files';
+import { createSlackPoster } from '../integrations/slack/slack-poster';
+import { pullRequestFilesWith } from '../integrations/github/github-files';
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -3,9 +3,9 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { signedRequest } from '../approvals/signed-request';
-import type { Policy } from '../policy/schema';
+import type { Policy } from '../policy/config/schema';
 import { approveUpdate, rejectUpdate, stateQuery } from '../workflows/messages';
-import { approvalBlocks } from './approval-blocks';
+import { approvalBlocks } from '../integrations/slack/approval-blocks';
 
 export interface SlackDecision {
   action: 'approve' | 'reject';

@@ -2,10 +2,10 @@
 // acknowledged at once (Slack waits 3 s), then the decision runs and the result goes to response_url.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { renderStatus } from '../cli/render-status';
+import { renderStatus } from '../client/render-status';
 import { describeIssue } from '../workflows/payload-schemas';
 import { promotionState } from '../cli/status';
-import { APPROVE_ACTION, REJECT_ACTION } from './approval-blocks';
+import { APPROVE_ACTION, REJECT_ACTION } from '../integrations/slack/approval-blocks';
 import type { ServerDeps } from './deps';
 import { HttpError } from './http-errors';
 import { runSlackDecision, type SlackDecision } from './slack-decision';

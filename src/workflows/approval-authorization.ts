@@ -1,6 +1,6 @@
 // Who may approve, reject or abort a promotion. Pure and deterministic: it runs inside update
 // validators and signal handlers, so a refusal is decided by the workflow, not by its callers.
-import type { PromotionSettings } from '../policy/schema';
+import type { PromotionSettings } from '../policy/config/schema';
 import type { Change } from './messages';
 
 export type HumanAction = 'approve' | 'reject' | 'abort';

@@ -3,7 +3,7 @@
 // maxStartsPerHour grants an hour. Temporal holds the queue, not a worker's memory.
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { formatDuration, HOUR_MS, MINUTE_MS } from './durations';
+import { formatDuration, HOUR_MS, MINUTE_MS } from '../common/durations';
 import {
   queuePositionSignal,
   releaseSlotSignal,

@@ -4,7 +4,7 @@
 //   rise% = (rate - baselineUsed) / baselineUsed * 100;
 //   breach when a conclusive sample has rise% > rollback.thresholdPercent (strictly more).
 // Pure and deterministic: used by the workflow's signal handler.
-import type { PromotionSettings } from '../policy/schema';
+import type { PromotionSettings } from '../policy/config/schema';
 import type { ErrorRateSample } from './messages';
 
 export type Verdict = 'breach' | 'healthy' | 'inconclusive';

@@ -1,6 +1,6 @@
 // Workflow-side bookkeeping of error-rate samples: which are fresh, which breach, and when each
 // environment last gave conclusive evidence. Deterministic: time comes in as arguments.
-import type { PromotionSettings } from '../policy/schema';
+import type { PromotionSettings } from '../policy/config/schema';
 import { assessSample } from './breach-rule';
 import type { Environment, ErrorRateEvidence, ErrorRateSample, ErrorRateSummary, Interruption } from './messages';
 

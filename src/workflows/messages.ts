@@ -3,8 +3,8 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Attribution } from '../approvals/verify-decision';
 import type { DecisionSignature } from '../approvals/decision-signature';
-import type { Finding } from '../policy/finding';
-import type { PromotionSettings } from '../policy/schema';
+import type { Finding } from '../policy/engine/finding';
+import type { PromotionSettings } from '../policy/config/schema';
 
 export type Environment = 'staging' | 'production';
 

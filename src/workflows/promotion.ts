@@ -3,11 +3,11 @@
 import * as wf from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { Activities } from '../activities';
-import type { PromotionSettings } from '../policy/schema';
+import type { PromotionSettings } from '../policy/config/schema';
 import { checkDecisionIdentity, type Attribution, type SignedRequest } from '../approvals/verify-decision';
 import { authorizeHuman, type HumanAction } from './approval-authorization';
-import { FailureType } from './failure-types';
-import { formatDuration, HOUR_MS, MINUTE_MS } from './durations';
+import { FailureType } from '../common/failure-types';
+import { formatDuration, HOUR_MS, MINUTE_MS } from '../common/durations';
 import { ErrorRateMonitor } from './error-rate-monitor';
 import {
   abortSignal,

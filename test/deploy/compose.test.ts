@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
-import { loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/worker/config';
 import { loadServerConfig } from '../../src/server/config';
 import { AIRLOCK_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 

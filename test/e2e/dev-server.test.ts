@@ -10,7 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { createRig, devServerEnv, state } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
-import { runDemo } from '../../src/demo';
+import { runDemo } from '../../src/dev/demo';
 import { approveUpdate } from '../../src/workflows/messages';
 
 let env: TestWorkflowEnvironment;

@@ -16,7 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { createServer } from '../../src/server/app';
-import { parsePolicy, PolicyError } from '../../src/policy/load';
+import { parsePolicy, PolicyError } from '../../src/policy/config/load';
 import { signedRequest } from '../../src/approvals/signed-request';
 import { approveUpdate, stateQuery, type PromotionState } from '../../src/workflows/messages';
 import { createRig, devServerEnv, testPolicyYaml, type Rig } from '../helpers/harness';

@@ -1,6 +1,6 @@
 // Deployer faults, injected through ActivityDeps into the real activities and workflows (in-process
 // worker, Java time-skipping server so retry backoffs and timeouts do not take real time).
-// The faulty deployer fails the way a real one classifies API errors (src/activities/kubernetes-errors.ts):
+// The faulty deployer fails the way a real one classifies API errors (src/integrations/kubernetes/kubernetes-errors.ts):
 // 5xx, 409 conflicts and timeouts are transient (plain errors, retried by the activity's policy);
 // 403 is a DeployRejectedError (non-retryable). Expected, per docs and DESIGN.md:
 //   transient → retried, the promotion carries on; persistent or non-retryable → deploy_failed,
@@ -9,9 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import { DeployRejectedError } from '../../src/activities/deploy-activities';
-import { createSimulatedDeployer, type DeployOperation, type SimulatedDeployer } from '../../src/activities/simulated-deployer';
-import type { Deployer } from '../../src/activities/deployer';
+import { DeployRejectedError } from '../../src/activities/deploy';
+import { createSimulatedDeployer, type DeployOperation, type SimulatedDeployer } from '../../src/integrations/simulation/simulated-deployer';
+import type { Deployer } from '../../src/integrations/deployer';
 import { abortUpdate, approveUpdate, slotStateQuery, type Environment, type PromotionResult, type PromotionState } from '../../src/workflows/messages';
 import { createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type Rig } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';

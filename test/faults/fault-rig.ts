@@ -1,5 +1,5 @@
 // Real processes for fault tests: a Temporal dev server on a SQLite file we can kill and restart,
-// and the real worker (`src/worker.ts`) as a child process we can SIGKILL. No mocks of Temporal.
+// and the real worker (`src/worker/worker.ts`) as a child process we can SIGKILL. No mocks of Temporal.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { AIRLOCK_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
-import type { DeployOperation } from '../../src/activities/simulated-deployer';
+import type { DeployOperation } from '../../src/integrations/simulation/simulated-deployer';
 import type { Environment } from '../../src/workflows/messages';
 import { REPO_ROOT } from '../helpers/tools';
 import { workflowBundle } from '../helpers/harness';
@@ -155,9 +155,9 @@ export async function writeWorkflowBundle(dir: string): Promise<string> {
   return path;
 }
 
-/** `node --import tsx src/worker.ts`: one process, so SIGKILL hits the worker itself, not a wrapper. */
+/** `node --import tsx src/worker/worker.ts`: one process, so SIGKILL hits the worker itself, not a wrapper. */
 export function spawnWorker(env: WorkerEnv, logFile: string): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, 'src/worker.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, 'src/worker/worker.ts')], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_NAMESPACE: 'default', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -186,7 +186,7 @@ export function spawnWorker(env: WorkerEnv, logFile: string): WorkerProcess {
   };
 }
 
-// ---- The simulated deployer's operation log (src/activities/simulated-deployer.ts) ----------------
+// ---- The simulated deployer's operation log (src/integrations/simulation/simulated-deployer.ts) ----------------
 
 export interface LoggedOperation {
   op: DeployOperation;

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { startPromotion } from '../../src/promotion-client';
+import { startPromotion } from '../../src/client/promotion-client';
 import { stateQuery, type PromotionState } from '../../src/workflows/messages';
 import { makeChange, testPolicyYaml } from '../helpers/harness';
 import { writeWorkflowBundle, removeDir, sleep, spawnWorker, startDevServer, tempDir, waitFor, type DevServerProcess, type WorkerProcess } from './fault-rig';

@@ -1,4 +1,4 @@
-// SIGKILL the real worker process (`src/worker.ts`) in every stage of a promotion and restart it:
+// SIGKILL the real worker process (`src/worker/worker.ts`) in every stage of a promotion and restart it:
 // each promotion ends exactly as it would have without the kills, nothing is deployed twice, and
 // the blast-radius slot is released. Real dev server (SQLite), real worker, simulated deployer
 // whose rollouts take ROLLOUT_MS so a kill lands mid-deploy; its operation log is the evidence.
@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { startPromotion } from '../../src/promotion-client';
+import { startPromotion } from '../../src/client/promotion-client';
 import { signedRequest } from '../../src/approvals/signed-request';
 import { approveUpdate, errorRateSignal, slotStateQuery, stateQuery, type PromotionResult, type PromotionState, type Stage } from '../../src/workflows/messages';
 import { makeChange, testPolicyYaml } from '../helpers/harness';

@@ -4,17 +4,17 @@ import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSour
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { ActivityDeps } from '../../src/activities';
-import { createSimulatedDeployer, type SimulatedDeployer, type SimulatedDeployerOptions } from '../../src/activities/simulated-deployer';
-import type { Reporter } from '../../src/activities/reporter';
-import { parsePolicy } from '../../src/policy/load';
-import { startPromotion } from '../../src/promotion-client';
-import { createAirlockWorker, WORKFLOWS_PATH } from '../../src/worker';
+import { createSimulatedDeployer, type SimulatedDeployer, type SimulatedDeployerOptions } from '../../src/integrations/simulation/simulated-deployer';
+import type { Reporter } from '../../src/integrations/reporter';
+import { parsePolicy } from '../../src/policy/config/load';
+import { startPromotion } from '../../src/client/promotion-client';
+import { createAirlockWorker, WORKFLOWS_PATH } from '../../src/worker/worker';
 import type { Change, Environment, PromotionState, Stage } from '../../src/workflows/messages';
 import { stateQuery } from '../../src/workflows/messages';
 import { AIRLOCK_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { serverExecutable } from './tools';
 import { testPublicKey } from './approver-keys';
-import { registerSearchAttributes } from '../../src/search-attribute-setup';
+import { registerSearchAttributes } from '../../src/client/search-attribute-setup';
 import { Worker } from '@temporalio/worker';
 
 const RUN_LIMIT_MS = 180_000;

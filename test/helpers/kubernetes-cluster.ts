@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
-import { getRawJson } from '../../src/activities/kubernetes-raw';
+import { getRawJson } from '../../src/integrations/kubernetes/kubernetes-raw';
 import { REPO_ROOT } from './tools';
 
 export const KUBERNETES_BIN = resolve(REPO_ROOT, '.tools/kubernetes/bin');

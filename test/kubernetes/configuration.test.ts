@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parsePolicy, PolicyError } from '../../src/policy/load';
-import { loadConfig } from '../../src/config';
-import { createKubernetesWiring } from '../../src/kubernetes-wiring';
+import { parsePolicy, PolicyError } from '../../src/policy/config/load';
+import { loadConfig } from '../../src/worker/config';
+import { createKubernetesWiring } from '../../src/worker/kubernetes-wiring';
 import { testPolicyYaml } from '../helpers/harness';
 
 test('a policy without a kubernetes section still parses; a full one parses with defaults', () => {

@@ -3,12 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { createKubernetesDeployer } from '../../src/activities/kubernetes-deployer';
-import { getRawJson } from '../../src/activities/kubernetes-raw';
-import type { RetryOptions } from '../../src/activities/kubernetes-errors';
-import type { Deployer } from '../../src/activities/deployer';
+import { createKubernetesDeployer } from '../../src/integrations/kubernetes/kubernetes-deployer';
+import { getRawJson } from '../../src/integrations/kubernetes/kubernetes-raw';
+import type { RetryOptions } from '../../src/integrations/kubernetes/kubernetes-errors';
+import type { Deployer } from '../../src/integrations/deployer';
 import type { Environment } from '../../src/workflows/messages';
-import { kubernetesSchema, type KubernetesSettings } from '../../src/policy/kubernetes-schema';
+import { kubernetesSchema, type KubernetesSettings } from '../../src/policy/config/kubernetes-schema';
 import { REPO_ROOT } from '../helpers/tools';
 import type { ClusterUser, TestCluster } from '../helpers/kubernetes-cluster';
 

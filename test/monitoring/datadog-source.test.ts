@@ -2,11 +2,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createDatadogSource } from '../../src/activities/datadog-source';
-import { createErrorRateWatchActivity, type ErrorRateWatchInput, type ErrorRateWatchResult } from '../../src/activities/error-rate-watch';
-import { createMetricsSourceFactory } from '../../src/activities/metrics-source-factory';
-import type { MetricsQuery } from '../../src/activities/metrics-source';
-import { datadogSourceSchema } from '../../src/policy/monitoring-schema';
+import { createDatadogSource } from '../../src/integrations/datadog/datadog-source';
+import { createErrorRateWatchActivity, type ErrorRateWatchInput, type ErrorRateWatchResult } from '../../src/activities/watch';
+import { createMetricsSourceFactory } from '../../src/integrations/metrics-source-factory';
+import type { MetricsQuery } from '../../src/integrations/metrics-source';
+import { datadogSourceSchema } from '../../src/policy/config/monitoring-schema';
 import { DD_TEST_KEYS, startDatadogFake, type DatadogFake } from '../fakes/datadog-fake';
 
 let dd: DatadogFake;

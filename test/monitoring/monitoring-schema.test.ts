@@ -1,10 +1,10 @@
 // The policy's monitoring section: existing policies parse unchanged; sources are checked at load.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parsePolicy } from '../../src/policy/load';
-import { renderQuery } from '../../src/policy/query-template';
-import { escapePromQL } from '../../src/activities/prometheus-source';
-import { escapeDatadogTag } from '../../src/activities/datadog-source';
+import { parsePolicy } from '../../src/policy/config/load';
+import { renderQuery } from '../../src/policy/config/query-template';
+import { escapePromQL } from '../../src/integrations/prometheus/prometheus-source';
+import { escapeDatadogTag } from '../../src/integrations/datadog/datadog-source';
 import { testPolicyYaml } from '../helpers/harness';
 
 const withMonitoring = (m: unknown) => testPolicyYaml().replace(/^monitoring: .*$/m, `monitoring: ${JSON.stringify(m)}`);

@@ -2,9 +2,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createPrometheusSource } from '../../src/activities/prometheus-source';
-import { createErrorRateWatchActivity, type ErrorRateWatchInput, type ErrorRateWatchResult } from '../../src/activities/error-rate-watch';
-import { createMetricsSourceFactory } from '../../src/activities/metrics-source-factory';
+import { createPrometheusSource } from '../../src/integrations/prometheus/prometheus-source';
+import { createErrorRateWatchActivity, type ErrorRateWatchInput, type ErrorRateWatchResult } from '../../src/activities/watch';
+import { createMetricsSourceFactory } from '../../src/integrations/metrics-source-factory';
 import { startTestExporter, type TestExporter } from './test-exporter';
 import { startPrometheus, type PrometheusServer } from './prometheus-server';
 import { prometheusSettings, TEST_QUERIES } from './queries';

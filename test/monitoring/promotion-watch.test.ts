@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { version as sdkVersion } from '@temporalio/workflow/package.json';
-import { parsePolicy } from '../../src/policy/load';
+import { parsePolicy } from '../../src/policy/config/load';
 import { approveUpdate, type PromotionResult, type Stage } from '../../src/workflows/messages';
 import { startTestExporter, type TestExporter } from './test-exporter';
 import { startPrometheus, type PrometheusServer } from './prometheus-server';

@@ -1,6 +1,6 @@
 // The PromQL templates the monitoring tests put in their policy: the ones docs/monitoring.md shows,
 // with a 5 s rate window to suit a 1 s scrape interval.
-import type { PrometheusSourceSettings } from '../../src/policy/monitoring-schema';
+import type { PrometheusSourceSettings } from '../../src/policy/config/monitoring-schema';
 
 const sel = (extra: string) => `service="{{service}}",environment="{{environment}}"${extra}`;
 const ratio = (matchers: string, at = '') =>

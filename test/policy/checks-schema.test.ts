@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { DEFAULT_FORBIDDEN_PATHS } from '../../src/policy/checks-schema';
-import { parsePolicy, PolicyError } from '../../src/policy/load';
+import { DEFAULT_FORBIDDEN_PATHS } from '../../src/policy/config/checks-schema';
+import { parsePolicy, PolicyError } from '../../src/policy/config/load';
 import { testPolicyYaml } from '../helpers/harness';
 
 const withChecks = (checks: string) => testPolicyYaml({ extra: `checks:\n${checks}` });

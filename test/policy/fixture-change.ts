@@ -1,11 +1,11 @@
 // Runs the engine on a fixture under test/fixtures/changes/<name>/{base,head}.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { checkChange, type CheckOptions } from '../../src/policy/check-change';
-import { decide, type Finding } from '../../src/policy/finding';
-import { parsePolicy } from '../../src/policy/load';
-import type { Policy } from '../../src/policy/schema';
-import { directoryTree } from '../../src/policy/trees/directory-tree';
+import { checkChange, type CheckOptions } from '../../src/policy/engine/check-change';
+import { decide, type Finding } from '../../src/policy/engine/finding';
+import { parsePolicy } from '../../src/policy/config/load';
+import type { Policy } from '../../src/policy/config/schema';
+import { directoryTree } from '../../src/policy/engine/trees/directory-tree';
 
 export const FIXTURES = resolve(__dirname, '../fixtures/changes');
 export const FIXTURE_POLICY = resolve(FIXTURES, 'policy.yaml');

@@ -1,8 +1,8 @@
 // Planned-operation windows: blocking scaling during one, and how long a deploy waits for a freeze.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { plannedOperationSchema } from '../../src/policy/checks-schema';
-import { activeWindow, deployWait } from '../../src/policy/planned-operations';
+import { plannedOperationSchema } from '../../src/policy/config/checks-schema';
+import { activeWindow, deployWait } from '../../src/policy/engine/planned-operations';
 import { checkFixture, fixturePolicy } from './fixture-change';
 
 const op = (o: Record<string, unknown>) => plannedOperationSchema.parse({ name: 'op', services: ['payment-service'], ...o });

@@ -1,7 +1,7 @@
 // The worker's change checker reads the trees from a git clone; it never allows silently.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createChangeChecker, deployWindow } from '../../src/policy-wiring';
+import { createChangeChecker, deployWindow } from '../../src/worker/policy-wiring';
 import type { Change } from '../../src/workflows/messages';
 import { fixturePolicy } from './fixture-change';
 import { fixtureRepo, type FixtureRepo } from './fixture-repo';

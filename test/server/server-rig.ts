@@ -6,9 +6,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createServer } from '../../src/server/app';
 import type { ServerConfig } from '../../src/server/config';
 import type { ServerDeps } from '../../src/server/deps';
-import { parsePolicy } from '../../src/policy/load';
+import { parsePolicy } from '../../src/policy/config/load';
 import { Octokit } from '@octokit/rest';
-import { pullRequestFilesWith } from '../../src/server/github-files';
+import { pullRequestFilesWith } from '../../src/integrations/github/github-files';
 import { devServerEnv, testPolicyYaml, type PolicyOverrides } from '../helpers/harness';
 import { startGithubFake, type GithubFake } from '../fakes/github-fake';
 

@@ -9,7 +9,7 @@ import { createRig, devServerEnv, state, type PolicyOverrides } from '../helpers
 import { testPublicKey, testSecretKey } from '../helpers/approver-keys';
 import { slackHeaders, startSlackFake } from '../fakes/slack-fake';
 import type { HttpFake } from '../fakes/http-fake';
-import { createSlackPoster } from '../../src/server/slack-poster';
+import { createSlackPoster } from '../../src/integrations/slack/slack-poster';
 import type { PromotionResult, PromotionState } from '../../src/workflows/messages';
 import { startLiveServer, type LiveServer } from './server-rig';
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parsePolicy, PolicyError } from '../../src/policy/load';
+import { parsePolicy, PolicyError } from '../../src/policy/config/load';
 
 const minimal = `version: 1
 authors: { agents: ["airlock-agent[bot]"] }

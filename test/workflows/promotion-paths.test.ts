@@ -6,7 +6,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type Rig } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 import { abortUpdate, approveUpdate, type PromotionResult, type PromotionState } from '../../src/workflows/messages';
-import { HOUR_MS } from '../../src/workflows/durations';
+import { HOUR_MS } from '../../src/common/durations';
 
 let env: TestWorkflowEnvironment;
 before(async () => {

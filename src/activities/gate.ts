@@ -1,0 +1,51 @@
+// The policy gate: loads the worker's own policy file (never the merged commit's) and checks the
+// change's content against it. Returns the settings the workflow acts on and the file's hash.
+import { ApplicationFailure } from '@temporalio/common';
+import { decide, type Decision, type Finding } from '../policy/engine/finding';
+import { PolicyError, type LoadedPolicy } from '../policy/config/load';
+import { promotionSettings, STANDARD_BAKE_HOURS, type Policy, type PromotionSettings } from '../policy/config/schema';
+import { FailureType } from '../common/failure-types';
+import type { Change } from '../workflows/messages';
+
+/** Checks one change's content; the policy engine plugs in here. */
+export type ChangeChecker = (policy: Policy, change: Change) => Promise<Finding[]>;
+
+export interface PolicyGateResult {
+  settings: PromotionSettings;
+  policyHash: string;
+  findings: Finding[];
+  decision: Decision;
+  shortBake: boolean;
+}
+
+export function createPolicyGateActivity(loadPolicy: () => LoadedPolicy, checkChange: ChangeChecker) {
+  return async function evaluatePolicyGate(change: Change): Promise<PolicyGateResult> {
+    let loaded: LoadedPolicy;
+    try {
+      loaded = loadPolicy();
+    } catch (err) {
+      // A broken policy file is an operator error: fail the promotion rather than guess the rules.
+      if (err instanceof PolicyError) {
+        throw ApplicationFailure.create({ type: FailureType.PolicyInvalid, message: err.message, nonRetryable: true });
+      }
+      throw err;
+    }
+    const { policy, hash } = loaded;
+    const findings: Finding[] = [];
+    if (policy.services.length && !policy.services.some((s) => s.name === change.service)) {
+      findings.push({
+        rule: 'unknown-service',
+        level: 'block',
+        message: `service "${change.service}" is not declared in the policy's services; Airlock will not promote what it cannot scope`,
+      });
+    }
+    findings.push(...(await checkChange(policy, change)));
+    return {
+      settings: promotionSettings(policy),
+      policyHash: hash,
+      findings,
+      decision: decide(findings),
+      shortBake: policy.bake.minHours < STANDARD_BAKE_HOURS,
+    };
+  };
+}

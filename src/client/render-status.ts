@@ -1,0 +1,62 @@
+// Human view of one promotion's state. Pure: state in, text out (times from the workflow's `now`).
+import { formatDuration } from '../common/durations';
+import type { PromotionState } from '../workflows/messages';
+
+export function progressBar(fraction: number, width = 24): string {
+  const f = Math.min(1, Math.max(0, fraction));
+  const full = Math.round(f * width);
+  return `[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${String(Math.floor(f * 100)).padStart(3)}%`;
+}
+
+export function renderStatus(s: PromotionState): string {
+  const now = Date.parse(s.now);
+  const c = s.change;
+  const lines = [
+    `${s.workflowId}`,
+    `  change   ${c.service} @ ${c.commit.slice(0, 12)} (${c.version}) by ${c.author}${c.title ? ` — ${c.title}` : ''}`,
+    `  stage    ${s.stage}${s.outcome ? ` → ${s.outcome}` : ''}${s.queuePosition ? ` (position ${s.queuePosition} in queue)` : ''}`,
+  ];
+  if (s.shortBake) lines.push('  WARNING  short bake: the policy allows a bake under 24 h');
+  if (s.stagingReadyAt && s.bakeEndsAt) {
+    const start = Date.parse(s.stagingReadyAt);
+    const end = Date.parse(s.bakeEndsAt);
+    const left = Math.max(0, end - now);
+    lines.push(`  bake     ${progressBar((now - start) / (end - start))} ${left ? `${formatDuration(left)} left, ends ${s.bakeEndsAt}` : 'complete'}`);
+  }
+  if (s.canaryWatchEndsAt) {
+    const left = Math.max(0, Date.parse(s.canaryWatchEndsAt) - now);
+    lines.push(`  canary   ${left ? `watch ends in ${formatDuration(left)}` : 'watch complete'}`);
+  }
+  const last = s.errorRate.last;
+  if (last) lines.push(`  errors   ${pct(last.rate)} vs baseline ${pct(last.baseline)} in ${last.environment} (${s.errorRate.samples} samples)`);
+  const required = s.settings?.approvers.required ?? 2;
+  if (s.stage === 'awaiting_approval' || s.approvals.length) {
+    const who = s.approvals.map((a) => `${a.approver} via ${a.via}`).join(', ');
+    lines.push(`  approvals ${s.approvals.length}/${required}${who ? `: ${who}` : ''}${s.approvalDeadline && !s.outcome ? `; deadline ${s.approvalDeadline}` : ''}`);
+  }
+  for (const f of s.findings) lines.push(`  ${f.level.padEnd(8)} ${f.rule}: ${f.message}`);
+  if (s.interruption) lines.push(`  stopped  ${describeInterruption(s.interruption)}`);
+  if (s.rollback) lines.push(`  rollback ${s.rollback.steps.join(', ') || '(nothing deployed)'}${s.rollback.error ? ` — FAILED: ${s.rollback.error}` : ''}`);
+  for (const r of s.refusals.slice(-5)) lines.push(`  refused  ${r.action} by ${r.who} at ${r.at}: ${r.reason}`);
+  return lines.join('\n');
+}
+
+const pct = (f: number) => `${(f * 100).toFixed(2)}%`;
+
+export function describeInterruption(i: NonNullable<PromotionState['interruption']>): string {
+  switch (i.kind) {
+    case 'breach':
+      return `breach in ${i.sample.environment}: ${pct(i.sample.rate)} vs baseline ${pct(i.baselineUsed)} (+${i.risePercent.toFixed(1)}% > ${i.thresholdPercent}%)`;
+    case 'silence':
+      return `no error-rate data from ${i.environment} for ${Math.round(i.silentMinutes)} min (since ${i.silentSince})`;
+    case 'rejected':
+    case 'aborted':
+      return `${i.kind} by ${i.by}: ${i.reason}`;
+    case 'approval_timeout':
+      return `no approval within ${i.hours} h`;
+    case 'deploy_failed':
+      return `deploy to ${i.environment} failed: ${i.message}`;
+    case 'invariant_violated':
+      return `invariant violated: ${i.message}`;
+  }
+}

@@ -1,0 +1,11 @@
+// Registers Airlock's search attributes on a server that lacks them (self-hosted, test server).
+// The dev server started by `npm start` gets them from its --search-attribute flags instead.
+import type { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { AIRLOCK_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+
+export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+  const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+  const searchAttributes = Object.fromEntries(AIRLOCK_SEARCH_ATTRIBUTES.map((k) => [k.name, keyword]));
+  await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
+}

@@ -1,0 +1,68 @@
+// A metrics source answers one question per poll: the new version's error rate, its baseline and
+// the requests behind it, in one environment, now. Missing data is its own answer, never zero errors.
+import type { QueryTarget } from '../policy/config/query-template';
+import type { Environment, ErrorRateSample } from '../workflows/messages';
+
+export interface MetricsQuery {
+  service: string;
+  environment: Environment;
+  /** Which of the policy's per-window templates applies (canary: beside the stable version). */
+  target: QueryTarget;
+  /** The version under watch (the canary's, in production). */
+  version: string;
+  /** When the version became ready in this environment (ms): the staging baseline is measured before it. */
+  readyAt: number;
+  /** Evaluation time (ms). */
+  at: number;
+}
+
+export type MetricsReading =
+  | { kind: 'sample'; sample: ErrorRateSample }
+  /** No usable figure: an empty result, NaN (no requests), or a source that did not answer. */
+  | { kind: 'missing'; at: string; reason: string };
+
+export interface MetricsSource {
+  /** Names the source in evidence: "prometheus http://…", "datadog https://…". */
+  readonly name: string;
+  /** Never throws for an unreachable or empty source (that is a missing reading); only when `signal` aborts. */
+  read(q: MetricsQuery, signal?: AbortSignal): Promise<MetricsReading>;
+}
+
+/** The three figures a source reads; `undefined` when that query returned no usable value. */
+export interface RawFigures {
+  rate: number | undefined;
+  baseline: number | undefined;
+  requestCount: number | undefined;
+}
+
+/** Turns three query answers into a reading; any missing or non-finite figure makes the reading missing. */
+export function readingOf(q: MetricsQuery, figures: RawFigures, source: string): MetricsReading {
+  const at = new Date(q.at).toISOString();
+  const missing = (['rate', 'baseline', 'requestCount'] as const).filter((k) => figures[k] === undefined || !Number.isFinite(figures[k]));
+  if (missing.length) {
+    return { kind: 'missing', at, reason: `${source}: no data for ${missing.join(', ')} of ${q.environment}` };
+  }
+  // A small negative value is float noise of a subtraction; above 1 the query is not a fraction.
+  const notFraction = (['rate', 'baseline'] as const).filter((k) => figures[k]! > 1 + 1e-9 || figures[k]! < -1e-9);
+  if (notFraction.length) {
+    const got = notFraction.map((k) => `${k} ${figures[k]}`).join(', ');
+    return { kind: 'missing', at, reason: `${source}: ${got} is not a fraction 0..1; the query must divide errors by requests` };
+  }
+  const clampFraction = (v: number) => Math.min(1, Math.max(0, v));
+  return {
+    kind: 'sample',
+    sample: {
+      environment: q.environment,
+      rate: clampFraction(figures.rate!),
+      baseline: clampFraction(figures.baseline!),
+      // increase() extrapolates to fractions; the breach rule wants whole requests.
+      requestCount: Math.max(0, Math.floor(figures.requestCount!)),
+      observedAt: at,
+      source,
+    },
+  };
+}
+
+export function queryVars(q: MetricsQuery) {
+  return { service: q.service, environment: q.environment, version: q.version, readyAt: (q.readyAt / 1000).toFixed(3) };
+}

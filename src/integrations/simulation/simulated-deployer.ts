@@ -1,0 +1,110 @@
+// A deploy target that exists only in this process (optionally mirrored to a JSON file so it
+// survives a worker restart). It models stable and canary versions and replicas per environment,
+// and says in every result that it is a simulation. The embedded default when no cluster is set.
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Environment } from '../../workflows/messages';
+import type { Deployer, DeployResult, EnvironmentSnapshot, WorkloadState } from '../deployer';
+
+interface ServiceModel {
+  stable: WorkloadState | null;
+  canary: WorkloadState | null;
+}
+
+export type DeployOperation = 'deploy' | 'deployCanary' | 'promote' | 'restore';
+
+export interface SimulatedDeployerOptions {
+  /** Replicas a service starts with when the simulation first sees it. */
+  initialReplicas?: number;
+  /** Version a service runs when the simulation first sees it. */
+  initialVersion?: string;
+  /** Mirror the model here (JSON), so a restarted worker sees what was deployed. */
+  stateFile?: string;
+  /**
+   * Append every mutating call here as JSON lines, `started` then `ready`, across worker restarts
+   * (defaults to `<stateFile>.operations.jsonl`): fault tests assert "nothing deployed twice" on it.
+   */
+  operationLogFile?: string;
+  /** Milliseconds each rollout takes to become ready. */
+  rolloutMs?: number;
+  /** Fault injection for tests: return an Error to make an operation fail. */
+  fault?: (op: DeployOperation, environment: Environment, version: string) => Error | undefined;
+  now?: () => Date;
+}
+
+export interface SimulatedDeployer extends Deployer {
+  /** Read-only view of the model, for tests, the demo and `airlock status`. */
+  view(service: string, environment: Environment): ServiceModel;
+  /** Every mutating call, in order: tests assert "nothing deployed twice" on it. */
+  readonly operations: Array<{ op: DeployOperation; service: string; environment: Environment; version: string }>;
+}
+
+export function createSimulatedDeployer(opts: SimulatedDeployerOptions = {}): SimulatedDeployer {
+  const now = opts.now ?? (() => new Date());
+  const initialReplicas = opts.initialReplicas ?? 4;
+  const model: Record<string, ServiceModel> =
+    opts.stateFile && existsSync(opts.stateFile) ? JSON.parse(readFileSync(opts.stateFile, 'utf8')) : {};
+  const operations: SimulatedDeployer['operations'] = [];
+  const operationLog = opts.operationLogFile ?? (opts.stateFile ? `${opts.stateFile}.operations.jsonl` : undefined);
+  const logOperation = (entry: SimulatedDeployer['operations'][number], phase: 'started' | 'ready') => {
+    if (operationLog) appendFileSync(operationLog, `${JSON.stringify({ ...entry, phase, at: now().toISOString(), pid: process.pid })}\n`);
+  };
+
+  const key = (service: string, env: Environment) => `${env}/${service}`;
+  const get = (service: string, env: Environment): ServiceModel =>
+    (model[key(service, env)] ??= {
+      stable: { version: opts.initialVersion ?? 'initial', replicas: initialReplicas },
+      canary: null,
+    });
+  const persist = () => {
+    if (!opts.stateFile) return;
+    writeFileSync(`${opts.stateFile}.tmp`, JSON.stringify(model, null, 2));
+    renameSync(`${opts.stateFile}.tmp`, opts.stateFile);
+  };
+  const rollout = async (op: DeployOperation, service: string, environment: Environment, version: string, what: string): Promise<DeployResult> => {
+    const fault = opts.fault?.(op, environment, version);
+    if (fault) throw fault;
+    const entry = { op, service, environment, version };
+    operations.push(entry);
+    logOperation(entry, 'started');
+    if (opts.rolloutMs) await new Promise((r) => setTimeout(r, opts.rolloutMs));
+    persist();
+    logOperation(entry, 'ready');
+    return { readyAt: now().toISOString(), summary: `[simulated] ${what}` };
+  };
+
+  return {
+    kind: 'simulated',
+    operations,
+    view: (service, environment) => structuredClone(get(service, environment)),
+    async snapshot(service, environment): Promise<EnvironmentSnapshot> {
+      const m = get(service, environment);
+      persist();
+      return { service, environment, ...structuredClone(m), capturedAt: now().toISOString(), deployer: 'simulated' };
+    },
+    async deploy({ service, environment, version }) {
+      const m = get(service, environment);
+      m.stable = { version, replicas: m.stable?.replicas ?? initialReplicas };
+      return rollout('deploy', service, environment, version, `${service} ${version} on all of ${environment}`);
+    },
+    async deployCanary({ service, version, percent }) {
+      const m = get(service, 'production');
+      // Replica-weighted canary: a share of the stable replica count, never zero.
+      const replicas = Math.max(1, Math.round(((m.stable?.replicas ?? initialReplicas) * percent) / 100));
+      m.canary = { version, replicas };
+      return rollout('deployCanary', service, 'production', version, `${service} ${version} canary: ${replicas} replica(s) beside stable`);
+    },
+    async promote({ service, version }) {
+      const m = get(service, 'production');
+      m.stable = { version, replicas: m.stable?.replicas ?? initialReplicas };
+      m.canary = null;
+      return rollout('promote', service, 'production', version, `${service} ${version} on all of production; canary removed`);
+    },
+    async restore(snapshot) {
+      const m = get(snapshot.service, snapshot.environment);
+      m.stable = structuredClone(snapshot.stable);
+      m.canary = structuredClone(snapshot.canary);
+      const v = snapshot.stable?.version ?? '(none)';
+      return rollout('restore', snapshot.service, snapshot.environment, v, `${snapshot.service} restored to ${v} on ${snapshot.environment}`);
+    },
+  };
+}

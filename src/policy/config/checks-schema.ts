@@ -1,0 +1,72 @@
+// Content-check sections of the policy (the change-content rules). Owned by the policy engine.
+// Every default comes from the incident report; docs/policy-engine.md says which incident.
+import { CronExpressionParser } from 'cron-parser';
+import { IANAZone } from 'luxon';
+import { z } from 'zod';
+import { parseQuantity } from '../engine/quantity';
+
+export const DEFAULT_FORBIDDEN_PATHS = ['terraform/production/**', 'k8s/production/**', '**/secrets/**', '**/credentials/**'];
+
+const level = z.enum(['block', 'warn']);
+
+const quantity = z.string().refine((q) => {
+  try {
+    return parseQuantity(q) > 0n;
+  } catch {
+    return false;
+  }
+}, 'must be a positive Kubernetes quantity such as "12Gi"');
+
+export const plannedOperationSchema = z
+  .object({
+    name: z.string().min(1),
+    /** Cron expression (5 or 6 fields) of each window's start, e.g. "0 14 * * 1-5". */
+    schedule: z.string().refine((expr) => {
+      try {
+        CronExpressionParser.parse(expr, { tz: 'UTC' });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be a cron expression such as "0 14 * * 1-5" (14:00 on weekdays)'),
+    durationMinutes: z.number().positive(),
+    timezone: z.string().refine((tz) => IANAZone.isValidZone(tz), 'must be an IANA time zone such as "UTC" or "Europe/Berlin"').default('UTC'),
+    services: z.array(z.string().min(1)).min(1, 'must list the services the window covers'),
+    /** freeze: no deploy of these services; no_scaling: changes that scale them are blocked. */
+    action: z.enum(['freeze', 'no_scaling']),
+    environments: z.array(z.enum(['staging', 'production'])).min(1).default(['staging', 'production']),
+  })
+  .strict();
+
+export const checksSchema = z
+  .object({
+    /** Liveness probes failing fewer times than this restart pods on one network blip (AI-DEPLOY-009). */
+    minLivenessFailureThreshold: z.number().int().min(1).default(3),
+    /** A container's memory limit or request may grow by at most this percent (AI-DEPLOY-006). */
+    maxMemoryIncreasePercent: z.number().positive().default(50),
+    /** Free memory of the node pool; added memory × replicas above it evicts other pods (AI-DEPLOY-006). */
+    nodePoolFreeMemory: quantity.optional(),
+    /** Workload `replicas` and HPA `maxReplicas` ceiling (AI-DEPLOY-001; agent_policy.yaml max_replicas). */
+    maxReplicas: z.number().int().positive().default(10),
+    /** Globs (picomatch, `**` crosses directories) no change may touch. */
+    forbiddenPaths: z.array(z.string().min(1)).default(DEFAULT_FORBIDDEN_PATHS),
+    /** What a change in each sensitive category does: block, or warn the approvers. */
+    sensitive: z
+      .object({
+        secrets: level.default('block'),
+        networking: level.default('block'),
+        database: level.default('warn'),
+        production: level.default('warn'),
+      })
+      .strict()
+      .prefault({}),
+    /** Blast radius of the change itself (agent_policy.yaml max_files_per_pr). */
+    maxFilesPerChange: z.number().int().positive().default(10),
+    plannedOperations: z.array(plannedOperationSchema).default([]),
+  })
+  .strict()
+  .prefault({});
+
+export type ChecksPolicy = z.infer<typeof checksSchema>;
+export type PlannedOperation = z.infer<typeof plannedOperationSchema>;
+export type SensitiveCategory = keyof ChecksPolicy['sensitive'];

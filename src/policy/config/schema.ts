@@ -1,0 +1,164 @@
+// The one policy file: every rule Airlock enforces, validated at the edge with zod.
+// Pure: no Temporal, no I/O. Content-check sections live in ./checks-schema.
+import { z } from 'zod';
+import { isPublicKey } from '../../approvals/decision-signature';
+import { checksSchema } from './checks-schema';
+import { monitoringSchema } from './monitoring-schema';
+import { kubernetesSchema } from './kubernetes-schema';
+
+/** The bake every promotion gets unless the policy says loudly that it wants less. */
+export const STANDARD_BAKE_HOURS = 24;
+
+const identity = z.string().trim().min(1, 'must be a non-empty identity');
+
+export const approverSchema = z
+  .object({
+    id: identity,
+    /** Slack user id (U…) that maps to this approver; used by the Slack integration. */
+    slack: z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id such as U012ABCDEF').optional(),
+    /** Base64 raw ed25519 public key (32 bytes) that verifies this approver's CLI signatures. */
+    publicKey: z.string().refine(isPublicKey, 'must be base64 of a raw 32-byte ed25519 public key (airlock keygen prints one)').optional(),
+  })
+  .strict();
+
+export const integrationsSchema = z
+  .object({
+    slack: z
+      .object({
+        /** Public half of the server's Slack bridge key: approvals via Slack must carry its signature. */
+        bridgePublicKey: z.string().refine(isPublicKey, 'must be base64 of a raw 32-byte ed25519 public key (airlock keygen prints one)'),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const serviceSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a DNS-style service name'),
+    paths: z.array(z.string().min(1)).min(1, 'must list at least one path glob'),
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    version: z.literal(1),
+    authors: z
+      .object({
+        /** The agent identities: never approvers, whatever the approver list says. */
+        agents: z.array(identity).default([]),
+      })
+      .strict()
+      .default({ agents: [] }),
+    approvers: z
+      .object({
+        required: z.number().int().min(2, 'two-person review: at least 2 distinct approvers').default(2),
+        allowed: z.array(approverSchema).min(2, 'must list at least 2 approvers'),
+        /** Unsigned approvals are refused unless this is explicitly false (see docs/approvals.md). */
+        requireSignature: z.boolean().default(true),
+        /** A signed decision is accepted only within this many minutes of workflow time. */
+        signatureWindowMinutes: z.number().positive().max(60, 'a signature older than an hour is a replay risk').default(10),
+      })
+      .strict(),
+    bake: z
+      .object({
+        minHours: z.number().positive('must be a positive number of hours').default(STANDARD_BAKE_HOURS),
+        /** Must be true for a bake under 24 h; status output then says so on every line. */
+        allowShortBake: z.boolean().default(false),
+      })
+      .strict()
+      .default({ minHours: STANDARD_BAKE_HOURS, allowShortBake: false }),
+    canary: z
+      .object({
+        percent: z.number().gt(0).max(50, 'a canary above 50% is not a canary').default(10),
+        minMinutes: z.number().positive().default(30),
+      })
+      .strict()
+      .default({ percent: 10, minMinutes: 30 }),
+    production: z
+      .object({
+        /** Watch after the 100 % rollout before the promotion counts as promoted. */
+        watchMinutes: z.number().positive().default(30),
+      })
+      .strict()
+      .default({ watchMinutes: 30 }),
+    approval: z
+      .object({ timeoutHours: z.number().positive().default(72) })
+      .strict()
+      .default({ timeoutHours: 72 }),
+    rollback: z
+      .object({
+        /** Breach: rate rises more than this percent above the baseline (relative). */
+        thresholdPercent: z.number().positive().default(5),
+        /** Samples with fewer requests are inconclusive: they neither breach nor count as data. */
+        minRequestCount: z.number().int().positive().default(100),
+        /** The baseline used is never below this rate, so a spotless baseline does not turn one 5xx into a breach. */
+        baselineFloor: z.number().min(0).max(1).default(0.001),
+      })
+      .strict()
+      .default({ thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001 }),
+    monitoring: monitoringSchema.default({ maxSilenceMinutes: 10, intervalSeconds: 60 }),
+    blastRadius: z
+      .object({
+        maxServicesInFlight: z.number().int().positive().default(1),
+        maxStartsPerHour: z.number().int().positive().default(5),
+      })
+      .strict()
+      .default({ maxServicesInFlight: 1, maxStartsPerHour: 5 }),
+    services: z.array(serviceSchema).default([]),
+    integrations: integrationsSchema.default({}),
+    checks: checksSchema,
+    /** Where each environment lives for the Kubernetes deployer (docs/kubernetes.md); unused by the simulation. */
+    kubernetes: kubernetesSchema.optional(),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    if (policy.bake.minHours < STANDARD_BAKE_HOURS && !policy.bake.allowShortBake) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bake', 'minHours'],
+        message: `is ${policy.bake.minHours} h, under the ${STANDARD_BAKE_HOURS} h standard; set bake.allowShortBake: true to say so explicitly`,
+      });
+    }
+    const ids = policy.approvers.allowed.map((a) => a.id);
+    ids.forEach((id, i) => {
+      if (ids.indexOf(id) !== i) {
+        ctx.addIssue({ code: 'custom', path: ['approvers', 'allowed', i, 'id'], message: `"${id}" is listed twice` });
+      }
+      if (policy.authors.agents.includes(id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['approvers', 'allowed', i, 'id'],
+          message: `"${id}" is an agent identity (authors.agents) and can never approve`,
+        });
+      }
+    });
+    if (ids.length < policy.approvers.required) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approvers', 'allowed'],
+        message: `lists ${ids.length} approvers but approvers.required is ${policy.approvers.required}`,
+      });
+    }
+    const names = policy.services.map((s) => s.name);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: `"${n}" is declared twice` });
+    });
+  });
+
+export type Policy = z.infer<typeof policySchema>;
+export type PolicyInput = z.input<typeof policySchema>;
+export type Approver = z.infer<typeof approverSchema>;
+
+/** The sections the promotion workflow acts on; carried in workflow history so replays see the same rules. */
+export type PromotionSettings = Pick<
+  Policy,
+  'authors' | 'approvers' | 'bake' | 'canary' | 'production' | 'approval' | 'rollback' | 'monitoring' | 'blastRadius'
+> &
+  // Optional so settings recorded in histories before it existed still type-check on replay.
+  Partial<Pick<Policy, 'integrations'>>;
+
+export function promotionSettings(policy: Policy): PromotionSettings {
+  const { authors, approvers, bake, canary, production, approval, rollback, monitoring, blastRadius, integrations } = policy;
+  return { authors, approvers, bake, canary, production, approval, rollback, monitoring, blastRadius, integrations };
+}

@@ -1,0 +1,162 @@
+// The policy engine: a change (two trees) and the policy in, findings out. Pure apart from reading
+// the trees it is given; no Temporal, so the activity, the CLI and CI all run this same function.
+import { diffTrees, type ChangeTrees, type ChangedFile } from './change-files';
+import { serviceMatcher, type CheckContext, type ParsedManifests, type Rule } from './check-context';
+import type { Finding } from './finding';
+import { buildKustomizeBases, isKustomizationPath } from './kustomize-bases';
+import { isYamlPath, parseManifestFile, type ManifestDoc } from './manifest';
+import { changeSizeRule } from './rules/change-size';
+import { forbiddenPathRule } from './rules/forbidden-path';
+import { livenessProbeRule } from './rules/liveness-probe';
+import { memoryRule } from './rules/memory';
+import { plannedOperationRule } from './rules/planned-operation';
+import { reachRule } from './rules/reach';
+import { replicasRule } from './rules/replicas';
+import { sensitiveRule } from './rules/sensitive';
+import type { Policy } from '../config/schema';
+import { isTerraformPath, parseTerraformFile, type TerraformJson } from './terraform-file';
+import { buildTerraformModules } from './terraform-modules';
+
+export const RULES: Rule[] = [
+  forbiddenPathRule,
+  reachRule,
+  livenessProbeRule,
+  memoryRule,
+  replicasRule,
+  plannedOperationRule,
+  sensitiveRule,
+  changeSizeRule,
+];
+
+export interface CheckOptions {
+  /** When the check runs; planned-operation windows are evaluated at this instant. */
+  now?: Date;
+  /** Repository paths forbidden on top of the policy (e.g. where the policy file itself lives). */
+  protectedPaths?: string[];
+  /** The service the promotion deploys; files of another service then block. */
+  service?: string;
+}
+
+function unparseable(path: string, reason: string, line?: number): Finding {
+  const consumer = isTerraformPath(path) ? 'Terraform' : 'Kubernetes';
+  return {
+    rule: 'unparseable',
+    level: 'block',
+    file: path,
+    ...(line !== undefined ? { line } : {}),
+    message: `${path} does not parse (${reason}); ${consumer} would reject it too, and Airlock cannot check what it cannot read`,
+  };
+}
+
+// Helm chart templates are Go templates, not YAML, until rendered.
+function isHelmTemplate(path: string, text: string): boolean {
+  return /(^|\/)templates\//.test(path) && text.includes('{{');
+}
+
+function parseManifests(changed: ChangedFile[], findings: Finding[]): ParsedManifests[] {
+  const out: ParsedManifests[] = [];
+  for (const file of changed) {
+    if (!isYamlPath(file.path)) continue;
+    if (file.after !== undefined && isHelmTemplate(file.path, file.after)) {
+      findings.push({
+        rule: 'unchecked-template',
+        level: 'warn',
+        file: file.path,
+        message: `${file.path} is a Helm template; its rendered manifests were not checked (probes, memory, replicas), so approvers must read it themselves`,
+      });
+      continue;
+    }
+    let after: ManifestDoc[] = [];
+    if (file.after !== undefined) {
+      const parsed = parseManifestFile(file.path, file.after);
+      if (!parsed.ok) {
+        findings.push(unparseable(file.path, parsed.reason, parsed.line));
+        continue;
+      }
+      after = parsed.docs;
+    }
+    const before = file.before !== undefined ? parseManifestFile(file.path, file.before) : undefined;
+    out.push({ file, before: before?.ok ? before.docs : [], after });
+  }
+  return out;
+}
+
+function dirOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash < 0 ? '' : path.slice(0, slash);
+}
+
+export async function checkChange(policy: Policy, trees: ChangeTrees, options: CheckOptions = {}): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const changed = await diffTrees(trees);
+  const changedByPath = new Map(changed.map((f) => [f.path, f]));
+  const manifests = parseManifests(changed, findings);
+
+  // Graph files of the whole head tree (unchanged ones read now), plus deleted ones as they were.
+  // The Terraform graph costs an HCL parse per file, so it is built only when the change touches a
+  // directory that holds Terraform files (otherwise nothing can reach through it).
+  const headPaths = trees.head.paths();
+  const terraformDirs = new Set([...headPaths, ...trees.base.paths()].filter(isTerraformPath).map(dirOf));
+  const needsTerraform = changed.some((f) => terraformDirs.has(dirOf(f.path)));
+  const graphPaths = headPaths.filter(
+    (p) => ((needsTerraform && isTerraformPath(p)) || isKustomizationPath(p)) && !changedByPath.has(p),
+  );
+  const unchanged = await trees.head.read(graphPaths);
+
+  const terraform: CheckContext['terraform'] = [];
+  const modules: [string, TerraformJson][] = [];
+  for (const [path, text] of unchanged) {
+    if (!isTerraformPath(path)) continue;
+    const parsed = await parseTerraformFile(path, text);
+    if (parsed.ok) modules.push([path, parsed.json]);
+  }
+  for (const file of changed.filter((f) => isTerraformPath(f.path))) {
+    const after = file.after !== undefined ? await parseTerraformFile(file.path, file.after) : undefined;
+    // HCL parsing is the costliest step; the old version only matters once the file is gone (a use
+    // the change removes from an existing file is a change to that file, judged on its own path).
+    const before = file.status === 'deleted' ? await parseTerraformFile(file.path, file.before!) : undefined;
+    if (after && !after.ok) findings.push(unparseable(file.path, after.reason, after.line));
+    const entry = { file, before: before?.ok ? before.json : undefined, after: after?.ok ? after.json : undefined };
+    terraform.push(entry);
+    if (entry.after) modules.push([file.path, entry.after]);
+    if (entry.before) modules.push([file.path, entry.before]);
+  }
+
+  const kustomizations: [string, ManifestDoc[]][] = [];
+  for (const [path, text] of unchanged) {
+    if (!isKustomizationPath(path)) continue;
+    const parsed = parseManifestFile(path, text);
+    if (parsed.ok) kustomizations.push([path, parsed.docs]);
+  }
+  for (const m of manifests) {
+    if (isKustomizationPath(m.file.path)) kustomizations.push([m.file.path, [...m.after, ...m.before]]);
+  }
+  const allPaths = new Set([...headPaths, ...trees.base.paths()]);
+
+  const ctx: CheckContext = {
+    policy,
+    checks: policy.checks,
+    changed,
+    manifests,
+    trees,
+    terraform,
+    terraformModules: buildTerraformModules(modules),
+    kustomizeBases: buildKustomizeBases(kustomizations, allPaths),
+    now: options.now ?? new Date(),
+    protectedPaths: options.protectedPaths ?? [],
+    ...(options.service ? { service: options.service } : {}),
+    servicesOf: serviceMatcher(policy),
+  };
+  for (const rule of RULES) findings.push(...(await rule(ctx)));
+  return sortFindings(findings);
+}
+
+/** Blocks first, then by file and line: the order an on-call engineer reads them in. */
+export function sortFindings(findings: Finding[]): Finding[] {
+  return [...findings].sort(
+    (a, b) =>
+      (a.level === b.level ? 0 : a.level === 'block' ? -1 : 1) ||
+      (a.file ?? '').localeCompare(b.file ?? '') ||
+      (a.line ?? 0) - (b.line ?? 0),
+  );
+}

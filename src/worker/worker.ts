@@ -1,0 +1,75 @@
+// The worker entry point: builds activities from real dependencies and polls the task queue.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { createActivities, type ActivityDeps } from '../activities';
+import { createLogReporter } from '../integrations/log/log-reporter';
+import { integrationReporters } from './integration-reporters';
+import { createSimulatedDeployer } from '../integrations/simulation/simulated-deployer';
+import { createMetricsSourceFactory, datadogCredentialsFromEnv } from '../integrations/metrics-source-factory';
+import { loadConfig, type AirlockConfig } from './config';
+import { parsePolicy } from '../policy/config/load';
+import { connectClient, connectWorkerConnection } from '../client/temporal-connection';
+import { createChangeChecker, deployWindow } from './policy-wiring';
+import { createKubernetesWiring } from './kubernetes-wiring';
+
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+export interface AirlockWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** A pre-built bundle (tests bundle once); otherwise the worker bundles WORKFLOWS_PATH. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export function createAirlockWorker(o: AirlockWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: o.taskQueue,
+    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities(o.deps),
+  });
+}
+
+/** Production dependencies from the parsed configuration. */
+export function createDeps(config: AirlockConfig, temporal: Client): ActivityDeps {
+  mkdirSync(dirname(config.simulationStateFile), { recursive: true });
+  const loadPolicy = () => parsePolicy(readFileSync(config.policyPath, 'utf8'), config.policyPath);
+  loadPolicy(); // refuse to start on a broken policy rather than fail the first promotion
+  const kubernetes = config.deployer === 'kubernetes' ? createKubernetesWiring(config.kubeconfigPath, loadPolicy) : undefined;
+  return {
+    deployer: kubernetes?.deployer ?? createSimulatedDeployer({ stateFile: config.simulationStateFile, rolloutMs: config.simulationRolloutMs }),
+    loadPolicy,
+    checkChange: kubernetes ? kubernetes.withFreeMemory(createChangeChecker(config.repoDir)) : createChangeChecker(config.repoDir),
+    deployWindow,
+    temporal,
+    reporters: [createLogReporter(), ...integrationReporters()],
+    // The policy picks Prometheus or Datadog; Datadog's keys come from DD_API_KEY / DD_APP_KEY.
+    metrics: createMetricsSourceFactory({ datadog: datadogCredentialsFromEnv(process.env) }),
+  };
+}
+
+export async function runWorker(config = loadConfig()): Promise<void> {
+  const { connection, namespace } = await connectWorkerConnection();
+  const client = await connectClient();
+  const worker = await createAirlockWorker({
+    connection,
+    namespace,
+    taskQueue: config.taskQueue,
+    deps: createDeps(config, client),
+    ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
+  });
+  console.log(`airlock worker: task queue "${config.taskQueue}", namespace "${namespace}", deployer ${config.deployer}, policy ${config.policyPath}`);
+  await worker.run();
+}
+
+if (require.main === module) {
+  runWorker().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
