@@ -4,12 +4,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Context, log } from '@temporalio/activity';
 import { FailureType } from '../common/failure-types';
 import type { Environment } from '../workflows/messages';
-import type { Deployer, DeployResult, EnvironmentSnapshot } from '../integrations/deployer';
+import { DeployRejectedError, type Deployer, type DeployResult, type EnvironmentSnapshot } from '../integrations/deployer';
 
-/** Errors a deployer raises when retrying cannot help (401/403/404/422 and the like). */
-export class DeployRejectedError extends Error {
-  readonly nonRetryable = true;
-}
+export { DeployRejectedError };
 
 /** How often a deploy activity tells the server it is alive while it waits for a rollout. */
 export const DEPLOY_HEARTBEAT_MS = 2_000;

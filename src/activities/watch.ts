@@ -14,7 +14,7 @@ import { FailureType } from '../common/failure-types';
 import type { Environment, ErrorRateEvidence, ErrorRateSample } from '../workflows/messages';
 
 export type { ErrorRateEvidence };
-import type { MetricsSource } from '../integrations/metrics-source';
+import type { MetricsSourceFactory } from '../integrations/metrics-source';
 
 export interface ErrorRateWatchInput {
   service: string;
@@ -40,7 +40,7 @@ export type ErrorRateWatchResult =
 
 export const EVIDENCE_KEEP = 5;
 
-export type MetricsSourceFactory = (monitoring: MonitoringSettings) => MetricsSource | undefined;
+export type { MetricsSourceFactory };
 
 const keepLast = <T>(list: T[], item: T) => [...list, item].slice(-EVIDENCE_KEEP);
 

@@ -1,11 +1,13 @@
 // Turns Temporal client errors into CLI errors with an exit code and the workflow's own words.
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { KeyFileError } from '../approvals/key-file';
+import { isUnreachable, PromotionLookupError, type LookupErrorKind } from '../client/lookup-error';
 import { CliError, ExitCode } from './errors';
 
 export function toCliError(err: unknown, workflowId: string): unknown {
   if (err instanceof CliError) return err;
   if (err instanceof KeyFileError) return new CliError(err.message, ExitCode.Usage);
+  if (err instanceof PromotionLookupError) return new CliError(err.message, LOOKUP_EXIT[err.kind]);
   if (err instanceof WorkflowNotFoundError || (err as { name?: string })?.name === 'WorkflowNotFoundError') {
     return new CliError(`no promotion ${workflowId} (or it has ended and cannot take decisions)`, ExitCode.NotFound);
   }
@@ -13,9 +15,13 @@ export function toCliError(err: unknown, workflowId: string): unknown {
     const cause = (err.cause as Error | undefined)?.message ?? err.message;
     return new CliError(`refused by ${workflowId}: ${cause}`, ExitCode.Refused);
   }
-  const msg = String((err as Error)?.message ?? err);
-  if (/UNAVAILABLE|ECONNREFUSED|Failed to connect|connect ETIMEDOUT/i.test(msg)) {
-    return new CliError(`Temporal unreachable: ${msg}`, ExitCode.Unreachable);
-  }
+  if (isUnreachable(err)) return new CliError(`Temporal unreachable: ${String((err as Error)?.message ?? err)}`, ExitCode.Unreachable);
   return err;
 }
+
+const LOOKUP_EXIT: Record<LookupErrorKind, ExitCode> = {
+  bad_target: ExitCode.Usage,
+  ambiguous: ExitCode.Usage,
+  not_found: ExitCode.NotFound,
+  unreachable: ExitCode.Unreachable,
+};

@@ -1,11 +1,19 @@
 // Human view of one promotion's state. Pure: state in, text out (times from the workflow's `now`).
 import { formatDuration } from '../common/durations';
+import { formatRate, formatRise } from '../common/format';
+import type { PromotionView } from './promotion-view';
 import type { PromotionState } from '../workflows/messages';
 
 export function progressBar(fraction: number, width = 24): string {
   const f = Math.min(1, Math.max(0, fraction));
   const full = Math.round(f * width);
   return `[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${String(Math.floor(f * 100)).padStart(3)}%`;
+}
+
+/** The status view, with the notice first when the state is not the live answer of a running workflow. */
+export function renderView(v: PromotionView): string {
+  const text = renderStatus(v.state);
+  return v.notice ? `NOTICE   ${v.notice}\n${text}` : text;
 }
 
 export function renderStatus(s: PromotionState): string {
@@ -41,12 +49,12 @@ export function renderStatus(s: PromotionState): string {
   return lines.join('\n');
 }
 
-const pct = (f: number) => `${(f * 100).toFixed(2)}%`;
+const pct = formatRate;
 
 export function describeInterruption(i: NonNullable<PromotionState['interruption']>): string {
   switch (i.kind) {
     case 'breach':
-      return `breach in ${i.sample.environment}: ${pct(i.sample.rate)} vs baseline ${pct(i.baselineUsed)} (+${i.risePercent.toFixed(1)}% > ${i.thresholdPercent}%)`;
+      return `breach in ${i.sample.environment}: ${pct(i.sample.rate)} vs baseline ${pct(i.baselineUsed)} (${formatRise(i.risePercent)} > +${i.thresholdPercent}%)`;
     case 'silence':
       return `no error-rate data from ${i.environment} for ${Math.round(i.silentMinutes)} min (since ${i.silentSince})`;
     case 'rejected':

@@ -18,6 +18,7 @@ import { connectClient, connectWorkerConnection } from '../client/temporal-conne
 import { createAirlockWorker, createDeps } from '../worker/worker';
 import { loadConfig } from '../worker/config';
 import { packageRoot } from '../worker/package-root';
+import { formatRate, formatRise } from '../common/format';
 import { stateQuery, type Change, type PromotionResult, type PromotionState } from '../workflows/messages';
 
 const REPO_ROOT = packageRoot();
@@ -71,7 +72,7 @@ async function cliApprove(workflowId: string, approver: string, keyFile: string,
   }
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+const pct = formatRate;
 
 async function stateOf(client: Client, workflowId: string): Promise<PromotionState> {
   return client.workflow.getHandle(workflowId).query(stateQuery);
@@ -138,7 +139,7 @@ export async function runDemo(client: Client, o: DemoOptions = {}): Promise<Demo
     const why = result.rolledBack.result.interruption;
     const evidence =
       why?.kind === 'breach'
-        ? ` (breach in ${why.sample.environment}: ${pct(why.sample.rate)} errors vs baseline ${pct(why.baselineUsed)}, +${why.risePercent.toFixed(0)} % over a ${why.thresholdPercent} % threshold)`
+        ? ` (breach in ${why.sample.environment}: ${pct(why.sample.rate)} errors vs baseline ${pct(why.baselineUsed)}, ${formatRise(why.risePercent)} over a +${why.thresholdPercent}% threshold)`
         : why
           ? ` (${why.kind})`
           : '';

@@ -38,3 +38,8 @@ export interface Deployer {
   /** Restores the snapshot exactly (canary included), and waits until ready. */
   restore(snapshot: EnvironmentSnapshot): Promise<DeployResult>;
 }
+
+/** Errors a deployer raises when retrying cannot help (401/403/404/422 and the like). */
+export class DeployRejectedError extends Error {
+  readonly nonRetryable = true;
+}

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { metricsSourceOf, type MonitoringSettings } from '../policy/config/monitoring-schema';
 import { createDatadogSource, type DatadogClientOptions, type DatadogCredentials } from './datadog/datadog-source';
 import type { MetricsSource } from './metrics-source';
-import type { MetricsSourceFactory } from '../activities/watch';
+import type { MetricsSourceFactory } from './metrics-source';
 import { createPrometheusSource } from './prometheus/prometheus-source';
 
 export interface MetricsSourceOptions {

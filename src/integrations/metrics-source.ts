@@ -1,5 +1,6 @@
 // A metrics source answers one question per poll: the new version's error rate, its baseline and
 // the requests behind it, in one environment, now. Missing data is its own answer, never zero errors.
+import type { MonitoringSettings } from '../policy/config/monitoring-schema';
 import type { QueryTarget } from '../policy/config/query-template';
 import type { Environment, ErrorRateSample } from '../workflows/messages';
 
@@ -66,3 +67,6 @@ export function readingOf(q: MetricsQuery, figures: RawFigures, source: string):
 export function queryVars(q: MetricsQuery) {
   return { service: q.service, environment: q.environment, version: q.version, readyAt: (q.readyAt / 1000).toFixed(3) };
 }
+
+/** The metrics source a policy's monitoring section configures (undefined: none, signals only). */
+export type MetricsSourceFactory = (monitoring: MonitoringSettings) => MetricsSource | undefined;

@@ -2,9 +2,10 @@
 // acknowledged at once (Slack waits 3 s), then the decision runs and the result goes to response_url.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { renderStatus } from '../client/render-status';
+import { renderView } from '../client/render-status';
 import { describeIssue } from '../workflows/payload-schemas';
-import { promotionState } from '../cli/status';
+import { readPromotion } from '../client/promotion-view';
+import { resolveWorkflowId } from '../client/promotion-target';
 import { APPROVE_ACTION, REJECT_ACTION } from '../integrations/slack/approval-blocks';
 import type { ServerDeps } from './deps';
 import { HttpError } from './http-errors';
@@ -65,8 +66,10 @@ export function registerSlackRoutes(app: FastifyInstance, deps: ServerDeps, secr
     const usage = 'usage: /airlock status <service|workflow-id> · /airlock approve <workflow-id> · /airlock reject <workflow-id> <reason>';
     if (verb === 'status' && target) {
       try {
-        const s = await promotionState(deps.temporal, target);
-        return reply.send({ response_type: 'ephemeral', text: '```' + renderStatus(s) + '```' });
+        // Slack waits 3 s for this answer: the view gives a silent worker less than that.
+        const id = await resolveWorkflowId(deps.temporal, target, { ended: 'latest' });
+        const view = await readPromotion(deps.temporal, id, { queryTimeoutMs: 2_000 });
+        return reply.send({ response_type: 'ephemeral', text: '```' + renderView(view) + '```' });
       } catch (err) {
         return reply.send({ response_type: 'ephemeral', text: `status: ${(err as Error).message}` });
       }

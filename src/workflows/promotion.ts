@@ -8,6 +8,8 @@ import { checkDecisionIdentity, type Attribution, type SignedRequest } from '../
 import { authorizeHuman, type HumanAction } from './approval-authorization';
 import { FailureType } from '../common/failure-types';
 import { formatDuration, HOUR_MS, MINUTE_MS } from '../common/durations';
+import { formatMinutes } from '../common/format';
+import { promotionDetails } from './ui-details';
 import { ErrorRateMonitor } from './error-rate-monitor';
 import {
   abortSignal,
@@ -110,6 +112,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
   function report(): void {
     // Reports are best effort and never delay a gate or a rollback.
     const snapshot = { ...state, now: iso(Date.now()) };
+    wf.setCurrentDetails(promotionDetails(snapshot, Date.now()));
     reports.push(
       reportActs.reportStage.executeWithOptions({ summary: `report stage ${state.stage}` }, [snapshot]).catch((err) => {
         wf.log.warn('stage report failed', { stage: snapshot.stage, error: String(err) });
@@ -431,7 +434,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     state.stagingReadyAt = iso(evidence.stagingReadyAt);
     state.bakeEndsAt = iso(bakeEndsAt);
     setStage('baking');
-    if ((await watch('staging', bakeEndsAt, `bake ${settings.bake.minHours}h in staging`)) !== 'elapsed') return unwind();
+    if ((await watch('staging', bakeEndsAt, `bake ${formatMinutes(settings.bake.minHours * 60)} in staging`)) !== 'elapsed') return unwind();
     evidence.bakeEndedAt = Date.now();
 
     const freeze = await controlActs.deployWaitMs.executeWithOptions({ summary: 'check planned-operation windows' }, [change.service, 'production']);
@@ -456,7 +459,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     const canaryEndsAt = canaryAt + settings.canary.minMinutes * MINUTE_MS;
     state.canaryStartedAt = iso(canaryAt);
     state.canaryWatchEndsAt = iso(canaryEndsAt);
-    if ((await watch('production', canaryEndsAt, `canary watch ${settings.canary.minMinutes}m`)) !== 'elapsed') return unwind();
+    if ((await watch('production', canaryEndsAt, `canary watch ${formatMinutes(settings.canary.minMinutes)}`)) !== 'elapsed') return unwind();
     evidence.canaryClean = true;
 
     const requestedAt = Date.now();
@@ -482,7 +485,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     const rolledOutAt = Date.now();
     monitor.deployed('production', rolledOutAt);
     const watchEndsAt = rolledOutAt + settings.production.watchMinutes * MINUTE_MS;
-    if ((await watch('production', watchEndsAt, `production watch ${settings.production.watchMinutes}m`)) !== 'elapsed') return unwind();
+    if ((await watch('production', watchEndsAt, `production watch ${formatMinutes(settings.production.watchMinutes)}`)) !== 'elapsed') return unwind();
     return 'promoted';
   }
 

@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Octokit } from '@octokit/rest';
 import { FailureType } from '../../common/failure-types';
 import { formatDuration } from '../../common/durations';
+import { formatRate } from '../../common/format';
 import type { Environment, Outcome, PromotionState } from '../../workflows/messages';
 import type { Reporter } from '../reporter';
 
@@ -39,7 +40,7 @@ function summary(s: PromotionState): string {
   const lines = [`**${checkRunTitle(s)}** — ${s.change.service} \`${s.change.version}\``];
   if (s.findings.length) lines.push('', '**Policy findings**', ...s.findings.map((f) => `- ${f.level}: ${f.rule}: ${f.message}`));
   if (s.bakeEndsAt) lines.push('', `Bake: staging ready ${s.stagingReadyAt}, ends ${s.bakeEndsAt}${s.shortBake ? ' (SHORT BAKE)' : ''}`);
-  if (s.errorRate.last) lines.push(`Error rate: ${(s.errorRate.last.rate * 100).toFixed(2)}% vs baseline ${(s.errorRate.last.baseline * 100).toFixed(2)}% in ${s.errorRate.last.environment}`);
+  if (s.errorRate.last) lines.push(`Error rate: ${formatRate(s.errorRate.last.rate)} vs baseline ${formatRate(s.errorRate.last.baseline)} in ${s.errorRate.last.environment}`);
   if (s.approvals.length) lines.push(`Approvals: ${s.approvals.map((a) => `${a.approver} (${a.via})`).join(', ')}`);
   if (s.interruption) lines.push('', '**Stopped**', '```json', JSON.stringify(s.interruption, null, 2), '```');
   if (s.rollback) lines.push(`Rollback: ${s.rollback.steps.join(', ')}${s.rollback.error ? ` FAILED: ${s.rollback.error}` : ''}`);

@@ -8,7 +8,7 @@ import { AppsV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kuberne
 import type { KubernetesEnvironmentSettings, KubernetesSettings } from '../../policy/config/kubernetes-schema';
 import type { Environment } from '../../workflows/messages';
 import type { Deployer, DeployResult, EnvironmentSnapshot, WorkloadState } from '../deployer';
-import { DeployRejectedError } from '../../activities/deploy';
+import { DeployRejectedError } from '../deployer';
 import { imageTag, imageWithVersion, invalidVersion } from './image-ref';
 import { describeObject, withRetry, type RetryOptions } from './kubernetes-errors';
 import { getRawJson } from './kubernetes-raw';

@@ -1,7 +1,7 @@
 // What a Kubernetes API failure means for Airlock: retry (409 conflict, 429, 5xx, network, timeout)
 // or give up at once (401/403/404/422 and other 4xx) with a message naming the object and reason.
 import { ApiException } from '@kubernetes/client-node';
-import { DeployRejectedError } from '../../activities/deploy';
+import { DeployRejectedError } from '../deployer';
 
 /** A failure that a later attempt may not see: the activity's retry policy (or withRetry) handles it. */
 export class KubernetesTransientError extends Error {

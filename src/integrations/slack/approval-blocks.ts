@@ -1,12 +1,13 @@
 // The Block Kit approval request: the evidence a human needs before clicking, and the buttons.
 // Pure: used by the Slack notifier (first post, updates) and the server (after a click).
 import { formatDuration } from '../../common/durations';
+import { formatRate } from '../../common/format';
 import type { PromotionState } from '../../workflows/messages';
 
 export const APPROVE_ACTION = 'airlock_approve';
 export const REJECT_ACTION = 'airlock_reject';
 
-const pct = (f: number) => `${(f * 100).toFixed(2)}%`;
+const pct = formatRate;
 
 export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text: string; blocks: unknown[] } {
   const c = s.change;
