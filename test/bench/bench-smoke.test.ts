@@ -1,6 +1,6 @@
 // Smoke test of `npm run bench`: one benchmark, quick, three samples; the JSON it writes has the
 // documented shape and every figure is a positive number. Not a timed test: no figure is judged.
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // The command line itself: exit codes and messages for usage errors, keygen's file and output.
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,6 @@
 // CLI decisions against a real promotion on the time-skipping server: signed approvals count;
 // forged, altered, replayed, stale, unsigned and fake-Slack ones are refused and recorded.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,10 +16,10 @@ import { signedRequest } from '../../src/approvals/signed-request';
 import { approveUpdate, type PromotionResult } from '../../src/workflows/messages';
 
 let env: TestWorkflowEnvironment;
-before(async () => {
+beforeAll(async () => {
   env = await timeSkippingEnv();
 });
-after(async () => {
+afterAll(async () => {
   await env?.teardown();
 });
 

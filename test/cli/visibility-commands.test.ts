@@ -1,6 +1,6 @@
 // `airlock list`, `report` and `status --watch` on the dev server, over promotions that really
 // ended promoted, rolled back in their canary, and blocked — with short, labelled durations.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -13,10 +13,10 @@ import type { PromotionList } from '../../src/cli/list';
 import { approveUpdate } from '../../src/workflows/messages';
 
 let env: TestWorkflowEnvironment;
-before(async () => {
+beforeAll(async () => {
   env = await devServerEnv();
 });
-after(async () => {
+afterAll(async () => {
   await env?.teardown();
 });
 

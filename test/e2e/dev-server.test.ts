@@ -1,7 +1,7 @@
 // End to end on the Temporal CLI dev server (the server `npm start` runs), with short durations
 // that the policy labels explicitly (bake.allowShortBake). The real 24 h bake is tested on the
 // time-skipping server in test/workflows.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,12 +14,12 @@ import { runDemo } from '../../src/dev/demo';
 import { approveUpdate } from '../../src/workflows/messages';
 
 let env: TestWorkflowEnvironment;
-before(async () => {
+beforeAll(async () => {
   env = await devServerEnv();
   process.env.TEMPORAL_ADDRESS = env.address;
   process.env.TEMPORAL_NAMESPACE = 'default';
 });
-after(async () => {
+afterAll(async () => {
   await env?.teardown();
 });
 

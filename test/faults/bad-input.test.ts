@@ -7,7 +7,8 @@
 //   - Policy files: parsePolicy.
 // Each is answered with a 4xx or a refusal naming the field or reason; nothing crashes, no
 // promotion starts, and the promotion's state is unchanged except for its refusal log.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
+import { diagnostic } from '../helpers/diagnostic';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
@@ -45,7 +46,7 @@ const slackAnswers: Array<Record<string, unknown>> = [];
 const counts: Record<string, number> = {};
 const tally = (kind: string) => void (counts[kind.replace(/ .*/, '')] = (counts[kind.replace(/ .*/, '')] ?? 0) + 1);
 
-before(async () => {
+beforeAll(async () => {
   env = await devServerEnv();
   rig = createRig(env, { policy: POLICY });
   const policyText = testPolicyYaml(POLICY);
@@ -69,7 +70,7 @@ before(async () => {
   );
   await app.ready();
 });
-after(async () => {
+afterAll(async () => {
   await app?.close();
   await env?.teardown();
 });
@@ -103,7 +104,7 @@ const stable = (s: PromotionState) => {
   return rest;
 };
 
-test(`HTTP endpoints, update and signal arguments: ${RUNS.http + RUNS.updates + RUNS.signals} bad inputs change nothing`, { timeout: 240_000 }, async (t) => {
+test(`HTTP endpoints, update and signal arguments: ${RUNS.http + RUNS.updates + RUNS.signals} bad inputs change nothing`, { timeout: 240_000 }, async () => {
   await rig.run(async () => {
     const h: WorkflowHandle = await rig.start();
     await waitFor('awaiting_approval', async () => ((await h.query(stateQuery)).stage === 'awaiting_approval' ? true : undefined), 60_000);
@@ -151,7 +152,7 @@ test(`HTTP endpoints, update and signal arguments: ${RUNS.http + RUNS.updates + 
       ),
       { seed: SEED, numRuns: RUNS.http, includeErrorInReport: true },
     );
-    t.diagnostic(`HTTP: ${RUNS.http} cases in ${Date.now() - started} ms`);
+    diagnostic(`HTTP: ${RUNS.http} cases in ${Date.now() - started} ms`);
 
     // Slack decisions run after the acknowledgement: every one was refused, none approved.
     await waitFor(`${slackLater} Slack follow-ups`, () => (slackAnswers.length >= slackLater ? true : undefined), 60_000);
@@ -177,7 +178,7 @@ test(`HTTP endpoints, update and signal arguments: ${RUNS.http + RUNS.updates + 
       if (cause.type === 'AirlockDecisionRefused' && /signature|unsigned|bridge/.test(cause.message)) refusedByHandler++;
     };
     for (const [i, c] of updateCases.entries()) await runUpdate(c, i);
-    t.diagnostic(`updates: ${updateCases.length} in ${Date.now() - updStarted} ms`);
+    diagnostic(`updates: ${updateCases.length} in ${Date.now() - updStarted} ms`);
 
     // ---- Signals: refused ones are recorded in state.refusals, in order ----------------------
     const signalCases = fc.sample(decisionCases(h.workflowId, Date.now, alice), { seed: SEED + 1, numRuns: RUNS.signals });
@@ -203,8 +204,8 @@ test(`HTTP endpoints, update and signal arguments: ${RUNS.http + RUNS.updates + 
     assert.deepEqual(stable(after), stable(before), 'state unchanged except for the refusal log');
     assert.equal(after.stage, 'awaiting_approval');
     assert.ok(after.refusals.length >= refusedByHandler + signalCases.length);
-    t.diagnostic(`refusal log: ${after.refusals.length} entries (identity refusals of updates + refused signals)`);
+    diagnostic(`refusal log: ${after.refusals.length} entries (identity refusals of updates + refused signals)`);
   });
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  t.diagnostic(`seed ${SEED}; cases by family: ${JSON.stringify(counts)}; total ${total}`);
+  diagnostic(`seed ${SEED}; cases by family: ${JSON.stringify(counts)}; total ${total}`);
 });

@@ -5,7 +5,7 @@
 // 403 is a DeployRejectedError (non-retryable). Expected, per docs and DESIGN.md:
 //   transient → retried, the promotion carries on; persistent or non-retryable → deploy_failed,
 //   everything deployed so far restored newest first, outcome `failed`, slot released.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -64,10 +64,10 @@ function faultyDeployer(inner: SimulatedDeployer, rules: FaultRule[]) {
 }
 
 let env: TestWorkflowEnvironment;
-before(async () => {
+beforeAll(async () => {
   env = await timeSkippingEnv();
 });
-after(async () => {
+afterAll(async () => {
   await env?.teardown();
 });
 

@@ -1,7 +1,8 @@
 // 100 duplicate deliveries of one merge, all in flight at once, over real HTTP to the live server:
 // GitHub redeliveries (same bytes, same delivery id), retries with new delivery ids, and the push
 // twin of the merged pull request. Exactly one promotion starts; every answer names it.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
+import { diagnostic } from '../helpers/diagnostic';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -17,13 +18,13 @@ let github: GithubFake;
 let server: LiveServer;
 
 let rig: GithubWebhookRig;
-before(async () => {
+beforeAll(async () => {
   rig = await startGithubWebhookRig(SECRET);
   ({ env, github, server } = rig);
 });
-after(() => rig?.close());
+afterAll(() => rig?.close());
 
-test(`${DELIVERIES} concurrent duplicate deliveries of one merge start exactly one promotion`, { timeout: 120_000 }, async (t) => {
+test(`${DELIVERIES} concurrent duplicate deliveries of one merge start exactly one promotion`, { timeout: 120_000 }, async () => {
   const commit = randomSha();
   const files = ['k8s/production/payment-service/deployment.yaml'];
   const number = 50_000 + Math.floor(Math.random() * 10_000);
@@ -42,7 +43,7 @@ test(`${DELIVERIES} concurrent duplicate deliveries of one merge start exactly o
 
   const started = Date.now();
   const answers = await Promise.all(deliveries.map((d) => server.post('/webhooks/github', d.body, d.headers)));
-  t.diagnostic(`${DELIVERIES} deliveries answered in ${Date.now() - started} ms`);
+  diagnostic(`${DELIVERIES} deliveries answered in ${Date.now() - started} ms`);
 
   const workflowId = promotionWorkflowId({ service: 'payment-service', commit });
   const statuses = answers.map((a) => a.status);

@@ -2,7 +2,8 @@
 // SQLite file: the promotion is still there, the bake keeps its end time, ends no earlier than
 // staging readiness + bake length, and is not started over (it resumes with its remaining time).
 // The worker is the real one, in its own process, and rides out the outage.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
+import { diagnostic } from '../helpers/diagnostic';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ let client: Client;
 let worker: WorkerProcess;
 const taskQueue = `faults-${randomUUID()}`;
 
-before(async () => {
+beforeAll(async () => {
   dir = tempDir('server-restart');
   const policyFile = join(dir, 'policy.yaml');
   writeFileSync(policyFile, testPolicyYaml({ bakeHours: BAKE_S / 3600, canaryMinutes: 0.05, productionWatchMinutes: 0.05, maxSilenceMinutes: 60 }));
@@ -36,13 +37,13 @@ before(async () => {
   await worker.ready;
 });
 
-after(async () => {
+afterAll(async () => {
   await worker?.kill('SIGKILL');
   await server?.close();
   removeDir(dir);
 });
 
-test('dev server killed and restarted mid-bake (SQLite kept): the bake resumes with its remaining time', { timeout: 180_000 }, async (t) => {
+test('dev server killed and restarted mid-bake (SQLite kept): the bake resumes with its remaining time', { timeout: 180_000 }, async () => {
   const t0 = Date.now();
   const started = await startPromotion(client, makeChange(), { taskQueue, slotWorkflowId: `slot-${randomUUID()}` });
   const h = client.workflow.getHandle(started.workflowId);
@@ -51,7 +52,7 @@ test('dev server killed and restarted mid-bake (SQLite kept): the bake resumes w
     return s.stage === 'baking' ? s : undefined;
   }, 60_000);
   const bakeMs = BAKE_S * 1000;
-  t.diagnostic(`baking ${Date.now() - t0} ms after the start`);
+  diagnostic(`baking ${Date.now() - t0} ms after the start`);
   assert.equal(Date.parse(baking.bakeEndsAt!) - Date.parse(baking.stagingReadyAt!), bakeMs);
 
   await server.stop('SIGKILL');
@@ -63,7 +64,7 @@ test('dev server killed and restarted mid-bake (SQLite kept): the bake resumes w
 
   // The promotion survived in the SQLite file, still baking, with the same end time.
   const resumed = await waitFor('query after restart', async () => (await h.query(stateQuery)) as PromotionState, 60_000, 500);
-  t.diagnostic(`server down ${restartedAt - killedAt} ms; first query answered ${Date.now() - restartedAt} ms after the restart`);
+  diagnostic(`server down ${restartedAt - killedAt} ms; first query answered ${Date.now() - restartedAt} ms after the restart`);
   assert.equal(resumed.stage, 'baking');
   assert.equal(resumed.stagingReadyAt, baking.stagingReadyAt);
   assert.equal(resumed.bakeEndsAt, baking.bakeEndsAt);
@@ -75,10 +76,10 @@ test('dev server killed and restarted mid-bake (SQLite kept): the bake resumes w
     const s = await h.query(stateQuery);
     return s.canaryStartedAt ? s : undefined;
   }, 120_000, 500);
-  t.diagnostic(`bake ends ${baking.bakeEndsAt}, canary started ${canary.canaryStartedAt}`);
+  diagnostic(`bake ends ${baking.bakeEndsAt}, canary started ${canary.canaryStartedAt}`);
   assert.ok(Date.parse(canary.canaryStartedAt!) >= Date.parse(baking.bakeEndsAt!), 'the bake ended no earlier than staging readiness + bake length');
 
-  t.diagnostic(`canary seen ${Date.now() - t0} ms after the start`);
+  diagnostic(`canary seen ${Date.now() - t0} ms after the start`);
   // Not started over: the bake timer fired at its original end, well before a full bake after the restart.
   const history = await h.fetchHistory();
   const fired = history.events!.find((e) => e.timerFiredEventAttributes);

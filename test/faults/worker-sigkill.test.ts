@@ -8,7 +8,8 @@
 //     canary deploy, in the approval wait (after one approval), mid production rollout.
 //   B (search-service, expected `rolled_back` on a canary breach): killed mid staging deploy, in the
 //     bake, mid canary deploy, in the approval wait, and mid rollback (restore).
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
+import { diagnostic } from '../helpers/diagnostic';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -48,7 +49,7 @@ function startWorker(): Promise<void> {
   return worker.ready;
 }
 
-before(async () => {
+beforeAll(async () => {
   dir = tempDir('sigkill');
   stateFile = join(dir, 'simulation.json');
   policyFile = join(dir, 'policy.yaml');
@@ -61,7 +62,7 @@ before(async () => {
   await startWorker();
 });
 
-after(async () => {
+afterAll(async () => {
   await worker?.kill('SIGKILL');
   await server?.close();
   removeDir(dir);
@@ -130,14 +131,46 @@ function assertDeployedOnce(service: string, expected: string[]) {
   }
 }
 
-test('SIGKILL of the worker in every stage: same outcomes, nothing deployed twice, slots released', { timeout: 480_000 }, async (t) => {
+/**
+ * The whole sequence's bound: 480 s from the start of the promotions to the last step (under
+ * node:test, the timeout of the parent test whose subtests the steps were). Every step races it,
+ * so once it is spent the step running fails and the steps after it fail at once.
+ */
+const SEQUENCE_MS = 480_000;
+let sequenceDeadline = Number.POSITIVE_INFINITY;
+async function withinSequence<T>(what: string, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const spent = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: the sequence's ${SEQUENCE_MS / 1000} s are spent`)), Math.max(0, sequenceDeadline - Date.now()));
+  });
+  try {
+    return await Promise.race([work(), spent]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+/** One step of the sequence: run in order, sharing the promotions; a failed step does not stop the next. */
+function step(name: string, fn: () => Promise<void>) {
+  test(name, { timeout: SEQUENCE_MS }, () => withinSequence(name, fn));
+}
+
+describe('SIGKILL of the worker in every stage: same outcomes, nothing deployed twice, slots released', () => {
   const changeA = makeChange({ service: 'notification-service', version: 'v-a' });
   const changeB = makeChange({ service: 'search-service', version: 'v-b' });
-  const a = client.workflow.getHandle((await startPromotion(client, changeA, { taskQueue, slotWorkflowId: slotA })).workflowId);
-  const b = client.workflow.getHandle((await startPromotion(client, changeB, { taskQueue, slotWorkflowId: slotB })).workflowId);
-  const both = { A: { h: a, service: changeA.service }, B: { h: b, service: changeB.service } };
+  let a: WorkflowHandle;
+  let b: WorkflowHandle;
+  let both: Record<'A' | 'B', { h: WorkflowHandle; service: string }>;
 
-  await t.test('staging deploy: killed mid-rollout, the deploy is retried once and completes', async () => {
+  beforeAll(async () => {
+    sequenceDeadline = Date.now() + SEQUENCE_MS;
+    await withinSequence('start both promotions', async () => {
+      a = client.workflow.getHandle((await startPromotion(client, changeA, { taskQueue, slotWorkflowId: slotA })).workflowId);
+      b = client.workflow.getHandle((await startPromotion(client, changeB, { taskQueue, slotWorkflowId: slotB })).workflowId);
+      both = { A: { h: a, service: changeA.service }, B: { h: b, service: changeB.service } };
+    });
+  });
+
+  step('staging deploy: killed mid-rollout, the deploy is retried once and completes', async () => {
     await waitFor('A and B mid staging deploy', () => (inFlight(changeA.service).includes('deploy:staging:v-a') && inFlight(changeB.service).includes('deploy:staging:v-b') ? true : undefined), 60_000, 100);
     const k = await killAndRestart('staging deploy', both);
     assert.deepEqual(k.stages, { A: 'staging', B: 'staging' });
@@ -147,7 +180,7 @@ test('SIGKILL of the worker in every stage: same outcomes, nothing deployed twic
   });
 
   let bakeEndsAt = '';
-  await t.test('bake: killed mid-bake, the bake keeps its end time and is not shortened', async () => {
+  step('bake: killed mid-bake, the bake keeps its end time and is not shortened', async () => {
     const s = await stateOf(a);
     assert.equal(s.stage, 'baking');
     bakeEndsAt = s.bakeEndsAt!;
@@ -158,7 +191,7 @@ test('SIGKILL of the worker in every stage: same outcomes, nothing deployed twic
     assert.equal(after.bakeEndsAt, bakeEndsAt, 'bake end unchanged by the restart');
   });
 
-  await t.test('canary: killed mid canary rollout, the canary is retried once and completes', async () => {
+  step('canary: killed mid canary rollout, the canary is retried once and completes', async () => {
     await waitFor('A and B mid canary deploy', () => (inFlight(changeA.service).includes('deployCanary:production:v-a') && inFlight(changeB.service).includes('deployCanary:production:v-b') ? true : undefined), RECOVERY_MS, 100);
     const k = await killAndRestart('canary', both);
     assert.deepEqual(k.stages, { A: 'canary', B: 'canary' });
@@ -168,7 +201,7 @@ test('SIGKILL of the worker in every stage: same outcomes, nothing deployed twic
     await waitStage(b, ['awaiting_approval']);
   });
 
-  await t.test('approval wait: an approval given before the kill survives it', async () => {
+  step('approval wait: an approval given before the kill survives it', async () => {
     await Promise.all([a, b].map((h) => h.executeUpdate(approveUpdate, { args: [approval(h, 'alice')] })));
     const k = await killAndRestart('approval wait', both);
     assert.deepEqual(k.stages, { A: 'awaiting_approval', B: 'awaiting_approval' });
@@ -176,7 +209,7 @@ test('SIGKILL of the worker in every stage: same outcomes, nothing deployed twic
     for (const s of after) assert.deepEqual(s.approvals.map((x) => x.approver), ['alice']);
   });
 
-  await t.test('production rollout (A) and rollback (B): killed mid-rollout and mid-restore', async () => {
+  step('production rollout (A) and rollback (B): killed mid-rollout and mid-restore', async () => {
     const breach = { environment: 'production' as const, rate: 0.0106, baseline: 0.01, requestCount: 5000, observedAt: new Date().toISOString() };
     await Promise.all([a.executeUpdate(approveUpdate, { args: [approval(a, 'bob')] }), b.signal(errorRateSignal, breach)]);
     const aRolling = () => inFlight(changeA.service).includes('promote:production:v-a');
@@ -199,7 +232,7 @@ test('SIGKILL of the worker in every stage: same outcomes, nothing deployed twic
     assert.ok(killedIn('B', (s) => s.some((x) => x.startsWith('restore:'))), 'B was killed mid rollback');
   });
 
-  await t.test('each promotion ends as it would have without the kills', async () => {
+  step('each promotion ends as it would have without the kills', async () => {
     const ra: PromotionResult = await a.result();
     const rb: PromotionResult = await b.result();
     assert.equal(ra.outcome, 'promoted');
@@ -224,7 +257,7 @@ test('SIGKILL of the worker in every stage: same outcomes, nothing deployed twic
     assert.deepEqual(model['production/search-service'], { stable: { version: 'initial', replicas: 4 }, canary: null });
   });
 
-  await t.test('slots released: the next promotion on each slot acquires it', async () => {
+  step('slots released: the next promotion on each slot acquires it', async () => {
     for (const slot of [slotA, slotB]) {
       const s = await client.workflow.getHandle(slot).query(slotStateQuery);
       assert.deepEqual(s.holders, [], `${slot} holds nobody`);
@@ -237,5 +270,7 @@ test('SIGKILL of the worker in every stage: same outcomes, nothing deployed twic
     for (const n of next) await client.workflow.getHandle(n.workflowId).terminate('fault test over');
   });
 
-  t.diagnostic(`kills: ${kills.map((k) => `${k.label} [A ${k.stages.A}${k.inFlight.A.length ? ` mid ${k.inFlight.A}` : ''}; B ${k.stages.B}${k.inFlight.B.length ? ` mid ${k.inFlight.B}` : ''}]`).join(' · ')}`);
+  afterAll(() => {
+    diagnostic(`kills: ${kills.map((k) => `${k.label} [A ${k.stages.A}${k.inFlight.A.length ? ` mid ${k.inFlight.A}` : ''}; B ${k.stages.B}${k.inFlight.B.length ? ` mid ${k.inFlight.B}` : ''}]`).join(' · ')}`);
+  });
 });

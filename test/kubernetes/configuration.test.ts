@@ -1,6 +1,6 @@
 // The policy's kubernetes section and AIRLOCK_DEPLOYER: optional for the simulation, refused
 // with the field's name when wrong, required (at worker start) for the Kubernetes deployer.
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

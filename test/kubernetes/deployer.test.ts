@@ -1,6 +1,6 @@
 // The Kubernetes deployer against a real API server (etcd, kube-apiserver, controller-manager,
 // scheduler, kwok): rollouts, canary, promote, exact restore, and how failures are classified.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
@@ -20,11 +20,11 @@ import { testPolicyYaml } from '../helpers/harness';
 import { KubeConfig } from '@kubernetes/client-node';
 
 let cluster: TestCluster;
-before(async () => {
+beforeAll(async () => {
   cluster = await startTestCluster();
   await prepareCluster(cluster);
 });
-after(async () => {
+afterAll(async () => {
   await cluster?.teardown();
 });
 

@@ -1,7 +1,7 @@
 // End to end: the real promotion workflow (time-skipping server, real worker and activities) with
 // the Kubernetes deployer on a real API server. A breach during the canary rolls back production
 // and staging, and the cluster ends exactly on the templates it had before the change.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createRig, feed, sendSample, timeSkippingEnv, untilStage } from '../helpers/harness';
@@ -14,11 +14,11 @@ import { prepareCluster, readDeployment, readyPodImages, serviceYaml } from './f
 
 let cluster: TestCluster;
 let env: TestWorkflowEnvironment;
-before(async () => {
+beforeAll(async () => {
   [cluster, env] = await Promise.all([startTestCluster(), timeSkippingEnv()]);
   await prepareCluster(cluster);
 });
-after(async () => {
+afterAll(async () => {
   await Promise.all([cluster?.teardown(), env?.teardown()]);
 });
 

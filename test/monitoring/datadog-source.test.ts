@@ -1,5 +1,5 @@
 // DatadogSource through the official client against a fake Datadog API (real /api/v1/query payloads).
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDatadogSource } from '../../src/integrations/datadog/datadog-source';
@@ -10,10 +10,10 @@ import { datadogSourceSchema } from '../../src/policy/config/monitoring-schema';
 import { DD_TEST_KEYS, startDatadogFake, type DatadogFake } from '../fakes/datadog-fake';
 
 let dd: DatadogFake;
-before(async () => {
+beforeAll(async () => {
   dd = await startDatadogFake();
 });
-after(async () => {
+afterAll(async () => {
   await dd?.fake.close();
 });
 

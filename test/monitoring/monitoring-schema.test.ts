@@ -1,6 +1,6 @@
 // The policy's monitoring section: existing policies parse unchanged; sources are checked at load.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { parsePolicy } from '../../src/policy/config/load';
 import { renderQuery } from '../../src/policy/config/query-template';
 import { escapePromQL } from '../../src/integrations/prometheus/prometheus-source';

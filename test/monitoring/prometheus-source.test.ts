@@ -1,5 +1,5 @@
 // PrometheusSource and the watch activity against Debian's Prometheus scraping a test exporter.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createPrometheusSource } from '../../src/integrations/prometheus/prometheus-source';
@@ -14,7 +14,7 @@ let prom: PrometheusServer;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SVC = 'search-service';
 
-before(async () => {
+beforeAll(async () => {
   exporter = await startTestExporter();
   exporter.set({ service: SVC, environment: 'production', version: 'v1', rps: 200, errorRatio: 0.01 });
   exporter.set({ service: SVC, environment: 'production', version: 'v2', rps: 100, errorRatio: 0.04 });
@@ -22,7 +22,7 @@ before(async () => {
   prom = await startPrometheus([exporter.target]);
   await prom.waitForScrapes(7);
 });
-after(async () => {
+afterAll(async () => {
   await prom?.stop();
   await exporter?.close();
 });

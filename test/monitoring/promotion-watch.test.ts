@@ -1,7 +1,8 @@
 // End to end on the Temporal dev server: a promotion whose policy names a real Prometheus, which
 // scrapes a test exporter every second. The watch activity reads it for each window; a breach
 // injected at the exporter rolls the promotion back with the evidence; a clean run is promoted.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
+import { diagnostic } from '../helpers/diagnostic';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -30,14 +31,14 @@ function healthyTraffic() {
   exporter.set({ service: SVC, environment: 'production', version: 'v2', rps: 100, errorRatio: 0.01 });
 }
 
-before(async () => {
+beforeAll(async () => {
   exporter = await startTestExporter();
   healthyTraffic();
   prom = await startPrometheus([exporter.target]);
   env = await devServerEnv();
   await prom.waitForScrapes(7); // the staging baseline is read from before readiness
 });
-after(async () => {
+afterAll(async () => {
   await env?.teardown();
   await prom?.stop();
   await exporter?.close();
@@ -121,7 +122,7 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
     healthyTraffic();
   });
 
-  test('a clean run: each window watch returns at the window end; a window costs a handful of history events', async (t) => {
+  test('a clean run: each window watch returns at the window end; a window costs a handful of history events', async () => {
     healthyTraffic();
     const r = rig();
     await r.run(async () => {
@@ -153,9 +154,9 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
       const bakeEvents = events.slice(stagingReady + 1, nextStage);
       const bakeCompleted = events.find((e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === scheduled[0].eventId!.toString())!;
       const bakePolls = decode(bakeCompleted.activityTaskCompletedEventAttributes!.result).evidence.polls as number;
-      t.diagnostic(`bake window: ${bakeEvents.length} history events for ${bakePolls} polls; whole promotion: ${events.length} events`);
+      diagnostic(`bake window: ${bakeEvents.length} history events for ${bakePolls} polls; whole promotion: ${events.length} events`);
       const kinds = bakeEvents.map((e) => temporal.api.enums.v1.EventType[e.eventType!].replace('EVENT_TYPE_', '').toLowerCase());
-      t.diagnostic(`bake window events: ${kinds.join(' ')}`);
+      diagnostic(`bake window events: ${kinds.join(' ')}`);
       assert.ok(bakePolls >= BAKE_SECONDS / 2, `polls ${bakePolls}`); // one a second, fewer on a loaded machine
       assert.ok(bakeEvents.length <= 25, `bake window took ${bakeEvents.length} events`);
       await maybeRecord('promoted-with-prometheus-watch', h);

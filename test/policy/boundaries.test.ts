@@ -1,6 +1,6 @@
 // Boundaries of the probe, memory and replica rules.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { checkFixture, fixturePolicy } from './fixture-change';
 
 describe('liveness probe boundaries', () => {

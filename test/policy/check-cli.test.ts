@@ -1,7 +1,7 @@
 // `airlock check`: exit codes, the JSON contract, human output grouped by file, git refs.
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { runCheckCli } from '../../src/cli/check';
 import { runCli } from '../../src/cli/main';
 import { FIXTURE_POLICY, FIXTURES } from './fixture-change';
@@ -62,8 +62,10 @@ describe('airlock check', () => {
 
   describe('with git refs', () => {
     let repo: FixtureRepo;
-    before(() => (repo = fixtureRepo('incident-006-memory')));
-    after(() => repo.remove());
+    beforeAll(() => {
+      repo = fixtureRepo('incident-006-memory');
+    });
+    afterAll(() => repo.remove());
 
     it('reads --base-ref and --head-ref from --repo', async () => {
       const r = await run(['--policy', FIXTURE_POLICY, '--repo', repo.dir, '--base-ref', repo.base, '--head-ref', 'HEAD', '--json', ...NOW]);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { DEFAULT_FORBIDDEN_PATHS } from '../../src/policy/config/checks-schema';
 import { parsePolicy, PolicyError } from '../../src/policy/config/load';
 import { testPolicyYaml } from '../helpers/harness';

@@ -1,6 +1,6 @@
 // Each incident of the story as a change that must be blocked, and its safe twin that must pass.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { checkFixture } from './fixture-change';
 
 describe('incidents are blocked, safe twins pass', () => {

@@ -1,6 +1,6 @@
 // Forbidden paths, reach through Kustomize, sensitive content, change size and malformed input.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { checkFixture, fixturePolicy } from './fixture-change';
 
 describe('forbidden paths', () => {

@@ -1,6 +1,6 @@
 // Planned-operation windows: blocking scaling during one, and how long a deploy waits for a freeze.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { plannedOperationSchema } from '../../src/policy/config/checks-schema';
 import { activeWindow, deployWait } from '../../src/policy/engine/planned-operations';
 import { checkFixture, fixturePolicy } from './fixture-change';

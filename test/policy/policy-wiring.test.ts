@@ -1,6 +1,6 @@
 // The worker's change checker reads the trees from a git clone; it never allows silently.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { createChangeChecker, deployWindow } from '../../src/worker/policy-wiring';
 import type { Change } from '../../src/workflows/messages';
 import { fixturePolicy } from './fixture-change';
@@ -10,8 +10,10 @@ const change = (o: Partial<Change>): Change => ({ service: 'notification-service
 
 describe('createChangeChecker', () => {
   let repo: FixtureRepo;
-  before(() => (repo = fixtureRepo('incident-009-liveness-probe')));
-  after(() => repo.remove());
+  beforeAll(() => {
+    repo = fixtureRepo('incident-009-liveness-probe');
+  });
+  afterAll(() => repo.remove());
 
   it('reads base and head commits from the clone and blocks the incident', async () => {
     const findings = await createChangeChecker(repo.dir)(fixturePolicy(), change({ commit: repo.head, baseCommit: repo.base }));

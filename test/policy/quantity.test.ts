@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { formatBytes, increasesByMoreThan, parseQuantity, QuantityError } from '../../src/policy/engine/quantity';
 
 const bytes = (q: unknown) => parseQuantity(q) / 1_000_000_000n;

@@ -1,6 +1,6 @@
 // Alert webhooks against a live server and a real Temporal dev server: an Alertmanager or Datadog
 // payload becomes an errorRate signal for the service's promotion in flight; others change nothing.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createRig, devServerEnv, state } from '../helpers/harness';
@@ -9,11 +9,11 @@ import { startLiveServer, type LiveServer } from './server-rig';
 const TOKEN = 'alert-token-0123456789abcdef';
 let env: TestWorkflowEnvironment;
 let server: LiveServer;
-before(async () => {
+beforeAll(async () => {
   env = await devServerEnv();
   server = await startLiveServer(env, { alerts: { token: TOKEN } });
 });
-after(async () => {
+afterAll(async () => {
   await server?.app.close();
   await env?.teardown();
 });

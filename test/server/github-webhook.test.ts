@@ -1,6 +1,6 @@
 // GitHub merge trigger against a live server, a real Temporal dev server and a fake GitHub:
 // really signed deliveries start one promotion; forged, replayed, oversized, malformed start none.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -15,11 +15,11 @@ let github: GithubFake;
 let server: LiveServer;
 
 let rig: GithubWebhookRig;
-before(async () => {
+beforeAll(async () => {
   rig = await startGithubWebhookRig(SECRET);
   ({ env, github, server } = rig);
 });
-after(() => rig?.close());
+afterAll(() => rig?.close());
 
 const sha = randomSha;
 

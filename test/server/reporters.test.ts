@@ -1,6 +1,6 @@
 // The GitHub and Slack reporters against the local fakes: the calls they make for a promotion's
 // states, idempotence, and how GitHub's rate-limit and refusal answers become Temporal failures.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { Octokit } from '@octokit/rest';
 import { WebClient } from '@slack/web-api';
@@ -14,11 +14,11 @@ import type { HttpFake } from '../fakes/http-fake';
 
 let github: GithubFake;
 let slack: HttpFake;
-before(async () => {
+beforeAll(async () => {
   github = await startGithubFake();
   slack = await startSlackFake();
 });
-after(async () => {
+afterAll(async () => {
   await github?.close();
   await slack?.close();
 });

@@ -1,7 +1,7 @@
 // Slack approvals against a live server, a real Temporal dev server (short bake) and a fake Slack:
 // a verified click becomes a bridge-signed approval; forged, stale, replayed, malformed and
 // unmapped requests change nothing.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -24,7 +24,7 @@ let env: TestWorkflowEnvironment;
 let slack: HttpFake;
 let server: LiveServer;
 
-before(async () => {
+beforeAll(async () => {
   env = await devServerEnv();
   slack = await startSlackFake();
   server = await startLiveServer(
@@ -33,7 +33,7 @@ before(async () => {
     { policy, slack: createSlackPoster([`${slack.url}/respond/`]) },
   );
 });
-after(async () => {
+afterAll(async () => {
   await server?.app.close();
   await slack?.close();
   await env?.teardown();

@@ -1,5 +1,5 @@
 // The breach rule the README states, at its boundaries and as properties over random samples.
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { assessSample } from '../../src/workflows/breach-rule';

@@ -1,7 +1,7 @@
 // docker-compose.yml and the Dockerfile stay true to the code: what the containers are given must
 // parse with the same configuration schemas the worker and server use, and the stack must carry
 // Airlock's search attributes. (No Docker daemon in CI: this checks the files, not the images.)
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

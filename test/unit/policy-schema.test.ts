@@ -1,5 +1,5 @@
 // The policy file: every error names the field path and the reason; defaults come from the story.
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

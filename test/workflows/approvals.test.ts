@@ -1,5 +1,5 @@
 // Approval gate: who may approve, when, and what a refusal says. Time-skipping server, real bake.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
@@ -8,10 +8,10 @@ import { signedApproval } from '../helpers/approver-keys';
 import { abortUpdate, approveUpdate, rejectUpdate, type PromotionResult } from '../../src/workflows/messages';
 
 let env: TestWorkflowEnvironment;
-before(async () => {
+beforeAll(async () => {
   env = await timeSkippingEnv();
 });
-after(async () => {
+afterAll(async () => {
   await env?.teardown();
 });
 

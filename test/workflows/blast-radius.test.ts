@@ -1,5 +1,5 @@
 // The blast-radius slot: one service in flight, FIFO, hourly start limit, terminated holders.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -7,10 +7,10 @@ import { createRig, feed, state, timeSkippingEnv, untilStage } from '../helpers/
 import { abortUpdate, slotStateQuery, type PromotionResult, type SlotState } from '../../src/workflows/messages';
 
 let env: TestWorkflowEnvironment;
-before(async () => {
+beforeAll(async () => {
   env = await timeSkippingEnv();
 });
-after(async () => {
+afterAll(async () => {
   await env?.teardown();
 });
 

@@ -1,7 +1,7 @@
 // Property: whatever humans, agents, metrics and worker crashes do, production never receives the
 // change without a clean gate, a full bake after staging was ready, a clean canary watch and two
 // approvals by distinct, allowed, non-author humans. Checked against the server's own history.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -24,11 +24,11 @@ let env: TestWorkflowEnvironment;
  * and a result that timed out would have left time skipping unlocked for the runs after it.
  */
 let lockedClient: Client;
-before(async () => {
+beforeAll(async () => {
   env = await timeSkippingEnv();
   lockedClient = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
 });
-after(async () => {
+afterAll(async () => {
   await env?.teardown();
 });
 

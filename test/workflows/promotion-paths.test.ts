@@ -1,5 +1,5 @@
 // Every path of the stage machine on the Java time-skipping server, with the real 24 h bake.
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -9,10 +9,10 @@ import { abortUpdate, approveUpdate, type PromotionResult, type PromotionState }
 import { HOUR_MS } from '../../src/common/durations';
 
 let env: TestWorkflowEnvironment;
-before(async () => {
+beforeAll(async () => {
   env = await timeSkippingEnv();
 });
-after(async () => {
+afterAll(async () => {
   await env?.teardown();
 });
 
