@@ -25,8 +25,11 @@ const BOUNDARIES = [
   { files: ['src/client/**/*.ts'], patterns: layer('client is shared by cli, server and dev: it never imports them', ['server', 'cli', 'dev', 'worker']) },
 ];
 
+/** The layer rules as flat configs (exported for test/unit/lint-boundaries.test.ts). */
+export const boundaryConfigs = BOUNDARIES.map(({ files, patterns }) => ({ files, rules: { 'no-restricted-imports': ['error', { patterns }] } }));
+
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tools/**', '.airlock/**', 'bench/results/**', 'test/replay/histories/**', 'bin/**'] },
+  { ignores: ['node_modules/**', '.tools/**', '.airlock/**', 'bench/results/**', 'test/replay/histories/**', 'bin/**', 'dist/**'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],
@@ -42,7 +45,7 @@ export default tseslint.config(
       '@typescript-eslint/await-thenable': 'error',
     },
   },
-  ...BOUNDARIES.map(({ files, patterns }) => ({ files, rules: { 'no-restricted-imports': ['error', { patterns }] } })),
+  ...boundaryConfigs,
   {
     // Workflow code runs in Temporal's deterministic sandbox: no I/O, no Node built-ins, and
     // activities only through proxyActivities (type imports).
