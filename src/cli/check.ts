@@ -1,17 +1,8 @@
 // `airlock check`: runs the policy engine on two directories or two git refs, exactly as the
 // workflow's policy gate does. Exit 0 allow, 1 block, 2 bad invocation or unreadable input.
-import { readFileSync } from 'node:fs';
-import { relative, resolve, sep } from 'node:path';
+// Only the options live here: the engine (zod, YAML, the rules) loads when the command runs
+// (./check-run.ts), so `airlock --help` and the other commands never pay for it.
 import { Command, CommanderError } from 'commander';
-import { z } from 'zod';
-import { checkChange } from '../policy/engine/check-change';
-import type { ChangeTrees } from '../policy/engine/change-files';
-import { decide } from '../policy/engine/finding';
-import { parsePolicy, PolicyError, formatIssues } from '../policy/config/load';
-import { directoryTree } from '../policy/engine/trees/directory-tree';
-import { gitTree } from '../policy/engine/trees/git-tree';
-import { TreeError } from '../policy/engine/trees/tree-error';
-import { checkReport, renderFindings } from './check-output';
 import { CliError, ExitCode } from './errors';
 
 export const CHECK_BLOCKED = 1 as ExitCode;
@@ -22,49 +13,6 @@ export interface CheckIo {
 }
 
 const stdio: CheckIo = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) };
-
-const argsSchema = z
-  .object({
-    policy: z.string().min(1),
-    base: z.string().min(1).optional(),
-    head: z.string().min(1).optional(),
-    repo: z.string().min(1).optional(),
-    baseRef: z.string().min(1).optional(),
-    headRef: z.string().min(1).optional(),
-    json: z.boolean().optional(),
-    now: z.iso.datetime({ offset: true }).optional(),
-  })
-  .refine((a) => (a.base && a.head && !a.repo && !a.baseRef && !a.headRef) || (a.repo && a.baseRef && a.headRef && !a.base && !a.head), {
-    message: 'give either --base DIR --head DIR, or --repo DIR --base-ref REF --head-ref REF',
-  });
-
-type CheckArgs = z.infer<typeof argsSchema>;
-
-async function runCheck(args: CheckArgs, io: CheckIo): Promise<number> {
-  let policyText: string;
-  try {
-    policyText = readFileSync(args.policy, 'utf8');
-  } catch (err) {
-    throw new CliError(`check: policy ${args.policy}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, ExitCode.Usage);
-  }
-  const { policy } = parsePolicy(policyText, args.policy);
-  const root = resolve(args.repo ?? args.head!);
-  const trees: ChangeTrees = args.repo
-    ? { base: await gitTree(args.repo, args.baseRef!), head: await gitTree(args.repo, args.headRef!) }
-    : { base: directoryTree(args.base!), head: directoryTree(args.head!) };
-  // The policy file in use is forbidden to the change when it lives in the checked repository.
-  const policyInRepo = relative(root, resolve(args.policy));
-  const protectedPaths = policyInRepo.startsWith('..') ? [] : [policyInRepo.split(sep).join('/')];
-  const findings = await checkChange(policy, trees, { protectedPaths, ...(args.now ? { now: new Date(args.now) } : {}) });
-  io.out(args.json ? JSON.stringify(checkReport(findings), null, 2) : renderFindings(findings));
-  return decide(findings) === 'block' ? CHECK_BLOCKED : ExitCode.Ok;
-}
-
-function toCheckError(err: unknown): unknown {
-  if (err instanceof PolicyError) return new CliError(`check: ${err.message}`, ExitCode.Usage);
-  if (err instanceof TreeError) return new CliError(`check: ${err.message}`, ExitCode.Usage);
-  return err;
-}
 
 /** Adds the check options and action to a command (the `check` subcommand or the standalone one). */
 function configure(cmd: Command, io: CheckIo, setExit: (code: number) => void): Command {
@@ -79,13 +27,8 @@ function configure(cmd: Command, io: CheckIo, setExit: (code: number) => void): 
     .option('--now <iso-time>', 'evaluate planned-operation windows at this instant (default: now)')
     .option('--json', 'print {"decision","findings"} as JSON')
     .action(async (_opts: unknown, command: Command) => {
-      const parsed = argsSchema.safeParse(command.optsWithGlobals());
-      if (!parsed.success) throw new CliError(`check: ${formatIssues(parsed.error.issues).join('; ')}`, ExitCode.Usage);
-      try {
-        setExit(await runCheck(parsed.data, io));
-      } catch (err) {
-        throw toCheckError(err);
-      }
+      const { checkCommand } = await import('./check-run.js');
+      setExit(await checkCommand(command.optsWithGlobals(), io));
     });
 }
 

@@ -1,17 +1,11 @@
 // The `airlock` command. Parses arguments with commander, connects to Temporal with the worker's
 // settings (TEMPORAL_* / envconfig) only for commands that need it, and exits with docs/cli.md codes.
+// Each command loads its modules when it runs (`await import`): `airlock --help` and `airlock check`
+// never load the Temporal client, and the other commands never load the policy engine.
 import { Command, CommanderError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
-import { connectClient } from '../client/temporal-connection';
 import { registerCheckCommand } from './check';
-import { abort, approve, reject } from './decisions';
 import { CliError, ExitCode } from './errors';
-import { keygen } from '../approvals/key-file';
-import { listPromotions, renderList } from './list';
-import { computeReport, parseSince, renderReport } from './report';
-import { resolveWorkflowId } from './resolve-target';
-import { status } from './status';
-import { toCliError } from './temporal-errors';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -24,7 +18,7 @@ const defaultIo: CliIo = { out: (t) => process.stdout.write(`${t}\n`), err: (t) 
 
 export function buildProgram(io: CliIo = defaultIo, setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
   let client: Client | undefined;
-  const connect = async () => (client ??= await (io.client ?? connectClient)());
+  const connect = async () => (client ??= await (io.client ?? (await import('../client/temporal-connection.js')).connectClient)());
   const print = (json: boolean, value: unknown, human: string) => io.out(json ? JSON.stringify(value, null, 2) : human);
   const key = () => new Option('--key <file>', 'ed25519 secret key file written by `airlock keygen`').env('AIRLOCK_KEY_FILE');
   const as = () => new Option('--as <approver>', 'your approver id in the policy').env('AIRLOCK_APPROVER').makeOptionMandatory();
@@ -40,7 +34,8 @@ export function buildProgram(io: CliIo = defaultIo, setExit: (code: number) => v
     .command('keygen')
     .description('generate an approver key pair; prints the public key for approvers.allowed[].publicKey')
     .requiredOption('--out <file>', 'where to write the secret key (mode 600, never overwritten)')
-    .action((o: { out: string }) => {
+    .action(async (o: { out: string }) => {
+      const { keygen } = await import('../approvals/key-file.js');
       const k = keygen(o.out);
       print(json(), k, `secret key written to ${k.path} (keep it private)\npublic key (paste into the policy as publicKey):\n${k.publicKey}`);
     });
@@ -54,6 +49,7 @@ export function buildProgram(io: CliIo = defaultIo, setExit: (code: number) => v
       if (!target) throw new CliError('status: name a service or a workflow id (airlock list shows them)', ExitCode.Usage);
       const seconds = Number(o.interval);
       if (!(seconds >= 0.1 && seconds <= 3600)) throw new CliError(`status: --interval "${o.interval}" must be a number of seconds from 0.1 to 3600`, ExitCode.Usage);
+      const { status } = await import('./status.js');
       setExit(await status(await connect(), target, { json: json(), watch: Boolean(o.watch), intervalMs: seconds * 1000, out: io.out }));
     });
 
@@ -61,33 +57,36 @@ export function buildProgram(io: CliIo = defaultIo, setExit: (code: number) => v
     .command('list')
     .description('promotions in flight, queued, and ended in the last 7 days')
     .action(async () => {
+      const { listPromotions, renderList } = await import('./list.js');
       const l = await listPromotions(await connect());
       print(json(), l, renderList(l));
     });
 
   const decision = (name: 'approve' | 'reject' | 'abort', description: string) =>
     program.command(`${name} <target>`).description(description).addOption(as()).addOption(key());
+  /** The Temporal client, the promotion's workflow id, and the signed decisions of src/cli/decisions.ts. */
+  const decide = async (target: string) => {
+    const [c, { resolveWorkflowId }, decisions] = await Promise.all([connect(), import('./resolve-target.js'), import('./decisions.js')]);
+    return { c, workflowId: await resolveWorkflowId(c, target), ...decisions };
+  };
   decision('approve', 'approve a promotion awaiting approval (signed with --key)')
     .option('--comment <text>', 'why you approve; signed with the decision')
     .action(async (target: string, o: { as: string; key?: string; comment?: string }) => {
-      const c = await connect();
-      const workflowId = await resolveWorkflowId(c, target);
+      const { c, workflowId, approve } = await decide(target);
       const r = await approve({ client: c, workflowId, approver: o.as, keyFile: o.key, comment: o.comment });
       print(json(), r, `approved ${workflowId}: ${r.approvals.length}/${r.required}${r.complete ? ' — complete, production rollout follows' : ''}`);
     });
   decision('reject', 'reject a promotion: everything deployed is rolled back')
     .requiredOption('--reason <text>', 'why; signed with the decision')
     .action(async (target: string, o: { as: string; key?: string; reason: string }) => {
-      const c = await connect();
-      const workflowId = await resolveWorkflowId(c, target);
+      const { c, workflowId, reject } = await decide(target);
       const r = await reject({ client: c, workflowId, approver: o.as, keyFile: o.key, reason: o.reason });
       print(json(), { workflowId, ...r }, `rejected ${workflowId}: rolling back`);
     });
   decision('abort', 'abort a promotion at any stage: everything deployed is rolled back')
     .requiredOption('--reason <text>', 'why; signed with the decision')
     .action(async (target: string, o: { as: string; key?: string; reason: string }) => {
-      const c = await connect();
-      const workflowId = await resolveWorkflowId(c, target);
+      const { c, workflowId, abort } = await decide(target);
       const r = await abort({ client: c, workflowId, approver: o.as, keyFile: o.key, reason: o.reason });
       print(json(), { workflowId, ...r }, `aborted ${workflowId}: rolling back`);
     });
@@ -97,6 +96,7 @@ export function buildProgram(io: CliIo = defaultIo, setExit: (code: number) => v
     .description('the scoreboard: started, promoted, rolled back, blocked, interventions, merge → production')
     .option('--since <period>', 'how far back, e.g. 30d or 12h', '30d')
     .action(async (o: { since: string }) => {
+      const { computeReport, parseSince, renderReport } = await import('./report.js');
       const sinceMs = parseSince(o.since); // bad input is refused before anything is contacted
       const b = await computeReport(await connect(), sinceMs);
       print(json(), b, renderReport(b));
@@ -117,7 +117,8 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
-    const e = toCliError(err, '');
+    // A CliError is final; anything else may be a Temporal client error (loaded only then).
+    const e = err instanceof CliError ? err : (await import('./temporal-errors.js')).toCliError(err, '');
     if (e instanceof CliError) {
       io.err(`airlock: ${e.message}`);
       return e.exitCode;

@@ -1,0 +1,70 @@
+// What `airlock check` does once its options are parsed (src/cli/check.ts registers the command and
+// loads this module only when the command runs): validate the options, read the policy and the two
+// trees, run the engine, print the findings, return 0 (allow) or 1 (block).
+import { readFileSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
+import { z } from 'zod';
+import { checkChange } from '../policy/engine/check-change';
+import type { ChangeTrees } from '../policy/engine/change-files';
+import { decide } from '../policy/engine/finding';
+import { parsePolicy, PolicyError, formatIssues } from '../policy/config/load';
+import { directoryTree } from '../policy/engine/trees/directory-tree';
+import { gitTree } from '../policy/engine/trees/git-tree';
+import { TreeError } from '../policy/engine/trees/tree-error';
+import { CHECK_BLOCKED, type CheckIo } from './check';
+import { checkReport, renderFindings } from './check-output';
+import { CliError, ExitCode } from './errors';
+
+const argsSchema = z
+  .object({
+    policy: z.string().min(1),
+    base: z.string().min(1).optional(),
+    head: z.string().min(1).optional(),
+    repo: z.string().min(1).optional(),
+    baseRef: z.string().min(1).optional(),
+    headRef: z.string().min(1).optional(),
+    json: z.boolean().optional(),
+    now: z.iso.datetime({ offset: true }).optional(),
+  })
+  .refine((a) => (a.base && a.head && !a.repo && !a.baseRef && !a.headRef) || (a.repo && a.baseRef && a.headRef && !a.base && !a.head), {
+    message: 'give either --base DIR --head DIR, or --repo DIR --base-ref REF --head-ref REF',
+  });
+
+type CheckArgs = z.infer<typeof argsSchema>;
+
+async function runCheck(args: CheckArgs, io: CheckIo): Promise<number> {
+  let policyText: string;
+  try {
+    policyText = readFileSync(args.policy, 'utf8');
+  } catch (err) {
+    throw new CliError(`check: policy ${args.policy}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, ExitCode.Usage);
+  }
+  const { policy } = parsePolicy(policyText, args.policy);
+  const root = resolve(args.repo ?? args.head!);
+  const trees: ChangeTrees = args.repo
+    ? { base: await gitTree(args.repo, args.baseRef!), head: await gitTree(args.repo, args.headRef!) }
+    : { base: directoryTree(args.base!), head: directoryTree(args.head!) };
+  // The policy file in use is forbidden to the change when it lives in the checked repository.
+  const policyInRepo = relative(root, resolve(args.policy));
+  const protectedPaths = policyInRepo.startsWith('..') ? [] : [policyInRepo.split(sep).join('/')];
+  const findings = await checkChange(policy, trees, { protectedPaths, ...(args.now ? { now: new Date(args.now) } : {}) });
+  io.out(args.json ? JSON.stringify(checkReport(findings), null, 2) : renderFindings(findings));
+  return decide(findings) === 'block' ? CHECK_BLOCKED : ExitCode.Ok;
+}
+
+function toCheckError(err: unknown): unknown {
+  if (err instanceof PolicyError) return new CliError(`check: ${err.message}`, ExitCode.Usage);
+  if (err instanceof TreeError) return new CliError(`check: ${err.message}`, ExitCode.Usage);
+  return err;
+}
+
+/** The command's options (commander's optsWithGlobals) → exit code 0 or 1; usage errors throw a CliError (2). */
+export async function checkCommand(opts: unknown, io: CheckIo): Promise<number> {
+  const parsed = argsSchema.safeParse(opts);
+  if (!parsed.success) throw new CliError(`check: ${formatIssues(parsed.error.issues).join('; ')}`, ExitCode.Usage);
+  try {
+    return await runCheck(parsed.data, io);
+  } catch (err) {
+    throw toCheckError(err);
+  }
+}
