@@ -37,7 +37,14 @@ const shared = {
   // bundleWorkflowCode), and plain Node's require.resolve knows no `.ts` extension.
   execArgv: ['--require', 'tsx/cjs'],
   environment: 'node',
-  server: { deps: { external: [/@temporalio\//] } },
+  server: {
+    deps: {
+      external: [/@temporalio\//],
+      // JSON from packages (`import { version } from '@temporalio/workflow/package.json'`): through
+      // Vite's JSON plugin; Node's own import() of a .json wants `with { type: 'json' }`.
+      inline: [/\/node_modules\/.+\.json$/],
+    },
+  },
 };
 
 function tier(t: Tier): TestProjectInlineConfiguration {

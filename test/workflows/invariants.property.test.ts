@@ -262,7 +262,9 @@ function facts(history: temporal.api.history.v1.IHistory, workflowId: string) {
   return { schedules, completions, approvals, samples };
 }
 
-test('property: production only after gate, full bake, clean canary and two distinct allowed non-author approvals', async () => {
+const RUNS = Number(process.env.AIRLOCK_PROPERTY_RUNS ?? 3);
+// The workflows tier's 10 min per 3 runs (node:test had no bound): more runs, more time.
+test('property: production only after gate, full bake, clean canary and two distinct allowed non-author approvals', { timeout: Math.max(1, RUNS / 3) * 600_000 }, async () => {
   await workflowBundle();
   const seed = process.env.AIRLOCK_PROPERTY_SEED ? Number(process.env.AIRLOCK_PROPERTY_SEED) : Date.now() ^ (Math.random() * 0x100000000);
   debug('seed', seed);
@@ -319,7 +321,7 @@ test('property: production only after gate, full bake, clean canary and two dist
     }),
     // 3 runs keep the file within about 3 minutes on a busy 2-core machine: a run takes 5-20 s, but
     // one with restarts replays every task until its last restart and can take two minutes.
-    { numRuns: Number(process.env.AIRLOCK_PROPERTY_RUNS ?? 3), seed, endOnFailure: true },
+    { numRuns: RUNS, seed, endOnFailure: true },
   );
   // The counterexample and the assertion that broke, in full, not just "property failed".
   if (r.failed) assert.fail(`seed ${r.seed}: ${JSON.stringify(r.counterexample)}\n${String((r.errorInstance as Error)?.stack ?? r.errorInstance)}`);
