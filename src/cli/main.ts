@@ -32,12 +32,25 @@ export function buildProgram(io: CliIo = defaultIo, setExit: (code: number) => v
 
   program
     .command('keygen')
-    .description('generate an approver key pair; prints the public key for approvers.allowed[].publicKey')
+    .description('generate an approver key pair; prints the policy lines that make it an approver')
     .requiredOption('--out <file>', 'where to write the secret key (mode 600, never overwritten)')
-    .action(async (o: { out: string }) => {
+    .option('--id <approver>', 'the approver id these lines give the key (default: a placeholder to fill in)')
+    .action(async (o: { out: string; id?: string }) => {
+      const id = o.id?.trim();
+      if (o.id !== undefined && !id) throw new CliError('keygen: --id must be a non-empty approver id', ExitCode.Usage);
       const { keygen } = await import('../approvals/key-file.js');
       const k = keygen(o.out);
-      print(json(), k, `secret key written to ${k.path} (keep it private)\npublic key (paste into the policy as publicKey):\n${k.publicKey}`);
+      // The exact YAML to paste under approvers.allowed: an approver without a publicKey can never approve.
+      const policyLines = [`    - id: ${JSON.stringify(id ?? '<your-approver-id>')}`, `      publicKey: ${JSON.stringify(k.publicKey)}`];
+      print(
+        json(),
+        { ...k, policyLines },
+        [
+          `secret key written to ${k.path} (mode 600: keep it private; airlock approve --key ${k.path})`,
+          'add these lines under approvers.allowed in the policy file (AIRLOCK_POLICY), then restart the worker:',
+          ...policyLines,
+        ].join('\n'),
+      );
     });
 
   program

@@ -3,11 +3,12 @@ import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { runCli } from '../../src/cli/main';
 import { ExitCode } from '../../src/cli/errors';
 import { decodeBase64 } from '../../src/approvals/base64';
 import { publicKeyOf } from '../../src/approvals/decision-signature';
+import { parsePolicy } from '../../src/policy/config/load';
 
 function io() {
   const out: string[] = [];
@@ -29,6 +30,24 @@ test('keygen writes a private key file and prints its public key; it never overw
   const b = io();
   assert.equal(await runCli(['keygen', '--out', file], b.io), ExitCode.Usage);
   assert.match(b.err.join('\n'), /already exists; refusing to overwrite a key/);
+});
+
+test('keygen prints policy lines that, pasted under approvers.allowed, parse and carry the key', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'airlock-cli-')), 'dana.key');
+  const a = io();
+  assert.equal(await runCli(['keygen', '--id', 'dana', '--out', file], a.io), ExitCode.Ok);
+  const text = a.out.join('\n');
+  const lines = text.split('\n').filter((l) => l.startsWith('    '));
+  assert.equal(lines.length, 2);
+  const sample = readFileSync(resolve(__dirname, '../../policy/airlock.policy.yaml'), 'utf8');
+  const edited = sample.replace(/(\n  allowed:\n)/, `$1${lines.join('\n')}\n`);
+  assert.notEqual(edited, sample);
+  const { policy } = parsePolicy(edited, 'edited');
+  const dana = policy.approvers.allowed.find((x) => x.id === 'dana');
+  assert.equal(dana?.publicKey, publicKeyOf(decodeBase64(readFileSync(file, 'utf8').trim())!));
+  const empty = io();
+  assert.equal(await runCli(['keygen', '--id', ' ', '--out', `${file}.2`], empty.io), ExitCode.Usage);
+  assert.match(empty.err.join('\n'), /--id must be a non-empty approver id/);
 });
 
 test('usage errors exit 2 before anything is contacted', async () => {
