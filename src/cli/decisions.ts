@@ -19,10 +19,15 @@ export interface DecisionOptions {
 }
 
 function secretKeyOf(o: DecisionOptions): Uint8Array | undefined {
-  if (o.privateKey instanceof Uint8Array) return o.privateKey;
-  if (typeof o.privateKey === 'string') return parseSecretKey(o.privateKey, 'privateKey');
-  if (o.keyFile) return readKeyFile(o.keyFile);
-  return undefined;
+  // Key files are shared with the server (src/approvals/key-file.ts); here a bad one is a usage error.
+  try {
+    if (o.privateKey instanceof Uint8Array) return o.privateKey;
+    if (typeof o.privateKey === 'string') return parseSecretKey(o.privateKey, 'privateKey');
+    if (o.keyFile) return readKeyFile(o.keyFile);
+    return undefined;
+  } catch (err) {
+    throw toCliError(err, o.workflowId);
+  }
 }
 
 function requireApprover(action: string, o: DecisionOptions): string {
