@@ -13,11 +13,18 @@ for installer in scripts/install-*.sh; do
     rm -f .tools/kubernetes/.background-status
     (
       status=0
-      nice -n 10 bash "$installer" >.tools/kubernetes/install.log 2>&1 </dev/null || status=$?
+      # One build at a time: a second setup.sh (npm test, then npx vitest) waits for the first
+      # build and then finds its stamp, instead of building the same binaries beside it.
+      flock .tools/kubernetes/.build.lock nice -n 10 bash "$installer" >>.tools/kubernetes/install.log 2>&1 </dev/null || status=$?
       echo "$status" >.tools/kubernetes/.background-status
     ) </dev/null >/dev/null 2>&1 &
     echo "setup: building the Kubernetes test cluster in the background (log: .tools/kubernetes/install.log)" >&2
     continue
   fi
-  bash "$installer"
+  if [ "$installer" = scripts/install-kubernetes.sh ]; then
+    mkdir -p .tools/kubernetes
+    flock .tools/kubernetes/.build.lock bash "$installer"
+  else
+    bash "$installer"
+  fi
 done
