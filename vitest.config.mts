@@ -70,27 +70,95 @@ export default defineConfig({
     slowTestThreshold: 30 * SECOND,
     projects: [
       // Pure code: no servers, no network.
-      tier({ name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 10 * SECOND, hookTimeout: 10 * SECOND, groupOrder: 0, parallel: true }),
+      tier({
+        name: 'unit',
+        include: ['test/unit/**/*.test.ts'],
+        testTimeout: 10 * SECOND,
+        hookTimeout: 10 * SECOND,
+        groupOrder: 0,
+        parallel: true,
+      }),
       // The policy engine on fixtures; the `check` CLI builds throwaway git repositories.
-      tier({ name: 'policy', include: ['test/policy/**/*.test.ts'], testTimeout: 30 * SECOND, hookTimeout: 30 * SECOND, groupOrder: 0, parallel: true }),
+      tier({
+        name: 'policy',
+        include: ['test/policy/**/*.test.ts'],
+        testTimeout: 30 * SECOND,
+        hookTimeout: 30 * SECOND,
+        groupOrder: 0,
+        parallel: true,
+      }),
       // The CLI against a dev server and a worker (child processes started with tsx).
-      tier({ name: 'cli', include: ['test/cli/**/*.test.ts'], testTimeout: 3 * MINUTE, hookTimeout: 3 * MINUTE, groupOrder: 1 }),
+      tier({
+        name: 'cli',
+        include: ['test/cli/**/*.test.ts'],
+        testTimeout: 3 * MINUTE,
+        hookTimeout: 3 * MINUTE,
+        groupOrder: 1,
+      }),
       // The webhook server against fakes of GitHub and Slack, on a Temporal server.
-      tier({ name: 'server', include: ['test/server/**/*.test.ts'], testTimeout: 3 * MINUTE, hookTimeout: 3 * MINUTE, groupOrder: 2 }),
+      tier({
+        name: 'server',
+        include: ['test/server/**/*.test.ts'],
+        testTimeout: 3 * MINUTE,
+        hookTimeout: 3 * MINUTE,
+        groupOrder: 2,
+      }),
       // The stage machine on the Java time-skipping server (the property test: several minutes).
-      tier({ name: 'workflows', include: ['test/workflows/**/*.test.ts'], testTimeout: 10 * MINUTE, hookTimeout: 3 * MINUTE, groupOrder: 3 }),
+      tier({
+        name: 'workflows',
+        include: ['test/workflows/**/*.test.ts'],
+        testTimeout: 10 * MINUTE,
+        hookTimeout: 3 * MINUTE,
+        groupOrder: 3,
+      }),
       // Recorded histories replayed against the current code (bundling takes a while).
-      tier({ name: 'replay', include: ['test/replay/**/*.test.ts'], testTimeout: 5 * MINUTE, hookTimeout: 3 * MINUTE, groupOrder: 4 }),
+      tier({
+        name: 'replay',
+        include: ['test/replay/**/*.test.ts'],
+        testTimeout: 5 * MINUTE,
+        hookTimeout: 3 * MINUTE,
+        groupOrder: 4,
+      }),
       // Real Prometheus scraping a test exporter, a fake Datadog, promotions watched through them.
-      tier({ name: 'monitoring', include: ['test/monitoring/**/*.test.ts'], testTimeout: 5 * MINUTE, hookTimeout: 3 * MINUTE, groupOrder: 5 }),
+      tier({
+        name: 'monitoring',
+        include: ['test/monitoring/**/*.test.ts'],
+        testTimeout: 5 * MINUTE,
+        hookTimeout: 3 * MINUTE,
+        groupOrder: 5,
+      }),
       // The demo, search attributes and Update refusals on the Temporal CLI dev server.
-      tier({ name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 5 * MINUTE, hookTimeout: 3 * MINUTE, groupOrder: 6 }),
+      tier({
+        name: 'e2e',
+        include: ['test/e2e/**/*.test.ts'],
+        testTimeout: 5 * MINUTE,
+        hookTimeout: 3 * MINUTE,
+        groupOrder: 6,
+      }),
       // Worker SIGKILLs, server restarts, duplicate webhooks, bad input, deployer faults.
-      tier({ name: 'faults', include: ['test/faults/**/*.test.ts'], testTimeout: 10 * MINUTE, hookTimeout: 5 * MINUTE, groupOrder: 7 }),
+      tier({
+        name: 'faults',
+        include: ['test/faults/**/*.test.ts'],
+        testTimeout: 10 * MINUTE,
+        hookTimeout: 5 * MINUTE,
+        groupOrder: 7,
+      }),
       // `npm run bench -- --quick` as a child process.
-      tier({ name: 'bench-smoke', include: ['test/bench/**/*.test.ts'], testTimeout: 5 * MINUTE, hookTimeout: 1 * MINUTE, groupOrder: 8 }),
+      tier({
+        name: 'bench-smoke',
+        include: ['test/bench/**/*.test.ts'],
+        testTimeout: 5 * MINUTE,
+        hookTimeout: 1 * MINUTE,
+        groupOrder: 8,
+      }),
       // A real Kubernetes API server; the first hook waits up to 40 min for the background build.
-      tier({ name: 'kubernetes', include: ['test/kubernetes/**/*.test.ts'], testTimeout: 5 * MINUTE, hookTimeout: 45 * MINUTE, groupOrder: 9 }),
+      tier({
+        name: 'kubernetes',
+        include: ['test/kubernetes/**/*.test.ts'],
+        testTimeout: 5 * MINUTE,
+        hookTimeout: 45 * MINUTE,
+        groupOrder: 9,
+      }),
     ],
     coverage: {
       provider: 'v8',

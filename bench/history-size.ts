@@ -21,7 +21,10 @@ export interface HistorySizeResult {
   eventsByType: Record<string, number>;
 }
 
-export async function benchHistorySize(env: TestWorkflowEnvironment, sampleMinutes: number): Promise<HistorySizeResult> {
+export async function benchHistorySize(
+  env: TestWorkflowEnvironment,
+  sampleMinutes: number,
+): Promise<HistorySizeResult> {
   const rig = await airlockRig(env, {
     services: 1,
     bakeHours: 24,
@@ -33,7 +36,10 @@ export async function benchHistorySize(env: TestWorkflowEnvironment, sampleMinut
   });
   return rig.worker.runUntil(async () => {
     const change = { service: serviceName(0), commit: 'b'.repeat(40), author: 'airlock-agent[bot]', version: 'v2' };
-    const { workflowId } = await startPromotion(env.client, change, { taskQueue: rig.taskQueue, slotWorkflowId: rig.slotWorkflowId });
+    const { workflowId } = await startPromotion(env.client, change, {
+      taskQueue: rig.taskQueue,
+      slotWorkflowId: rig.slotWorkflowId,
+    });
     const h = env.client.workflow.getHandle(workflowId);
     let samples = 0;
     let s: PromotionState = await h.query(stateQuery);
@@ -42,23 +48,41 @@ export async function benchHistorySize(env: TestWorkflowEnvironment, sampleMinut
     const QUERY_EVERY = Math.max(1, Math.round(60 / sampleMinutes));
     let now = await env.currentTimeMs();
     for (let step = 0; s.stage !== 'ended'; step++) {
-      if (process.env.AIRLOCK_BENCH_VERBOSE && step % 100 === 0) console.error(`history: step ${step}, ${s.stage}, ${samples} samples`);
+      if (process.env.AIRLOCK_BENCH_VERBOSE && step % 100 === 0)
+        console.error(`history: step ${step}, ${s.stage}, ${samples} samples`);
       if (step > 20_000) throw new Error(`history-size: promotion still ${s.stage} after ${step} steps`);
       if (s.deployed.length) {
         const environment = s.deployed.includes('production') ? 'production' : 'staging';
-        await h.signal(errorRateSignal, { environment, rate: 0.01, baseline: 0.01, requestCount: 1000, observedAt: new Date(now).toISOString() });
+        await h.signal(errorRateSignal, {
+          environment,
+          rate: 0.01,
+          baseline: 0.01,
+          requestCount: 1000,
+          observedAt: new Date(now).toISOString(),
+        });
         samples++;
       }
       if (s.stage === 'awaiting_approval' && !approved) {
         for (const approver of ['alice', 'bob']) {
-          await h.executeUpdate(approveUpdate, { args: [signedRequest('approve', { workflowId, approver, secretKey: testSecretKey(approver), now: await env.currentTimeMs(), text: 'bench' })] });
+          await h.executeUpdate(approveUpdate, {
+            args: [
+              signedRequest('approve', {
+                workflowId,
+                approver,
+                secretKey: testSecretKey(approver),
+                now: await env.currentTimeMs(),
+                text: 'bench',
+              }),
+            ],
+          });
         }
         approved = true;
       }
       await env.sleep(`${sampleMinutes} minutes`);
       now += sampleMinutes * 60_000;
       // Mid-bake the stage cannot change before bakeEndsAt except by a breach, which these samples never are.
-      const midBake = s.stage === 'baking' && !!s.bakeEndsAt && now < Date.parse(s.bakeEndsAt) - 2 * sampleMinutes * 60_000;
+      const midBake =
+        s.stage === 'baking' && !!s.bakeEndsAt && now < Date.parse(s.bakeEndsAt) - 2 * sampleMinutes * 60_000;
       if (!midBake || step % QUERY_EVERY === 0) {
         s = await h.query(stateQuery);
         now = await env.currentTimeMs();
@@ -66,7 +90,14 @@ export async function benchHistorySize(env: TestWorkflowEnvironment, sampleMinut
     }
     const hist = await fetchHistory(env.client, workflowId);
     const events = hist.events?.length ?? 0;
-    return { sampleMinutes, samplesSent: samples, outcome: s.outcome ?? '?', events, bytes: historyBytes(hist), eventsByType: eventCounts(hist) };
+    return {
+      sampleMinutes,
+      samplesSent: samples,
+      outcome: s.outcome ?? '?',
+      events,
+      bytes: historyBytes(hist),
+      eventsByType: eventCounts(hist),
+    };
   });
 }
 
@@ -85,13 +116,25 @@ export interface WatchHistoryResult {
  * answers a healthy sample) every `intervalSeconds`, on the dev server in real time: windows are
  * short, and two poll rates side by side show whether the history depends on the number of polls.
  */
-export async function benchHistoryWatch(env: TestWorkflowEnvironment, o: { intervalSeconds: number; bakeSeconds: number; windowMinutes: number; service: number }): Promise<WatchHistoryResult> {
+export async function benchHistoryWatch(
+  env: TestWorkflowEnvironment,
+  o: { intervalSeconds: number; bakeSeconds: number; windowMinutes: number; service: number },
+): Promise<WatchHistoryResult> {
   let polls = 0;
   const source: MetricsSource = {
     name: 'bench fake source',
     async read(q) {
       polls++;
-      return { kind: 'sample', sample: { environment: q.environment, rate: 0.01, baseline: 0.01, requestCount: 1000, observedAt: new Date(q.at).toISOString() } };
+      return {
+        kind: 'sample',
+        sample: {
+          environment: q.environment,
+          rate: 0.01,
+          baseline: 0.01,
+          requestCount: 1000,
+          observedAt: new Date(q.at).toISOString(),
+        },
+      };
     },
   };
   const rig = await airlockRig(
@@ -106,26 +149,58 @@ export async function benchHistoryWatch(env: TestWorkflowEnvironment, o: { inter
       maxStartsPerHour: 100,
       monitoring: {
         intervalSeconds: o.intervalSeconds,
-        prometheus: { url: 'http://127.0.0.1:9', errorRateQuery: 'bench_rate{service="{{service}}"}', baselineQuery: 'bench_baseline', requestCountQuery: 'bench_requests' },
+        prometheus: {
+          url: 'http://127.0.0.1:9',
+          errorRateQuery: 'bench_rate{service="{{service}}"}',
+          baselineQuery: 'bench_baseline',
+          requestCountQuery: 'bench_requests',
+        },
       },
     },
     { metrics: () => source },
   );
   return rig.worker.runUntil(async () => {
-    const change = { service: serviceName(o.service), commit: randomBytes(20).toString('hex'), author: 'airlock-agent[bot]', version: 'v2' };
-    const { workflowId } = await startPromotion(env.client, change, { taskQueue: rig.taskQueue, slotWorkflowId: rig.slotWorkflowId });
+    const change = {
+      service: serviceName(o.service),
+      commit: randomBytes(20).toString('hex'),
+      author: 'airlock-agent[bot]',
+      version: 'v2',
+    };
+    const { workflowId } = await startPromotion(env.client, change, {
+      taskQueue: rig.taskQueue,
+      slotWorkflowId: rig.slotWorkflowId,
+    });
     const h = env.client.workflow.getHandle(workflowId);
     const deadline = Date.now() + (o.bakeSeconds + 4 * 60 * o.windowMinutes + 180) * 1000;
     for (let s = await h.query(stateQuery); s.stage !== 'awaiting_approval'; s = await h.query(stateQuery)) {
-      if (s.stage === 'ended') throw new Error(`history-watch: ended ${s.outcome} before approval: ${JSON.stringify(s.interruption)}`);
+      if (s.stage === 'ended')
+        throw new Error(`history-watch: ended ${s.outcome} before approval: ${JSON.stringify(s.interruption)}`);
       if (Date.now() > deadline) throw new Error(`history-watch: still ${s.stage}`);
       await new Promise((r) => setTimeout(r, 250));
     }
     for (const approver of ['alice', 'bob']) {
-      await h.executeUpdate(approveUpdate, { args: [signedRequest('approve', { workflowId, approver, secretKey: testSecretKey(approver), now: Date.now(), text: 'bench' })] });
+      await h.executeUpdate(approveUpdate, {
+        args: [
+          signedRequest('approve', {
+            workflowId,
+            approver,
+            secretKey: testSecretKey(approver),
+            now: Date.now(),
+            text: 'bench',
+          }),
+        ],
+      });
     }
     const result = (await h.result()) as { outcome: string };
     const hist = await fetchHistory(env.client, workflowId);
-    return { intervalSeconds: o.intervalSeconds, bakeSeconds: o.bakeSeconds, polls, outcome: result.outcome, events: hist.events?.length ?? 0, bytes: historyBytes(hist), eventsByType: eventCounts(hist) };
+    return {
+      intervalSeconds: o.intervalSeconds,
+      bakeSeconds: o.bakeSeconds,
+      polls,
+      outcome: result.outcome,
+      events: hist.events?.length ?? 0,
+      bytes: historyBytes(hist),
+      eventsByType: eventCounts(hist),
+    };
   });
 }

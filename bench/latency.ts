@@ -8,11 +8,24 @@ import { signedRequest } from '../src/approvals/signed-request';
 import { parsePolicy } from '../src/policy/config/load';
 import { startPromotion } from '../src/client/promotion-client';
 import { createServer } from '../src/server/app';
-import { approveUpdate, errorRateSignal, promotionWorkflowId, stateQuery, type Change, type Stage } from '../src/workflows/messages';
+import {
+  approveUpdate,
+  errorRateSignal,
+  promotionWorkflowId,
+  stateQuery,
+  type Change,
+  type Stage,
+} from '../src/workflows/messages';
 import { testSecretKey } from '../test/helpers/approver-keys';
 import { deliveryHeaders } from '../test/fakes/github-fake';
 import { pushOf } from '../test/fakes/github-payloads';
-import { activityOnStart, approveFloorUpdate, goSignal, signalThenActivity, updatesThenActivity } from './floor-workflows';
+import {
+  activityOnStart,
+  approveFloorUpdate,
+  goSignal,
+  signalThenActivity,
+  updatesThenActivity,
+} from './floor-workflows';
 import { activityStartedTime, fetchHistory, signalTime, stepsBefore, waitForHistoryFigure } from './lib/history';
 import { serviceName, servicePath, type BenchPolicy } from './lib/policy';
 import { airlockRig, floorWorker, withWorkers, type AirlockRig } from './lib/rig';
@@ -30,7 +43,16 @@ export interface LatencyResult {
 const sha = () => randomBytes(20).toString('hex');
 
 function policyFor(n: number, o: Partial<BenchPolicy> = {}): BenchPolicy {
-  return { services: n, bakeHours: 1, canaryMinutes: 30, productionWatchMinutes: 30, maxSilenceMinutes: 120, maxServicesInFlight: n + 10, maxStartsPerHour: 1_000_000, ...o };
+  return {
+    services: n,
+    bakeHours: 1,
+    canaryMinutes: 30,
+    productionWatchMinutes: 30,
+    maxSilenceMinutes: 120,
+    maxServicesInFlight: n + 10,
+    maxStartsPerHour: 1_000_000,
+    ...o,
+  };
 }
 
 function change(i: number, commit = sha()): Change {
@@ -58,14 +80,18 @@ async function untilStage(h: WorkflowHandle, stage: Stage, timeoutMs = 120_000):
     const s = await h.query(stateQuery);
     if (s.stage === stage) return;
     if (s.stage === 'ended') throw new Error(`${h.workflowId}: ended ${s.outcome} before reaching ${stage}`);
-    if (Date.now() > deadline) throw new Error(`${h.workflowId}: still ${s.stage} after ${timeoutMs} ms, waiting for ${stage}`);
+    if (Date.now() > deadline)
+      throw new Error(`${h.workflowId}: still ${s.stage} after ${timeoutMs} ms, waiting for ${stage}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 async function startPromotions(env: TestWorkflowEnvironment, rig: AirlockRig, n: number): Promise<WorkflowHandle[]> {
   return pool(n, 20, async (i) => {
-    const { workflowId } = await startPromotion(env.client, change(i), { taskQueue: rig.taskQueue, slotWorkflowId: rig.slotWorkflowId });
+    const { workflowId } = await startPromotion(env.client, change(i), {
+      taskQueue: rig.taskQueue,
+      slotWorkflowId: rig.slotWorkflowId,
+    });
     return env.client.workflow.getHandle(workflowId);
   });
 }
@@ -74,7 +100,11 @@ async function startPromotions(env: TestWorkflowEnvironment, rig: AirlockRig, n:
 export const WARM_UP = 5;
 
 /** Interleaves promotion and floor samples, alternating which goes first; the first WARM_UP pairs are not counted. */
-async function interleaved(total: number, measured: (i: number) => Promise<number>, floor: (i: number) => Promise<number>) {
+async function interleaved(
+  total: number,
+  measured: (i: number) => Promise<number>,
+  floor: (i: number) => Promise<number>,
+) {
   const m: number[] = [];
   const f: number[] = [];
   for (let i = 0; i < total; i++) {
@@ -95,13 +125,22 @@ export async function benchBreach(env: TestWorkflowEnvironment, samples: number)
     const promotions = await startPromotions(env, rig, n);
     await pool(n, 20, (i) => untilStage(promotions[i], 'baking'));
     const floors = await pool(n, 20, (i) =>
-      env.client.workflow.start(signalThenActivity, { workflowId: `floor-breach-${i}-${sha().slice(0, 8)}`, taskQueue: floor.taskQueue }),
+      env.client.workflow.start(signalThenActivity, {
+        workflowId: `floor-breach-${i}-${sha().slice(0, 8)}`,
+        taskQueue: floor.taskQueue,
+      }),
     );
     const r = await interleaved(
       n,
       async (i) => {
         const h = promotions[i];
-        await h.signal(errorRateSignal, { environment: 'staging', rate: 0.0106, baseline: 0.01, requestCount: 1000, observedAt: new Date().toISOString() });
+        await h.signal(errorRateSignal, {
+          environment: 'staging',
+          rate: 0.0106,
+          baseline: 0.01,
+          requestCount: 1000,
+          observedAt: new Date().toISOString(),
+        });
         await h.result();
         const hist = await fetchHistory(env.client, h.workflowId);
         return activityStartedTime(hist, 'restoreEnvironment')! - signalTime(hist, 'errorRate')!;
@@ -114,7 +153,12 @@ export async function benchBreach(env: TestWorkflowEnvironment, samples: number)
         return activityStartedTime(hist, 'noop')! - signalTime(hist, 'go')!;
       },
     );
-    return { samples, ...r, method: 'history: WorkflowExecutionSignaled(errorRate) → ActivityTaskStarted(restoreEnvironment); floor: Signaled(go) → ActivityTaskStarted(noop)' };
+    return {
+      samples,
+      ...r,
+      method:
+        'history: WorkflowExecutionSignaled(errorRate) → ActivityTaskStarted(restoreEnvironment); floor: Signaled(go) → ActivityTaskStarted(noop)',
+    };
   });
 }
 
@@ -130,16 +174,25 @@ export async function benchMerge(env: TestWorkflowEnvironment, samples: number):
   const floor = await floorWorker(env);
   const app = createServer(
     { host: '127.0.0.1', port: 0, bodyLimit: 1024 * 1024, github: { webhookSecret: SECRET } },
-    { temporal: env.client, taskQueue: rig.taskQueue, slotWorkflowId: rig.slotWorkflowId, loadPolicy: () => parsePolicy(rig.policyText, 'bench-policy').policy },
+    {
+      temporal: env.client,
+      taskQueue: rig.taskQueue,
+      slotWorkflowId: rig.slotWorkflowId,
+      loadPolicy: () => parsePolicy(rig.policyText, 'bench-policy').policy,
+    },
   );
   // The floor route does what any webhook receiver must: verify the same signature over the raw
   // body with the same library, parse, start a workflow.
   const webhooks = import('@octokit/webhooks').then((m) => new m.Webhooks({ secret: SECRET }));
   app.post('/bench/floor', async (req, reply) => {
     const raw = req.body as string;
-    if (!(await (await webhooks).verify(raw, String(req.headers['x-hub-signature-256'])))) return reply.code(401).send({ error: 'signature' });
+    if (!(await (await webhooks).verify(raw, String(req.headers['x-hub-signature-256']))))
+      return reply.code(401).send({ error: 'signature' });
     const body = JSON.parse(raw) as { after: string };
-    const h = await env.client.workflow.start(activityOnStart, { workflowId: `floor-merge-${body.after}`, taskQueue: floor.taskQueue });
+    const h = await env.client.workflow.start(activityOnStart, {
+      workflowId: `floor-merge-${body.after}`,
+      taskQueue: floor.taskQueue,
+    });
     return reply.code(201).send({ workflowId: h.workflowId });
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -160,9 +213,12 @@ export async function benchMerge(env: TestWorkflowEnvironment, samples: number):
           const body = pushBody(commit, [servicePath(i)]);
           const t0 = Date.now();
           const workflowId = await post('/webhooks/github', body);
-          if (workflowId !== promotionWorkflowId({ service: serviceName(i), commit })) throw new Error(`unexpected workflow ${workflowId}`);
+          if (workflowId !== promotionWorkflowId({ service: serviceName(i), commit }))
+            throw new Error(`unexpected workflow ${workflowId}`);
           await rig.deployer.started('deploy', serviceName(i));
-          const t1 = await waitForHistoryFigure(env.client, workflowId, (h) => activityStartedTime(h, 'deployToEnvironment'));
+          const t1 = await waitForHistoryFigure(env.client, workflowId, (h) =>
+            activityStartedTime(h, 'deployToEnvironment'),
+          );
           path ??= stepsBefore(await fetchHistory(env.client, workflowId), 'deployToEnvironment');
           return t1 - t0;
         },
@@ -174,7 +230,13 @@ export async function benchMerge(env: TestWorkflowEnvironment, samples: number):
           return activityStartedTime(await fetchHistory(env.client, workflowId), 'noop')! - t0;
         },
       );
-      return { samples, ...r, path, method: 'signed push POSTed (client clock) → ActivityTaskStarted(deployToEnvironment staging); floor: same POST to a route that verifies, parses and starts a one-activity workflow → ActivityTaskStarted(noop)' };
+      return {
+        samples,
+        ...r,
+        path,
+        method:
+          'signed push POSTed (client clock) → ActivityTaskStarted(deployToEnvironment staging); floor: same POST to a route that verifies, parses and starts a one-activity workflow → ActivityTaskStarted(noop)',
+      };
     });
   } finally {
     await app.close();
@@ -185,15 +247,28 @@ export async function benchMerge(env: TestWorkflowEnvironment, samples: number):
 export async function benchApproval(env: TestWorkflowEnvironment, samples: number): Promise<LatencyResult> {
   const n = samples + WARM_UP;
   // Short, labeled bake and canary so promotions reach the approval gate within seconds.
-  const rig = await airlockRig(env, policyFor(n, { bakeHours: 0.0005, canaryMinutes: 0.02, productionWatchMinutes: 0.01 }));
+  const rig = await airlockRig(
+    env,
+    policyFor(n, { bakeHours: 0.0005, canaryMinutes: 0.02, productionWatchMinutes: 0.01 }),
+  );
   const floor = await floorWorker(env);
   const approval = (workflowId: string, approver: string) =>
-    signedRequest('approve', { workflowId, approver, secretKey: testSecretKey(approver), now: Date.now(), text: 'bench' });
+    signedRequest('approve', {
+      workflowId,
+      approver,
+      secretKey: testSecretKey(approver),
+      now: Date.now(),
+      text: 'bench',
+    });
   return withWorkers([rig.worker, floor.worker], async () => {
     const promotions = await startPromotions(env, rig, n);
     await pool(n, 20, (i) => untilStage(promotions[i], 'awaiting_approval'));
     const floors = await pool(n, 20, (i) =>
-      env.client.workflow.start(updatesThenActivity, { args: [2], workflowId: `floor-approval-${i}-${sha().slice(0, 8)}`, taskQueue: floor.taskQueue }),
+      env.client.workflow.start(updatesThenActivity, {
+        args: [2],
+        workflowId: `floor-approval-${i}-${sha().slice(0, 8)}`,
+        taskQueue: floor.taskQueue,
+      }),
     );
     const r = await interleaved(
       n,
@@ -204,7 +279,9 @@ export async function benchApproval(env: TestWorkflowEnvironment, samples: numbe
         const t0 = Date.now();
         await h.executeUpdate(approveUpdate, { args: [second] });
         await rig.deployer.started('promote', serviceName(i));
-        return (await waitForHistoryFigure(env.client, h.workflowId, (x) => activityStartedTime(x, 'promoteCanary'))) - t0;
+        return (
+          (await waitForHistoryFigure(env.client, h.workflowId, (x) => activityStartedTime(x, 'promoteCanary'))) - t0
+        );
       },
       async (i) => {
         const h = floors[i];
@@ -215,6 +292,11 @@ export async function benchApproval(env: TestWorkflowEnvironment, samples: numbe
         return activityStartedTime(await fetchHistory(env.client, h.workflowId), 'noop')! - t0;
       },
     );
-    return { samples, ...r, method: 'second approve Update sent (client clock) → ActivityTaskStarted(promoteCanary); floor: second Update to a workflow waiting for two → ActivityTaskStarted(noop)' };
+    return {
+      samples,
+      ...r,
+      method:
+        'second approve Update sent (client clock) → ActivityTaskStarted(promoteCanary); floor: second Update to a workflow waiting for two → ActivityTaskStarted(noop)',
+    };
   });
 }

@@ -19,7 +19,10 @@ const TARGET_BYTES = 5 * 1024 * 1024;
 const RUNS = 5;
 
 function manifest(i: number, version: string, memory: string, pad: number): string {
-  const config = Array.from({ length: pad }, (_, k) => `    key_${k}: "value ${k} of service ${i} — padding that stands for a realistic ConfigMap"`).join('\n');
+  const config = Array.from(
+    { length: pad },
+    (_, k) => `    key_${k}: "value ${k} of service ${i} — padding that stands for a realistic ConfigMap"`,
+  ).join('\n');
   return `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -50,7 +53,10 @@ ${config}
 }
 
 function terraform(i: number, size: string, pad: number): string {
-  const tags = Array.from({ length: pad }, (_, k) => `    tag_${k} = "value ${k} of module ${i}, padding for a realistic module"`).join('\n');
+  const tags = Array.from(
+    { length: pad },
+    (_, k) => `    tag_${k} = "value ${k} of module ${i}, padding for a realistic module"`,
+  ).join('\n');
   return `module "net_${i}" {
   source = "../module-${(i + 1) % TERRAFORM_FILES}"
 }
@@ -69,9 +75,13 @@ function writeTree(root: string, version: string, memory: string, size: string):
   const perFile = TARGET_BYTES / FILES;
   for (let i = 0; i < FILES; i++) {
     const tf = i < TERRAFORM_FILES;
-    const path = tf ? join(root, 'terraform', `module-${i}`, 'main.tf') : join(root, 'k8s', 'staging', `svc-${i}`, 'deployment.yaml');
+    const path = tf
+      ? join(root, 'terraform', `module-${i}`, 'main.tf')
+      : join(root, 'k8s', 'staging', `svc-${i}`, 'deployment.yaml');
     const lineBytes = tf ? 70 : 95;
-    const text = tf ? terraform(i, size, Math.round(perFile / lineBytes)) : manifest(i, version, memory, Math.round(perFile / lineBytes));
+    const text = tf
+      ? terraform(i, size, Math.round(perFile / lineBytes))
+      : manifest(i, version, memory, Math.round(perFile / lineBytes));
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, text);
     bytes += Buffer.byteLength(text);
@@ -147,10 +157,16 @@ export async function benchPolicyEngine(runs = RUNS): Promise<PolicyEngineResult
 async function main(): Promise<void> {
   const r = await benchPolicyEngine();
   const { engineMs: engine, referenceMs: ref, engineMedianMs: e, referenceMedianMs: f } = r;
-  console.log(`change: ${r.files} files changed (${FILES - TERRAFORM_FILES} YAML, ${TERRAFORM_FILES} Terraform), ${r.megabytes.toFixed(2)} MB after`);
+  console.log(
+    `change: ${r.files} files changed (${FILES - TERRAFORM_FILES} YAML, ${TERRAFORM_FILES} Terraform), ${r.megabytes.toFixed(2)} MB after`,
+  );
   console.log(`findings: ${r.findings}`);
-  console.log(`engine    (diff + parse + all rules):  median ${e.toFixed(0)} ms of ${r.runs} runs [${engine.map((x) => x.toFixed(0)).join(', ')}]`);
-  console.log(`reference (read + YAML-parse both):    median ${f.toFixed(0)} ms of ${r.runs} runs [${ref.map((x) => x.toFixed(0)).join(', ')}]`);
+  console.log(
+    `engine    (diff + parse + all rules):  median ${e.toFixed(0)} ms of ${r.runs} runs [${engine.map((x) => x.toFixed(0)).join(', ')}]`,
+  );
+  console.log(
+    `reference (read + YAML-parse both):    median ${f.toFixed(0)} ms of ${r.runs} runs [${ref.map((x) => x.toFixed(0)).join(', ')}]`,
+  );
   console.log(`ratio engine/reference: ${(e / f).toFixed(2)}; target < 1000 ms: ${e < 1000 ? 'met' : 'MISSED'}`);
 }
 

@@ -50,7 +50,9 @@ export function parseArgs(argv: string[]): BenchOptions {
   const flagValues = new Set(['--only', '--scale', '--samples', '--out'].map((f) => value(f)).filter(Boolean));
   const named = argv.filter((a) => !a.startsWith('--') && !flagValues.has(a));
   const only = [...(value('--only')?.split(',') ?? []), ...named].map((s) => s.trim()).filter(Boolean);
-  for (const o of only) if (!BENCHMARKS.includes(o as BenchmarkName)) throw new Error(`unknown benchmark "${o}"; choose from ${BENCHMARKS.join(', ')}`);
+  for (const o of only)
+    if (!BENCHMARKS.includes(o as BenchmarkName))
+      throw new Error(`unknown benchmark "${o}"; choose from ${BENCHMARKS.join(', ')}`);
   const samples = value('--samples') === undefined ? undefined : count('--samples', 1);
   return {
     quick,
@@ -59,7 +61,9 @@ export function parseArgs(argv: string[]): BenchOptions {
     mergeSamples: samples ?? (quick ? 20 : 100),
     approvalSamples: samples ?? (quick ? 20 : 100),
     historySampleMinutes: quick ? [10] : [1, 10],
-    watch: quick ? { intervalsSeconds: [1, 3], bakeSeconds: 6, windowMinutes: 0.1 } : { intervalsSeconds: [1, 5], bakeSeconds: 40, windowMinutes: 0.25 },
+    watch: quick
+      ? { intervalsSeconds: [1, 3], bakeSeconds: 6, windowMinutes: 0.1 }
+      : { intervalsSeconds: [1, 5], bakeSeconds: 40, windowMinutes: 0.25 },
     scale: count('--scale', quick ? 100 : 1000),
     policyRuns: quick ? 2 : 5,
     out: value('--out') ?? join(__dirname, 'results', 'latest.json'),
@@ -77,7 +81,14 @@ function machine() {
   } catch {
     git = undefined;
   }
-  return { cpu: c[0]?.model ?? 'unknown', cores: c.length, ramGb: round(totalmem() / 1024 ** 3, 1), node: process.version, os: `${process.platform} ${release()}`, git };
+  return {
+    cpu: c[0]?.model ?? 'unknown',
+    cores: c.length,
+    ramGb: round(totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    os: `${process.platform} ${release()}`,
+    git,
+  };
 }
 
 export interface Row {
@@ -109,14 +120,35 @@ function latencyRows(name: string, r: LatencyResult, maxRatio?: number): Row[] {
 
 function historyRows(rs: HistorySizeResult[]): Row[] {
   const rows: Row[] = rs.flatMap((r) => [
-    { benchmark: 'History, 24 h bake', figure: `events (sample every ${r.sampleMinutes} min, ${r.samplesSent} samples, ${r.outcome})`, measured: String(r.events), floor: '', ratio: '', target: r.sampleMinutes === 1 ? `< 500: ${r.events < 500 ? 'met' : 'MISSED'}` : '' },
-    { benchmark: 'History, 24 h bake', figure: `bytes (sample every ${r.sampleMinutes} min)`, measured: `${(r.bytes / 1024).toFixed(1)} KiB`, floor: '', ratio: '', target: '' },
+    {
+      benchmark: 'History, 24 h bake',
+      figure: `events (sample every ${r.sampleMinutes} min, ${r.samplesSent} samples, ${r.outcome})`,
+      measured: String(r.events),
+      floor: '',
+      ratio: '',
+      target: r.sampleMinutes === 1 ? `< 500: ${r.events < 500 ? 'met' : 'MISSED'}` : '',
+    },
+    {
+      benchmark: 'History, 24 h bake',
+      figure: `bytes (sample every ${r.sampleMinutes} min)`,
+      measured: `${(r.bytes / 1024).toFixed(1)} KiB`,
+      floor: '',
+      ratio: '',
+      target: '',
+    },
   ]);
   const [a, b] = rs;
   if (a && b && a.samplesSent !== b.samplesSent) {
     const perSample = (a.events - b.events) / (a.samplesSent - b.samplesSent);
     const fixed = b.events - perSample * b.samplesSent;
-    rows.push({ benchmark: 'History, 24 h bake', figure: 'events per sample / without samples', measured: `${perSample.toFixed(2)} / ${fixed.toFixed(0)}`, floor: '', ratio: '', target: '' });
+    rows.push({
+      benchmark: 'History, 24 h bake',
+      figure: 'events per sample / without samples',
+      measured: `${perSample.toFixed(2)} / ${fixed.toFixed(0)}`,
+      floor: '',
+      ratio: '',
+      target: '',
+    });
   }
   return rows;
 }
@@ -131,11 +163,25 @@ function watchRows(rs: WatchHistoryResult[]): Row[] {
       ratio: '',
       target: `< 500: ${r.events < 500 ? 'met' : 'MISSED'}`,
     },
-    { benchmark: 'History, watch activity', figure: `bytes (every ${r.intervalSeconds} s)`, measured: `${(r.bytes / 1024).toFixed(1)} KiB`, floor: '', ratio: '', target: '' },
+    {
+      benchmark: 'History, watch activity',
+      figure: `bytes (every ${r.intervalSeconds} s)`,
+      measured: `${(r.bytes / 1024).toFixed(1)} KiB`,
+      floor: '',
+      ratio: '',
+      target: '',
+    },
   ]);
   const [a, b] = rs;
   if (a && b && a.polls !== b.polls) {
-    rows.push({ benchmark: 'History, watch activity', figure: 'events per extra poll', measured: ((a.events - b.events) / (a.polls - b.polls)).toFixed(2), floor: '', ratio: '', target: '≈ 0: history flat in polls' });
+    rows.push({
+      benchmark: 'History, watch activity',
+      figure: 'events per extra poll',
+      measured: ((a.events - b.events) / (a.polls - b.polls)).toFixed(2),
+      floor: '',
+      ratio: '',
+      target: '≈ 0: history flat in polls',
+    });
   }
   return rows;
 }
@@ -145,14 +191,70 @@ function scaleRows(r: ScaleResult): Row[] {
   const f = r.floor;
   const b = `Scale, ${r.n} in flight`;
   return [
-    { benchmark: b, figure: 'worker RSS, all in flight', measured: `${p.rssMb.toFixed(0)} MB`, floor: `${f.rssMb.toFixed(0)} MB`, ratio: x(ratio(p.rssMb, f.rssMb)), target: '' },
-    { benchmark: b, figure: 'worker RSS, peak', measured: `${p.peakRssMb.toFixed(0)} MB`, floor: `${f.peakRssMb.toFixed(0)} MB`, ratio: x(ratio(p.peakRssMb, f.peakRssMb)), target: '' },
-    { benchmark: b, figure: 'start calls / s', measured: p.startsPerSecond.toFixed(0), floor: f.startsPerSecond.toFixed(0), ratio: x(ratio(f.startsPerSecond, p.startsPerSecond)), target: 'ratio = floor ÷ measured' },
-    { benchmark: b, figure: 'reached first deploy / s', measured: p.inFlightPerSecond.toFixed(1), floor: f.inFlightPerSecond.toFixed(1), ratio: x(ratio(f.inFlightPerSecond, p.inFlightPerSecond)), target: 'ratio = floor ÷ measured' },
-    { benchmark: b, figure: `workflow task wait p50 (${p.workflowTaskWaitMs.n} tasks)`, measured: ms(p.workflowTaskWaitMs.p50), floor: ms(f.workflowTaskWaitMs.p50), ratio: x(ratio(p.workflowTaskWaitMs.p50, f.workflowTaskWaitMs.p50)), target: '' },
-    { benchmark: b, figure: 'workflow task wait p99', measured: ms(p.workflowTaskWaitMs.p99), floor: ms(f.workflowTaskWaitMs.p99), ratio: x(ratio(p.workflowTaskWaitMs.p99, f.workflowTaskWaitMs.p99)), target: '' },
-    { benchmark: b, figure: 'first workflow task run p50 (Started → Completed)', measured: ms(p.firstWorkflowTaskMs.p50), floor: ms(f.firstWorkflowTaskMs.p50), ratio: x(ratio(p.firstWorkflowTaskMs.p50, f.firstWorkflowTaskMs.p50)), target: '' },
-    { benchmark: b, figure: 'workflow task run p50 (Started → Completed)', measured: ms(p.workflowTaskRunMs.p50), floor: ms(f.workflowTaskRunMs.p50), ratio: x(ratio(p.workflowTaskRunMs.p50, f.workflowTaskRunMs.p50)), target: '' },
+    {
+      benchmark: b,
+      figure: 'worker RSS, all in flight',
+      measured: `${p.rssMb.toFixed(0)} MB`,
+      floor: `${f.rssMb.toFixed(0)} MB`,
+      ratio: x(ratio(p.rssMb, f.rssMb)),
+      target: '',
+    },
+    {
+      benchmark: b,
+      figure: 'worker RSS, peak',
+      measured: `${p.peakRssMb.toFixed(0)} MB`,
+      floor: `${f.peakRssMb.toFixed(0)} MB`,
+      ratio: x(ratio(p.peakRssMb, f.peakRssMb)),
+      target: '',
+    },
+    {
+      benchmark: b,
+      figure: 'start calls / s',
+      measured: p.startsPerSecond.toFixed(0),
+      floor: f.startsPerSecond.toFixed(0),
+      ratio: x(ratio(f.startsPerSecond, p.startsPerSecond)),
+      target: 'ratio = floor ÷ measured',
+    },
+    {
+      benchmark: b,
+      figure: 'reached first deploy / s',
+      measured: p.inFlightPerSecond.toFixed(1),
+      floor: f.inFlightPerSecond.toFixed(1),
+      ratio: x(ratio(f.inFlightPerSecond, p.inFlightPerSecond)),
+      target: 'ratio = floor ÷ measured',
+    },
+    {
+      benchmark: b,
+      figure: `workflow task wait p50 (${p.workflowTaskWaitMs.n} tasks)`,
+      measured: ms(p.workflowTaskWaitMs.p50),
+      floor: ms(f.workflowTaskWaitMs.p50),
+      ratio: x(ratio(p.workflowTaskWaitMs.p50, f.workflowTaskWaitMs.p50)),
+      target: '',
+    },
+    {
+      benchmark: b,
+      figure: 'workflow task wait p99',
+      measured: ms(p.workflowTaskWaitMs.p99),
+      floor: ms(f.workflowTaskWaitMs.p99),
+      ratio: x(ratio(p.workflowTaskWaitMs.p99, f.workflowTaskWaitMs.p99)),
+      target: '',
+    },
+    {
+      benchmark: b,
+      figure: 'first workflow task run p50 (Started → Completed)',
+      measured: ms(p.firstWorkflowTaskMs.p50),
+      floor: ms(f.firstWorkflowTaskMs.p50),
+      ratio: x(ratio(p.firstWorkflowTaskMs.p50, f.firstWorkflowTaskMs.p50)),
+      target: '',
+    },
+    {
+      benchmark: b,
+      figure: 'workflow task run p50 (Started → Completed)',
+      measured: ms(p.workflowTaskRunMs.p50),
+      floor: ms(f.workflowTaskRunMs.p50),
+      ratio: x(ratio(p.workflowTaskRunMs.p50, f.workflowTaskRunMs.p50)),
+      target: '',
+    },
   ];
 }
 
@@ -170,7 +272,14 @@ function policyRows(r: PolicyEngineResult): Row[] {
 }
 
 export function renderTable(rows: Row[]): string {
-  const head: Row = { benchmark: 'Benchmark', figure: 'Figure', measured: 'Measured', floor: 'Floor', ratio: 'Ratio', target: 'Target' };
+  const head: Row = {
+    benchmark: 'Benchmark',
+    figure: 'Figure',
+    measured: 'Measured',
+    floor: 'Floor',
+    ratio: 'Ratio',
+    target: 'Target',
+  };
   const cols = Object.keys(head) as Array<keyof Row>;
   const line = (r: Row) => `| ${cols.map((c) => r[c]).join(' | ')} |`;
   return [line(head), `|${cols.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n');
@@ -183,7 +292,8 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = {};
   const rows: Row[] = [];
   const want = (b: BenchmarkName) => o.only.includes(b);
-  const step = (what: string) => console.error(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s] ${what}`);
+  const step = (what: string) =>
+    console.error(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s] ${what}`);
 
   // CPU-bound and Temporal-free: first, before any server shares the cores.
   if (want('policy')) {
@@ -213,8 +323,14 @@ async function main(): Promise<void> {
     const env: TestWorkflowEnvironment = await devServerEnv();
     try {
       if (want('history')) {
-        step(`history size with the watch activity (dev server, polls every ${o.watch.intervalsSeconds.join(' and ')} s, side by side)`);
-        const rs = await Promise.all(o.watch.intervalsSeconds.map((intervalSeconds, service) => benchHistoryWatch(env, { ...o.watch, intervalSeconds, service })));
+        step(
+          `history size with the watch activity (dev server, polls every ${o.watch.intervalsSeconds.join(' and ')} s, side by side)`,
+        );
+        const rs = await Promise.all(
+          o.watch.intervalsSeconds.map((intervalSeconds, service) =>
+            benchHistoryWatch(env, { ...o.watch, intervalSeconds, service }),
+          ),
+        );
         results.historyWatch = rs;
         rows.push(...watchRows(rs));
       }
@@ -230,7 +346,14 @@ async function main(): Promise<void> {
         results.merge = r;
         rows.push(...latencyRows('Merge webhook → staging deploy started', r));
         if (r.path) {
-          rows.push({ benchmark: 'Merge webhook → staging deploy started', figure: 'steps on the path (promotion history)', measured: `${r.path.workflowTasks} workflow tasks, ${r.path.activities.length} activities`, floor: '1 workflow task', ratio: '', target: '' });
+          rows.push({
+            benchmark: 'Merge webhook → staging deploy started',
+            figure: 'steps on the path (promotion history)',
+            measured: `${r.path.workflowTasks} workflow tasks, ${r.path.activities.length} activities`,
+            floor: '1 workflow task',
+            ratio: '',
+            target: '',
+          });
         }
       }
       if (want('approval')) {
@@ -253,10 +376,23 @@ async function main(): Promise<void> {
   const table = renderTable(rows);
   const header = `Machine: ${m.cpu}, ${m.cores} cores, ${m.ramGb} GB RAM, Node ${m.node}, ${m.os}; commit ${m.git ?? '?'}; ${o.quick ? 'quick' : 'full'} run, ${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(0)} s`;
   console.log(`\n${header}\n\n${table}\n`);
-  const report = { version: 1, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), durationSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000), argv: process.argv.slice(2), machine: m, options: o, results, rows };
+  const report = {
+    version: 1,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
+    argv: process.argv.slice(2),
+    machine: m,
+    options: o,
+    results,
+    rows,
+  };
   mkdirSync(join(o.out, '..'), { recursive: true });
   writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(o.out, '..', `run-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(
+    join(o.out, '..', `run-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`),
+    `${JSON.stringify(report, null, 2)}\n`,
+  );
   console.log(`wrote ${o.out}`);
 }
 

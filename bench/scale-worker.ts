@@ -16,7 +16,8 @@ export interface ScaleWorkerConfig {
   policyText?: string;
 }
 
-export type ScaleWorkerMessage = { type: 'ready' } | { type: 'progress'; rss: number; heapUsed: number; started: number };
+export type ScaleWorkerMessage =
+  { type: 'ready' } | { type: 'progress'; rss: number; heapUsed: number; started: number };
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.env.AIRLOCK_BENCH_WORKER ?? '{}') as ScaleWorkerConfig;
@@ -25,7 +26,10 @@ async function main(): Promise<void> {
   let started = 0;
   let worker: Worker;
   if (config.kind === 'promotion') {
-    const client = new Client({ connection: await Connection.connect({ address: config.address }), namespace: config.namespace });
+    const client = new Client({
+      connection: await Connection.connect({ address: config.address }),
+      namespace: config.namespace,
+    });
     const deployer = watchedDeployer();
     const deploy = deployer.deploy;
     deployer.deploy = (r) => (started++, deploy(r));
@@ -38,7 +42,13 @@ async function main(): Promise<void> {
       temporal: client,
       reporters: [],
     };
-    worker = await createAirlockWorker({ connection, namespace: config.namespace, taskQueue: config.taskQueue, deps, workflowBundle: { codePath: config.bundlePath } });
+    worker = await createAirlockWorker({
+      connection,
+      namespace: config.namespace,
+      taskQueue: config.taskQueue,
+      deps,
+      workflowBundle: { codePath: config.bundlePath },
+    });
   } else {
     worker = await Worker.create({
       connection,

@@ -50,7 +50,11 @@ async function pool(n: number, width: number, fn: (i: number) => Promise<unknown
   );
 }
 
-function startWorker(config: ScaleWorkerConfig): Promise<{ child: ChildProcess; last: () => Extract<ScaleWorkerMessage, { type: 'progress' }>; peakRss: () => number }> {
+function startWorker(config: ScaleWorkerConfig): Promise<{
+  child: ChildProcess;
+  last: () => Extract<ScaleWorkerMessage, { type: 'progress' }>;
+  peakRss: () => number;
+}> {
   const child = fork(join(__dirname, 'scale-worker.ts'), [], {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, AIRLOCK_BENCH_WORKER: JSON.stringify(config) },
@@ -142,15 +146,36 @@ export async function benchScale(env: TestWorkflowEnvironment, n: number): Promi
     const floorCode = join(dir, 'floor-workflows.js');
     writeFileSync(airlockCode, (await airlockBundle()).code);
     writeFileSync(floorCode, (await floorBundle()).code);
-    const policyText = benchPolicyYaml({ services: n, bakeHours: 1, canaryMinutes: 30, productionWatchMinutes: 30, maxSilenceMinutes: 120, maxServicesInFlight: n + 10, maxStartsPerHour: 1_000_000 });
-    const slotWorkflowId = `slot-${randomUUID()}`;
-    const promotions = await side(env, n, { kind: 'promotion', bundlePath: airlockCode, policyText }, async (i, taskQueue) => {
-      const commit = randomBytes(20).toString('hex');
-      const change = { service: serviceName(i), commit, author: 'airlock-agent[bot]', version: `v-${commit.slice(0, 8)}` };
-      return (await startPromotion(env.client, change, { taskQueue, slotWorkflowId })).workflowId;
+    const policyText = benchPolicyYaml({
+      services: n,
+      bakeHours: 1,
+      canaryMinutes: 30,
+      productionWatchMinutes: 30,
+      maxSilenceMinutes: 120,
+      maxServicesInFlight: n + 10,
+      maxStartsPerHour: 1_000_000,
     });
+    const slotWorkflowId = `slot-${randomUUID()}`;
+    const promotions = await side(
+      env,
+      n,
+      { kind: 'promotion', bundlePath: airlockCode, policyText },
+      async (i, taskQueue) => {
+        const commit = randomBytes(20).toString('hex');
+        const change = {
+          service: serviceName(i),
+          commit,
+          author: 'airlock-agent[bot]',
+          version: `v-${commit.slice(0, 8)}`,
+        };
+        return (await startPromotion(env.client, change, { taskQueue, slotWorkflowId })).workflowId;
+      },
+    );
     const floor = await side(env, n, { kind: 'floor', bundlePath: floorCode }, async (i, taskQueue) => {
-      const h = await env.client.workflow.start(activityThenWait, { workflowId: `floor-scale-${i}-${randomUUID()}`, taskQueue });
+      const h = await env.client.workflow.start(activityThenWait, {
+        workflowId: `floor-scale-${i}-${randomUUID()}`,
+        taskQueue,
+      });
       return h.workflowId;
     });
     return { n, promotions, floor };
@@ -158,4 +183,3 @@ export async function benchScale(env: TestWorkflowEnvironment, n: number): Promi
     rmSync(dir, { recursive: true, force: true });
   }
 }
-

@@ -23,22 +23,39 @@ export function historyBytes(h: History): number {
 
 /** Time of the first signal named `name`, or undefined. */
 export function signalTime(h: History, name: string, nth = 0): number | undefined {
-  const signals = (h.events ?? []).filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED && e.workflowExecutionSignaledEventAttributes?.signalName === name);
+  const signals = (h.events ?? []).filter(
+    (e) =>
+      e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED &&
+      e.workflowExecutionSignaledEventAttributes?.signalName === name,
+  );
   return signals[nth] ? eventMs(signals[nth]) : undefined;
 }
 
 /** ActivityTaskStarted time of the first activity of type `activityType`, or undefined while not in history yet. */
 export function activityStartedTime(h: History, activityType: string): number | undefined {
   const events = h.events ?? [];
-  const scheduled = events.find((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === activityType);
+  const scheduled = events.find(
+    (e) =>
+      e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED &&
+      e.activityTaskScheduledEventAttributes?.activityType?.name === activityType,
+  );
   if (!scheduled) return undefined;
   const id = Number(scheduled.eventId);
-  const started = events.find((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED && Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === id);
+  const started = events.find(
+    (e) =>
+      e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED &&
+      Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === id,
+  );
   return started ? eventMs(started) : undefined;
 }
 
 /** Fetches the history until `read` finds its figure (an activity's Started event is written when it completes). */
-export async function waitForHistoryFigure<T>(client: Client, workflowId: string, read: (h: History) => T | undefined, timeoutMs = 30_000): Promise<T> {
+export async function waitForHistoryFigure<T>(
+  client: Client,
+  workflowId: string,
+  read: (h: History) => T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = read(await fetchHistory(client, workflowId));

@@ -19,7 +19,10 @@ export const serviceName = (i: number) => `svc-${String(i).padStart(4, '0')}`;
 export const servicePath = (i: number) => `k8s/staging/${serviceName(i)}/deployment.yaml`;
 
 export function benchPolicyYaml(o: BenchPolicy): string {
-  const services = Array.from({ length: o.services }, (_, i) => `  - { name: ${serviceName(i)}, paths: ["k8s/*/${serviceName(i)}/**"] }`).join('\n');
+  const services = Array.from(
+    { length: o.services },
+    (_, i) => `  - { name: ${serviceName(i)}, paths: ["k8s/*/${serviceName(i)}/**"] }`,
+  ).join('\n');
   return `version: 1
 authors:
   agents: ["airlock-agent[bot]"]

@@ -1,7 +1,13 @@
 // The bench's Temporal side: a dev server, the real Airlock worker (real workflows and activities,
 // a simulated deployer that says when each operation starts) and a floor worker, in one process.
 import { randomUUID } from 'node:crypto';
-import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  Runtime,
+  Worker,
+  bundleWorkflowCode,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ActivityDeps } from '../../src/activities';
 import type { Deployer } from '../../src/integrations/deployer';
@@ -73,7 +79,11 @@ export interface AirlockRig {
 }
 
 /** The real worker on its own task queue; the policy is re-read from text on every gate, as the worker re-reads its file. */
-export async function airlockRig(env: TestWorkflowEnvironment, policy: BenchPolicy, extraDeps: Partial<ActivityDeps> = {}): Promise<AirlockRig> {
+export async function airlockRig(
+  env: TestWorkflowEnvironment,
+  policy: BenchPolicy,
+  extraDeps: Partial<ActivityDeps> = {},
+): Promise<AirlockRig> {
   const taskQueue = `bench-${randomUUID()}`;
   const policyText = benchPolicyYaml(policy);
   const deployer = watchedDeployer();

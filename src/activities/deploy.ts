@@ -4,7 +4,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Context, log } from '@temporalio/activity';
 import { FailureType } from '../common/failure-types';
 import type { Environment } from '../workflows/messages';
-import { DeployRejectedError, type Deployer, type DeployResult, type EnvironmentSnapshot } from '../integrations/deployer';
+import {
+  DeployRejectedError,
+  type Deployer,
+  type DeployResult,
+  type EnvironmentSnapshot,
+} from '../integrations/deployer';
 
 export { DeployRejectedError };
 
@@ -21,9 +26,17 @@ async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     if (err instanceof DeployRejectedError) {
-      throw ApplicationFailure.create({ type: FailureType.DeployRejected, message: `${what}: ${err.message}`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: FailureType.DeployRejected,
+        message: `${what}: ${err.message}`,
+        nonRetryable: true,
+      });
     }
-    throw ApplicationFailure.create({ type: FailureType.DeployFailed, message: `${what}: ${(err as Error).message}`, cause: err as Error });
+    throw ApplicationFailure.create({
+      type: FailureType.DeployFailed,
+      message: `${what}: ${(err as Error).message}`,
+      cause: err as Error,
+    });
   } finally {
     clearInterval(beat);
   }
@@ -39,17 +52,29 @@ export function createDeployActivities(deployer: Deployer) {
     async snapshotEnvironment(service: string, environment: Environment): Promise<EnvironmentSnapshot> {
       return guarded(`snapshot ${service} in ${environment}`, () => deployer.snapshot(service, environment));
     },
-    async deployToEnvironment(req: { service: string; environment: Environment; version: string }): Promise<DeployResult> {
-      return logged(await guarded(`deploy ${req.service} ${req.version} to ${req.environment}`, () => deployer.deploy(req)));
+    async deployToEnvironment(req: {
+      service: string;
+      environment: Environment;
+      version: string;
+    }): Promise<DeployResult> {
+      return logged(
+        await guarded(`deploy ${req.service} ${req.version} to ${req.environment}`, () => deployer.deploy(req)),
+      );
     },
     async deployCanary(req: { service: string; version: string; percent: number }): Promise<DeployResult> {
-      return logged(await guarded(`canary ${req.service} ${req.version} at ${req.percent}%`, () => deployer.deployCanary(req)));
+      return logged(
+        await guarded(`canary ${req.service} ${req.version} at ${req.percent}%`, () => deployer.deployCanary(req)),
+      );
     },
     async promoteCanary(req: { service: string; version: string }): Promise<DeployResult> {
-      return logged(await guarded(`promote ${req.service} ${req.version} to all of production`, () => deployer.promote(req)));
+      return logged(
+        await guarded(`promote ${req.service} ${req.version} to all of production`, () => deployer.promote(req)),
+      );
     },
     async restoreEnvironment(snapshot: EnvironmentSnapshot): Promise<DeployResult> {
-      return logged(await guarded(`restore ${snapshot.service} in ${snapshot.environment}`, () => deployer.restore(snapshot)));
+      return logged(
+        await guarded(`restore ${snapshot.service} in ${snapshot.environment}`, () => deployer.restore(snapshot)),
+      );
     },
   };
 }

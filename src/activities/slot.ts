@@ -6,7 +6,12 @@ import { releaseSlotSignal, requestSlotSignal, type SlotRequest } from '../workf
 import type { blastRadius } from '../workflows/blast-radius';
 
 export function createSlotActivities(client: Client) {
-  const signalSlot = async (slotWorkflowId: string, send: { signal: typeof requestSlotSignal; args: [SlotRequest] } | { signal: typeof releaseSlotSignal; args: [{ workflowId: string }] }) => {
+  const signalSlot = async (
+    slotWorkflowId: string,
+    send:
+      | { signal: typeof requestSlotSignal; args: [SlotRequest] }
+      | { signal: typeof releaseSlotSignal; args: [{ workflowId: string }] },
+  ) => {
     await client.workflow.signalWithStart<typeof blastRadius, [unknown]>('blastRadius', {
       workflowId: slotWorkflowId,
       taskQueue: Context.current().info.taskQueue,

@@ -34,7 +34,14 @@ export interface ErrorRateWatchInput {
 }
 
 export type ErrorRateWatchResult =
-  | { outcome: 'breach'; sample: ErrorRateSample; baselineUsed: number; risePercent: number; thresholdPercent: number; evidence: ErrorRateEvidence }
+  | {
+      outcome: 'breach';
+      sample: ErrorRateSample;
+      baselineUsed: number;
+      risePercent: number;
+      thresholdPercent: number;
+      evidence: ErrorRateEvidence;
+    }
   | { outcome: 'silence'; silentSince: number; silentMinutes: number; evidence: ErrorRateEvidence }
   | { outcome: 'elapsed'; evidence: ErrorRateEvidence };
 
@@ -50,7 +57,11 @@ export function createErrorRateWatchActivity(sourceFor: MetricsSourceFactory) {
     const source = sourceFor(input.monitoring);
     if (!source) {
       // Retrying on this worker cannot build it: fail at once so the workflow's silence clock takes over.
-      throw ApplicationFailure.create({ type: FailureType.MetricsSourceUnavailable, message: `${input.label}: no metrics source for this policy on this worker`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: FailureType.MetricsSourceUnavailable,
+        message: `${input.label}: no metrics source for this policy on this worker`,
+        nonRetryable: true,
+      });
     }
     const maxSilenceMs = input.monitoring.maxSilenceMinutes * 60_000;
     const intervalMs = input.monitoring.intervalSeconds * 1000;
@@ -66,18 +77,31 @@ export function createErrorRateWatchActivity(sourceFor: MetricsSourceFactory) {
       recent: [],
       recentMissing: [],
     };
-    if (resumed) log.info('error-rate watch resumed', { label: input.label, polls: ev.polls, attempt: ctx.info.attempt });
+    if (resumed)
+      log.info('error-rate watch resumed', { label: input.label, polls: ev.polls, attempt: ctx.info.attempt });
 
     for (;;) {
       // Silence is judged before polling: a worker that was down saw nothing, and nothing is not health.
       const now = Date.now();
       if (now - ev.lastEvidenceAt >= maxSilenceMs) {
-        return { outcome: 'silence', silentSince: ev.lastEvidenceAt, silentMinutes: (now - ev.lastEvidenceAt) / 60_000, evidence: ev };
+        return {
+          outcome: 'silence',
+          silentSince: ev.lastEvidenceAt,
+          silentMinutes: (now - ev.lastEvidenceAt) / 60_000,
+          evidence: ev,
+        };
       }
       if (now >= input.until) return { outcome: 'elapsed', evidence: ev };
 
       const reading = await source.read(
-        { service: input.service, environment: input.environment, target: input.target, version: input.version, readyAt: input.readyAt, at: now },
+        {
+          service: input.service,
+          environment: input.environment,
+          target: input.target,
+          version: input.version,
+          readyAt: input.readyAt,
+          at: now,
+        },
         ctx.cancellationSignal,
       );
       ev.polls++;
@@ -93,7 +117,14 @@ export function createErrorRateWatchActivity(sourceFor: MetricsSourceFactory) {
           ev.conclusive++;
           ev.lastEvidenceAt = now;
           if (a.verdict === 'breach') {
-            return { outcome: 'breach', sample: reading.sample, baselineUsed: a.baselineUsed, risePercent: a.risePercent, thresholdPercent: input.rollback.thresholdPercent, evidence: ev };
+            return {
+              outcome: 'breach',
+              sample: reading.sample,
+              baselineUsed: a.baselineUsed,
+              risePercent: a.risePercent,
+              thresholdPercent: input.rollback.thresholdPercent,
+              evidence: ev,
+            };
           }
         }
       }

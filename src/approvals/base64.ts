@@ -21,7 +21,11 @@ export function decodeBase64(text: string): Uint8Array | undefined {
   const out = new Uint8Array((text.length / 4) * 3 - pad);
   let o = 0;
   for (let i = 0; i < text.length; i += 4) {
-    const n = (INDEX[text[i]] << 18) | (INDEX[text[i + 1]] << 12) | ((INDEX[text[i + 2]] ?? 0) << 6) | (INDEX[text[i + 3]] ?? 0);
+    const n =
+      (INDEX[text[i]] << 18) |
+      (INDEX[text[i + 1]] << 12) |
+      ((INDEX[text[i + 2]] ?? 0) << 6) |
+      (INDEX[text[i + 3]] ?? 0);
     if (o < out.length) out[o++] = (n >> 16) & 255;
     if (o < out.length) out[o++] = (n >> 8) & 255;
     if (o < out.length) out[o++] = n & 255;

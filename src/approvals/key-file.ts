@@ -36,7 +36,8 @@ export function keygen(out: string): { path: string; publicKey: string } {
 
 export function parseSecretKey(text: string, source: string): Uint8Array {
   const key = decodeBase64(text.trim());
-  if (!key || key.length !== 32) throw new KeyFileError(`${source}: must hold a base64 raw 32-byte ed25519 secret key (airlock keygen writes one)`);
+  if (!key || key.length !== 32)
+    throw new KeyFileError(`${source}: must hold a base64 raw 32-byte ed25519 secret key (airlock keygen writes one)`);
   return key;
 }
 
@@ -49,7 +50,9 @@ export function readKeyFile(path: string): Uint8Array {
   }
   // A key others can read is a key others can sign with.
   if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-    throw new KeyFileError(`--key ${path}: readable by group or others (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${path}`);
+    throw new KeyFileError(
+      `--key ${path}: readable by group or others (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${path}`,
+    );
   }
   return parseSecretKey(readFileSync(path, 'utf8'), `--key ${path}`);
 }

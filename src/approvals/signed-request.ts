@@ -26,7 +26,16 @@ export function signedRequest(action: DecisionAction, i: SignInput): ApprovalReq
   const nonce = encodeBase64(globalThis.crypto.getRandomValues(new Uint8Array(16)));
   const at = new Date(i.now ?? Date.now()).toISOString();
   const signature = signDecision(
-    { workflowId: i.workflowId, action, approver, via, ...(i.slackUser ? { slackUser: i.slackUser } : {}), ...(text ? { text } : {}), at, nonce },
+    {
+      workflowId: i.workflowId,
+      action,
+      approver,
+      via,
+      ...(i.slackUser ? { slackUser: i.slackUser } : {}),
+      ...(text ? { text } : {}),
+      at,
+      nonce,
+    },
     i.secretKey,
   );
   const common = { via, signature, ...(i.slackUser ? { slackUser: i.slackUser } : {}) };

@@ -19,7 +19,13 @@ export type DecisionCheck = { ok: true; attribution: Attribution } | { ok: false
 
 export function checkDecisionIdentity(
   req: SignedRequest,
-  ctx: { workflowId: string; action: DecisionAction; settings: PromotionSettings; now: number; usedSignatures: ReadonlySet<string> },
+  ctx: {
+    workflowId: string;
+    action: DecisionAction;
+    settings: PromotionSettings;
+    now: number;
+    usedSignatures: ReadonlySet<string>;
+  },
 ): DecisionCheck {
   const { action, settings } = ctx;
   const refuse = (reason: string): DecisionCheck => ({ ok: false, reason: `${action}: ${reason}` });
@@ -34,19 +40,28 @@ export function checkDecisionIdentity(
     if (!bridgeKey) return refuse('via slack, but the policy has no integrations.slack.bridgePublicKey');
     if (!sig) return refuse('via slack, but the request carries no bridge signature');
     if (!entry?.slack || entry.slack !== req.slackUser) {
-      return refuse(`Slack user ${req.slackUser ?? '(none)'} is not the Slack id of "${req.approver}" in approvers.allowed`);
+      return refuse(
+        `Slack user ${req.slackUser ?? '(none)'} is not the Slack id of "${req.approver}" in approvers.allowed`,
+      );
     }
     return checkSignature(req, sig, bridgeKey, 'slack-bridge', ctx, refuse);
   }
   if (sig) {
-    if (!entry?.publicKey) return refuse(`"${req.approver}" has no publicKey in approvers.allowed, so a signature cannot be checked`);
+    if (!entry?.publicKey)
+      return refuse(`"${req.approver}" has no publicKey in approvers.allowed, so a signature cannot be checked`);
     return checkSignature(req, sig, entry.publicKey, 'approver-key', ctx, refuse);
   }
   // Stopping only ever makes things safer, and anyone who can signal can also cancel the workflow
   // (which Airlock treats as an abort): unsigned reject / abort stay possible at 3 AM.
   if (action !== 'approve') return { ok: true, attribution: 'unsigned' };
-  if (entry?.publicKey) return refuse(`unsigned; "${req.approver}" has a publicKey in the policy, so approvals must be signed (airlock approve --key)`);
-  if (requireSignature) return refuse('unsigned; approvers.requireSignature is on, so approvals must be signed (airlock approve --key, or Slack)');
+  if (entry?.publicKey)
+    return refuse(
+      `unsigned; "${req.approver}" has a publicKey in the policy, so approvals must be signed (airlock approve --key)`,
+    );
+  if (requireSignature)
+    return refuse(
+      'unsigned; approvers.requireSignature is on, so approvals must be signed (airlock approve --key, or Slack)',
+    );
   return { ok: true, attribution: 'unsigned' };
 }
 
@@ -55,7 +70,13 @@ function checkSignature(
   sig: DecisionSignature,
   publicKey: string,
   attribution: Attribution,
-  ctx: { workflowId: string; action: DecisionAction; settings: PromotionSettings; now: number; usedSignatures: ReadonlySet<string> },
+  ctx: {
+    workflowId: string;
+    action: DecisionAction;
+    settings: PromotionSettings;
+    now: number;
+    usedSignatures: ReadonlySet<string>;
+  },
   refuse: (reason: string) => DecisionCheck,
 ): DecisionCheck {
   if (typeof sig.at !== 'string' || typeof sig.nonce !== 'string' || typeof sig.value !== 'string') {
@@ -66,7 +87,9 @@ function checkSignature(
   const windowMs = (ctx.settings.approvers.signatureWindowMinutes ?? 10) * 60_000;
   const skewMinutes = Math.round((ctx.now - at) / 60_000);
   if (Math.abs(ctx.now - at) > windowMs) {
-    return refuse(`signature.at ${sig.at} is ${Math.abs(skewMinutes)} min ${skewMinutes >= 0 ? 'old' : 'in the future'}; the window is ±${windowMs / 60_000} min of workflow time`);
+    return refuse(
+      `signature.at ${sig.at} is ${Math.abs(skewMinutes)} min ${skewMinutes >= 0 ? 'old' : 'in the future'}; the window is ±${windowMs / 60_000} min of workflow time`,
+    );
   }
   if (ctx.usedSignatures.has(sig.value)) return refuse('signature was already used once (replay)');
   const claim = {
@@ -81,7 +104,9 @@ function checkSignature(
   };
   if (!verifyDecisionSignature(claim, sig.value, publicKey)) {
     const whose = attribution === 'slack-bridge' ? 'the Slack bridge key' : `the public key of "${req.approver}"`;
-    return refuse(`signature does not verify with ${whose} for this promotion, action and approver (forged or altered)`);
+    return refuse(
+      `signature does not verify with ${whose} for this promotion, action and approver (forged or altered)`,
+    );
   }
   return { ok: true, attribution };
 }

@@ -9,7 +9,13 @@ export interface CheckReport {
 export function checkReport(findings: Finding[]): CheckReport {
   return {
     decision: decide(findings),
-    findings: findings.map((f) => ({ rule: f.rule, level: f.level, file: f.file ?? null, line: f.line ?? null, message: f.message })),
+    findings: findings.map((f) => ({
+      rule: f.rule,
+      level: f.level,
+      file: f.file ?? null,
+      line: f.line ?? null,
+      message: f.message,
+    })),
   };
 }
 

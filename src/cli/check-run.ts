@@ -26,9 +26,14 @@ const argsSchema = z
     json: z.boolean().optional(),
     now: z.iso.datetime({ offset: true }).optional(),
   })
-  .refine((a) => (a.base && a.head && !a.repo && !a.baseRef && !a.headRef) || (a.repo && a.baseRef && a.headRef && !a.base && !a.head), {
-    message: 'give either --base DIR --head DIR, or --repo DIR --base-ref REF --head-ref REF',
-  });
+  .refine(
+    (a) =>
+      (a.base && a.head && !a.repo && !a.baseRef && !a.headRef) ||
+      (a.repo && a.baseRef && a.headRef && !a.base && !a.head),
+    {
+      message: 'give either --base DIR --head DIR, or --repo DIR --base-ref REF --head-ref REF',
+    },
+  );
 
 type CheckArgs = z.infer<typeof argsSchema>;
 
@@ -37,7 +42,10 @@ async function runCheck(args: CheckArgs, io: CheckIo): Promise<number> {
   try {
     policyText = readFileSync(args.policy, 'utf8');
   } catch (err) {
-    throw new CliError(`check: policy ${args.policy}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, ExitCode.Usage);
+    throw new CliError(
+      `check: policy ${args.policy}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      ExitCode.Usage,
+    );
   }
   const { policy } = parsePolicy(policyText, args.policy);
   const root = resolve(args.repo ?? args.head!);
@@ -47,7 +55,10 @@ async function runCheck(args: CheckArgs, io: CheckIo): Promise<number> {
   // The policy file in use is forbidden to the change when it lives in the checked repository.
   const policyInRepo = relative(root, resolve(args.policy));
   const protectedPaths = policyInRepo.startsWith('..') ? [] : [policyInRepo.split(sep).join('/')];
-  const findings = await checkChange(policy, trees, { protectedPaths, ...(args.now ? { now: new Date(args.now) } : {}) });
+  const findings = await checkChange(policy, trees, {
+    protectedPaths,
+    ...(args.now ? { now: new Date(args.now) } : {}),
+  });
   io.out(args.json ? JSON.stringify(checkReport(findings), null, 2) : renderFindings(findings));
   return decide(findings) === 'block' ? CHECK_BLOCKED : ExitCode.Ok;
 }

@@ -35,7 +35,8 @@ function configure(cmd: Command, io: CheckIo, setExit: (code: number) => void): 
 /** `airlock check` on the main CLI. A block is reported as a CliError with exit code 1. */
 export function registerCheckCommand(program: Command, io: CheckIo = stdio): void {
   configure(program.command('check'), io, (code) => {
-    if (code === CHECK_BLOCKED) throw new CliError('check: the change is blocked (see the findings above)', CHECK_BLOCKED);
+    if (code === CHECK_BLOCKED)
+      throw new CliError('check: the change is blocked (see the findings above)', CHECK_BLOCKED);
   });
 }
 

@@ -2,7 +2,15 @@
 // so the workflow's refusal reaches the caller at once. Also the API the demo calls.
 import type { Client } from '@temporalio/client';
 import { signedRequest } from '../approvals/signed-request';
-import { abortUpdate, approveUpdate, rejectUpdate, type AbortRequest, type ApprovalRequest, type ApprovalResult, type RejectRequest } from '../workflows/messages';
+import {
+  abortUpdate,
+  approveUpdate,
+  rejectUpdate,
+  type AbortRequest,
+  type ApprovalRequest,
+  type ApprovalResult,
+  type RejectRequest,
+} from '../workflows/messages';
 import { CliError, ExitCode } from './errors';
 import { parseSecretKey, readKeyFile } from '../approvals/key-file';
 import { toCliError } from './temporal-errors';

@@ -15,7 +15,11 @@ export interface PromotionRow {
 
 export function toRow(wf: WorkflowExecutionInfo): PromotionRow {
   const sa = wf.typedSearchAttributes;
-  const row: PromotionRow = { workflowId: wf.workflowId, status: wf.status.name, startTime: wf.startTime.toISOString() };
+  const row: PromotionRow = {
+    workflowId: wf.workflowId,
+    status: wf.status.name,
+    startTime: wf.startTime.toISOString(),
+  };
   const service = sa.get(serviceKey);
   const commit = sa.get(commitKey);
   const stage = sa.get(stageKey);
@@ -34,10 +38,14 @@ export interface PromotionList {
   recent: PromotionRow[];
 }
 
-export async function listPromotions(client: Client, o: { recentDays?: number; limit?: number } = {}): Promise<PromotionList> {
+export async function listPromotions(
+  client: Client,
+  o: { recentDays?: number; limit?: number } = {},
+): Promise<PromotionList> {
   const since = new Date(Date.now() - (o.recentDays ?? 7) * 86_400_000).toISOString();
   const running: PromotionRow[] = [];
-  for await (const wf of client.workflow.list({ query: `WorkflowType = 'promotion' AND ExecutionStatus = 'Running'` })) running.push(toRow(wf));
+  for await (const wf of client.workflow.list({ query: `WorkflowType = 'promotion' AND ExecutionStatus = 'Running'` }))
+    running.push(toRow(wf));
   const recent: PromotionRow[] = [];
   const query = `WorkflowType = 'promotion' AND ExecutionStatus != 'Running' AND CloseTime > '${since}'`;
   for await (const wf of client.workflow.list({ query })) {
@@ -54,6 +62,11 @@ export async function listPromotions(client: Client, o: { recentDays?: number; l
 export function renderList(l: PromotionList): string {
   const line = (r: PromotionRow) =>
     `  ${(r.service ?? '?').padEnd(24)} ${(r.commit ?? '').slice(0, 12).padEnd(12)} ${(r.outcome ?? r.stage ?? r.status).padEnd(18)} ${r.closeTime ?? r.startTime}  ${r.workflowId}`;
-  const section = (title: string, rows: PromotionRow[]) => [`${title} (${rows.length})`, ...(rows.length ? rows.map(line) : ['  none'])];
-  return [...section('in flight', l.inFlight), ...section('queued', l.queued), ...section('recent', l.recent)].join('\n');
+  const section = (title: string, rows: PromotionRow[]) => [
+    `${title} (${rows.length})`,
+    ...(rows.length ? rows.map(line) : ['  none']),
+  ];
+  return [...section('in flight', l.inFlight), ...section('queued', l.queued), ...section('recent', l.recent)].join(
+    '\n',
+  );
 }

@@ -16,12 +16,18 @@ export interface CliIo {
 
 const defaultIo: CliIo = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) };
 
-export function buildProgram(io: CliIo = defaultIo, setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
+export function buildProgram(
+  io: CliIo = defaultIo,
+  setExit: (code: number) => void = (c) => (process.exitCode = c),
+): Command {
   let client: Client | undefined;
-  const connect = async () => (client ??= await (io.client ?? (await import('../client/temporal-connection.js')).connectClient)());
+  const connect = async () =>
+    (client ??= await (io.client ?? (await import('../client/temporal-connection.js')).connectClient)());
   const print = (json: boolean, value: unknown, human: string) => io.out(json ? JSON.stringify(value, null, 2) : human);
-  const key = () => new Option('--key <file>', 'ed25519 secret key file written by `airlock keygen`').env('AIRLOCK_KEY_FILE');
-  const as = () => new Option('--as <approver>', 'your approver id in the policy').env('AIRLOCK_APPROVER').makeOptionMandatory();
+  const key = () =>
+    new Option('--key <file>', 'ed25519 secret key file written by `airlock keygen`').env('AIRLOCK_KEY_FILE');
+  const as = () =>
+    new Option('--as <approver>', 'your approver id in the policy').env('AIRLOCK_APPROVER').makeOptionMandatory();
 
   const program = new Command('airlock')
     .description('Gated promotion of AI-agent infrastructure changes (exit codes: docs/cli.md)')
@@ -41,7 +47,10 @@ export function buildProgram(io: CliIo = defaultIo, setExit: (code: number) => v
       const { keygen } = await import('../approvals/key-file.js');
       const k = keygen(o.out);
       // The exact YAML to paste under approvers.allowed: an approver without a publicKey can never approve.
-      const policyLines = [`    - id: ${JSON.stringify(id ?? '<your-approver-id>')}`, `      publicKey: ${JSON.stringify(k.publicKey)}`];
+      const policyLines = [
+        `    - id: ${JSON.stringify(id ?? '<your-approver-id>')}`,
+        `      publicKey: ${JSON.stringify(k.publicKey)}`,
+      ];
       print(
         json(),
         { ...k, policyLines },
@@ -59,11 +68,23 @@ export function buildProgram(io: CliIo = defaultIo, setExit: (code: number) => v
     .option('--watch', 'follow until it ends; exit 0 if promoted, 6 otherwise')
     .option('--interval <seconds>', 'refresh interval of --watch', '2')
     .action(async (target: string | undefined, o: { watch?: boolean; interval: string }) => {
-      if (!target) throw new CliError('status: name a service or a workflow id (airlock list shows them)', ExitCode.Usage);
+      if (!target)
+        throw new CliError('status: name a service or a workflow id (airlock list shows them)', ExitCode.Usage);
       const seconds = Number(o.interval);
-      if (!(seconds >= 0.1 && seconds <= 3600)) throw new CliError(`status: --interval "${o.interval}" must be a number of seconds from 0.1 to 3600`, ExitCode.Usage);
+      if (!(seconds >= 0.1 && seconds <= 3600))
+        throw new CliError(
+          `status: --interval "${o.interval}" must be a number of seconds from 0.1 to 3600`,
+          ExitCode.Usage,
+        );
       const { status } = await import('./status.js');
-      setExit(await status(await connect(), target, { json: json(), watch: Boolean(o.watch), intervalMs: seconds * 1000, out: io.out }));
+      setExit(
+        await status(await connect(), target, {
+          json: json(),
+          watch: Boolean(o.watch),
+          intervalMs: seconds * 1000,
+          out: io.out,
+        }),
+      );
     });
 
   program
@@ -79,7 +100,11 @@ export function buildProgram(io: CliIo = defaultIo, setExit: (code: number) => v
     program.command(`${name} <target>`).description(description).addOption(as()).addOption(key());
   /** The Temporal client, the promotion's workflow id, and the signed decisions of src/cli/decisions.ts. */
   const decide = async (target: string) => {
-    const [c, { resolveWorkflowId }, decisions] = await Promise.all([connect(), import('./resolve-target.js'), import('./decisions.js')]);
+    const [c, { resolveWorkflowId }, decisions] = await Promise.all([
+      connect(),
+      import('./resolve-target.js'),
+      import('./decisions.js'),
+    ]);
     return { c, workflowId: await resolveWorkflowId(c, target), ...decisions };
   };
   decision('approve', 'approve a promotion awaiting approval (signed with --key)')
@@ -87,7 +112,11 @@ export function buildProgram(io: CliIo = defaultIo, setExit: (code: number) => v
     .action(async (target: string, o: { as: string; key?: string; comment?: string }) => {
       const { c, workflowId, approve } = await decide(target);
       const r = await approve({ client: c, workflowId, approver: o.as, keyFile: o.key, comment: o.comment });
-      print(json(), r, `approved ${workflowId}: ${r.approvals.length}/${r.required}${r.complete ? ' — complete, production rollout follows' : ''}`);
+      print(
+        json(),
+        r,
+        `approved ${workflowId}: ${r.approvals.length}/${r.required}${r.complete ? ' — complete, production rollout follows' : ''}`,
+      );
     });
   decision('reject', 'reject a promotion: everything deployed is rolled back')
     .requiredOption('--reason <text>', 'why; signed with the decision')

@@ -39,7 +39,12 @@ const decode = <T>(p?: temporal.api.common.v1.IPayloads | null): T | undefined =
 function rollbackStage(r: PromotionResult): string {
   const i = r.interruption;
   if (!i) return 'unknown';
-  const env = i.kind === 'breach' ? i.sample.environment : i.kind === 'silence' || i.kind === 'deploy_failed' ? i.environment : undefined;
+  const env =
+    i.kind === 'breach'
+      ? i.sample.environment
+      : i.kind === 'silence' || i.kind === 'deploy_failed'
+        ? i.environment
+        : undefined;
   if (env === 'staging') return 'bake';
   if (env === 'production') return r.approvals.length >= 2 ? 'production' : 'canary';
   return i.kind;
@@ -77,7 +82,8 @@ export async function computeReport(client: Client, sinceMs: number, now = Date.
       const started = e.workflowExecutionStartedEventAttributes;
       if (started) change = decode<{ change: Change }>(started.input)?.change;
       const scheduled = e.activityTaskScheduledEventAttributes;
-      if (scheduled?.activityType?.name === 'promoteCanary' && e.eventTime?.seconds != null) productionAt = Number(e.eventTime.seconds) * 1000;
+      if (scheduled?.activityType?.name === 'promoteCanary' && e.eventTime?.seconds != null)
+        productionAt = Number(e.eventTime.seconds) * 1000;
       const done = e.workflowExecutionCompletedEventAttributes;
       if (done) result = decode<PromotionResult>(done.result);
     }
@@ -101,7 +107,8 @@ export async function computeReport(client: Client, sinceMs: number, now = Date.
       }
       case 'blocked':
         board.blocked.total++;
-        for (const f of result.findings.filter((x) => x.level === 'block')) board.blocked.byRule[f.rule] = (board.blocked.byRule[f.rule] ?? 0) + 1;
+        for (const f of result.findings.filter((x) => x.level === 'block'))
+          board.blocked.byRule[f.rule] = (board.blocked.byRule[f.rule] ?? 0) + 1;
         break;
       case 'rejected':
         board.rejected++;
@@ -124,12 +131,16 @@ export async function computeReport(client: Client, sinceMs: number, now = Date.
     const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     board.medianMergeToProductionHours = Math.round((median / 3_600_000) * 10) / 10;
   }
-  if (board.userFacingRollbacks) board.userFacingRollbackEveryDays = Math.round((board.days / board.userFacingRollbacks) * 10) / 10;
+  if (board.userFacingRollbacks)
+    board.userFacingRollbackEveryDays = Math.round((board.days / board.userFacingRollbacks) * 10) / 10;
   return board;
 }
 
 export function renderReport(b: Scoreboard): string {
-  const pairs = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k} ${v}`).join(', ') || '-';
+  const pairs = (r: Record<string, number>) =>
+    Object.entries(r)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || '-';
   const rate = b.started ? ` (${((b.rolledBack.total / b.started) * 100).toFixed(1)}% of started)` : '';
   return [
     `Airlock scoreboard since ${b.since} (${b.days} days)`,

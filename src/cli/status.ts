@@ -38,7 +38,11 @@ export async function status(client: Client, target: string, o: StatusOptions = 
   for (;;) {
     const view = await promotionView(client, workflowId);
     const s = view.state;
-    out(o.json ? JSON.stringify(o.watch ? s : { ...s, ...(view.notice ? { notice: view.notice } : {}) }) : renderView(view));
+    out(
+      o.json
+        ? JSON.stringify(o.watch ? s : { ...s, ...(view.notice ? { notice: view.notice } : {}) })
+        : renderView(view),
+    );
     const closed = view.executionStatus !== 'RUNNING';
     if (!o.watch) return ExitCode.Ok;
     if (s.stage === 'ended' || closed) return s.outcome === 'promoted' ? ExitCode.Ok : ExitCode.NotPromoted;

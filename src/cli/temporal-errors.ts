@@ -15,7 +15,8 @@ export function toCliError(err: unknown, workflowId: string): unknown {
     const cause = (err.cause as Error | undefined)?.message ?? err.message;
     return new CliError(`refused by ${workflowId}: ${cause}`, ExitCode.Refused);
   }
-  if (isUnreachable(err)) return new CliError(`Temporal unreachable: ${String((err as Error)?.message ?? err)}`, ExitCode.Unreachable);
+  if (isUnreachable(err))
+    return new CliError(`Temporal unreachable: ${String((err as Error)?.message ?? err)}`, ExitCode.Unreachable);
   return err;
 }
 

@@ -14,5 +14,7 @@ export class PromotionLookupError extends Error {
 
 /** Temporal's "cannot connect" errors, whatever layer raised them (gRPC status or socket). */
 export function isUnreachable(err: unknown): boolean {
-  return /UNAVAILABLE|ECONNREFUSED|Failed to connect|connect ETIMEDOUT|14 UNAVAILABLE/i.test(String((err as Error)?.message ?? err));
+  return /UNAVAILABLE|ECONNREFUSED|Failed to connect|connect ETIMEDOUT|14 UNAVAILABLE/i.test(
+    String((err as Error)?.message ?? err),
+  );
 }

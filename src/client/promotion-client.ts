@@ -20,7 +20,11 @@ export async function startPromotion(
   opts: { taskQueue?: string; slotWorkflowId?: string } = {},
 ): Promise<StartedPromotion> {
   const workflowId = promotionWorkflowId(change);
-  const input: PromotionInput = { v: 1, change, ...(opts.slotWorkflowId ? { slotWorkflowId: opts.slotWorkflowId } : {}) };
+  const input: PromotionInput = {
+    v: 1,
+    change,
+    ...(opts.slotWorkflowId ? { slotWorkflowId: opts.slotWorkflowId } : {}),
+  };
   try {
     const handle = await client.workflow.start<typeof promotion>('promotion', {
       workflowId,

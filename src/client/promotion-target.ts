@@ -13,9 +13,20 @@ export interface TargetOptions {
 export async function resolveWorkflowId(client: Client, target: string, o: TargetOptions = {}): Promise<string> {
   if (target.startsWith('promotion-')) return target;
   // Validated before it goes into a visibility query: no query injection through a service name.
-  if (!SERVICE.test(target)) throw new PromotionLookupError('bad_target', `"${target}" is neither a promotion id (promotion-…) nor a service name`);
-  const running = await listIds(client, `WorkflowType = 'promotion' AND AirlockService = '${target}' AND ExecutionStatus = 'Running'`);
-  if (running.length > 1) throw new PromotionLookupError('ambiguous', `service "${target}" has ${running.length} promotions in flight; name one: ${running.join(', ')}`);
+  if (!SERVICE.test(target))
+    throw new PromotionLookupError(
+      'bad_target',
+      `"${target}" is neither a promotion id (promotion-…) nor a service name`,
+    );
+  const running = await listIds(
+    client,
+    `WorkflowType = 'promotion' AND AirlockService = '${target}' AND ExecutionStatus = 'Running'`,
+  );
+  if (running.length > 1)
+    throw new PromotionLookupError(
+      'ambiguous',
+      `service "${target}" has ${running.length} promotions in flight; name one: ${running.join(', ')}`,
+    );
   if (running.length === 1) return running[0];
   if (o.ended === 'latest') {
     // Visibility lists newest first (by start time), so the first is the latest promotion.

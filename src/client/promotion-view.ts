@@ -31,7 +31,8 @@ export async function readPromotion(client: Client, workflowId: string, o: ViewO
   const handle = client.workflow.getHandle(workflowId);
   const description = await handle.describe().catch((err: unknown) => {
     if (err instanceof WorkflowNotFoundError) throw new PromotionLookupError('not_found', `no promotion ${workflowId}`);
-    if (isUnreachable(err)) throw new PromotionLookupError('unreachable', `Temporal unreachable: ${(err as Error).message}`);
+    if (isUnreachable(err))
+      throw new PromotionLookupError('unreachable', `Temporal unreachable: ${(err as Error).message}`);
     throw err;
   });
   const executionStatus = description.status.name;
@@ -41,12 +42,18 @@ export async function readPromotion(client: Client, workflowId: string, o: ViewO
       const state = await client.withDeadline(Date.now() + timeoutMs, () => handle.query(stateQuery));
       return { state, source: 'query', executionStatus };
     } catch (err) {
-      if (isUnreachable(err)) throw new PromotionLookupError('unreachable', `Temporal unreachable: ${(err as Error).message}`);
+      if (isUnreachable(err))
+        throw new PromotionLookupError('unreachable', `Temporal unreachable: ${(err as Error).message}`);
       const fromHistory = await stateFromHistory(client, workflowId);
       const notice =
         `no worker answered within ${timeoutMs / 1000} s (task queue "${description.taskQueue}"): is the Airlock worker running? ` +
         `Showing the state last reported${fromHistory.reportedAt ? ` at ${fromHistory.reportedAt}` : ''}.`;
-      return { state: { ...fromHistory.state, now: new Date().toISOString() }, source: 'history', executionStatus, notice };
+      return {
+        state: { ...fromHistory.state, now: new Date().toISOString() },
+        source: 'history',
+        executionStatus,
+        notice,
+      };
     }
   }
   const { state, closing } = await stateFromHistory(client, workflowId);
@@ -64,9 +71,12 @@ async function stateFromHistory(client: Client, workflowId: string): Promise<His
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const events = history.events ?? [];
   const converter = client.options.loadedDataConverter;
-  const decode = <T>(p?: temporal.api.common.v1.IPayloads | null) => decodeFromPayloadsAtIndex<T>(converter, 0, p?.payloads);
+  const decode = <T>(p?: temporal.api.common.v1.IPayloads | null) =>
+    decodeFromPayloadsAtIndex<T>(converter, 0, p?.payloads);
 
-  const lastReport = [...events].reverse().find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'reportStage');
+  const lastReport = [...events]
+    .reverse()
+    .find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'reportStage');
   const started = events[0]?.workflowExecutionStartedEventAttributes;
   let state: PromotionState;
   let reportedAt: string | undefined;
@@ -97,22 +107,30 @@ async function stateFromHistory(client: Client, workflowId: string): Promise<His
     };
   }
   const closing = describeAbnormalClose(last, state);
-  return { reportedAt, state: { ...state, now: closing ? (closedAt ?? state.now) : new Date().toISOString() }, ...(closing ? { closing } : {}) };
+  return {
+    reportedAt,
+    state: { ...state, now: closing ? (closedAt ?? state.now) : new Date().toISOString() },
+    ...(closing ? { closing } : {}),
+  };
 }
 
 function describeAbnormalClose(e: Event | undefined, s: PromotionState): string | undefined {
   if (!e) return undefined;
-  const left = s.deployed.length ? `still deployed as last reported: ${s.deployed.join(', ')}` : 'nothing was deployed as last reported';
+  const left = s.deployed.length
+    ? `still deployed as last reported: ${s.deployed.join(', ')}`
+    : 'nothing was deployed as last reported';
   const at = eventTime(e);
   const t = e.workflowExecutionTerminatedEventAttributes;
-  if (t) return `TERMINATED at ${at}${t.identity ? ` by ${t.identity}` : ''}${t.reason ? `: ${t.reason}` : ''}. The workflow ran no rollback; ${left}.`;
+  if (t)
+    return `TERMINATED at ${at}${t.identity ? ` by ${t.identity}` : ''}${t.reason ? `: ${t.reason}` : ''}. The workflow ran no rollback; ${left}.`;
   if (e.workflowExecutionFailedEventAttributes) {
     const f = e.workflowExecutionFailedEventAttributes.failure;
     return `FAILED at ${at}: ${f?.message ?? 'no message'}. ${left}.`;
   }
   if (e.workflowExecutionCanceledEventAttributes) return `CANCELLED at ${at}. ${left}.`;
   if (e.workflowExecutionTimedOutEventAttributes) return `TIMED OUT at ${at}. The workflow ran no rollback; ${left}.`;
-  if (e.workflowExecutionContinuedAsNewEventAttributes) return `continued as new at ${at}; showing the state before it.`;
+  if (e.workflowExecutionContinuedAsNewEventAttributes)
+    return `continued as new at ${at}; showing the state before it.`;
   return undefined;
 }
 

@@ -29,22 +29,32 @@ export function renderStatus(s: PromotionState): string {
     const start = Date.parse(s.stagingReadyAt);
     const end = Date.parse(s.bakeEndsAt);
     const left = Math.max(0, end - now);
-    lines.push(`  bake     ${progressBar((now - start) / (end - start))} ${left ? `${formatDuration(left)} left, ends ${s.bakeEndsAt}` : 'complete'}`);
+    lines.push(
+      `  bake     ${progressBar((now - start) / (end - start))} ${left ? `${formatDuration(left)} left, ends ${s.bakeEndsAt}` : 'complete'}`,
+    );
   }
   if (s.canaryWatchEndsAt) {
     const left = Math.max(0, Date.parse(s.canaryWatchEndsAt) - now);
     lines.push(`  canary   ${left ? `watch ends in ${formatDuration(left)}` : 'watch complete'}`);
   }
   const last = s.errorRate.last;
-  if (last) lines.push(`  errors   ${pct(last.rate)} vs baseline ${pct(last.baseline)} in ${last.environment} (${s.errorRate.samples} samples)`);
+  if (last)
+    lines.push(
+      `  errors   ${pct(last.rate)} vs baseline ${pct(last.baseline)} in ${last.environment} (${s.errorRate.samples} samples)`,
+    );
   const required = s.settings?.approvers.required ?? 2;
   if (s.stage === 'awaiting_approval' || s.approvals.length) {
     const who = s.approvals.map((a) => `${a.approver} via ${a.via}`).join(', ');
-    lines.push(`  approvals ${s.approvals.length}/${required}${who ? `: ${who}` : ''}${s.approvalDeadline && !s.outcome ? `; deadline ${s.approvalDeadline}` : ''}`);
+    lines.push(
+      `  approvals ${s.approvals.length}/${required}${who ? `: ${who}` : ''}${s.approvalDeadline && !s.outcome ? `; deadline ${s.approvalDeadline}` : ''}`,
+    );
   }
   for (const f of s.findings) lines.push(`  ${f.level.padEnd(8)} ${f.rule}: ${f.message}`);
   if (s.interruption) lines.push(`  stopped  ${describeInterruption(s.interruption)}`);
-  if (s.rollback) lines.push(`  rollback ${s.rollback.steps.join(', ') || '(nothing deployed)'}${s.rollback.error ? ` — FAILED: ${s.rollback.error}` : ''}`);
+  if (s.rollback)
+    lines.push(
+      `  rollback ${s.rollback.steps.join(', ') || '(nothing deployed)'}${s.rollback.error ? ` — FAILED: ${s.rollback.error}` : ''}`,
+    );
   for (const r of s.refusals.slice(-5)) lines.push(`  refused  ${r.action} by ${r.who} at ${r.at}: ${r.reason}`);
   return lines.join('\n');
 }

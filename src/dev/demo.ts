@@ -40,7 +40,10 @@ export interface DemoResult {
 }
 
 /** The sample policy with short durations (allowShortBake says so) and fresh demo approver keys. */
-function demoPolicy(dir: string, o: Required<Pick<DemoOptions, 'bakeSeconds' | 'canarySeconds' | 'productionWatchSeconds'>>) {
+function demoPolicy(
+  dir: string,
+  o: Required<Pick<DemoOptions, 'bakeSeconds' | 'canarySeconds' | 'productionWatchSeconds'>>,
+) {
   const policy = parse(readFileSync(resolve(REPO_ROOT, 'policy/airlock.policy.yaml'), 'utf8'));
   const keys: Record<string, string> = {};
   for (const a of policy.approvers.allowed as Array<{ id: string; publicKey?: string }>) {
@@ -54,7 +57,10 @@ function demoPolicy(dir: string, o: Required<Pick<DemoOptions, 'bakeSeconds' | '
   policy.production = { watchMinutes: o.productionWatchSeconds / 60 };
   policy.monitoring = { ...policy.monitoring, maxSilenceMinutes: 1, intervalSeconds: 5 };
   const path = resolve(dir, 'demo.policy.yaml');
-  writeFileSync(path, `# Written by src/dev/demo.ts: the sample policy with DEMO durations. Never use in production.\n${stringify(policy)}`);
+  writeFileSync(
+    path,
+    `# Written by src/dev/demo.ts: the sample policy with DEMO durations. Never use in production.\n${stringify(policy)}`,
+  );
   return { path, keys };
 }
 
@@ -62,7 +68,17 @@ function demoPolicy(dir: string, o: Required<Pick<DemoOptions, 'bakeSeconds' | '
 async function cliApprove(workflowId: string, approver: string, keyFile: string, log: (l: string) => void) {
   log(`$ airlock approve ${workflowId} --as ${approver} --key ${keyFile}`);
   // Asynchronously: this process also runs the worker, which must keep answering workflow tasks.
-  const args = [resolve(REPO_ROOT, 'bin/airlock.js'), 'approve', workflowId, '--as', approver, '--key', keyFile, '--comment', 'demo: canary looks clean'];
+  const args = [
+    resolve(REPO_ROOT, 'bin/airlock.js'),
+    'approve',
+    workflowId,
+    '--as',
+    approver,
+    '--key',
+    keyFile,
+    '--comment',
+    'demo: canary looks clean',
+  ];
   try {
     const r = await promisify(execFile)(process.execPath, args, { env: process.env, encoding: 'utf8' });
     for (const line of `${r.stdout}${r.stderr}`.trim().split('\n')) log(`  ${line}`);
@@ -83,18 +99,43 @@ export async function runDemo(client: Client, o: DemoOptions = {}): Promise<Demo
   const dir = o.dir ?? resolve(REPO_ROOT, '.airlock/demo');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const durations = { bakeSeconds: o.bakeSeconds ?? 40, canarySeconds: o.canarySeconds ?? 20, productionWatchSeconds: o.productionWatchSeconds ?? 20 };
+  const durations = {
+    bakeSeconds: o.bakeSeconds ?? 40,
+    canarySeconds: o.canarySeconds ?? 20,
+    productionWatchSeconds: o.productionWatchSeconds ?? 20,
+  };
   const policy = demoPolicy(dir, durations);
   const taskQueue = o.taskQueue ?? 'airlock-demo';
   const slotWorkflowId = `${taskQueue}-blast-radius`;
-  const config = { ...loadConfig({ ...process.env, AIRLOCK_POLICY: policy.path, AIRLOCK_TASK_QUEUE: taskQueue, AIRLOCK_SIMULATION_STATE: resolve(dir, 'simulation.json') }) };
+  const config = {
+    ...loadConfig({
+      ...process.env,
+      AIRLOCK_POLICY: policy.path,
+      AIRLOCK_TASK_QUEUE: taskQueue,
+      AIRLOCK_SIMULATION_STATE: resolve(dir, 'simulation.json'),
+    }),
+  };
   const { connection, namespace } = await connectWorkerConnection();
   const worker = await createAirlockWorker({ connection, namespace, taskQueue, deps: createDeps(config, client) });
-  log(`DEMO durations (bake.allowShortBake: true): bake ${durations.bakeSeconds}s, canary ${durations.canarySeconds}s, production watch ${durations.productionWatchSeconds}s; policy ${policy.path}`);
+  log(
+    `DEMO durations (bake.allowShortBake: true): bake ${durations.bakeSeconds}s, canary ${durations.canarySeconds}s, production watch ${durations.productionWatchSeconds}s; policy ${policy.path}`,
+  );
 
   const commit = () => randomBytes(20).toString('hex');
-  const good: Change = { service: 'notification-service', commit: commit(), author: 'airlock-agent[bot]', version: 'v2.4.1', title: 'Raise notification batch size' };
-  const bad: Change = { service: 'search-service', commit: commit(), author: 'airlock-agent[bot]', version: 'v7.0.0', title: 'New query planner' };
+  const good: Change = {
+    service: 'notification-service',
+    commit: commit(),
+    author: 'airlock-agent[bot]',
+    version: 'v2.4.1',
+    title: 'Raise notification batch size',
+  };
+  const bad: Change = {
+    service: 'search-service',
+    commit: commit(),
+    author: 'airlock-agent[bot]',
+    version: 'v7.0.0',
+    title: 'New query planner',
+  };
 
   const drive = async (): Promise<DemoResult> => {
     const a = await startPromotion(client, good, { taskQueue, slotWorkflowId });
@@ -111,7 +152,10 @@ export async function runDemo(client: Client, o: DemoOptions = {}): Promise<Demo
     }
     // Plays the metrics system: a sample every few seconds for each deployed environment.
     while (ended.size < 2) {
-      for (const [id, change] of [[a.workflowId, good], [b.workflowId, bad]] as const) {
+      for (const [id, change] of [
+        [a.workflowId, good],
+        [b.workflowId, bad],
+      ] as const) {
         if (ended.has(id)) continue;
         const s = await stateOf(client, id).catch(() => undefined);
         if (!s || s.stage === 'ended') continue;
@@ -124,7 +168,15 @@ export async function runDemo(client: Client, o: DemoOptions = {}): Promise<Demo
         for (const environment of s.deployed) {
           // search-service's new version fails 3 % of requests once real users reach its canary.
           const breaching = change === bad && s.stage === 'canary' && environment === 'production';
-          await handle.signal('errorRate', { environment, rate: breaching ? 0.031 : 0.01, baseline: 0.01, requestCount: 4000, observedAt }).catch(() => undefined);
+          await handle
+            .signal('errorRate', {
+              environment,
+              rate: breaching ? 0.031 : 0.01,
+              baseline: 0.01,
+              requestCount: 4000,
+              observedAt,
+            })
+            .catch(() => undefined);
         }
         if (s.stage === 'awaiting_approval' && !approved.has(id)) {
           approved.add(id);
@@ -134,7 +186,10 @@ export async function runDemo(client: Client, o: DemoOptions = {}): Promise<Demo
       }
       await new Promise((r) => setTimeout(r, (o.sampleEverySeconds ?? 3) * 1000));
     }
-    const result = { promoted: { workflowId: a.workflowId, result: ended.get(a.workflowId)! }, rolledBack: { workflowId: b.workflowId, result: ended.get(b.workflowId)! } };
+    const result = {
+      promoted: { workflowId: a.workflowId, result: ended.get(a.workflowId)! },
+      rolledBack: { workflowId: b.workflowId, result: ended.get(b.workflowId)! },
+    };
     log(`${good.service}: ${result.promoted.result.outcome}`);
     const why = result.rolledBack.result.interruption;
     const evidence =
@@ -157,7 +212,9 @@ async function main() {
   try {
     const r = await runDemo(client);
     const ok = r.promoted.result.outcome === 'promoted' && r.rolledBack.result.outcome === 'rolled_back';
-    console.log(`\nSee both in the Temporal Web UI: ${server.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent('AirlockService IS NOT NULL')}`);
+    console.log(
+      `\nSee both in the Temporal Web UI: ${server.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent('AirlockService IS NOT NULL')}`,
+    );
     if (server.process) {
       console.log('The dev server started for the demo stops now; run `npm start` first to keep it (and the UI) up.');
       server.process.kill('SIGTERM');

@@ -32,7 +32,9 @@ async function tryConnect(address: string): Promise<Connection | undefined> {
 }
 
 /** Reuses a server already on `port`, or starts the dev server with Airlock's search attributes. */
-export async function ensureDevServer(opts: { port?: number; uiPort?: number; dbFile?: string } = {}): Promise<DevServer> {
+export async function ensureDevServer(
+  opts: { port?: number; uiPort?: number; dbFile?: string } = {},
+): Promise<DevServer> {
   const port = opts.port ?? 7233;
   const uiPort = opts.uiPort ?? 8233;
   const address = `127.0.0.1:${port}`;
@@ -45,7 +47,20 @@ export async function ensureDevServer(opts: { port?: number; uiPort?: number; db
   }
   const dbFile = opts.dbFile ?? resolve(REPO_ROOT, '.airlock/temporal.db');
   mkdirSync(resolve(dbFile, '..'), { recursive: true });
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', dbFile, '--log-level', 'warn'];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--db-filename',
+    dbFile,
+    '--log-level',
+    'warn',
+  ];
   for (const k of AIRLOCK_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${k.name}=Keyword`);
   const child = spawn(temporalBinary(), args, { stdio: ['ignore', 'inherit', 'inherit'] });
   for (let i = 0; i < 120; i++) {

@@ -32,7 +32,10 @@ export function createMetricsSourceFactory(o: MetricsSourceOptions = {}): Metric
   };
 }
 
-const datadogEnvSchema = z.object({ DD_API_KEY: z.string().min(1).optional(), DD_APP_KEY: z.string().min(1).optional() });
+const datadogEnvSchema = z.object({
+  DD_API_KEY: z.string().min(1).optional(),
+  DD_APP_KEY: z.string().min(1).optional(),
+});
 
 /** Datadog keys from DD_API_KEY / DD_APP_KEY; both or neither. */
 export function datadogCredentialsFromEnv(env: NodeJS.ProcessEnv): DatadogCredentials | undefined {

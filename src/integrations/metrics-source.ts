@@ -39,7 +39,9 @@ export interface RawFigures {
 /** Turns three query answers into a reading; any missing or non-finite figure makes the reading missing. */
 export function readingOf(q: MetricsQuery, figures: RawFigures, source: string): MetricsReading {
   const at = new Date(q.at).toISOString();
-  const missing = (['rate', 'baseline', 'requestCount'] as const).filter((k) => figures[k] === undefined || !Number.isFinite(figures[k]));
+  const missing = (['rate', 'baseline', 'requestCount'] as const).filter(
+    (k) => figures[k] === undefined || !Number.isFinite(figures[k]),
+  );
   if (missing.length) {
     return { kind: 'missing', at, reason: `${source}: no data for ${missing.join(', ')} of ${q.environment}` };
   }
@@ -47,7 +49,11 @@ export function readingOf(q: MetricsQuery, figures: RawFigures, source: string):
   const notFraction = (['rate', 'baseline'] as const).filter((k) => figures[k]! > 1 + 1e-9 || figures[k]! < -1e-9);
   if (notFraction.length) {
     const got = notFraction.map((k) => `${k} ${figures[k]}`).join(', ');
-    return { kind: 'missing', at, reason: `${source}: ${got} is not a fraction 0..1; the query must divide errors by requests` };
+    return {
+      kind: 'missing',
+      at,
+      reason: `${source}: ${got} is not a fraction 0..1; the query must divide errors by requests`,
+    };
   }
   const clampFraction = (v: number) => Math.min(1, Math.max(0, v));
   return {

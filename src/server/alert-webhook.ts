@@ -42,12 +42,32 @@ const sha = (s: string) => createHash('sha256').update(s).digest();
 function samplesOf(body: unknown): Array<{ service: string; sample: ErrorRateSample }> {
   const isDatadog = (body as { source?: unknown })?.source === 'datadog';
   const r = isDatadog ? datadogSchema.safeParse(body) : alertmanagerSchema.safeParse(body);
-  if (!r.success) throw new HttpError(400, `${isDatadog ? 'datadog' : 'alertmanager'} payload: ${describeIssue(r.error)}`);
+  if (!r.success)
+    throw new HttpError(400, `${isDatadog ? 'datadog' : 'alertmanager'} payload: ${describeIssue(r.error)}`);
   const raw = isDatadog
-    ? [(({ service, environment, error_rate, baseline, request_count, date }) => ({ service, sample: { environment, rate: error_rate, baseline, requestCount: request_count, observedAt: new Date(date).toISOString(), source: 'datadog' } }))(r.data as z.infer<typeof datadogSchema>)]
+    ? [
+        (({ service, environment, error_rate, baseline, request_count, date }) => ({
+          service,
+          sample: {
+            environment,
+            rate: error_rate,
+            baseline,
+            requestCount: request_count,
+            observedAt: new Date(date).toISOString(),
+            source: 'datadog',
+          },
+        }))(r.data as z.infer<typeof datadogSchema>),
+      ]
     : (r.data as z.infer<typeof alertmanagerSchema>).alerts.map((a) => ({
         service: a.labels.service,
-        sample: { environment: a.labels.environment, rate: a.annotations.error_rate, baseline: a.annotations.baseline, requestCount: a.annotations.request_count, observedAt: a.startsAt, source: `alertmanager:${a.status}` },
+        sample: {
+          environment: a.labels.environment,
+          rate: a.annotations.error_rate,
+          baseline: a.annotations.baseline,
+          requestCount: a.annotations.request_count,
+          observedAt: a.startsAt,
+          source: `alertmanager:${a.status}`,
+        },
       }));
   return raw.map(({ service, sample }) => {
     // The same schema the workflow applies: refused here with the field, before any signal.
@@ -62,7 +82,8 @@ export function registerAlertWebhook(app: FastifyInstance, deps: ServerDeps, tok
   app.post('/webhooks/alerts', async (req, reply) => {
     const auth = req.headers.authorization;
     // Hashing first gives equal lengths, so the comparison is constant time whatever was sent.
-    if (typeof auth !== 'string' || !timingSafeEqual(sha(auth), expected)) throw new HttpError(401, 'authorization: missing or wrong bearer token');
+    if (typeof auth !== 'string' || !timingSafeEqual(sha(auth), expected))
+      throw new HttpError(401, 'authorization: missing or wrong bearer token');
     if (typeof req.body !== 'string') throw new HttpError(415, 'content-type: must be application/json');
     let body: unknown;
     try {

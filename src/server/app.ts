@@ -12,12 +12,20 @@ export function createServer(config: ServerConfig, deps: ServerDeps, opts: { log
   const app = Fastify({ bodyLimit: config.bodyLimit, logger: opts.logger ?? false });
   app.removeAllContentTypeParsers();
   // Routes verify before they parse: every body reaches them as the string that was signed.
-  app.addContentTypeParser(['application/json', 'application/x-www-form-urlencoded'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    ['application/json', 'application/x-www-form-urlencoded'],
+    { parseAs: 'string' },
+    (_req, body, done) => done(null, body),
+  );
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     if (err instanceof HttpError) return reply.code(err.statusCode).send({ error: err.message });
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: `body: larger than ${config.bodyLimit} bytes` });
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send({ error: 'content-type: must be application/json or application/x-www-form-urlencoded' });
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return reply.code(413).send({ error: `body: larger than ${config.bodyLimit} bytes` });
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return reply
+        .code(415)
+        .send({ error: 'content-type: must be application/json or application/x-www-form-urlencoded' });
     if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
     app.log.error({ err: err.message }, 'request failed');
     return reply.code(500).send({ error: 'internal error (see the server log)' });

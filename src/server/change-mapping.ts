@@ -10,10 +10,16 @@ export function serviceOf(policy: Policy, paths: string[]): string {
     if (paths.some((p) => match(p))) touched.add(s.name);
   }
   if (touched.size === 0) {
-    throw new HttpError(422, `change touches no service declared in policy.services (${paths.length} changed paths, e.g. ${paths.slice(0, 3).join(', ') || 'none'})`);
+    throw new HttpError(
+      422,
+      `change touches no service declared in policy.services (${paths.length} changed paths, e.g. ${paths.slice(0, 3).join(', ') || 'none'})`,
+    );
   }
   if (touched.size > 1) {
-    throw new HttpError(422, `change touches ${touched.size} services (${[...touched].sort().join(', ')}); one promotion carries one service, split the change`);
+    throw new HttpError(
+      422,
+      `change touches ${touched.size} services (${[...touched].sort().join(', ')}); one promotion carries one service, split the change`,
+    );
   }
   return [...touched][0];
 }

@@ -8,7 +8,11 @@ const schema = z.object({
   AIRLOCK_SERVER_HOST: z.string().min(1).default('0.0.0.0'),
   AIRLOCK_SERVER_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Largest request body accepted, bytes: bigger bodies get 413 before any parsing. */
-  AIRLOCK_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  AIRLOCK_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   GITHUB_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Token for reading a merged pull request's files (and for the GitHub reporter). */
   GITHUB_TOKEN: z.string().min(1).optional(),
@@ -38,18 +42,25 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   }
   const c = r.data;
   if (c.SLACK_SIGNING_SECRET && !c.AIRLOCK_SLACK_BRIDGE_KEY_FILE) {
-    throw new Error('server config: AIRLOCK_SLACK_BRIDGE_KEY_FILE: is required when SLACK_SIGNING_SECRET is set (Slack approvals are signed by the bridge)');
+    throw new Error(
+      'server config: AIRLOCK_SLACK_BRIDGE_KEY_FILE: is required when SLACK_SIGNING_SECRET is set (Slack approvals are signed by the bridge)',
+    );
   }
   return {
     host: c.AIRLOCK_SERVER_HOST,
     port: c.AIRLOCK_SERVER_PORT,
     bodyLimit: c.AIRLOCK_BODY_LIMIT_BYTES,
-    ...(c.GITHUB_WEBHOOK_SECRET ? { github: { webhookSecret: c.GITHUB_WEBHOOK_SECRET, token: c.GITHUB_TOKEN, apiUrl: c.GITHUB_API_URL } } : {}),
+    ...(c.GITHUB_WEBHOOK_SECRET
+      ? { github: { webhookSecret: c.GITHUB_WEBHOOK_SECRET, token: c.GITHUB_TOKEN, apiUrl: c.GITHUB_API_URL } }
+      : {}),
     ...(c.SLACK_SIGNING_SECRET && c.AIRLOCK_SLACK_BRIDGE_KEY_FILE
       ? {
           slack: {
             signingSecret: c.SLACK_SIGNING_SECRET,
-            bridgeSecretKey: parseSecretKey(readFileSync(c.AIRLOCK_SLACK_BRIDGE_KEY_FILE, 'utf8'), 'AIRLOCK_SLACK_BRIDGE_KEY_FILE'),
+            bridgeSecretKey: parseSecretKey(
+              readFileSync(c.AIRLOCK_SLACK_BRIDGE_KEY_FILE, 'utf8'),
+              'AIRLOCK_SLACK_BRIDGE_KEY_FILE',
+            ),
             botToken: c.SLACK_BOT_TOKEN,
             apiUrl: c.SLACK_API_URL,
           },

@@ -34,7 +34,11 @@ export const pushEventSchema = z.object({
     }),
   ),
   head_commit: z
-    .object({ message: z.string(), timestamp: z.string(), author: z.object({ username: z.string().optional(), name: z.string().optional() }) })
+    .object({
+      message: z.string(),
+      timestamp: z.string(),
+      author: z.object({ username: z.string().optional(), name: z.string().optional() }),
+    })
     .nullable(),
   pusher: z.object({ name: z.string() }),
   repository,

@@ -27,9 +27,11 @@ export function registerGithubWebhook(app: FastifyInstance, deps: ServerDeps, se
     const raw = req.body;
     if (typeof raw !== 'string') throw new HttpError(415, 'content-type: must be application/json');
     const signature = req.headers['x-hub-signature-256'];
-    if (typeof signature !== 'string' || !signature) throw new HttpError(401, 'x-hub-signature-256: missing; unsigned deliveries are refused');
+    if (typeof signature !== 'string' || !signature)
+      throw new HttpError(401, 'x-hub-signature-256: missing; unsigned deliveries are refused');
     // Constant-time HMAC SHA-256 over the exact bytes received, before anything is parsed.
-    if (!(await (await webhooks).verify(raw, signature).catch(() => false))) throw new HttpError(401, 'x-hub-signature-256: does not match the webhook secret');
+    if (!(await (await webhooks).verify(raw, signature).catch(() => false)))
+      throw new HttpError(401, 'x-hub-signature-256: does not match the webhook secret');
     const event = req.headers['x-github-event'];
     if (typeof event !== 'string' || !event) throw new HttpError(400, 'x-github-event: missing');
     let body: unknown;
@@ -44,10 +46,17 @@ export function registerGithubWebhook(app: FastifyInstance, deps: ServerDeps, se
     if (event === 'pull_request') {
       const e = parse(pullRequestEventSchema, event, body);
       if (e.action !== 'closed' || e.pull_request.merged !== true) {
-        return reply.code(202).send({ ignored: `pull_request ${e.action}${e.action === 'closed' ? ' without merge' : ''}: nothing to promote` });
+        return reply.code(202).send({
+          ignored: `pull_request ${e.action}${e.action === 'closed' ? ' without merge' : ''}: nothing to promote`,
+        });
       }
-      if (!e.pull_request.merge_commit_sha) throw new HttpError(400, 'pull_request payload: pull_request.merge_commit_sha: missing on a merged pull request');
-      if (!deps.pullRequestFiles) throw new HttpError(503, 'pull_request: GITHUB_TOKEN is not configured, so the changed files cannot be read');
+      if (!e.pull_request.merge_commit_sha)
+        throw new HttpError(
+          400,
+          'pull_request payload: pull_request.merge_commit_sha: missing on a merged pull request',
+        );
+      if (!deps.pullRequestFiles)
+        throw new HttpError(503, 'pull_request: GITHUB_TOKEN is not configured, so the changed files cannot be read');
       const files = await deps.pullRequestFiles(e.repository.full_name, e.number);
       change = {
         service: serviceOf(policy, files),
@@ -80,7 +89,12 @@ export function registerGithubWebhook(app: FastifyInstance, deps: ServerDeps, se
     }
 
     // Idempotent: a redelivery or the push twin of a merged PR finds the promotion already started.
-    const started = await startPromotion(deps.temporal, change, { taskQueue: deps.taskQueue, ...(deps.slotWorkflowId ? { slotWorkflowId: deps.slotWorkflowId } : {}) });
-    return reply.code(started.started ? 201 : 200).send({ workflowId: started.workflowId, started: started.started, service: change.service });
+    const started = await startPromotion(deps.temporal, change, {
+      taskQueue: deps.taskQueue,
+      ...(deps.slotWorkflowId ? { slotWorkflowId: deps.slotWorkflowId } : {}),
+    });
+    return reply
+      .code(started.started ? 201 : 200)
+      .send({ workflowId: started.workflowId, started: started.started, service: change.service });
   });
 }

@@ -16,7 +16,9 @@ async function main(): Promise<void> {
   loadPolicy(); // refuse to start on a broken policy
   const temporal = await connectClient();
   const token = server.github?.token;
-  const octokit = token ? new Octokit({ auth: token, ...(server.github?.apiUrl ? { baseUrl: server.github.apiUrl } : {}) }) : undefined;
+  const octokit = token
+    ? new Octokit({ auth: token, ...(server.github?.apiUrl ? { baseUrl: server.github.apiUrl } : {}) })
+    : undefined;
   const app = createServer(
     server,
     {
@@ -24,12 +26,20 @@ async function main(): Promise<void> {
       taskQueue: config.taskQueue,
       loadPolicy,
       ...(octokit ? { pullRequestFiles: pullRequestFilesWith(octokit) } : {}),
-      ...(server.slack ? { slack: createSlackPoster(server.slack.apiUrl ? ['https://hooks.slack.com/', server.slack.apiUrl] : undefined) } : {}),
+      ...(server.slack
+        ? {
+            slack: createSlackPoster(
+              server.slack.apiUrl ? ['https://hooks.slack.com/', server.slack.apiUrl] : undefined,
+            ),
+          }
+        : {}),
     },
     { logger: true },
   );
   await app.listen({ host: server.host, port: server.port });
-  const on = [server.github && 'github', server.slack && 'slack', server.alerts && 'alerts'].filter(Boolean).join(', ') || 'none';
+  const on =
+    [server.github && 'github', server.slack && 'slack', server.alerts && 'alerts'].filter(Boolean).join(', ') ||
+    'none';
   app.log.info(`airlock server: integrations ${on}`);
 }
 

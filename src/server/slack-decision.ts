@@ -24,21 +24,37 @@ export async function runSlackDecision(
 ): Promise<Record<string, unknown>> {
   const approver = policy.approvers.allowed.find((a) => a.slack === d.slackUser)?.id;
   if (!approver) {
-    return { response_type: 'ephemeral', replace_original: false, text: `Refused: Slack user <@${d.slackUser}> is not mapped to an approver (approvers.allowed[].slack in the policy).` };
+    return {
+      response_type: 'ephemeral',
+      replace_original: false,
+      text: `Refused: Slack user <@${d.slackUser}> is not mapped to an approver (approvers.allowed[].slack in the policy).`,
+    };
   }
   const handle = temporal.workflow.getHandle(d.workflowId);
-  const common = { workflowId: d.workflowId, approver, secretKey: bridgeSecretKey, via: 'slack' as const, slackUser: d.slackUser, now };
+  const common = {
+    workflowId: d.workflowId,
+    approver,
+    secretKey: bridgeSecretKey,
+    via: 'slack' as const,
+    slackUser: d.slackUser,
+    now,
+  };
   let line: string;
   try {
     if (d.action === 'approve') {
       const r = await handle.executeUpdate(approveUpdate, { args: [signedRequest('approve', common)] });
       line = `:white_check_mark: Approved by ${approver} (${r.approvals.length}/${r.required})${r.complete ? ' — production rollout follows' : ''}`;
     } else {
-      await handle.executeUpdate(rejectUpdate, { args: [signedRequest('reject', { ...common, text: d.reason ?? `rejected in Slack by ${approver}` })] });
+      await handle.executeUpdate(rejectUpdate, {
+        args: [signedRequest('reject', { ...common, text: d.reason ?? `rejected in Slack by ${approver}` })],
+      });
       line = `:x: Rejected by ${approver}: rolling back`;
     }
   } catch (err) {
-    const reason = err instanceof WorkflowUpdateFailedError ? String((err.cause as Error)?.message ?? err.message) : String((err as Error).message);
+    const reason =
+      err instanceof WorkflowUpdateFailedError
+        ? String((err.cause as Error)?.message ?? err.message)
+        : String((err as Error).message);
     // A refusal leaves the request as it was, buttons included, with the reason under it.
     line = `:no_entry: ${approver}'s ${d.action} refused: ${reason}`;
   }

@@ -17,7 +17,9 @@ const blockActionsSchema = z.object({
   type: z.literal('block_actions'),
   user: z.object({ id: z.string().min(1) }),
   response_url: z.url(),
-  actions: z.array(z.object({ action_id: z.enum([APPROVE_ACTION, REJECT_ACTION]), value: workflowId })).length(1, 'must hold exactly one action'),
+  actions: z
+    .array(z.object({ action_id: z.enum([APPROVE_ACTION, REJECT_ACTION]), value: workflowId }))
+    .length(1, 'must hold exactly one action'),
 });
 const commandSchema = z.object({
   command: z.literal('/airlock'),
@@ -26,7 +28,11 @@ const commandSchema = z.object({
   response_url: z.url(),
 });
 
-export function registerSlackRoutes(app: FastifyInstance, deps: ServerDeps, secrets: { signingSecret: string; bridgeSecretKey: Uint8Array }): void {
+export function registerSlackRoutes(
+  app: FastifyInstance,
+  deps: ServerDeps,
+  secrets: { signingSecret: string; bridgeSecretKey: Uint8Array },
+): void {
   const now = deps.now ?? Date.now;
   const verify = createSlackVerifier(secrets.signingSecret, now);
   const form = (raw: unknown, headers: Record<string, string | string[] | undefined>) => {
@@ -40,7 +46,9 @@ export function registerSlackRoutes(app: FastifyInstance, deps: ServerDeps, secr
       const message = await runSlackDecision(deps.temporal, deps.loadPolicy(), secrets.bridgeSecretKey, d, now());
       await deps.slack?.respond(responseUrl, message);
     };
-    run().catch((err) => app.log.error({ err: String(err), workflowId: d.workflowId }, 'slack decision follow-up failed'));
+    run().catch((err) =>
+      app.log.error({ err: String(err), workflowId: d.workflowId }, 'slack decision follow-up failed'),
+    );
   };
 
   app.post('/slack/interactions', async (req, reply) => {
@@ -54,7 +62,11 @@ export function registerSlackRoutes(app: FastifyInstance, deps: ServerDeps, secr
     const r = blockActionsSchema.safeParse(payload);
     if (!r.success) throw new HttpError(400, `payload.${describeIssue(r.error)}`);
     const a = r.data.actions[0];
-    later(r.data.response_url, { action: a.action_id === APPROVE_ACTION ? 'approve' : 'reject', workflowId: a.value, slackUser: r.data.user.id });
+    later(r.data.response_url, {
+      action: a.action_id === APPROVE_ACTION ? 'approve' : 'reject',
+      workflowId: a.value,
+      slackUser: r.data.user.id,
+    });
     return reply.code(200).send();
   });
 
@@ -63,7 +75,8 @@ export function registerSlackRoutes(app: FastifyInstance, deps: ServerDeps, secr
     const r = commandSchema.safeParse(Object.fromEntries(params));
     if (!r.success) throw new HttpError(400, describeIssue(r.error));
     const [verb, target, ...rest] = r.data.text.trim().split(/\s+/);
-    const usage = 'usage: /airlock status <service|workflow-id> · /airlock approve <workflow-id> · /airlock reject <workflow-id> <reason>';
+    const usage =
+      'usage: /airlock status <service|workflow-id> · /airlock approve <workflow-id> · /airlock reject <workflow-id> <reason>';
     if (verb === 'status' && target) {
       try {
         // Slack waits 3 s for this answer: the view gives a silent worker less than that.
@@ -76,9 +89,16 @@ export function registerSlackRoutes(app: FastifyInstance, deps: ServerDeps, secr
     }
     if ((verb === 'approve' || verb === 'reject') && target) {
       const id = workflowId.safeParse(target);
-      if (!id.success) return reply.send({ response_type: 'ephemeral', text: `${verb}: "${target}" ${id.error.issues[0].message}` });
-      if (verb === 'reject' && !rest.length) return reply.send({ response_type: 'ephemeral', text: 'reject: a reason is required' });
-      later(r.data.response_url, { action: verb, workflowId: target, slackUser: r.data.user_id, ...(rest.length ? { reason: rest.join(' ') } : {}) });
+      if (!id.success)
+        return reply.send({ response_type: 'ephemeral', text: `${verb}: "${target}" ${id.error.issues[0].message}` });
+      if (verb === 'reject' && !rest.length)
+        return reply.send({ response_type: 'ephemeral', text: 'reject: a reason is required' });
+      later(r.data.response_url, {
+        action: verb,
+        workflowId: target,
+        slackUser: r.data.user_id,
+        ...(rest.length ? { reason: rest.join(' ') } : {}),
+      });
       return reply.send({ response_type: 'ephemeral', text: `${verb} ${target}: sent, the result follows` });
     }
     return reply.send({ response_type: 'ephemeral', text: usage });

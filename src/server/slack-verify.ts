@@ -11,19 +11,30 @@ export function createSlackVerifier(signingSecret: string, now: () => number) {
     const signature = headers['x-slack-signature'];
     const timestamp = headers['x-slack-request-timestamp'];
     if (typeof signature !== 'string' || !signature) throw new HttpError(401, 'x-slack-signature: missing');
-    if (typeof timestamp !== 'string' || !/^\d+$/.test(timestamp)) throw new HttpError(401, 'x-slack-request-timestamp: missing or not a number');
+    if (typeof timestamp !== 'string' || !/^\d+$/.test(timestamp))
+      throw new HttpError(401, 'x-slack-request-timestamp: missing or not a number');
     try {
-      verifySlackRequest({ signingSecret, body: rawBody, headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': Number(timestamp) }, nowMilliseconds: now() });
+      verifySlackRequest({
+        signingSecret,
+        body: rawBody,
+        headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': Number(timestamp) },
+        nowMilliseconds: now(),
+      });
     } catch (err) {
-      throw new HttpError(401, `slack signature: ${(err as Error).message.replace(/^Failed to verify authenticity: /, '')}`);
+      throw new HttpError(
+        401,
+        `slack signature: ${(err as Error).message.replace(/^Failed to verify authenticity: /, '')}`,
+      );
     }
     const t = now();
     // Bolt refuses only stale timestamps. One from the future would stay valid past the replay
     // memory below, so it is refused too, and a signature is remembered as long as it is valid.
     const signedAt = Number(timestamp) * 1000;
-    if (signedAt > t + WINDOW_MS) throw new HttpError(401, 'x-slack-request-timestamp: more than 5 minutes in the future');
+    if (signedAt > t + WINDOW_MS)
+      throw new HttpError(401, 'x-slack-request-timestamp: more than 5 minutes in the future');
     for (const [sig, expires] of seen) if (expires < t) seen.delete(sig);
-    if (seen.has(signature)) throw new HttpError(401, 'slack signature: this exact request was already received (replay)');
+    if (seen.has(signature))
+      throw new HttpError(401, 'slack signature: this exact request was already received (replay)');
     seen.set(signature, signedAt + WINDOW_MS);
   };
 }

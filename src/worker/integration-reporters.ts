@@ -20,10 +20,21 @@ export function integrationReporters(env: NodeJS.ProcessEnv = process.env): Repo
   if (!r.success) throw new Error(`config: ${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`);
   const c = r.data;
   const reporters: Reporter[] = [];
-  if (c.GITHUB_TOKEN) reporters.push(createGithubReporter(new Octokit({ auth: c.GITHUB_TOKEN, ...(c.GITHUB_API_URL ? { baseUrl: c.GITHUB_API_URL } : {}) })));
+  if (c.GITHUB_TOKEN)
+    reporters.push(
+      createGithubReporter(
+        new Octokit({ auth: c.GITHUB_TOKEN, ...(c.GITHUB_API_URL ? { baseUrl: c.GITHUB_API_URL } : {}) }),
+      ),
+    );
   if (c.SLACK_BOT_TOKEN) {
-    if (!c.AIRLOCK_SLACK_CHANNEL) throw new Error('config: AIRLOCK_SLACK_CHANNEL: is required when SLACK_BOT_TOKEN is set');
-    reporters.push(createSlackNotifier(new WebClient(c.SLACK_BOT_TOKEN, c.SLACK_API_URL ? { slackApiUrl: c.SLACK_API_URL } : {}), c.AIRLOCK_SLACK_CHANNEL));
+    if (!c.AIRLOCK_SLACK_CHANNEL)
+      throw new Error('config: AIRLOCK_SLACK_CHANNEL: is required when SLACK_BOT_TOKEN is set');
+    reporters.push(
+      createSlackNotifier(
+        new WebClient(c.SLACK_BOT_TOKEN, c.SLACK_API_URL ? { slackApiUrl: c.SLACK_API_URL } : {}),
+        c.AIRLOCK_SLACK_CHANNEL,
+      ),
+    );
   }
   return reporters;
 }

@@ -16,10 +16,16 @@ export function withClusterFreeMemory(checker: ChangeChecker, read: () => Promis
       free = await read();
     } catch (err) {
       const findings = await checker(policy, change);
-      const fallback = policy.checks.nodePoolFreeMemory ? `the policy's ${policy.checks.nodePoolFreeMemory}` : 'no figure';
+      const fallback = policy.checks.nodePoolFreeMemory
+        ? `the policy's ${policy.checks.nodePoolFreeMemory}`
+        : 'no figure';
       return [
         ...findings,
-        { rule: 'node-pool-unreadable', level: 'warn', message: `free memory of the node pool could not be read from the cluster (${(err as Error).message}); the memory-capacity rule used ${fallback}` },
+        {
+          rule: 'node-pool-unreadable',
+          level: 'warn',
+          message: `free memory of the node pool could not be read from the cluster (${(err as Error).message}); the memory-capacity rule used ${fallback}`,
+        },
       ];
     }
     return checker({ ...policy, checks: { ...policy.checks, nodePoolFreeMemory: free.quantity } }, change);
@@ -32,19 +38,30 @@ export interface KubernetesWiring {
 }
 
 /** Loads the kubeconfig (the given path, else KUBECONFIG / ~/.kube/config / in-cluster) and builds both. */
-export function createKubernetesWiring(kubeconfigPath: string | undefined, loadPolicy: () => LoadedPolicy): KubernetesWiring {
+export function createKubernetesWiring(
+  kubeconfigPath: string | undefined,
+  loadPolicy: () => LoadedPolicy,
+): KubernetesWiring {
   const kubeconfig = new KubeConfig();
   if (kubeconfigPath) kubeconfig.loadFromFile(kubeconfigPath);
   else kubeconfig.loadFromDefault();
   const settings = (): KubernetesSettings => {
     const k = loadPolicy().policy.kubernetes;
-    if (!k) throw new Error('policy: kubernetes: the section is required when AIRLOCK_DEPLOYER=kubernetes (see docs/kubernetes.md)');
+    if (!k)
+      throw new Error(
+        'policy: kubernetes: the section is required when AIRLOCK_DEPLOYER=kubernetes (see docs/kubernetes.md)',
+      );
     return k;
   };
   settings(); // refuse to start without the section rather than fail the first promotion
   return {
     deployer: createKubernetesDeployer({ kubeconfig, settings }),
     withFreeMemory: (checker) =>
-      withClusterFreeMemory(checker, () => readNodePoolFreeMemory(kubeconfig, { context: settings().production.context, nodeSelector: settings().nodePoolSelector })),
+      withClusterFreeMemory(checker, () =>
+        readNodePoolFreeMemory(kubeconfig, {
+          context: settings().production.context,
+          nodeSelector: settings().nodePoolSelector,
+        }),
+      ),
   };
 }

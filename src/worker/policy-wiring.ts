@@ -9,14 +9,21 @@ import { TreeError } from '../policy/engine/trees/tree-error';
 
 function skipped(why: string): Finding[] {
   // Never a silent allow: the approvers see that nobody read the change's content.
-  return [{ rule: 'content-checks-skipped', level: 'warn', message: `change-content checks were skipped: ${why}; approvers must review the diff themselves` }];
+  return [
+    {
+      rule: 'content-checks-skipped',
+      level: 'warn',
+      message: `change-content checks were skipped: ${why}; approvers must review the diff themselves`,
+    },
+  ];
 }
 
 /** Content checks of the change's trees (read from a local clone at repoDir). */
 export function createChangeChecker(repoDir?: string): ChangeChecker {
   return async (policy, change) => {
     if (!repoDir) return skipped('the worker has no repository clone (set AIRLOCK_REPO_DIR)');
-    if (!change.baseCommit) return skipped(`change ${change.commit.slice(0, 12)} carries no baseCommit to compare with`);
+    if (!change.baseCommit)
+      return skipped(`change ${change.commit.slice(0, 12)} carries no baseCommit to compare with`);
     try {
       const trees = { base: await gitTree(repoDir, change.baseCommit), head: await gitTree(repoDir, change.commit) };
       return await checkChange(policy, trees, { service: change.service });

@@ -40,11 +40,16 @@ export function createDeps(config: AirlockConfig, temporal: Client): ActivityDep
   mkdirSync(dirname(config.simulationStateFile), { recursive: true });
   const loadPolicy = () => parsePolicy(readFileSync(config.policyPath, 'utf8'), config.policyPath);
   loadPolicy(); // refuse to start on a broken policy rather than fail the first promotion
-  const kubernetes = config.deployer === 'kubernetes' ? createKubernetesWiring(config.kubeconfigPath, loadPolicy) : undefined;
+  const kubernetes =
+    config.deployer === 'kubernetes' ? createKubernetesWiring(config.kubeconfigPath, loadPolicy) : undefined;
   return {
-    deployer: kubernetes?.deployer ?? createSimulatedDeployer({ stateFile: config.simulationStateFile, rolloutMs: config.simulationRolloutMs }),
+    deployer:
+      kubernetes?.deployer ??
+      createSimulatedDeployer({ stateFile: config.simulationStateFile, rolloutMs: config.simulationRolloutMs }),
     loadPolicy,
-    checkChange: kubernetes ? kubernetes.withFreeMemory(createChangeChecker(config.repoDir)) : createChangeChecker(config.repoDir),
+    checkChange: kubernetes
+      ? kubernetes.withFreeMemory(createChangeChecker(config.repoDir))
+      : createChangeChecker(config.repoDir),
     deployWindow,
     temporal,
     reporters: [createLogReporter(), ...integrationReporters()],
@@ -63,7 +68,9 @@ export async function runWorker(config = loadConfig()): Promise<void> {
     deps: createDeps(config, client),
     ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
   });
-  console.log(`airlock worker: task queue "${config.taskQueue}", namespace "${namespace}", deployer ${config.deployer}, policy ${config.policyPath}`);
+  console.log(
+    `airlock worker: task queue "${config.taskQueue}", namespace "${namespace}", deployer ${config.deployer}, policy ${config.policyPath}`,
+  );
   await worker.run();
 }
 

@@ -19,7 +19,10 @@ export function authorizeHuman(ctx: AuthorizationContext, action: HumanAction, w
   const id = typeof who === 'string' ? who.trim() : '';
   if (!id) return { ok: false, reason: `${action}: approver is missing` };
   if (id === ctx.change.author || ctx.settings.authors.agents.includes(id)) {
-    return { ok: false, reason: `${action}: "${id}" is the change's author (an agent identity) and can never ${action}` };
+    return {
+      ok: false,
+      reason: `${action}: "${id}" is the change's author (an agent identity) and can never ${action}`,
+    };
   }
   if (!ctx.settings.approvers.allowed.some((a) => a.id === id)) {
     return { ok: false, reason: `${action}: "${id}" is not in approvers.allowed of the policy` };

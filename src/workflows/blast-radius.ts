@@ -108,13 +108,19 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
     for (const [i, q] of queue.slice(0, 100).entries()) {
       if (positions.get(q.workflowId) === i + 1) continue;
       positions.set(q.workflowId, i + 1);
-      await wf.getExternalWorkflowHandle(q.workflowId).signal(queuePositionSignal, { position: i + 1 }).catch(() => undefined);
+      await wf
+        .getExternalWorkflowHandle(q.workflowId)
+        .signal(queuePositionSignal, { position: i + 1 })
+        .catch(() => undefined);
     }
   }
 
   /** Frees slots held by promotions that ended without releasing (terminated, timed out). */
   async function reapEndedHolders(): Promise<void> {
-    const ended = await acts.findEndedWorkflows.executeWithOptions({ summary: 'check slot holders are still running' }, [holders.map((h) => h.workflowId)]);
+    const ended = await acts.findEndedWorkflows.executeWithOptions(
+      { summary: 'check slot holders are still running' },
+      [holders.map((h) => h.workflowId)],
+    );
     for (const id of ended) {
       wf.log.warn('slot holder ended without releasing; slot reclaimed', { workflowId: id });
       remove(id);
@@ -129,20 +135,31 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
     if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS) {
       await wf.condition(wf.allHandlersFinished);
       if (!dirty) {
-        return wf.continueAsNew<typeof blastRadius>({ v: 1, holders, queue, starts: recentStarts(), limits, positions: Object.fromEntries(positions) });
+        return wf.continueAsNew<typeof blastRadius>({
+          v: 1,
+          holders,
+          queue,
+          starts: recentStarts(),
+          limits,
+          positions: Object.fromEntries(positions),
+        });
       }
       continue;
     }
     if (dirty) continue;
     // Sleep until something changes, the hourly limit opens, or (while anyone waits) a holder check is due.
     const next = nextStartAllowedAt();
-    const waits = [next !== undefined ? next - Date.now() : Infinity, queue.length && holders.length ? HOLDER_CHECK_MS : Infinity];
+    const waits = [
+      next !== undefined ? next - Date.now() : Infinity,
+      queue.length && holders.length ? HOLDER_CHECK_MS : Infinity,
+    ];
     const waitMs = Math.max(1, Math.min(...waits));
     if (waitMs === Infinity) {
       await wf.condition(() => dirty);
       continue;
     }
-    const summary = waitMs === waits[0] ? `hourly start limit: next start in ${formatDuration(waitMs)}` : 'next slot-holder check';
+    const summary =
+      waitMs === waits[0] ? `hourly start limit: next start in ${formatDuration(waitMs)}` : 'next slot-holder check';
     const woke = await wf.condition(() => dirty, waitMs, { summary });
     if (!woke && queue.length && holders.length) await reapEndedHolders();
   }

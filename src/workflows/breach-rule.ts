@@ -20,7 +20,8 @@ const EPSILON_PERCENT = 1e-9;
 
 export function assessSample(sample: ErrorRateSample, rollback: PromotionSettings['rollback']): Assessment {
   const baselineUsed = Math.max(sample.baseline, rollback.baselineFloor);
-  const risePercent = baselineUsed > 0 ? ((sample.rate - baselineUsed) / baselineUsed) * 100 : sample.rate > 0 ? Infinity : 0;
+  const risePercent =
+    baselineUsed > 0 ? ((sample.rate - baselineUsed) / baselineUsed) * 100 : sample.rate > 0 ? Infinity : 0;
   if (sample.requestCount < rollback.minRequestCount) return { verdict: 'inconclusive', baselineUsed, risePercent };
   const verdict = risePercent > rollback.thresholdPercent + EPSILON_PERCENT ? 'breach' : 'healthy';
   return { verdict, baselineUsed, risePercent };

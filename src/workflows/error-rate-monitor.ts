@@ -45,7 +45,10 @@ export class ErrorRateMonitor {
     }
     // Only a sample of the current rollout keeps the current watch from being silent.
     if (Date.parse(sample.observedAt) >= (this.readyAt.get(sample.environment) ?? 0)) {
-      this.lastEvidenceAt.set(sample.environment, Math.max(receivedAt, this.lastEvidenceAt.get(sample.environment) ?? 0));
+      this.lastEvidenceAt.set(
+        sample.environment,
+        Math.max(receivedAt, this.lastEvidenceAt.get(sample.environment) ?? 0),
+      );
     }
     if (this.summary.worstRisePercent === undefined || a.risePercent > this.summary.worstRisePercent) {
       this.summary.worstRisePercent = a.risePercent;
@@ -72,7 +75,10 @@ export class ErrorRateMonitor {
     if (newest) this.summary.last = newest;
     for (const sample of ev.recent) {
       const a = assessSample(sample, this.rollback);
-      if (a.verdict !== 'inconclusive' && (this.summary.worstRisePercent === undefined || a.risePercent > this.summary.worstRisePercent)) {
+      if (
+        a.verdict !== 'inconclusive' &&
+        (this.summary.worstRisePercent === undefined || a.risePercent > this.summary.worstRisePercent)
+      ) {
         this.summary.worstRisePercent = a.risePercent;
       }
     }

@@ -106,8 +106,21 @@ export interface ApprovalResult {
 
 /** Why a gate opened the emergency door: the evidence the rollback is recorded with. */
 export type Interruption =
-  | { kind: 'breach'; sample: ErrorRateSample; thresholdPercent: number; baselineUsed: number; risePercent: number; evidence?: ErrorRateEvidence }
-  | { kind: 'silence'; environment: Environment; silentMinutes: number; silentSince: string; evidence?: ErrorRateEvidence }
+  | {
+      kind: 'breach';
+      sample: ErrorRateSample;
+      thresholdPercent: number;
+      baselineUsed: number;
+      risePercent: number;
+      evidence?: ErrorRateEvidence;
+    }
+  | {
+      kind: 'silence';
+      environment: Environment;
+      silentMinutes: number;
+      silentSince: string;
+      evidence?: ErrorRateEvidence;
+    }
   | { kind: 'rejected'; by: string; reason: string }
   | { kind: 'aborted'; by: string; reason: string }
   | { kind: 'approval_timeout'; hours: number }
@@ -170,7 +183,10 @@ export interface PromotionState {
   endedAt?: string;
 }
 
-export type PromotionResult = Pick<PromotionState, 'outcome' | 'interruption' | 'findings' | 'approvals' | 'policyHash'> & {
+export type PromotionResult = Pick<
+  PromotionState,
+  'outcome' | 'interruption' | 'findings' | 'approvals' | 'policyHash'
+> & {
   outcome: Outcome;
   workflowId: string;
 };

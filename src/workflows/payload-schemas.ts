@@ -2,7 +2,11 @@
 // CLI) and again inside the workflow, because a raw `temporal workflow signal` skips the edges.
 import { z } from 'zod';
 
-const fraction = z.number().finite().min(0, 'must be a fraction between 0 and 1').max(1, 'must be a fraction between 0 and 1');
+const fraction = z
+  .number()
+  .finite()
+  .min(0, 'must be a fraction between 0 and 1')
+  .max(1, 'must be a fraction between 0 and 1');
 
 export const errorRateSampleSchema = z
   .object({
@@ -27,9 +31,15 @@ const signature = z
   .optional();
 const slackUser = z.string().max(40).optional();
 
-export const approvalRequestSchema = z.object({ approver: who, comment: z.string().max(2000).optional(), via, signature, slackUser }).passthrough();
-export const rejectRequestSchema = z.object({ approver: who, reason: z.string().trim().min(1, 'is required').max(2000), via, signature, slackUser }).passthrough();
-export const abortRequestSchema = z.object({ by: who, reason: z.string().trim().min(1, 'is required').max(2000), via, signature, slackUser }).passthrough();
+export const approvalRequestSchema = z
+  .object({ approver: who, comment: z.string().max(2000).optional(), via, signature, slackUser })
+  .passthrough();
+export const rejectRequestSchema = z
+  .object({ approver: who, reason: z.string().trim().min(1, 'is required').max(2000), via, signature, slackUser })
+  .passthrough();
+export const abortRequestSchema = z
+  .object({ by: who, reason: z.string().trim().min(1, 'is required').max(2000), via, signature, slackUser })
+  .passthrough();
 
 /** First problem of a failed parse, as "field: reason". */
 export function describeIssue(error: z.ZodError): string {

@@ -33,7 +33,13 @@ import {
   type PromotionState,
   type Stage,
 } from './messages';
-import { abortRequestSchema, approvalRequestSchema, describeIssue, errorRateSampleSchema, rejectRequestSchema } from './payload-schemas';
+import {
+  abortRequestSchema,
+  approvalRequestSchema,
+  describeIssue,
+  errorRateSampleSchema,
+  rejectRequestSchema,
+} from './payload-schemas';
 import { RollbackPlan } from './rollback-plan';
 import { outcomeKey, stageKey } from './search-attributes';
 
@@ -164,7 +170,9 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     const approver = authorize('approve', req.approver);
     const attribution = checkIdentity('approve', { ...req, approver, text: req.comment });
     if (state.approvals.some((a) => a.approver === approver)) {
-      throw new Error(`approve: "${approver}" has already approved; the next approval must come from a different person`);
+      throw new Error(
+        `approve: "${approver}" has already approved; the next approval must come from a different person`,
+      );
     }
     return { approver, attribution, req };
   }
@@ -172,7 +180,13 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
   function recordApproval(raw: ApprovalRequest, via: string) {
     const { approver, attribution, req } = validateApproval(raw);
     if (req.signature) usedSignatures.add(req.signature.value);
-    const approval: Approval = { approver, at: iso(Date.now()), via: req.via ?? via, ...(req.comment ? { comment: req.comment } : {}), attribution };
+    const approval: Approval = {
+      approver,
+      at: iso(Date.now()),
+      via: req.via ?? via,
+      ...(req.comment ? { comment: req.comment } : {}),
+      attribution,
+    };
     state.approvals.push(approval);
     const required = settings!.approvers.required;
     report();
@@ -181,7 +195,9 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
 
   function validateStop(action: 'reject' | 'abort', req: SignedRequest & { reason: string }): string {
     if (state.stage === 'ended' || state.stage === 'rolling_back') {
-      throw new Error(`${action}: promotion is ${state.stage === 'ended' ? `ended (${state.outcome})` : 'already rolling back'}`);
+      throw new Error(
+        `${action}: promotion is ${state.stage === 'ended' ? `ended (${state.outcome})` : 'already rolling back'}`,
+      );
     }
     if (state.interruption) throw new Error(`${action}: promotion is already stopping (${state.interruption.kind})`);
     const who = authorize(action, req.approver);
@@ -228,7 +244,11 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
       return fn();
     } catch (err) {
       if (err instanceof IdentityRefused) refuseRecorded(action, who, err);
-      throw wf.ApplicationFailure.create({ type: FailureType.DecisionRefused, message: (err as Error).message, nonRetryable: true });
+      throw wf.ApplicationFailure.create({
+        type: FailureType.DecisionRefused,
+        message: (err as Error).message,
+        nonRetryable: true,
+      });
     }
   }
   // Signals cannot answer: a refused signal is recorded where `state` and the UI show it.
@@ -244,9 +264,13 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     validator: (req) => validating(() => validateApproval(req)),
   });
   wf.setHandler(approveSignal, (req) => refusing('approve', req?.approver, () => recordApproval(req, 'signal')));
-  wf.setHandler(rejectUpdate, (req) => handling('reject', req?.approver, () => (reject(req), { accepted: true as const })), {
-    validator: (req) => validating(() => validateStop('reject', parseReject(req))),
-  });
+  wf.setHandler(
+    rejectUpdate,
+    (req) => handling('reject', req?.approver, () => (reject(req), { accepted: true as const })),
+    {
+      validator: (req) => validating(() => validateStop('reject', parseReject(req))),
+    },
+  );
   wf.setHandler(rejectSignal, (req) => refusing('reject', req?.approver, () => reject(req)));
   wf.setHandler(abortUpdate, (req) => handling('abort', req?.by, () => (abort(req), { accepted: true as const })), {
     validator: (req) => validating(() => validateStop('abort', parseAbort(req))),
@@ -255,7 +279,12 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
   wf.setHandler(errorRateSignal, (raw) => {
     const parsed = errorRateSampleSchema.safeParse(raw);
     if (!parsed.success) {
-      state.refusals.push({ at: iso(Date.now()), who: 'errorRate', action: 'errorRate', reason: describeIssue(parsed.error) });
+      state.refusals.push({
+        at: iso(Date.now()),
+        who: 'errorRate',
+        action: 'errorRate',
+        reason: describeIssue(parsed.error),
+      });
       return;
     }
     if (!monitor || state.stage === 'ended' || state.stage === 'rolling_back') return;
@@ -272,7 +301,12 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
   wf.setHandler(stateQuery, () => {
     const now = Date.now();
     const bakeRemainingMs = state.bakeEndsAt ? Math.max(0, Date.parse(state.bakeEndsAt) - now) : undefined;
-    return { ...state, now: iso(now), errorRate: monitor?.summary ?? state.errorRate, ...(bakeRemainingMs !== undefined ? { bakeRemainingMs } : {}) };
+    return {
+      ...state,
+      now: iso(now),
+      errorRate: monitor?.summary ?? state.errorRate,
+      ...(bakeRemainingMs !== undefined ? { bakeRemainingMs } : {}),
+    };
   });
 
   // ---- Watches --------------------------------------------------------------------------------
@@ -296,7 +330,12 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     const input = {
       service: change.service,
       environment,
-      target: environment === 'staging' ? ('staging' as const) : state.stage === 'production' ? ('production' as const) : ('canary' as const),
+      target:
+        environment === 'staging'
+          ? ('staging' as const)
+          : state.stage === 'production'
+            ? ('production' as const)
+            : ('canary' as const),
       version: change.version,
       readyAt: monitor!.readyAtOf(environment) ?? Date.now(),
       until,
@@ -307,7 +346,9 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     };
     const scope = new wf.CancellationScope();
     const done = scope
-      .run(() => acts.watchErrorRate.executeWithOptions({ summary: `watch ${environment} error rate: ${label}` }, [input]))
+      .run(() =>
+        acts.watchErrorRate.executeWithOptions({ summary: `watch ${environment} error rate: ${label}` }, [input]),
+      )
       .then(
         (r) => {
           watching.running = false;
@@ -316,13 +357,23 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
             const { sample, thresholdPercent, baselineUsed, risePercent, evidence } = r;
             interrupt({ kind: 'breach', sample, thresholdPercent, baselineUsed, risePercent, evidence });
           } else if (r.outcome === 'silence') {
-            interrupt({ kind: 'silence', environment, silentMinutes: r.silentMinutes, silentSince: iso(r.silentSince), evidence: r.evidence });
+            interrupt({
+              kind: 'silence',
+              environment,
+              silentMinutes: r.silentMinutes,
+              silentSince: iso(r.silentSince),
+              evidence: r.evidence,
+            });
           }
         },
         (err) => {
           watching.running = false;
           // A watch that failed for good hands silence back to the workflow's own clock: fail closed.
-          if (!wf.isCancellation(err)) wf.log.warn('error-rate watch failed; silence is judged by the workflow', { environment, error: String(err) });
+          if (!wf.isCancellation(err))
+            wf.log.warn('error-rate watch failed; silence is judged by the workflow', {
+              environment,
+              error: String(err),
+            });
         },
       );
     watching.stop = async () => {
@@ -352,7 +403,12 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
         const silenceAt = monitor!.silenceDeadline(environment, maxSilenceMs);
         if (now >= silenceAt) {
           const last = monitor!.lastEvidence(environment);
-          interrupt({ kind: 'silence', environment, silentMinutes: (now - last!) / MINUTE_MS, silentSince: iso(last!) });
+          interrupt({
+            kind: 'silence',
+            environment,
+            silentMinutes: (now - last!) / MINUTE_MS,
+            silentSince: iso(last!),
+          });
           return 'interrupted' as const;
         }
         if (now >= until) return 'elapsed' as const;
@@ -381,7 +437,9 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     const outcome = OUTCOME_OF[state.interruption!.kind];
     if (rollback.isEmpty) return outcome;
     setStage('rolling_back');
-    const rb = (state.rollback = { startedAt: iso(Date.now()), steps: [] as string[] } as NonNullable<PromotionState['rollback']>);
+    const rb = (state.rollback = { startedAt: iso(Date.now()), steps: [] as string[] } as NonNullable<
+      PromotionState['rollback']
+    >);
     const error = await rollback.run((label) => rb.steps.push(label));
     rb.finishedAt = iso(Date.now());
     state.deployed = [];
@@ -395,7 +453,10 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
   // ---- The stage machine ----------------------------------------------------------------------
   async function run(): Promise<Outcome> {
     report();
-    const gate = await controlActs.evaluatePolicyGate.executeWithOptions({ summary: 'policy gate on the change content' }, [change]);
+    const gate = await controlActs.evaluatePolicyGate.executeWithOptions(
+      { summary: 'policy gate on the change content' },
+      [change],
+    );
     settings = gate.settings;
     monitor = new ErrorRateMonitor(settings.rollback, wf.patched('late-canary-evidence'));
     // Only policies with a metrics source schedule the watch activity; older histories never had one.
@@ -418,10 +479,19 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     if (state.interruption) return unwind();
 
     setStage('staging');
-    const stagingBefore = await deployActs.snapshotEnvironment.executeWithOptions({ summary: 'record staging before the change' }, [change.service, 'staging']);
-    rollback.push('restore staging', () => restoreActs.restoreEnvironment.executeWithOptions({ summary: 'rollback: restore staging' }, [stagingBefore]).then(() => undefined));
+    const stagingBefore = await deployActs.snapshotEnvironment.executeWithOptions(
+      { summary: 'record staging before the change' },
+      [change.service, 'staging'],
+    );
+    rollback.push('restore staging', () =>
+      restoreActs.restoreEnvironment
+        .executeWithOptions({ summary: 'rollback: restore staging' }, [stagingBefore])
+        .then(() => undefined),
+    );
     const staged = await deployStep('staging', () =>
-      deployActs.deployToEnvironment.executeWithOptions({ summary: `deploy ${change.version} to staging` }, [{ service: change.service, environment: 'staging', version: change.version }]),
+      deployActs.deployToEnvironment.executeWithOptions({ summary: `deploy ${change.version} to staging` }, [
+        { service: change.service, environment: 'staging', version: change.version },
+      ]),
     );
     if (!staged || state.interruption) return unwind();
     state.deployed.push('staging');
@@ -434,10 +504,17 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     state.stagingReadyAt = iso(evidence.stagingReadyAt);
     state.bakeEndsAt = iso(bakeEndsAt);
     setStage('baking');
-    if ((await watch('staging', bakeEndsAt, `bake ${formatMinutes(settings.bake.minHours * 60)} in staging`)) !== 'elapsed') return unwind();
+    if (
+      (await watch('staging', bakeEndsAt, `bake ${formatMinutes(settings.bake.minHours * 60)} in staging`)) !==
+      'elapsed'
+    )
+      return unwind();
     evidence.bakeEndedAt = Date.now();
 
-    const freeze = await controlActs.deployWaitMs.executeWithOptions({ summary: 'check planned-operation windows' }, [change.service, 'production']);
+    const freeze = await controlActs.deployWaitMs.executeWithOptions({ summary: 'check planned-operation windows' }, [
+      change.service,
+      'production',
+    ]);
     if (freeze.waitMs > 0) {
       setStage('frozen');
       const label = `frozen: ${freeze.reason ?? 'planned operation'}`;
@@ -445,12 +522,20 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     }
 
     setStage('canary');
-    const productionBefore = await deployActs.snapshotEnvironment.executeWithOptions({ summary: 'record production before the change' }, [change.service, 'production']);
-    rollback.push('restore production', () => restoreActs.restoreEnvironment.executeWithOptions({ summary: 'rollback: restore production' }, [productionBefore]).then(() => undefined));
+    const productionBefore = await deployActs.snapshotEnvironment.executeWithOptions(
+      { summary: 'record production before the change' },
+      [change.service, 'production'],
+    );
+    rollback.push('restore production', () =>
+      restoreActs.restoreEnvironment
+        .executeWithOptions({ summary: 'rollback: restore production' }, [productionBefore])
+        .then(() => undefined),
+    );
     const canaried = await deployStep('production', () =>
-      deployActs.deployCanary.executeWithOptions({ summary: `canary ${change.version} on ${settings!.canary.percent}% of production` }, [
-        { service: change.service, version: change.version, percent: settings!.canary.percent },
-      ]),
+      deployActs.deployCanary.executeWithOptions(
+        { summary: `canary ${change.version} on ${settings!.canary.percent}% of production` },
+        [{ service: change.service, version: change.version, percent: settings!.canary.percent }],
+      ),
     );
     if (!canaried || state.interruption) return unwind();
     state.deployed.push('production');
@@ -459,7 +544,11 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     const canaryEndsAt = canaryAt + settings.canary.minMinutes * MINUTE_MS;
     state.canaryStartedAt = iso(canaryAt);
     state.canaryWatchEndsAt = iso(canaryEndsAt);
-    if ((await watch('production', canaryEndsAt, `canary watch ${formatMinutes(settings.canary.minMinutes)}`)) !== 'elapsed') return unwind();
+    if (
+      (await watch('production', canaryEndsAt, `canary watch ${formatMinutes(settings.canary.minMinutes)}`)) !==
+      'elapsed'
+    )
+      return unwind();
     evidence.canaryClean = true;
 
     const requestedAt = Date.now();
@@ -468,7 +557,12 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     state.approvalDeadline = iso(deadline);
     setStage('awaiting_approval');
     const required = settings.approvers.required;
-    const approval = await watch('production', deadline, `awaiting ${required} approvals (canary still watched)`, () => state.approvals.length >= required);
+    const approval = await watch(
+      'production',
+      deadline,
+      `awaiting ${required} approvals (canary still watched)`,
+      () => state.approvals.length >= required,
+    );
     if (approval === 'elapsed') interrupt({ kind: 'approval_timeout', hours: settings.approval.timeoutHours });
     if (approval !== 'done') return unwind();
 
@@ -479,13 +573,22 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     }
     setStage('production');
     const promoted = await deployStep('production', () =>
-      deployActs.promoteCanary.executeWithOptions({ summary: `roll out ${change.version} to all of production` }, [{ service: change.service, version: change.version }]),
+      deployActs.promoteCanary.executeWithOptions({ summary: `roll out ${change.version} to all of production` }, [
+        { service: change.service, version: change.version },
+      ]),
     );
     if (!promoted || state.interruption) return unwind();
     const rolledOutAt = Date.now();
     monitor.deployed('production', rolledOutAt);
     const watchEndsAt = rolledOutAt + settings.production.watchMinutes * MINUTE_MS;
-    if ((await watch('production', watchEndsAt, `production watch ${formatMinutes(settings.production.watchMinutes)}`)) !== 'elapsed') return unwind();
+    if (
+      (await watch(
+        'production',
+        watchEndsAt,
+        `production watch ${formatMinutes(settings.production.watchMinutes)}`,
+      )) !== 'elapsed'
+    )
+      return unwind();
     return 'promoted';
   }
 
@@ -494,11 +597,13 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     const s = settings!;
     const approvers = new Set(state.approvals.map((a) => a.approver));
     if (!evidence.gateAllowed) return 'policy gate did not allow the change';
-    if (!evidence.stagingReadyAt || evidence.bakeEndedAt - evidence.stagingReadyAt < evidence.bakeMs) return 'bake incomplete';
+    if (!evidence.stagingReadyAt || evidence.bakeEndedAt - evidence.stagingReadyAt < evidence.bakeMs)
+      return 'bake incomplete';
     if (!evidence.canaryClean) return 'canary watch incomplete';
     if (approvers.size < s.approvers.required) return `only ${approvers.size} distinct approvers`;
     for (const a of approvers) {
-      if (a === change.author || s.authors.agents.includes(a) || !s.approvers.allowed.some((x) => x.id === a)) return `approver ${a} not allowed`;
+      if (a === change.author || s.authors.agents.includes(a) || !s.approvers.allowed.some((x) => x.id === a))
+        return `approver ${a} not allowed`;
     }
     return undefined;
   }
@@ -515,7 +620,10 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
 
   await wf.CancellationScope.nonCancellable(async () => {
     if (slotRequested) {
-      await controlActs.releaseSlot.executeWithOptions({ summary: 'release the blast-radius slot' }, [slotWorkflowId, workflowId]);
+      await controlActs.releaseSlot.executeWithOptions({ summary: 'release the blast-radius slot' }, [
+        slotWorkflowId,
+        workflowId,
+      ]);
     }
     state.outcome = outcome;
     state.endedAt = iso(Date.now());

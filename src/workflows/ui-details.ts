@@ -12,20 +12,29 @@ export function promotionSummary(change: Change): string {
 
 /** Current details: the stage, what it waits for, and how it ended. */
 export function promotionDetails(s: PromotionState, nowMs: number): string {
-  const lines = [`**${s.outcome ? `${s.outcome.toUpperCase()}` : `stage: ${s.stage}`}** · ${promotionSummary(s.change)}`];
+  const lines = [
+    `**${s.outcome ? `${s.outcome.toUpperCase()}` : `stage: ${s.stage}`}** · ${promotionSummary(s.change)}`,
+  ];
   if (s.shortBake) lines.push('WARNING: short bake (the policy allows a bake under 24 h)');
   if (s.queuePosition) lines.push(`queue position ${s.queuePosition}`);
   if (s.bakeEndsAt && !s.outcome) {
     const left = Date.parse(s.bakeEndsAt) - nowMs;
-    lines.push(left > 0 ? `bake ends at ${s.bakeEndsAt} (in ${formatDuration(left)})` : `bake ended at ${s.bakeEndsAt}`);
+    lines.push(
+      left > 0 ? `bake ends at ${s.bakeEndsAt} (in ${formatDuration(left)})` : `bake ended at ${s.bakeEndsAt}`,
+    );
   }
   if (s.stage === 'awaiting_approval' || s.approvals.length) {
     const required = s.settings?.approvers.required ?? 2;
     const who = s.approvals.map((a) => a.approver).join(', ');
-    lines.push(`approvals ${s.approvals.length}/${required}${who ? ` (${who})` : ''}${s.approvalDeadline && !s.outcome ? `, deadline ${s.approvalDeadline}` : ''}`);
+    lines.push(
+      `approvals ${s.approvals.length}/${required}${who ? ` (${who})` : ''}${s.approvalDeadline && !s.outcome ? `, deadline ${s.approvalDeadline}` : ''}`,
+    );
   }
   const i = s.interruption;
-  if (i?.kind === 'breach') lines.push(`breach in ${i.sample.environment}: ${formatRate(i.sample.rate)} vs ${formatRate(i.baselineUsed)} (${formatRise(i.risePercent)})`);
+  if (i?.kind === 'breach')
+    lines.push(
+      `breach in ${i.sample.environment}: ${formatRate(i.sample.rate)} vs ${formatRate(i.baselineUsed)} (${formatRise(i.risePercent)})`,
+    );
   else if (i?.kind === 'silence') lines.push(`no error-rate data from ${i.environment} since ${i.silentSince}`);
   else if (i?.kind === 'rejected' || i?.kind === 'aborted') lines.push(`${i.kind} by ${i.by}: ${i.reason}`);
   else if (i?.kind === 'approval_timeout') lines.push(`no approval within ${i.hours} h`);
@@ -33,7 +42,10 @@ export function promotionDetails(s: PromotionState, nowMs: number): string {
   else if (i?.kind === 'invariant_violated') lines.push(`invariant violated: ${i.message}`);
   const blocks = s.findings.filter((f) => f.level === 'block');
   if (blocks.length) lines.push(`blocked by ${blocks.map((f) => f.rule).join(', ')}`);
-  if (s.rollback) lines.push(`rollback: ${s.rollback.steps.join(', ') || 'nothing deployed'}${s.rollback.error ? ` FAILED: ${s.rollback.error}` : ''}`);
+  if (s.rollback)
+    lines.push(
+      `rollback: ${s.rollback.steps.join(', ') || 'nothing deployed'}${s.rollback.error ? ` FAILED: ${s.rollback.error}` : ''}`,
+    );
   if (s.deployed.length && !s.outcome) lines.push(`deployed: ${s.deployed.join(', ')}`);
   return lines.join('  \n');
 }

@@ -11,29 +11,49 @@ import { REPO_ROOT } from '../helpers/tools';
 
 const run = promisify(execFile);
 
-test('npm run bench -- --quick --only breach --samples 3 prints a table and writes the JSON', { timeout: 180_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'airlock-bench-smoke-'));
-  try {
-    const out = join(dir, 'latest.json');
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench/run.ts'), '--quick', '--only', 'breach', '--samples', '3', '--out', out], {
-      cwd: REPO_ROOT,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    assert.match(stdout, /\| Breach → rollback started \| p50 \(n=3\) \|/);
-    assert.match(stdout, /Machine: .+, \d+ cores, [\d.]+ GB RAM, Node v\d+/);
-    const report = JSON.parse(readFileSync(out, 'utf8'));
-    assert.equal(report.version, 1);
-    assert.deepEqual(report.options.only, ['breach']);
-    assert.ok(report.machine.cores > 0 && report.machine.ramGb > 0 && report.machine.node.startsWith('v'));
-    const breach = report.results.breach;
-    assert.equal(breach.samples, 3);
-    for (const side of [breach.measuredMs, breach.floorMs]) {
-      assert.equal(side.n, 3);
-      for (const k of ['p50', 'p99', 'min', 'max']) assert.ok(Number.isFinite(side[k]) && side[k] > 0, `${k} = ${side[k]}`);
+test(
+  'npm run bench -- --quick --only breach --samples 3 prints a table and writes the JSON',
+  { timeout: 180_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-bench-smoke-'));
+    try {
+      const out = join(dir, 'latest.json');
+      const { stdout } = await run(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(REPO_ROOT, 'bench/run.ts'),
+          '--quick',
+          '--only',
+          'breach',
+          '--samples',
+          '3',
+          '--out',
+          out,
+        ],
+        {
+          cwd: REPO_ROOT,
+          maxBuffer: 16 * 1024 * 1024,
+        },
+      );
+      assert.match(stdout, /\| Breach → rollback started \| p50 \(n=3\) \|/);
+      assert.match(stdout, /Machine: .+, \d+ cores, [\d.]+ GB RAM, Node v\d+/);
+      const report = JSON.parse(readFileSync(out, 'utf8'));
+      assert.equal(report.version, 1);
+      assert.deepEqual(report.options.only, ['breach']);
+      assert.ok(report.machine.cores > 0 && report.machine.ramGb > 0 && report.machine.node.startsWith('v'));
+      const breach = report.results.breach;
+      assert.equal(breach.samples, 3);
+      for (const side of [breach.measuredMs, breach.floorMs]) {
+        assert.equal(side.n, 3);
+        for (const k of ['p50', 'p99', 'min', 'max'])
+          assert.ok(Number.isFinite(side[k]) && side[k] > 0, `${k} = ${side[k]}`);
+      }
+      assert.equal(report.rows.length, 2);
+      for (const row of report.rows) assert.match(row.ratio, /^\d+\.\d\d×$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    assert.equal(report.rows.length, 2);
-    for (const row of report.rows) assert.match(row.ratio, /^\d+\.\d\d×$/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);

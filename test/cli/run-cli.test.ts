@@ -16,7 +16,11 @@ function io() {
   return {
     out,
     err,
-    io: { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t), client: async () => assert.fail('no Temporal call expected') },
+    io: {
+      out: (t: string) => void out.push(t),
+      err: (t: string) => void err.push(t),
+      client: async () => assert.fail('no Temporal call expected'),
+    },
   };
 }
 

@@ -25,7 +25,8 @@ afterAll(async () => {
 
 async function refusedWith(p: Promise<unknown>, re: RegExp) {
   await assert.rejects(p, (e: unknown) => {
-    const msg = e instanceof WorkflowUpdateFailedError ? String((e.cause as Error).message) : String((e as Error).message);
+    const msg =
+      e instanceof WorkflowUpdateFailedError ? String((e.cause as Error).message) : String((e as Error).message);
     assert.match(msg, re);
     return true;
   });
@@ -47,24 +48,55 @@ describe('signed decisions through the CLI', () => {
       const now = await env.currentTimeMs();
       const client = env.client;
 
-      const aliceReq = signedRequest('approve', { workflowId: wid, approver: 'alice', text: 'canary clean', secretKey: testSecretKey('alice'), now });
+      const aliceReq = signedRequest('approve', {
+        workflowId: wid,
+        approver: 'alice',
+        text: 'canary clean',
+        secretKey: testSecretKey('alice'),
+        now,
+      });
       const first = await h.executeUpdate(approveUpdate, { args: [aliceReq] });
-      assert.deepEqual([first.approvals.length, first.complete, first.approvals[0].attribution], [1, false, 'approver-key']);
+      assert.deepEqual(
+        [first.approvals.length, first.complete, first.approvals[0].attribution],
+        [1, false, 'approver-key'],
+      );
       // The same signed bytes again: a replay, refused before anything else is looked at.
       await refusedWith(h.executeUpdate(approveUpdate, { args: [aliceReq] }), /already used once \(replay\)/);
       // A fresh signature by alice is genuine but she has already approved (not an identity problem).
-      await refusedWith(approve({ client, workflowId: wid, approver: 'alice', privateKey: testSecretKey('alice'), now }), /already approved/);
+      await refusedWith(
+        approve({ client, workflowId: wid, approver: 'alice', privateKey: testSecretKey('alice'), now }),
+        /already approved/,
+      );
 
-      const bobSigned = signedRequest('approve', { workflowId: wid, approver: 'bob', secretKey: testSecretKey('bob'), now });
+      const bobSigned = signedRequest('approve', {
+        workflowId: wid,
+        approver: 'bob',
+        secretKey: testSecretKey('bob'),
+        now,
+      });
       // Claiming to be bob, signed with another key.
-      await refusedWith(approve({ client, workflowId: wid, approver: 'bob', privateKey: testSecretKey('mallory'), now }), /does not verify with the public key of "bob"/);
+      await refusedWith(
+        approve({ client, workflowId: wid, approver: 'bob', privateKey: testSecretKey('mallory'), now }),
+        /does not verify with the public key of "bob"/,
+      );
       // Altered after signing: the comment is covered by the signature.
-      await refusedWith(h.executeUpdate(approveUpdate, { args: [{ ...bobSigned, comment: 'added later' }] }), /does not verify/);
+      await refusedWith(
+        h.executeUpdate(approveUpdate, { args: [{ ...bobSigned, comment: 'added later' }] }),
+        /does not verify/,
+      );
       // Signed for another promotion.
-      const elsewhere = signedRequest('approve', { workflowId: `${wid}-other`, approver: 'bob', secretKey: testSecretKey('bob'), now });
+      const elsewhere = signedRequest('approve', {
+        workflowId: `${wid}-other`,
+        approver: 'bob',
+        secretKey: testSecretKey('bob'),
+        now,
+      });
       await refusedWith(h.executeUpdate(approveUpdate, { args: [elsewhere] }), /does not verify/);
       // Stale: signed 30 minutes before workflow time (window 10 min).
-      await refusedWith(approve({ client, workflowId: wid, approver: 'bob', privateKey: testSecretKey('bob'), now: now - 30 * 60_000 }), /30 min old; the window is ±10 min/);
+      await refusedWith(
+        approve({ client, workflowId: wid, approver: 'bob', privateKey: testSecretKey('bob'), now: now - 30 * 60_000 }),
+        /30 min old; the window is ±10 min/,
+      );
       // Unsigned, though bob has a public key.
       await refusedWith(approve({ client, workflowId: wid, approver: 'bob' }), /unsigned; "bob" has a publicKey/);
       // A raw signal claiming to come from Slack carries no bridge signature.
@@ -73,7 +105,10 @@ describe('signed decisions through the CLI', () => {
       await h.signal('approve', aliceReq);
 
       let s = await state(h);
-      assert.deepEqual(s.approvals.map((a) => a.approver), ['alice']);
+      assert.deepEqual(
+        s.approvals.map((a) => a.approver),
+        ['alice'],
+      );
       assert.equal(s.stage, 'awaiting_approval');
       const reasons = s.refusals.filter((r) => r.action === 'approve').map((r) => r.reason);
       assert.equal(reasons.length, 8, reasons.join('\n'));
@@ -81,12 +116,25 @@ describe('signed decisions through the CLI', () => {
       assert.ok(reasons.some((r) => /via slack, but the policy has no integrations.slack.bridgePublicKey/.test(r)));
 
       // bob approves through the CLI with his key file: the second approval completes the set.
-      const second = await approve({ client, workflowId: wid, approver: 'bob', keyFile: keyFile('bob'), comment: 'looks good', now });
+      const second = await approve({
+        client,
+        workflowId: wid,
+        approver: 'bob',
+        keyFile: keyFile('bob'),
+        comment: 'looks good',
+        now,
+      });
       assert.equal(second.complete, true);
       await feed(env, h, { stop: () => false });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'promoted');
-      assert.deepEqual(r.approvals.map((a) => [a.approver, a.attribution]), [['alice', 'approver-key'], ['bob', 'approver-key']]);
+      assert.deepEqual(
+        r.approvals.map((a) => [a.approver, a.attribution]),
+        [
+          ['alice', 'approver-key'],
+          ['bob', 'approver-key'],
+        ],
+      );
     });
   });
 
@@ -96,29 +144,56 @@ describe('signed decisions through the CLI', () => {
       const h = await rig.start();
       await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
       const now = await env.currentTimeMs();
-      await refusedWith(reject({ client: env.client, workflowId: h.workflowId, approver: 'carol', privateKey: testSecretKey('bob'), reason: 'x', now }), /does not verify/);
+      await refusedWith(
+        reject({
+          client: env.client,
+          workflowId: h.workflowId,
+          approver: 'carol',
+          privateKey: testSecretKey('bob'),
+          reason: 'x',
+          now,
+        }),
+        /does not verify/,
+      );
       assert.equal((await state(h)).stage, 'baking');
-      await reject({ client: env.client, workflowId: h.workflowId, approver: 'carol', keyFile: keyFile('carol'), reason: 'staging logs look wrong', now });
+      await reject({
+        client: env.client,
+        workflowId: h.workflowId,
+        approver: 'carol',
+        keyFile: keyFile('carol'),
+        reason: 'staging logs look wrong',
+        now,
+      });
       const r: PromotionResult = await h.result();
-      assert.deepEqual([r.outcome, r.interruption], ['rejected', { kind: 'rejected', by: 'carol', reason: 'staging logs look wrong' }]);
+      assert.deepEqual(
+        [r.outcome, r.interruption],
+        ['rejected', { kind: 'rejected', by: 'carol', reason: 'staging logs look wrong' }],
+      );
     });
   });
 
   test('bad CLI input is refused before anything is sent', async () => {
     await assert.rejects(
       approve({ client: env.client, workflowId: 'promotion-x-y', approver: 'alice', keyFile: keyFile('alice', 0o644) }),
-      (e: unknown) => e instanceof CliError && e.exitCode === ExitCode.Usage && /readable by group or others/.test(e.message),
+      (e: unknown) =>
+        e instanceof CliError && e.exitCode === ExitCode.Usage && /readable by group or others/.test(e.message),
     );
     await assert.rejects(
       approve({ client: env.client, workflowId: 'promotion-x-y', approver: 'alice', privateKey: 'not-a-key' }),
-      (e: unknown) => e instanceof CliError && e.exitCode === ExitCode.Usage && /32-byte ed25519 secret key/.test(e.message),
+      (e: unknown) =>
+        e instanceof CliError && e.exitCode === ExitCode.Usage && /32-byte ed25519 secret key/.test(e.message),
     );
     await assert.rejects(
       reject({ client: env.client, workflowId: 'promotion-x-y', approver: 'alice', reason: '  ' }),
       (e: unknown) => e instanceof CliError && /--reason is required/.test(e.message),
     );
     await assert.rejects(
-      approve({ client: env.client, workflowId: 'promotion-none-0000', approver: 'alice', privateKey: testSecretKey('alice') }),
+      approve({
+        client: env.client,
+        workflowId: 'promotion-none-0000',
+        approver: 'alice',
+        privateKey: testSecretKey('alice'),
+      }),
       (e: unknown) => e instanceof CliError && e.exitCode === ExitCode.NotFound,
     );
   });

@@ -22,7 +22,11 @@ async function status(args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
   const started = Date.now();
-  const code = await runCli(['status', ...args], { out: (t) => void out.push(t), err: (t) => void err.push(t), client: async () => env.client });
+  const code = await runCli(['status', ...args], {
+    out: (t) => void out.push(t),
+    err: (t) => void err.push(t),
+    client: async () => env.client,
+  });
   return { code, out: out.join('\n'), err: err.join('\n'), ms: Date.now() - started };
 }
 
@@ -39,7 +43,17 @@ describe('status without a worker', () => {
     const service = `blocked-svc-${Date.now().toString(36)}`;
     const rig = createRig(env, {
       policy: SHORT,
-      deps: { checkChange: async () => [{ rule: 'liveness-probe', level: 'block', file: 'k8s/deployment.yaml', line: 12, message: 'failureThreshold 1' }] },
+      deps: {
+        checkChange: async () => [
+          {
+            rule: 'liveness-probe',
+            level: 'block',
+            file: 'k8s/deployment.yaml',
+            line: 12,
+            message: 'failureThreshold 1',
+          },
+        ],
+      },
     });
     const h = await rig.run(async () => {
       const handle = await rig.start({ service });
@@ -71,7 +85,9 @@ describe('status without a worker', () => {
     expect(r.ms).toBeLessThan(5_000 + 1_000);
     expect(r.out).toMatch(/^NOTICE +no worker answered within 4 s \(task queue "tq-/);
     expect(r.out).toContain('stage    baking');
-    const json = await status([h.workflowId, '--json']).then((x) => JSON.parse(x.out) as { stage: string; notice: string });
+    const json = await status([h.workflowId, '--json']).then(
+      (x) => JSON.parse(x.out) as { stage: string; notice: string },
+    );
     expect(json.stage).toBe('baking');
     expect(json.notice).toMatch(/no worker answered/);
     await h.terminate('test cleanup');
@@ -87,7 +103,9 @@ describe('status without a worker', () => {
     });
     const r = await status([h.workflowId]);
     expect(r.code).toBe(ExitCode.Ok);
-    expect(r.out).toMatch(/NOTICE +TERMINATED at .*: operator pressed terminate\. The workflow ran no rollback; still deployed as last reported: staging\./);
+    expect(r.out).toMatch(
+      /NOTICE +TERMINATED at .*: operator pressed terminate\. The workflow ran no rollback; still deployed as last reported: staging\./,
+    );
   });
 
   test('unknown ids and services are one line with the not-found exit code, never a stack trace', async () => {

@@ -27,7 +27,11 @@ const STEP = 0.3 / 60; // a sample every 0.3 s of real time
 function cli() {
   const out: string[] = [];
   const err: string[] = [];
-  return { out, err, io: { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t), client: async () => env.client } };
+  return {
+    out,
+    err,
+    io: { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t), client: async () => env.client },
+  };
 }
 
 async function visible(query: string, count: number) {
@@ -45,7 +49,17 @@ test('list, report and status --watch tell what really happened', async () => {
   const breachRig = createRig(env, { policy: SHORT });
   const blockedRig = createRig(env, {
     policy: SHORT,
-    deps: { checkChange: async () => [{ rule: 'liveness-probe', level: 'block', file: 'k8s/production/notification-service/deployment.yaml', line: 12, message: 'failureThreshold 1' }] },
+    deps: {
+      checkChange: async () => [
+        {
+          rule: 'liveness-probe',
+          level: 'block',
+          file: 'k8s/production/notification-service/deployment.yaml',
+          line: 12,
+          message: 'failureThreshold 1',
+        },
+      ],
+    },
   });
 
   // status --watch follows a promotion to its end; exit 0 only when promoted.
@@ -68,12 +82,28 @@ test('list, report and status --watch tell what really happened', async () => {
   let rolledBack!: WorkflowHandle;
   await breachRig.run(async () => {
     rolledBack = await breachRig.start({ service: 'search-service' });
-    await feed(env, rolledBack, { stop: (s) => s.stage === 'canary' && s.deployed.includes('production'), stepMinutes: STEP, maxSteps: 400 });
-    await feed(env, rolledBack, { environment: 'production', rate: 0.02, baseline: 0.01, requestCount: 5000, stop: () => false, stepMinutes: STEP, maxSteps: 50 });
+    await feed(env, rolledBack, {
+      stop: (s) => s.stage === 'canary' && s.deployed.includes('production'),
+      stepMinutes: STEP,
+      maxSteps: 400,
+    });
+    await feed(env, rolledBack, {
+      environment: 'production',
+      rate: 0.02,
+      baseline: 0.01,
+      requestCount: 5000,
+      stop: () => false,
+      stepMinutes: STEP,
+      maxSteps: 50,
+    });
     assert.equal((await state(rolledBack)).outcome, 'rolled_back');
     // Querying an ended promotion replays it on a worker: this one is still polling.
     const watchedBreach = cli();
-    assert.equal(await runCli(['status', rolledBack.workflowId, '--watch'], watchedBreach.io), ExitCode.NotPromoted, watchedBreach.err.join('\n'));
+    assert.equal(
+      await runCli(['status', rolledBack.workflowId, '--watch'], watchedBreach.io),
+      ExitCode.NotPromoted,
+      watchedBreach.err.join('\n'),
+    );
     assert.match(watchedBreach.out.join('\n'), /rolled_back/);
   });
 
@@ -89,7 +119,11 @@ test('list, report and status --watch tell what really happened', async () => {
   const list = JSON.parse(listed.out.join('')) as PromotionList;
   assert.deepEqual(list.inFlight, []);
   const recent = Object.fromEntries(list.recent.map((r) => [r.service, r.outcome]));
-  assert.deepEqual(recent, { 'notification-service': 'promoted', 'search-service': 'rolled_back', 'payment-service': 'blocked' });
+  assert.deepEqual(recent, {
+    'notification-service': 'promoted',
+    'search-service': 'rolled_back',
+    'payment-service': 'blocked',
+  });
 
   const reported = cli();
   assert.equal(await runCli(['--json', 'report', '--since', '1d'], reported.io), ExitCode.Ok, reported.err.join('\n'));
@@ -101,7 +135,10 @@ test('list, report and status --watch tell what really happened', async () => {
   assert.equal(board.userFacingRollbacks, 1);
   assert.equal(board.userFacingRollbackEveryDays, 1);
   // Merged an hour before the start; production a few seconds of short stages later.
-  assert.ok(board.medianMergeToProductionHours! >= 1 && board.medianMergeToProductionHours! < 1.2, String(board.medianMergeToProductionHours));
+  assert.ok(
+    board.medianMergeToProductionHours! >= 1 && board.medianMergeToProductionHours! < 1.2,
+    String(board.medianMergeToProductionHours),
+  );
 
   const human = cli();
   assert.equal(await runCli(['report', '--since', '1d'], human.io), ExitCode.Ok);

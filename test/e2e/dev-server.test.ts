@@ -41,17 +41,37 @@ describe('dev server', () => {
   test('npm run demo: one promotion promoted by two CLI-signed approvals, one rolled back on a canary breach, both findable by search attribute', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'airlock-demo-'));
     const lines: string[] = [];
-    const r = await runDemo(env.client, { dir, taskQueue: `demo-${Date.now()}`, bakeSeconds: 8, canarySeconds: 4, productionWatchSeconds: 4, sampleEverySeconds: 1, log: (l) => lines.push(l) });
+    const r = await runDemo(env.client, {
+      dir,
+      taskQueue: `demo-${Date.now()}`,
+      bakeSeconds: 8,
+      canarySeconds: 4,
+      productionWatchSeconds: 4,
+      sampleEverySeconds: 1,
+      log: (l) => lines.push(l),
+    });
     assert.equal(r.promoted.result.outcome, 'promoted', lines.join('\n'));
-    assert.deepEqual(r.promoted.result.approvals.map((a) => [a.approver, a.attribution]), [['alice', 'approver-key'], ['bob', 'approver-key']]);
-    assert.ok(lines.some((l) => /approved .*: 2\/2/.test(l)), 'the real CLI printed the second approval');
+    assert.deepEqual(
+      r.promoted.result.approvals.map((a) => [a.approver, a.attribution]),
+      [
+        ['alice', 'approver-key'],
+        ['bob', 'approver-key'],
+      ],
+    );
+    assert.ok(
+      lines.some((l) => /approved .*: 2\/2/.test(l)),
+      'the real CLI printed the second approval',
+    );
     assert.equal(r.rolledBack.result.outcome, 'rolled_back');
     const why = r.rolledBack.result.interruption;
     assert.equal(why?.kind, 'breach');
     assert.equal(why?.kind === 'breach' && why.sample.environment, 'production');
 
     // What the simulated deployer holds afterwards: the new version in production for one, nothing for the other.
-    const sim = JSON.parse(readFileSync(join(dir, 'simulation.json'), 'utf8')) as Record<string, { stable: { version: string }; canary: unknown }>;
+    const sim = JSON.parse(readFileSync(join(dir, 'simulation.json'), 'utf8')) as Record<
+      string,
+      { stable: { version: string }; canary: unknown }
+    >;
     assert.equal(sim['production/notification-service'].stable.version, 'v2.4.1');
     assert.equal(sim['production/notification-service'].canary, null);
     assert.equal(sim['production/search-service'].stable.version, 'initial');
@@ -59,8 +79,16 @@ describe('dev server', () => {
     assert.equal(sim['staging/search-service'].stable.version, 'initial');
 
     // The Web UI's view: the custom search attributes are kept current to the end.
-    assert.deepEqual(await listIds(`AirlockService = "notification-service" AND AirlockOutcome = "promoted" AND AirlockStage = "ended"`, 1), [r.promoted.workflowId]);
-    assert.deepEqual(await listIds(`AirlockService = "search-service" AND AirlockOutcome = "rolled_back"`, 1), [r.rolledBack.workflowId]);
+    assert.deepEqual(
+      await listIds(
+        `AirlockService = "notification-service" AND AirlockOutcome = "promoted" AND AirlockStage = "ended"`,
+        1,
+      ),
+      [r.promoted.workflowId],
+    );
+    assert.deepEqual(await listIds(`AirlockService = "search-service" AND AirlockOutcome = "rolled_back"`, 1), [
+      r.rolledBack.workflowId,
+    ]);
 
     // After the demo no worker polls its task queue: `airlock status` (the real command, compiled)
     // still prints each outcome from the server's record, in under 5 s, with no stack trace.
@@ -69,7 +97,11 @@ describe('dev server', () => {
       [r.rolledBack.workflowId, 'rolled_back'],
     ] as const) {
       const started = Date.now();
-      const out = await promisify(execFile)(process.execPath, [resolve(__dirname, '../../bin/airlock.js'), 'status', id], { env: process.env, encoding: 'utf8' });
+      const out = await promisify(execFile)(
+        process.execPath,
+        [resolve(__dirname, '../../bin/airlock.js'), 'status', id],
+        { env: process.env, encoding: 'utf8' },
+      );
       const ms = Date.now() - started;
       assert.ok(ms < 5_000, `airlock status ${id} took ${ms} ms`);
       assert.match(out.stdout, new RegExp(`stage +ended → ${outcome}`));
@@ -85,11 +117,17 @@ describe('dev server', () => {
       const before = await state(h);
       assert.equal(before.stage, 'baking');
       assert.equal(before.shortBake, true);
-      await assert.rejects(h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] }), (err: unknown) => {
-        assert.ok(err instanceof WorkflowUpdateFailedError);
-        assert.match(String((err.cause as Error).message), /not awaiting approval: stage is baking; bake ends in (59m \d\ds|1h 00m) /);
-        return true;
-      });
+      await assert.rejects(
+        h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] }),
+        (err: unknown) => {
+          assert.ok(err instanceof WorkflowUpdateFailedError);
+          assert.match(
+            String((err.cause as Error).message),
+            /not awaiting approval: stage is baking; bake ends in (59m \d\ds|1h 00m) /,
+          );
+          return true;
+        },
+      );
       const afterRefusal = await state(h);
       assert.deepEqual(afterRefusal.approvals, []);
       assert.deepEqual(await listIds(`WorkflowId = "${h.workflowId}" AND AirlockStage = "baking"`, 1), [h.workflowId]);

@@ -27,7 +27,10 @@ export async function startDatadogFake(): Promise<DatadogFake> {
     },
   };
   fake.route('GET', /^\/api\/v1\/query$/, (call) => {
-    if (call.headers['dd-api-key'] !== DD_TEST_KEYS.apiKey || call.headers['dd-application-key'] !== DD_TEST_KEYS.appKey) {
+    if (
+      call.headers['dd-api-key'] !== DD_TEST_KEYS.apiKey ||
+      call.headers['dd-application-key'] !== DD_TEST_KEYS.appKey
+    ) {
       return { status: 403, body: { errors: ['Forbidden'] } };
     }
     if (failures > 0) {
@@ -38,7 +41,10 @@ export async function startDatadogFake(): Promise<DatadogFake> {
     const from = Number(call.query.get('from'));
     const to = Number(call.query.get('to'));
     if (!query || !Number.isInteger(from) || !Number.isInteger(to)) {
-      return { status: 400, body: { errors: ['Invalid query parameters: from, to (POSIX seconds) and query are required'] } };
+      return {
+        status: 400,
+        body: { errors: ['Invalid query parameters: from, to (POSIX seconds) and query are required'] },
+      };
     }
     const points = dd.series(query);
     const series = points
@@ -63,7 +69,19 @@ export async function startDatadogFake(): Promise<DatadogFake> {
       : [];
     return {
       status: 200,
-      body: { status: 'ok', res_type: 'time_series', resp_version: 1, query, from_date: from * 1000, to_date: to * 1000, series, values: [], times: [], message: '', group_by: [] },
+      body: {
+        status: 'ok',
+        res_type: 'time_series',
+        resp_version: 1,
+        query,
+        from_date: from * 1000,
+        to_date: to * 1000,
+        series,
+        values: [],
+        times: [],
+        message: '',
+        group_by: [],
+      },
     };
   });
   return dd;

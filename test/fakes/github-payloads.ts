@@ -18,7 +18,12 @@ export function githubExample(event: string, pick: (x: any) => boolean = () => t
 export function mergedPullRequest(o: { number: number; commit: string; baseSha?: string }): any {
   const pr = githubExample('pull_request', (x) => x.action === 'closed');
   pr.number = o.number;
-  Object.assign(pr.pull_request, { number: o.number, merged: true, merge_commit_sha: o.commit, merged_at: '2026-03-01T10:00:00Z' });
+  Object.assign(pr.pull_request, {
+    number: o.number,
+    merged: true,
+    merge_commit_sha: o.commit,
+    merged_at: '2026-03-01T10:00:00Z',
+  });
   pr.pull_request.user.login = 'airlock-agent[bot]';
   pr.pull_request.base.sha = o.baseSha ?? randomSha();
   return pr;

@@ -10,7 +10,10 @@ export interface RecordedCall {
   body: unknown;
 }
 
-export type Handler = (call: RecordedCall, params: string[]) => { status: number; body?: unknown; headers?: Record<string, string> };
+export type Handler = (
+  call: RecordedCall,
+  params: string[],
+) => { status: number; body?: unknown; headers?: Record<string, string> };
 
 export interface HttpFake {
   url: string;
@@ -41,7 +44,9 @@ export async function startHttpFake(name: string): Promise<HttpFake> {
       calls.push(call);
       waiters.splice(0).forEach((w) => w());
       const route = routes.find((r) => r.method === call.method && r.pattern.test(path));
-      const answer = route ? route.handler(call, route.pattern.exec(path)!.slice(1)) : { status: 404, body: { message: `${name} fake: no route ${call.method} ${path}` } };
+      const answer = route
+        ? route.handler(call, route.pattern.exec(path)!.slice(1))
+        : { status: 404, body: { message: `${name} fake: no route ${call.method} ${path}` } };
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
       res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
     });
@@ -57,7 +62,10 @@ export async function startHttpFake(name: string): Promise<HttpFake> {
       for (;;) {
         const hit = calls.find(pred);
         if (hit) return hit;
-        if (Date.now() > deadline) throw new Error(`${name} fake: expected call never arrived (${calls.length} calls: ${calls.map((c) => `${c.method} ${c.path}`).join(', ')})`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `${name} fake: expected call never arrived (${calls.length} calls: ${calls.map((c) => `${c.method} ${c.path}`).join(', ')})`,
+          );
         await new Promise<void>((r) => {
           waiters.push(r);
           setTimeout(r, 200);

@@ -10,16 +10,58 @@ import { slackHeaders } from '../fakes/slack-fake';
 import { testSecretKey } from '../helpers/approver-keys';
 
 /** Characters that break naive parsers, matchers and terminals. */
-export const ODD = ['\u0000', '\uFEFF', '\u202E', '\u200D', '\u2028', '\ud800', '\udfff', 'e\u0301', '\u{1D51E}', '../', '%00', '\\', '"', "'", '${x}', '{{x}}', '<script>', 'İ', 'ß'];
+export const ODD = [
+  '\u0000',
+  '\uFEFF',
+  '\u202E',
+  '\u200D',
+  '\u2028',
+  '\ud800',
+  '\udfff',
+  'e\u0301',
+  '\u{1D51E}',
+  '../',
+  '%00',
+  '\\',
+  '"',
+  "'",
+  '${x}',
+  '{{x}}',
+  '<script>',
+  'İ',
+  'ß',
+];
 export const oddString = fc
-  .tuple(fc.array(fc.constantFrom(...ODD), { minLength: 1, maxLength: 4 }), fc.string({ unit: 'binary', maxLength: 12 }))
+  .tuple(
+    fc.array(fc.constantFrom(...ODD), { minLength: 1, maxLength: 4 }),
+    fc.string({ unit: 'binary', maxLength: 12 }),
+  )
   .map(([odd, s]) => odd.join(s));
 /** Values of the wrong JSON type for any field (never a string). */
-export const notAString = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 2 }));
+export const notAString = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 2 }),
+);
 /** Values of the wrong JSON type for a numeric field (never a number). */
-export const notANumber = fc.oneof(fc.boolean(), fc.constant(null), oddString, fc.array(fc.integer(), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 2 }));
+export const notANumber = fc.oneof(
+  fc.boolean(),
+  fc.constant(null),
+  oddString,
+  fc.array(fc.integer(), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 2 }),
+);
 const hex40 = fc.stringMatching(/^[0-9a-f]{40}$/);
-const notASha = fc.oneof(notAString, oddString, hex40.map((h) => h.toUpperCase().replace(/^[0-9]/, 'A')), hex40.map((h) => h.slice(1)), hex40.map((h) => `${h}0`));
+const notASha = fc.oneof(
+  notAString,
+  oddString,
+  hex40.map((h) => h.toUpperCase().replace(/^[0-9]/, 'A')),
+  hex40.map((h) => h.slice(1)),
+  hex40.map((h) => `${h}0`),
+);
 
 export interface HttpCase {
   kind: string;
@@ -34,7 +76,8 @@ export interface HttpCase {
 
 // ---- GitHub --------------------------------------------------------------------------------------
 type Examples = Array<{ name: string; examples: any[] }>;
-const example = (name: string, pick: (x: any) => boolean) => structuredClone((examples as Examples).find((e) => e.name === name)!.examples.find(pick));
+const example = (name: string, pick: (x: any) => boolean) =>
+  structuredClone((examples as Examples).find((e) => e.name === name)!.examples.find(pick));
 export const GITHUB_SECRET = 'bad-input-webhook-secret-0123456789';
 const NOTIFY_FILE = 'k8s/production/notification-service/deployment.yaml';
 const PR_NUMBER = 4242;
@@ -43,7 +86,12 @@ const PR_NUMBER = 4242;
 function mergedPr(commit: string): any {
   const pr = example('pull_request', (x) => x.action === 'closed');
   pr.number = PR_NUMBER;
-  Object.assign(pr.pull_request, { number: PR_NUMBER, merged: true, merge_commit_sha: commit, merged_at: '2026-03-01T10:00:00Z' });
+  Object.assign(pr.pull_request, {
+    number: PR_NUMBER,
+    merged: true,
+    merge_commit_sha: commit,
+    merged_at: '2026-03-01T10:00:00Z',
+  });
   pr.pull_request.base.sha = 'b'.repeat(40);
   return pr;
 }
@@ -77,7 +125,10 @@ const prFieldFaults: Array<[string[], fc.Arbitrary<unknown>]> = [
   [['pull_request', 'base', 'sha'], notASha],
   [['pull_request', 'title'], notAString],
   [['pull_request', 'merged_at'], fc.oneof(fc.integer(), fc.boolean(), fc.array(fc.integer(), { maxLength: 2 }))],
-  [['repository', 'full_name'], fc.oneof(notAString, oddString, fc.constantFrom('', 'no-slash', 'a/b/c', 'owner/ name', '/etc/passwd'))],
+  [
+    ['repository', 'full_name'],
+    fc.oneof(notAString, oddString, fc.constantFrom('', 'no-slash', 'a/b/c', 'owner/ name', '/etc/passwd')),
+  ],
   [['repository', 'default_branch'], fc.oneof(notAString, fc.constant(''))],
   [['pull_request', 'user'], notAString.filter((v) => typeof v !== 'object' || v === null || Array.isArray(v))],
 ];
@@ -94,7 +145,9 @@ const fieldMessage = (path: string[]) => new RegExp(path.join('\\.').replace(/[[
 /** fast-check prints counterexamples with this: kind, expectation and the start of the body, not 20 kB of JSON. */
 export function described<T extends { kind: string; payload?: string; arg?: unknown; text?: string }>(c: T): T {
   const body = c.payload ?? c.text ?? JSON.stringify(c.arg) ?? 'undefined';
-  return Object.assign(c, { [fc.toStringMethod]: () => `${c.kind}: ${body.slice(0, 240)}${body.length > 240 ? `… (${body.length} chars)` : ''}` });
+  return Object.assign(c, {
+    [fc.toStringMethod]: () => `${c.kind}: ${body.slice(0, 240)}${body.length > 240 ? `… (${body.length} chars)` : ''}`,
+  });
 }
 
 export function githubCases(commit: string): fc.Arbitrary<HttpCase> {
@@ -103,39 +156,124 @@ export function githubCases(commit: string): fc.Arbitrary<HttpCase> {
   const forged = fc.oneof(
     fc.string({ minLength: 1, maxLength: 30 }).map((secret) => githubSignature(`${secret}-not-the-secret`, validPr)),
     fc.stringMatching(/^[0-9a-f]{64}$/).map((h) => `sha256=${h}`),
-    fc.constantFrom('sha1=0000', 'sha256=', 'SHA256=' + githubSignature(GITHUB_SECRET, validPr).slice(7), 'garbage', ' '),
-    fc.nat({ max: validPr.length - 1 }).map((i) => githubSignature(GITHUB_SECRET, validPr.slice(0, i) + validPr.slice(i + 1))), // signed other bytes: tampered
+    fc.constantFrom(
+      'sha1=0000',
+      'sha256=',
+      'SHA256=' + githubSignature(GITHUB_SECRET, validPr).slice(7),
+      'garbage',
+      ' ',
+    ),
+    fc
+      .nat({ max: validPr.length - 1 })
+      .map((i) => githubSignature(GITHUB_SECRET, validPr.slice(0, i) + validPr.slice(i + 1))), // signed other bytes: tampered
   );
   return fc.oneof(
-    forged.map((sig) => ({ kind: 'github forged signature', url, payload: validPr, headers: githubHeaders('pull_request', validPr, sig), status: [401], names: /x-hub-signature-256/ })),
-    fc.constant<HttpCase>({ kind: 'github unsigned', url, payload: validPr, headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request' }, status: [401], names: /x-hub-signature-256: missing/ }),
+    forged.map((sig) => ({
+      kind: 'github forged signature',
+      url,
+      payload: validPr,
+      headers: githubHeaders('pull_request', validPr, sig),
+      status: [401],
+      names: /x-hub-signature-256/,
+    })),
+    fc.constant<HttpCase>({
+      kind: 'github unsigned',
+      url,
+      payload: validPr,
+      headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request' },
+      status: [401],
+      names: /x-hub-signature-256: missing/,
+    }),
     fc.constantFrom(...prFieldFaults).chain(([path, bad]) =>
       bad.map((v) => {
         const body = JSON.stringify(setPath(mergedPr(commit), path, v));
-        return { kind: `github pull_request ${path.join('.')}`, url, payload: body, headers: githubHeaders('pull_request', body), status: [400], names: fieldMessage(path) };
+        return {
+          kind: `github pull_request ${path.join('.')}`,
+          url,
+          payload: body,
+          headers: githubHeaders('pull_request', body),
+          status: [400],
+          names: fieldMessage(path),
+        };
       }),
     ),
     fc.constantFrom(...pushFieldFaults).chain(([path, bad]) =>
       bad.map((v) => {
         const body = JSON.stringify(setPath(push(commit, [NOTIFY_FILE]), path, v));
-        return { kind: `github push ${path.join('.')}`, url, payload: body, headers: githubHeaders('push', body), status: [400], names: fieldMessage(path) };
+        return {
+          kind: `github push ${path.join('.')}`,
+          url,
+          payload: body,
+          headers: githubHeaders('push', body),
+          status: [400],
+          names: fieldMessage(path),
+        };
       }),
     ),
     // Unknown services: no declared service, or two at once.
-    fc.oneof(
-      // (k8s/production/notification-service alone would match k8s/*/notification-service/**: a real change.)
-      fc.array(fc.oneof(oddString, fc.constantFrom('k8s/production/ghost-service/deployment.yaml', 'terraform/main.tf', 'README.md', 'k8s/notification-service/x.yaml')), { minLength: 1, maxLength: 4 }),
-      fc.constant<string[]>(['k8s/production/notification-service/a.yaml', 'k8s/staging/search-service/b.yaml']),
-    ).map((files) => {
-      const body = JSON.stringify(push(commit, files));
-      return { kind: 'github unknown service', url, payload: body, headers: githubHeaders('push', body), status: [422], names: /service/ };
-    }),
+    fc
+      .oneof(
+        // (k8s/production/notification-service alone would match k8s/*/notification-service/**: a real change.)
+        fc.array(
+          fc.oneof(
+            oddString,
+            fc.constantFrom(
+              'k8s/production/ghost-service/deployment.yaml',
+              'terraform/main.tf',
+              'README.md',
+              'k8s/notification-service/x.yaml',
+            ),
+          ),
+          { minLength: 1, maxLength: 4 },
+        ),
+        fc.constant<string[]>(['k8s/production/notification-service/a.yaml', 'k8s/staging/search-service/b.yaml']),
+      )
+      .map((files) => {
+        const body = JSON.stringify(push(commit, files));
+        return {
+          kind: 'github unknown service',
+          url,
+          payload: body,
+          headers: githubHeaders('push', body),
+          status: [422],
+          names: /service/,
+        };
+      }),
     // Not JSON / unicode oddities at the top level, correctly signed.
-    fc.oneof(oddString, fc.constant('\uFEFF' + validPr), fc.constant(validPr.slice(0, -1)))
-      .filter((s) => { try { JSON.parse(s); return false; } catch { return true; } })
-      .map((body) => ({ kind: 'github not JSON', url, payload: body, headers: githubHeaders('pull_request', body), status: [400, 401], names: /body: not valid JSON|x-hub-signature-256/ })),
-    fc.constant<HttpCase>({ kind: 'github missing event', url, payload: validPr, headers: { 'content-type': 'application/json', 'x-hub-signature-256': githubSignature(GITHUB_SECRET, validPr) }, status: [400], names: /x-github-event/ }),
-    fc.constantFrom('text/plain', 'application/xml', 'multipart/form-data; boundary=x').map((ct) => ({ kind: 'github content-type', url, payload: validPr, headers: { ...githubHeaders('pull_request', validPr), 'content-type': ct }, status: [415], names: /content-type/ })),
+    fc
+      .oneof(oddString, fc.constant('\uFEFF' + validPr), fc.constant(validPr.slice(0, -1)))
+      .filter((s) => {
+        try {
+          JSON.parse(s);
+          return false;
+        } catch {
+          return true;
+        }
+      })
+      .map((body) => ({
+        kind: 'github not JSON',
+        url,
+        payload: body,
+        headers: githubHeaders('pull_request', body),
+        status: [400, 401],
+        names: /body: not valid JSON|x-hub-signature-256/,
+      })),
+    fc.constant<HttpCase>({
+      kind: 'github missing event',
+      url,
+      payload: validPr,
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': githubSignature(GITHUB_SECRET, validPr) },
+      status: [400],
+      names: /x-github-event/,
+    }),
+    fc.constantFrom('text/plain', 'application/xml', 'multipart/form-data; boundary=x').map((ct) => ({
+      kind: 'github content-type',
+      url,
+      payload: validPr,
+      headers: { ...githubHeaders('pull_request', validPr), 'content-type': ct },
+      status: [415],
+      names: /content-type/,
+    })),
   );
 }
 
@@ -144,7 +282,12 @@ export const SLACK_SECRET = 'bad-input-slack-signing-secret';
 export const SLACK_RESPOND = 'https://hooks.slack.com/actions/T0001/bad-input';
 const MAPPED = ['U0ALICE01', 'U0BOB0001'];
 
-function clickPayload(user: unknown, workflowId: unknown, actionId: unknown = 'airlock_approve', extra: Record<string, unknown> = {}) {
+function clickPayload(
+  user: unknown,
+  workflowId: unknown,
+  actionId: unknown = 'airlock_approve',
+  extra: Record<string, unknown> = {},
+) {
   return {
     type: 'block_actions',
     user: { id: user, team_id: 'T0001' },
@@ -159,69 +302,176 @@ const form = (payload: unknown) => `payload=${encodeURIComponent(JSON.stringify(
  * `liveWorkflowId`: the promotion awaiting approval. A click on it by a mapped user would be a real
  * approval, so it only ever comes from unmapped users; mapped users click promotions that do not exist.
  */
-export function slackCases(liveWorkflowId: string, nowSec: () => number): fc.Arbitrary<HttpCase & { refusedLater?: boolean }> {
+export function slackCases(
+  liveWorkflowId: string,
+  nowSec: () => number,
+): fc.Arbitrary<HttpCase & { refusedLater?: boolean }> {
   const url = '/slack/interactions';
-  const unmapped = fc.oneof(fc.stringMatching(/^U[A-Z0-9]{8}$/).filter((u) => !MAPPED.includes(u)), oddString);
+  const unmapped = fc.oneof(
+    fc.stringMatching(/^U[A-Z0-9]{8}$/).filter((u) => !MAPPED.includes(u)),
+    oddString,
+  );
   const ghostId = hex40.map((h) => `promotion-notification-service-${h}`);
   const signed = (body: string, ts = nowSec()) => slackHeaders(SLACK_SECRET, body, ts);
   const validLooking = form(clickPayload('U0NOBODY1', liveWorkflowId));
   return fc.oneof(
     // Forged: another secret, tampered bytes, stale or future timestamps, missing headers.
-    fc.string({ minLength: 1, maxLength: 20 }).map((s) => ({ kind: 'slack forged secret', url, payload: validLooking, headers: slackHeaders(`${s}-wrong`, validLooking, nowSec()), status: [401], names: /slack signature/ })),
+    fc.string({ minLength: 1, maxLength: 20 }).map((s) => ({
+      kind: 'slack forged secret',
+      url,
+      payload: validLooking,
+      headers: slackHeaders(`${s}-wrong`, validLooking, nowSec()),
+      status: [401],
+      names: /slack signature/,
+    })),
     fc.integer({ min: 301, max: 10_000_000 }).chain((skew) =>
-      fc.boolean().map((future) => ({ kind: 'slack stale/future timestamp', url, payload: validLooking, headers: signed(validLooking, nowSec() + (future ? skew : -skew)), status: [401], names: future ? /x-slack-request-timestamp: more than 5 minutes in the future/ : /slack signature: .*stale/ })),
+      fc.boolean().map((future) => ({
+        kind: 'slack stale/future timestamp',
+        url,
+        payload: validLooking,
+        headers: signed(validLooking, nowSec() + (future ? skew : -skew)),
+        status: [401],
+        names: future ? /x-slack-request-timestamp: more than 5 minutes in the future/ : /slack signature: .*stale/,
+      })),
     ),
     fc.constantFrom('x-slack-signature', 'x-slack-request-timestamp').map((h) => {
       const headers = signed(validLooking);
       delete (headers as Record<string, string>)[h];
       return { kind: `slack missing ${h}`, url, payload: validLooking, headers, status: [401], names: new RegExp(h) };
     }),
-    oddString.map((ts) => ({ kind: 'slack odd timestamp', url, payload: validLooking, headers: { ...signed(validLooking), 'x-slack-request-timestamp': ts }, status: [401], names: /x-slack-request-timestamp|slack signature/ })),
+    oddString.map((ts) => ({
+      kind: 'slack odd timestamp',
+      url,
+      payload: validLooking,
+      headers: { ...signed(validLooking), 'x-slack-request-timestamp': ts },
+      status: [401],
+      names: /x-slack-request-timestamp|slack signature/,
+    })),
     fc.nat({ max: validLooking.length - 1 }).map((i) => {
       const headers = signed(validLooking);
       const tampered = validLooking.slice(0, i) + (validLooking[i] === 'A' ? 'B' : 'A') + validLooking.slice(i + 1);
       return { kind: 'slack tampered body', url, payload: tampered, headers, status: [401], names: /slack signature/ };
     }),
     // Signed, but malformed: wrong types, unknown actions, workflow ids that are not ids.
-    fc.oneof(
-      notAString.map((v) => ({ p: clickPayload(v, liveWorkflowId), field: 'user.id' })),
-      fc.oneof(notAString, oddString, fc.constantFrom('promotion-../../etc', `${liveWorkflowId}\n`, liveWorkflowId.toUpperCase(), '')).map((v) => ({ p: clickPayload('U0NOBODY1', v), field: 'actions.0.value' })),
-      fc.oneof(notAString, oddString).map((v) => ({ p: clickPayload('U0NOBODY1', liveWorkflowId, v), field: 'actions.0.action_id' })),
-      fc.oneof(notAString, oddString, fc.constantFrom('not a url', '//hooks.slack.com/x', '')).map((v) => ({ p: { ...clickPayload('U0NOBODY1', liveWorkflowId), response_url: v }, field: 'response_url' })),
-      fc.constantFrom('view_submission', 'shortcut', '').map((v) => ({ p: { ...clickPayload('U0NOBODY1', liveWorkflowId), type: v }, field: 'type' })),
-      fc.constant({ p: { ...clickPayload('U0NOBODY1', liveWorkflowId), actions: [] }, field: 'actions' }),
-    ).map(({ p, field }) => {
-      const body = form(p);
-      return { kind: `slack payload ${field}`, url, payload: body, headers: signed(body), status: [400], names: new RegExp(`payload\\.${field.replace(/\./g, '\\.')}`) };
-    }),
+    fc
+      .oneof(
+        notAString.map((v) => ({ p: clickPayload(v, liveWorkflowId), field: 'user.id' })),
+        fc
+          .oneof(
+            notAString,
+            oddString,
+            fc.constantFrom('promotion-../../etc', `${liveWorkflowId}\n`, liveWorkflowId.toUpperCase(), ''),
+          )
+          .map((v) => ({ p: clickPayload('U0NOBODY1', v), field: 'actions.0.value' })),
+        fc
+          .oneof(notAString, oddString)
+          .map((v) => ({ p: clickPayload('U0NOBODY1', liveWorkflowId, v), field: 'actions.0.action_id' })),
+        fc.oneof(notAString, oddString, fc.constantFrom('not a url', '//hooks.slack.com/x', '')).map((v) => ({
+          p: { ...clickPayload('U0NOBODY1', liveWorkflowId), response_url: v },
+          field: 'response_url',
+        })),
+        fc
+          .constantFrom('view_submission', 'shortcut', '')
+          .map((v) => ({ p: { ...clickPayload('U0NOBODY1', liveWorkflowId), type: v }, field: 'type' })),
+        fc.constant({ p: { ...clickPayload('U0NOBODY1', liveWorkflowId), actions: [] }, field: 'actions' }),
+      )
+      .map(({ p, field }) => {
+        const body = form(p);
+        return {
+          kind: `slack payload ${field}`,
+          url,
+          payload: body,
+          headers: signed(body),
+          status: [400],
+          names: new RegExp(`payload\\.${field.replace(/\./g, '\\.')}`),
+        };
+      }),
     fc.oneof(oddString, fc.constant('%7Bnot-json'), fc.constant('')).map((raw) => {
       const body = `payload=${raw}`;
-      return { kind: 'slack payload not JSON', url, payload: body, headers: signed(body), status: [400], names: /payload: missing or not JSON/ };
+      return {
+        kind: 'slack payload not JSON',
+        url,
+        payload: body,
+        headers: signed(body),
+        status: [400],
+        names: /payload: missing or not JSON/,
+      };
     }),
     // Verified, well formed, but from someone who is no approver, or about a promotion that does not exist.
     unmapped.chain((user) =>
       fc.constantFrom('airlock_approve', 'airlock_reject').map((action) => {
         const body = form(clickPayload(user, liveWorkflowId, action));
-        return { kind: 'slack unknown approver', url, payload: body, headers: signed(body), status: [200], names: /^$/, refusedLater: true };
+        return {
+          kind: 'slack unknown approver',
+          url,
+          payload: body,
+          headers: signed(body),
+          status: [200],
+          names: /^$/,
+          refusedLater: true,
+        };
       }),
     ),
     fc.tuple(fc.constantFrom(...MAPPED), ghostId).map(([user, id]) => {
       const body = form(clickPayload(user, id));
-      return { kind: 'slack unknown promotion', url, payload: body, headers: signed(body), status: [200], names: /^$/, refusedLater: true };
+      return {
+        kind: 'slack unknown promotion',
+        url,
+        payload: body,
+        headers: signed(body),
+        status: [200],
+        names: /^$/,
+        refusedLater: true,
+      };
     }),
     // /airlock commands: unknown verbs, ids that are not ids, a reject without a reason.
-    fc.oneof(
-      fc.oneof(oddString, fc.constantFrom('approve', 'reject', 'deploy everything', '')).map((text) => ({ text, answer: /usage: \/airlock|approve: "|reject: "/ })),
-      fc.oneof(oddString, fc.constantFrom('promotion-x', '../x')).map((id) => ({ text: `approve ${id}`, answer: /approve: ".*" must be a promotion workflow id|usage/ })),
-      fc.constant({ text: `reject ${liveWorkflowId}`, answer: /reject: a reason is required/ }),
-    ).map(({ text, answer }) => {
-      const body = new URLSearchParams({ command: '/airlock', text, user_id: 'U0ALICE01', response_url: SLACK_RESPOND }).toString();
-      return { kind: 'slack /airlock bad command', url: '/slack/commands', payload: body, headers: signed(body), status: [200], names: answer };
-    }),
-    fc.oneof(notAString.map((v) => JSON.stringify(v)), fc.constantFrom('/deploy', '')).map((command) => {
-      const body = new URLSearchParams({ command, text: 'status x', user_id: 'U0ALICE01', response_url: SLACK_RESPOND }).toString();
-      return { kind: 'slack wrong command', url: '/slack/commands', payload: body, headers: signed(body), status: [400], names: /command/ };
-    }),
+    fc
+      .oneof(
+        fc
+          .oneof(oddString, fc.constantFrom('approve', 'reject', 'deploy everything', ''))
+          .map((text) => ({ text, answer: /usage: \/airlock|approve: "|reject: "/ })),
+        fc
+          .oneof(oddString, fc.constantFrom('promotion-x', '../x'))
+          .map((id) => ({ text: `approve ${id}`, answer: /approve: ".*" must be a promotion workflow id|usage/ })),
+        fc.constant({ text: `reject ${liveWorkflowId}`, answer: /reject: a reason is required/ }),
+      )
+      .map(({ text, answer }) => {
+        const body = new URLSearchParams({
+          command: '/airlock',
+          text,
+          user_id: 'U0ALICE01',
+          response_url: SLACK_RESPOND,
+        }).toString();
+        return {
+          kind: 'slack /airlock bad command',
+          url: '/slack/commands',
+          payload: body,
+          headers: signed(body),
+          status: [200],
+          names: answer,
+        };
+      }),
+    fc
+      .oneof(
+        notAString.map((v) => JSON.stringify(v)),
+        fc.constantFrom('/deploy', ''),
+      )
+      .map((command) => {
+        const body = new URLSearchParams({
+          command,
+          text: 'status x',
+          user_id: 'U0ALICE01',
+          response_url: SLACK_RESPOND,
+        }).toString();
+        return {
+          kind: 'slack wrong command',
+          url: '/slack/commands',
+          payload: body,
+          headers: signed(body),
+          status: [400],
+          names: /command/,
+        };
+      }),
   );
 }
 
@@ -230,53 +480,152 @@ export const ALERT_TOKEN = 'bad-input-alert-token-0123456789';
 const alertmanager = (service: unknown, environment: unknown, annotations: Record<string, unknown>) => ({
   version: '4',
   status: 'firing',
-  alerts: [{ status: 'firing', labels: { alertname: 'ErrorRateHigh', service, environment }, annotations, startsAt: new Date().toISOString() }],
+  alerts: [
+    {
+      status: 'firing',
+      labels: { alertname: 'ErrorRateHigh', service, environment },
+      annotations,
+      startsAt: new Date().toISOString(),
+    },
+  ],
 });
-const datadog = (o: Record<string, unknown>) => ({ source: 'datadog', service: 'notification-service', environment: 'production', error_rate: 0.01, baseline: 0.01, request_count: 5000, date: Date.now(), ...o });
+const datadog = (o: Record<string, unknown>) => ({
+  source: 'datadog',
+  service: 'notification-service',
+  environment: 'production',
+  error_rate: 0.01,
+  baseline: 0.01,
+  request_count: 5000,
+  date: Date.now(),
+  ...o,
+});
 
 /** Not a number, not a numeric string: what a broken template renders. */
-const notNumeric = fc.oneof(fc.constantFrom('', ' ', 'NaN', 'Infinity', '-Infinity', 'high', '1e999', '0x', '<no value>', null, true, false, [], {}), oddString);
+const notNumeric = fc.oneof(
+  fc.constantFrom(
+    '',
+    ' ',
+    'NaN',
+    'Infinity',
+    '-Infinity',
+    'high',
+    '1e999',
+    '0x',
+    '<no value>',
+    null,
+    true,
+    false,
+    [],
+    {},
+  ),
+  oddString,
+);
 export function alertCases(): fc.Arbitrary<HttpCase> {
   const url = '/webhooks/alerts';
   const auth = { 'content-type': 'application/json', authorization: `Bearer ${ALERT_TOKEN}` };
   const good = { error_rate: '0.01', baseline: '0.01', request_count: '5000' };
   return fc.oneof(
-    fc.oneof(fc.constant(undefined), fc.string({ maxLength: 40 }), fc.constant(`Bearer ${ALERT_TOKEN} `), fc.constant(`bearer ${ALERT_TOKEN}`), fc.constant(ALERT_TOKEN)).map((a) => {
-      const body = JSON.stringify(alertmanager('notification-service', 'production', good));
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (a !== undefined) headers.authorization = a;
-      return { kind: 'alert bad token', url, payload: body, headers, status: [401], names: /authorization/ };
-    }),
+    fc
+      .oneof(
+        fc.constant(undefined),
+        fc.string({ maxLength: 40 }),
+        fc.constant(`Bearer ${ALERT_TOKEN} `),
+        fc.constant(`bearer ${ALERT_TOKEN}`),
+        fc.constant(ALERT_TOKEN),
+      )
+      .map((a) => {
+        const body = JSON.stringify(alertmanager('notification-service', 'production', good));
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (a !== undefined) headers.authorization = a;
+        return { kind: 'alert bad token', url, payload: body, headers, status: [401], names: /authorization/ };
+      }),
     fc.tuple(fc.constantFrom('error_rate', 'baseline', 'request_count'), notNumeric).map(([field, v]) => ({
-      kind: `alertmanager ${field} not numeric`, url, payload: JSON.stringify(alertmanager('notification-service', 'production', { ...good, [field]: v })), headers: auth, status: [400], names: new RegExp(`annotations\\.${field}`),
+      kind: `alertmanager ${field} not numeric`,
+      url,
+      payload: JSON.stringify(alertmanager('notification-service', 'production', { ...good, [field]: v })),
+      headers: auth,
+      status: [400],
+      names: new RegExp(`annotations\\.${field}`),
     })),
     fc.tuple(fc.constantFrom('error_rate', 'baseline', 'request_count'), notNumeric).map(([field, v]) => ({
-      kind: `datadog ${field} not numeric`, url, payload: JSON.stringify(datadog({ [field]: v })), headers: auth, status: [400], names: new RegExp(field),
+      kind: `datadog ${field} not numeric`,
+      url,
+      payload: JSON.stringify(datadog({ [field]: v })),
+      headers: auth,
+      status: [400],
+      names: new RegExp(field),
     })),
-    fc.oneof(
-      fc.double({ min: 1.0001, max: 1e9, noNaN: true }).map((v) => ({ o: { error_rate: v }, field: 'rate' })),
-      fc.double({ min: -1e9, max: -0.0001, noNaN: true }).map((v) => ({ o: { baseline: v }, field: 'baseline' })),
-      fc.double({ min: 0.1, max: 1e6, noInteger: true, noNaN: true }).map((v) => ({ o: { request_count: v }, field: 'requestCount' })),
-      fc.integer({ min: -1e9, max: -1 }).map((v) => ({ o: { request_count: v }, field: 'requestCount' })),
-      fc.oneof(notANumber, fc.integer({ max: 0 })).map((v) => ({ o: { date: v }, field: 'date' })),
-      fc.oneof(notAString, oddString, fc.constantFrom('prod', 'Production', '')).map((v) => ({ o: { environment: v }, field: 'environment' })),
-    ).map(({ o, field }) => ({ kind: `datadog ${field} out of range`, url, payload: JSON.stringify(datadog(o)), headers: auth, status: [400], names: new RegExp(field) })),
-    fc.oneof(oddString, fc.stringMatching(/^[a-z][a-z0-9-]{1,20}$/).filter((s) => !['notification-service', 'search-service', 'payment-service'].includes(s))).map((service) => ({
-      kind: 'alert unknown service', url, payload: JSON.stringify(datadog({ service })), headers: auth, status: [400, 422], names: /service/,
-    })),
+    fc
+      .oneof(
+        fc.double({ min: 1.0001, max: 1e9, noNaN: true }).map((v) => ({ o: { error_rate: v }, field: 'rate' })),
+        fc.double({ min: -1e9, max: -0.0001, noNaN: true }).map((v) => ({ o: { baseline: v }, field: 'baseline' })),
+        fc
+          .double({ min: 0.1, max: 1e6, noInteger: true, noNaN: true })
+          .map((v) => ({ o: { request_count: v }, field: 'requestCount' })),
+        fc.integer({ min: -1e9, max: -1 }).map((v) => ({ o: { request_count: v }, field: 'requestCount' })),
+        fc.oneof(notANumber, fc.integer({ max: 0 })).map((v) => ({ o: { date: v }, field: 'date' })),
+        fc
+          .oneof(notAString, oddString, fc.constantFrom('prod', 'Production', ''))
+          .map((v) => ({ o: { environment: v }, field: 'environment' })),
+      )
+      .map(({ o, field }) => ({
+        kind: `datadog ${field} out of range`,
+        url,
+        payload: JSON.stringify(datadog(o)),
+        headers: auth,
+        status: [400],
+        names: new RegExp(field),
+      })),
+    fc
+      .oneof(
+        oddString,
+        fc
+          .stringMatching(/^[a-z][a-z0-9-]{1,20}$/)
+          .filter((s) => !['notification-service', 'search-service', 'payment-service'].includes(s)),
+      )
+      .map((service) => ({
+        kind: 'alert unknown service',
+        url,
+        payload: JSON.stringify(datadog({ service })),
+        headers: auth,
+        status: [400, 422],
+        names: /service/,
+      })),
     fc.oneof(oddString, fc.constantFrom('', '[]', '{}', 'null', '{"version":"5"}', '{"alerts":[]}')).map((body) => ({
-      kind: 'alert malformed', url, payload: body, headers: auth, status: [400], names: /body: not valid JSON|payload/,
+      kind: 'alert malformed',
+      url,
+      payload: body,
+      headers: auth,
+      status: [400],
+      names: /body: not valid JSON|payload/,
     })),
   );
 }
 
 /** Bodies over the server's limit, signed or not: refused before any parsing. */
 export function hugeCases(bodyLimit: number): fc.Arbitrary<HttpCase> {
-  return fc.tuple(fc.constantFrom('/webhooks/github', '/slack/interactions', '/webhooks/alerts'), fc.integer({ min: 1, max: bodyLimit }), fc.constantFrom('a', 'é', '\u{1F600}', '\u0000')).map(([url, extra, ch]) => {
-    const payload = `{"x":"${ch.repeat(Math.ceil((bodyLimit + extra) / Buffer.byteLength(ch)))}"}`;
-    const ct = url.startsWith('/slack') ? 'application/x-www-form-urlencoded' : 'application/json';
-    return { kind: 'huge body', url, payload, headers: { 'content-type': ct, 'x-hub-signature-256': githubSignature(GITHUB_SECRET, payload), authorization: `Bearer ${ALERT_TOKEN}` }, status: [413], names: /body: larger than/ };
-  });
+  return fc
+    .tuple(
+      fc.constantFrom('/webhooks/github', '/slack/interactions', '/webhooks/alerts'),
+      fc.integer({ min: 1, max: bodyLimit }),
+      fc.constantFrom('a', 'é', '\u{1F600}', '\u0000'),
+    )
+    .map(([url, extra, ch]) => {
+      const payload = `{"x":"${ch.repeat(Math.ceil((bodyLimit + extra) / Buffer.byteLength(ch)))}"}`;
+      const ct = url.startsWith('/slack') ? 'application/x-www-form-urlencoded' : 'application/json';
+      return {
+        kind: 'huge body',
+        url,
+        payload,
+        headers: {
+          'content-type': ct,
+          'x-hub-signature-256': githubSignature(GITHUB_SECRET, payload),
+          authorization: `Bearer ${ALERT_TOKEN}`,
+        },
+        status: [413],
+        names: /body: larger than/,
+      };
+    });
 }
 
 // ---- Update and signal arguments -------------------------------------------------------------------
@@ -288,7 +637,8 @@ export interface DecisionCase {
   names: RegExp;
 }
 
-const base64 = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((b) => Buffer.from(b).toString('base64'));
+const base64 = (n: number) =>
+  fc.uint8Array({ minLength: n, maxLength: n }).map((b) => Buffer.from(b).toString('base64'));
 const fakeSignature = fc.record({ at: fc.constant(new Date().toISOString()), nonce: base64(16), value: base64(64) });
 
 /**
@@ -298,62 +648,209 @@ const fakeSignature = fc.record({ at: fc.constant(new Date().toISOString()), non
 export function decisionCases(workflowId: string, now: () => number, used: unknown): fc.Arbitrary<DecisionCase> {
   // Never an allowed approver, also not after the trim the workflow applies.
   const stranger = fc
-    .oneof(oddString, fc.stringMatching(/^[a-z]{3,12}$/), fc.constant('airlock-agent[bot]'), fc.constant(' bob'.repeat(60)))
+    .oneof(
+      oddString,
+      fc.stringMatching(/^[a-z]{3,12}$/),
+      fc.constant('airlock-agent[bot]'),
+      fc.constant(' bob'.repeat(60)),
+    )
     .filter((s) => !['alice', 'bob', 'carol'].includes(s.trim()));
-  const sign = (action: 'approve' | 'reject' | 'abort', approver: string, o: Partial<{ workflowId: string; key: string; at: number; text: string }> = {}) =>
-    signedRequest(action as 'approve', { workflowId: o.workflowId ?? workflowId, approver, secretKey: testSecretKey(o.key ?? approver), now: o.at ?? now(), text: o.text ?? (action === 'approve' ? undefined : 'bad input') });
+  const sign = (
+    action: 'approve' | 'reject' | 'abort',
+    approver: string,
+    o: Partial<{ workflowId: string; key: string; at: number; text: string }> = {},
+  ) =>
+    signedRequest(action as 'approve', {
+      workflowId: o.workflowId ?? workflowId,
+      approver,
+      secretKey: testSecretKey(o.key ?? approver),
+      now: o.at ?? now(),
+      text: o.text ?? (action === 'approve' ? undefined : 'bad input'),
+    });
   const who = (action: string) => (action === 'abort' ? 'by' : 'approver');
   const stopAction = fc.constantFrom('reject' as const, 'abort' as const);
   return fc.oneof(
     // Wrong types and shapes, for every decision.
-    fc.tuple(fc.constantFrom('approve' as const, 'reject' as const, 'abort' as const), fc.oneof(notAString, oddString, fc.constant(undefined))).map(([name, arg]) => ({ kind: `${name} not an object`, name, arg, names: new RegExp(`^${name}: `) })),
-    fc.tuple(fc.constantFrom('approve' as const, 'reject' as const, 'abort' as const), notAString).map(([name, v]) => ({ kind: `${name} approver wrong type`, name, arg: { [who(name)]: v, reason: 'x', comment: 'x' }, names: new RegExp(`^${name}: (${who(name)}|reason|comment)`) })),
-    fc.tuple(fc.constantFrom('approve' as const, 'reject' as const), fc.oneof(notAString, fc.string({ minLength: 2001, maxLength: 2100 }))).map(([name, v]) => ({ kind: `${name} text wrong`, name, arg: name === 'approve' ? { approver: 'bob', comment: v } : { approver: 'bob', reason: v }, names: new RegExp(`^${name}: (comment|reason)`) })),
-    stopAction.map((name) => ({ kind: `${name} without reason`, name, arg: { [who(name)]: 'carol', reason: '   ' }, names: new RegExp(`^${name}: reason`) })),
-    fc.tuple(fc.constantFrom('approve' as const, 'reject' as const), fc.oneof(notAString, fc.record({ at: notAString, nonce: fc.string(), value: fc.string() }), fc.record({ at: fc.string(), nonce: fc.string({ maxLength: 7 }), value: fc.string() }))).map(([name, sig]) => ({
-      kind: `${name} malformed signature`, name, arg: { approver: 'bob', reason: 'x', signature: sig }, names: new RegExp(`^${name}: signature`),
-    })),
-    // Unknown approvers, unicode oddities, and the author (the agent) itself — signed or not.
-    fc.tuple(fc.constantFrom('approve' as const, 'reject' as const, 'abort' as const), stranger, fc.boolean()).map(([name, id, withSig]) => ({
-      kind: `${name} by unknown approver or author`,
+    fc
+      .tuple(
+        fc.constantFrom('approve' as const, 'reject' as const, 'abort' as const),
+        fc.oneof(notAString, oddString, fc.constant(undefined)),
+      )
+      .map(([name, arg]) => ({ kind: `${name} not an object`, name, arg, names: new RegExp(`^${name}: `) })),
+    fc.tuple(fc.constantFrom('approve' as const, 'reject' as const, 'abort' as const), notAString).map(([name, v]) => ({
+      kind: `${name} approver wrong type`,
       name,
-      arg: { ...(withSig ? sign(name, 'bob') : {}), [who(name)]: id, reason: 'bad input' },
-      names: new RegExp(`^${name}: .*(not in approvers\\.allowed|author|approver is missing|${who(name)})`),
+      arg: { [who(name)]: v, reason: 'x', comment: 'x' },
+      names: new RegExp(`^${name}: (${who(name)}|reason|comment)`),
     })),
+    fc
+      .tuple(
+        fc.constantFrom('approve' as const, 'reject' as const),
+        fc.oneof(notAString, fc.string({ minLength: 2001, maxLength: 2100 })),
+      )
+      .map(([name, v]) => ({
+        kind: `${name} text wrong`,
+        name,
+        arg: name === 'approve' ? { approver: 'bob', comment: v } : { approver: 'bob', reason: v },
+        names: new RegExp(`^${name}: (comment|reason)`),
+      })),
+    stopAction.map((name) => ({
+      kind: `${name} without reason`,
+      name,
+      arg: { [who(name)]: 'carol', reason: '   ' },
+      names: new RegExp(`^${name}: reason`),
+    })),
+    fc
+      .tuple(
+        fc.constantFrom('approve' as const, 'reject' as const),
+        fc.oneof(
+          notAString,
+          fc.record({ at: notAString, nonce: fc.string(), value: fc.string() }),
+          fc.record({ at: fc.string(), nonce: fc.string({ maxLength: 7 }), value: fc.string() }),
+        ),
+      )
+      .map(([name, sig]) => ({
+        kind: `${name} malformed signature`,
+        name,
+        arg: { approver: 'bob', reason: 'x', signature: sig },
+        names: new RegExp(`^${name}: signature`),
+      })),
+    // Unknown approvers, unicode oddities, and the author (the agent) itself — signed or not.
+    fc
+      .tuple(fc.constantFrom('approve' as const, 'reject' as const, 'abort' as const), stranger, fc.boolean())
+      .map(([name, id, withSig]) => ({
+        kind: `${name} by unknown approver or author`,
+        name,
+        arg: { ...(withSig ? sign(name, 'bob') : {}), [who(name)]: id, reason: 'bad input' },
+        names: new RegExp(`^${name}: .*(not in approvers\\.allowed|author|approver is missing|${who(name)})`),
+      })),
     // Allowed approvers, but the identity does not hold: forged, someone else's key, another
     // promotion or action, stale or future, replayed, unsigned, claims Slack without the bridge.
-    fc.tuple(fc.constantFrom('approve' as const, 'reject' as const, 'abort' as const), fc.constantFrom('bob', 'carol'), fakeSignature).map(([name, id, sig]) => ({
-      kind: `${name} forged signature`, name, arg: { ...sign(name, id), signature: sig }, names: new RegExp(`^${name}: signature does not verify`),
-    })),
-    fc.tuple(fc.constantFrom('approve' as const, 'reject' as const, 'abort' as const), fc.constantFrom('bob', 'carol')).map(([name, id]) => ({
-      kind: `${name} signed with another approver's key`, name, arg: sign(name, id, { key: id === 'bob' ? 'carol' : 'bob' }), names: new RegExp(`^${name}: signature does not verify`),
-    })),
+    fc
+      .tuple(
+        fc.constantFrom('approve' as const, 'reject' as const, 'abort' as const),
+        fc.constantFrom('bob', 'carol'),
+        fakeSignature,
+      )
+      .map(([name, id, sig]) => ({
+        kind: `${name} forged signature`,
+        name,
+        arg: { ...sign(name, id), signature: sig },
+        names: new RegExp(`^${name}: signature does not verify`),
+      })),
+    fc
+      .tuple(fc.constantFrom('approve' as const, 'reject' as const, 'abort' as const), fc.constantFrom('bob', 'carol'))
+      .map(([name, id]) => ({
+        kind: `${name} signed with another approver's key`,
+        name,
+        arg: sign(name, id, { key: id === 'bob' ? 'carol' : 'bob' }),
+        names: new RegExp(`^${name}: signature does not verify`),
+      })),
     fc.tuple(fc.constantFrom('approve' as const, 'reject' as const), hex40).map(([name, h]) => ({
-      kind: `${name} signed for another promotion`, name, arg: sign(name, 'bob', { workflowId: `promotion-notification-service-${h}` }), names: new RegExp(`^${name}: signature does not verify`),
+      kind: `${name} signed for another promotion`,
+      name,
+      arg: sign(name, 'bob', { workflowId: `promotion-notification-service-${h}` }),
+      names: new RegExp(`^${name}: signature does not verify`),
     })),
     fc.constantFrom('reject' as const, 'abort' as const).map((name) => {
       const approve = sign('approve', 'bob');
-      return { kind: `${name} carrying an approve signature`, name, arg: name === 'abort' ? { by: 'bob', reason: 'x', signature: approve.signature } : { approver: 'bob', reason: 'x', signature: approve.signature }, names: new RegExp(`^${name}: signature does not verify`) };
+      return {
+        kind: `${name} carrying an approve signature`,
+        name,
+        arg:
+          name === 'abort'
+            ? { by: 'bob', reason: 'x', signature: approve.signature }
+            : { approver: 'bob', reason: 'x', signature: approve.signature },
+        names: new RegExp(`^${name}: signature does not verify`),
+      };
     }),
-    fc.tuple(fc.constantFrom('approve' as const, 'reject' as const, 'abort' as const), fc.integer({ min: 11, max: 60 * 24 * 365 }), fc.boolean()).map(([name, minutes, future]) => ({
-      kind: `${name} stale or future signature`, name, arg: sign(name, 'carol', { at: now() + (future ? 1 : -1) * minutes * 60_000 }), names: new RegExp(`^${name}: signature\\.at .* (old|in the future)`),
+    fc
+      .tuple(
+        fc.constantFrom('approve' as const, 'reject' as const, 'abort' as const),
+        fc.integer({ min: 11, max: 60 * 24 * 365 }),
+        fc.boolean(),
+      )
+      .map(([name, minutes, future]) => ({
+        kind: `${name} stale or future signature`,
+        name,
+        arg: sign(name, 'carol', { at: now() + (future ? 1 : -1) * minutes * 60_000 }),
+        names: new RegExp(`^${name}: signature\\.at .* (old|in the future)`),
+      })),
+    fc.constant({
+      kind: 'approve replayed (alice already approved, same signature)',
+      name: 'approve' as const,
+      arg: used,
+      names: /^approve: .*(already approved|already used)/,
+    }),
+    fc.constant(0).map(() => ({
+      kind: 'approve replayed by alice with a fresh signature',
+      name: 'approve' as const,
+      arg: sign('approve', 'alice'),
+      names: /^approve: "alice" has already approved/,
     })),
-    fc.constant({ kind: 'approve replayed (alice already approved, same signature)', name: 'approve' as const, arg: used, names: /^approve: .*(already approved|already used)/ }),
-    fc.constant(0).map(() => ({ kind: 'approve replayed by alice with a fresh signature', name: 'approve' as const, arg: sign('approve', 'alice'), names: /^approve: "alice" has already approved/ })),
-    fc.constantFrom('bob', 'carol').map((id) => ({ kind: 'approve unsigned', name: 'approve' as const, arg: { approver: id, comment: 'lgtm' }, names: /^approve: unsigned/ })),
-    fc.tuple(fc.constantFrom('approve' as const, 'reject' as const), fc.option(fakeSignature, { nil: undefined })).map(([name, sig]) => ({
-      kind: `${name} claims Slack without the bridge`, name, arg: { approver: 'bob', reason: 'x', via: 'slack', slackUser: 'U0BOB0001', ...(sig ? { signature: sig } : {}) }, names: new RegExp(`^${name}: .*(bridge|signature does not verify)`),
+    fc.constantFrom('bob', 'carol').map((id) => ({
+      kind: 'approve unsigned',
+      name: 'approve' as const,
+      arg: { approver: id, comment: 'lgtm' },
+      names: /^approve: unsigned/,
     })),
+    fc
+      .tuple(fc.constantFrom('approve' as const, 'reject' as const), fc.option(fakeSignature, { nil: undefined }))
+      .map(([name, sig]) => ({
+        kind: `${name} claims Slack without the bridge`,
+        name,
+        arg: { approver: 'bob', reason: 'x', via: 'slack', slackUser: 'U0BOB0001', ...(sig ? { signature: sig } : {}) },
+        names: new RegExp(`^${name}: .*(bridge|signature does not verify)`),
+      })),
     // Error-rate samples with bad payloads (signal only).
-    fc.oneof(
-      fc.constant({ environment: 'production', rate: 2, baseline: 0.01, requestCount: 1, observedAt: new Date().toISOString() }),
-      fc.record({ environment: fc.oneof(oddString, notAString), rate: fc.constant(0.01), baseline: fc.constant(0.01), requestCount: fc.constant(5000), observedAt: fc.constant(new Date().toISOString()) }),
-      fc.record({ environment: fc.constant('production'), rate: notANumber, baseline: fc.constant(0.01), requestCount: fc.constant(5000), observedAt: fc.constant(new Date().toISOString()) }),
-      fc.record({ environment: fc.constant('production'), rate: fc.constant(0.01), baseline: fc.constant(0.01), requestCount: fc.double({ min: 0.1, max: 10, noInteger: true }), observedAt: fc.constant(new Date().toISOString()) }),
-      fc.record({ environment: fc.constant('production'), rate: fc.constant(0.01), baseline: fc.constant(0.01), requestCount: fc.constant(5000), observedAt: fc.oneof(oddString, notAString, fc.constant('yesterday')) }),
-      fc.record({ environment: fc.constant('production'), rate: fc.constant(0.01), baseline: fc.constant(0.01), requestCount: fc.constant(5000), observedAt: fc.constant(new Date().toISOString()), extra: fc.string() }),
-      fc.oneof(notAString, oddString),
-    ).map((arg) => ({ kind: 'errorRate bad sample', name: 'errorRate' as const, arg, names: /./ })),
+    fc
+      .oneof(
+        fc.constant({
+          environment: 'production',
+          rate: 2,
+          baseline: 0.01,
+          requestCount: 1,
+          observedAt: new Date().toISOString(),
+        }),
+        fc.record({
+          environment: fc.oneof(oddString, notAString),
+          rate: fc.constant(0.01),
+          baseline: fc.constant(0.01),
+          requestCount: fc.constant(5000),
+          observedAt: fc.constant(new Date().toISOString()),
+        }),
+        fc.record({
+          environment: fc.constant('production'),
+          rate: notANumber,
+          baseline: fc.constant(0.01),
+          requestCount: fc.constant(5000),
+          observedAt: fc.constant(new Date().toISOString()),
+        }),
+        fc.record({
+          environment: fc.constant('production'),
+          rate: fc.constant(0.01),
+          baseline: fc.constant(0.01),
+          requestCount: fc.double({ min: 0.1, max: 10, noInteger: true }),
+          observedAt: fc.constant(new Date().toISOString()),
+        }),
+        fc.record({
+          environment: fc.constant('production'),
+          rate: fc.constant(0.01),
+          baseline: fc.constant(0.01),
+          requestCount: fc.constant(5000),
+          observedAt: fc.oneof(oddString, notAString, fc.constant('yesterday')),
+        }),
+        fc.record({
+          environment: fc.constant('production'),
+          rate: fc.constant(0.01),
+          baseline: fc.constant(0.01),
+          requestCount: fc.constant(5000),
+          observedAt: fc.constant(new Date().toISOString()),
+          extra: fc.string(),
+        }),
+        fc.oneof(notAString, oddString),
+      )
+      .map((arg) => ({ kind: 'errorRate bad sample', name: 'errorRate' as const, arg, names: /./ })),
   );
 }
 
@@ -366,15 +863,24 @@ export interface PolicyCase {
 }
 
 const numberFields: Array<[string[], fc.Arbitrary<unknown>]> = [
-  [['approvers', 'required'], fc.oneof(notANumber, fc.integer({ max: 1 }), fc.double({ min: 2.1, max: 9.9, noInteger: true }))],
-  [['approvers', 'signatureWindowMinutes'], fc.oneof(notANumber, fc.integer({ max: 0 }), fc.integer({ min: 61, max: 1e6 }))],
+  [
+    ['approvers', 'required'],
+    fc.oneof(notANumber, fc.integer({ max: 1 }), fc.double({ min: 2.1, max: 9.9, noInteger: true })),
+  ],
+  [
+    ['approvers', 'signatureWindowMinutes'],
+    fc.oneof(notANumber, fc.integer({ max: 0 }), fc.integer({ min: 61, max: 1e6 })),
+  ],
   [['bake', 'minHours'], fc.oneof(notANumber, fc.integer({ max: 0 }))],
   [['canary', 'percent'], fc.oneof(notANumber, fc.integer({ max: 0 }), fc.integer({ min: 51, max: 1000 }))],
   [['canary', 'minMinutes'], fc.oneof(notANumber, fc.integer({ max: 0 }))],
   [['production', 'watchMinutes'], fc.oneof(notANumber, fc.integer({ max: 0 }))],
   [['approval', 'timeoutHours'], fc.oneof(notANumber, fc.integer({ max: 0 }))],
   [['rollback', 'thresholdPercent'], fc.oneof(notANumber, fc.integer({ max: 0 }))],
-  [['rollback', 'minRequestCount'], fc.oneof(notANumber, fc.integer({ max: 0 }), fc.double({ min: 0.1, max: 99.9, noInteger: true }))],
+  [
+    ['rollback', 'minRequestCount'],
+    fc.oneof(notANumber, fc.integer({ max: 0 }), fc.double({ min: 0.1, max: 99.9, noInteger: true })),
+  ],
   [['rollback', 'baselineFloor'], fc.oneof(notANumber, fc.integer({ min: 2, max: 100 }), fc.integer({ max: -1 }))],
   [['monitoring', 'maxSilenceMinutes'], fc.oneof(notANumber, fc.integer({ max: 0 }))],
   [['blastRadius', 'maxServicesInFlight'], fc.oneof(notANumber, fc.integer({ max: 0 }))],
@@ -385,8 +891,18 @@ const stringFields: Array<[string[], fc.Arbitrary<unknown>]> = [
   [['approvers', 'allowed', '0', 'id'], fc.oneof(notAString, fc.constantFrom('', '   '))],
   [['approvers', 'allowed', '1', 'slack'], fc.oneof(notAString, oddString, fc.constantFrom('alice', 'u0bob', 'U1'))],
   [['approvers', 'allowed', '2', 'publicKey'], fc.oneof(notAString, oddString, base64(31), base64(33))],
-  [['services', '0', 'name'], fc.oneof(notAString, oddString, fc.constantFrom('', 'Payment', '-x', 'a'.repeat(64), 'pay ment'))],
-  [['services', '1', 'paths'], fc.oneof(fc.constant([]), notAString.filter((v) => !Array.isArray(v)), fc.constant(['']))],
+  [
+    ['services', '0', 'name'],
+    fc.oneof(notAString, oddString, fc.constantFrom('', 'Payment', '-x', 'a'.repeat(64), 'pay ment')),
+  ],
+  [
+    ['services', '1', 'paths'],
+    fc.oneof(
+      fc.constant([]),
+      notAString.filter((v) => !Array.isArray(v)),
+      fc.constant(['']),
+    ),
+  ],
   [['authors', 'agents'], fc.oneof(oddString, fc.integer(), fc.constant([''] as unknown))],
   [['bake', 'allowShortBake'], fc.oneof(fc.integer(), oddString, fc.constantFrom('yes', 'true'))],
   [['approvers', 'requireSignature'], fc.oneof(fc.integer(), oddString, fc.constantFrom('no', 'false'))],
@@ -397,27 +913,78 @@ export function policyCases(validText: string, parse: (t: string) => any): fc.Ar
   const pathRe = (path: string[]) => new RegExp(`^${path.join('\\.')}`);
   return fc.oneof(
     fc.constantFrom(...numberFields, ...stringFields).chain(([path, bad]) =>
-      bad.map((v) => ({ kind: `policy ${path.join('.')} wrong`, text: stringify(setPath(doc(), path, v)), names: pathRe(path) })),
+      bad.map((v) => ({
+        kind: `policy ${path.join('.')} wrong`,
+        text: stringify(setPath(doc(), path, v)),
+        names: pathRe(path),
+      })),
     ),
     // Unknown keys anywhere: strict objects refuse them, naming where.
-    fc.tuple(fc.constantFrom([], ['approvers'], ['bake'], ['canary'], ['rollback'], ['blastRadius'], ['approvers', 'allowed', '0'], ['services', '0']), fc.stringMatching(/^[a-zA-Z_]{1,12}$/)).map(([path, key]) => {
-      const d = doc();
-      const target = path.reduce((o: any, k) => o[k], d);
-      if (key in target) key = `${key}_x`;
-      target[key] = 1;
-      return { kind: 'policy unknown key', text: stringify(d), names: new RegExp(path.length ? `^${path.join('\\.')}` : '^\\(root\\)') };
-    }),
+    fc
+      .tuple(
+        fc.constantFrom(
+          [],
+          ['approvers'],
+          ['bake'],
+          ['canary'],
+          ['rollback'],
+          ['blastRadius'],
+          ['approvers', 'allowed', '0'],
+          ['services', '0'],
+        ),
+        fc.stringMatching(/^[a-zA-Z_]{1,12}$/),
+      )
+      .map(([path, key]) => {
+        const d = doc();
+        const target = path.reduce((o: any, k) => o[k], d);
+        if (key in target) key = `${key}_x`;
+        target[key] = 1;
+        return {
+          kind: 'policy unknown key',
+          text: stringify(d),
+          names: new RegExp(path.length ? `^${path.join('\\.')}` : '^\\(root\\)'),
+        };
+      }),
     // Consistency: the author as approver, duplicate approvers or services, a short bake without saying so.
-    fc.constant({ kind: 'policy agent as approver', text: validText.replace('{ id: carol,', '{ id: "airlock-agent[bot]",'), names: /^approvers\.allowed\.2\.id: .*agent identity/ }),
-    fc.constant({ kind: 'policy duplicate approver', text: validText.replace('{ id: carol,', '{ id: bob,'), names: /^approvers\.allowed\.2\.id: "bob" is listed twice/ }),
-    fc.constant({ kind: 'policy short bake unannounced', text: validText.replace(', allowShortBake: true', ''), names: /^bake\.minHours/ }),
-    fc.constant({ kind: 'policy duplicate key', text: validText.replace('version: 1', 'version: 1\nversion: 1'), names: /^YAML: / }),
+    fc.constant({
+      kind: 'policy agent as approver',
+      text: validText.replace('{ id: carol,', '{ id: "airlock-agent[bot]",'),
+      names: /^approvers\.allowed\.2\.id: .*agent identity/,
+    }),
+    fc.constant({
+      kind: 'policy duplicate approver',
+      text: validText.replace('{ id: carol,', '{ id: bob,'),
+      names: /^approvers\.allowed\.2\.id: "bob" is listed twice/,
+    }),
+    fc.constant({
+      kind: 'policy short bake unannounced',
+      text: validText.replace(', allowShortBake: true', ''),
+      names: /^bake\.minHours/,
+    }),
+    fc.constant({
+      kind: 'policy duplicate key',
+      text: validText.replace('version: 1', 'version: 1\nversion: 1'),
+      names: /^YAML: /,
+    }),
     // Not a policy at all: random text, unicode oddities, truncations, YAML that is not a mapping.
-    fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), oddString, fc.nat({ max: validText.length - 1 }).map((n) => validText.slice(0, n)), fc.constantFrom('[]', 'null', '~', '- a', '!!binary aGk=', '&a [*a]', '*x', '{a: 1', '\t- x')).map((text) => ({
-      kind: 'policy garbage', text, names: /./,
-    })),
+    fc
+      .oneof(
+        fc.string({ unit: 'binary', maxLength: 200 }),
+        oddString,
+        fc.nat({ max: validText.length - 1 }).map((n) => validText.slice(0, n)),
+        fc.constantFrom('[]', 'null', '~', '- a', '!!binary aGk=', '&a [*a]', '*x', '{a: 1', '\t- x'),
+      )
+      .map((text) => ({
+        kind: 'policy garbage',
+        text,
+        names: /./,
+      })),
     // Huge documents: a very long identity and thousands of unknown keys.
-    fc.integer({ min: 20_000, max: 60_000 }).map((n) => ({ kind: 'policy huge value', text: validText.replace('{ id: carol,', `{ id: carol, note: "${'x'.repeat(n)}",`), names: /^approvers\.allowed\.2/ })),
+    fc.integer({ min: 20_000, max: 60_000 }).map((n) => ({
+      kind: 'policy huge value',
+      text: validText.replace('{ id: carol,', `{ id: carol, note: "${'x'.repeat(n)}",`),
+      names: /^approvers\.allowed\.2/,
+    })),
   );
 }
 

@@ -22,7 +22,21 @@ import { signedRequest } from '../../src/approvals/signed-request';
 import { approveUpdate, stateQuery, type PromotionState } from '../../src/workflows/messages';
 import { createRig, devServerEnv, testPolicyYaml, type Rig } from '../helpers/harness';
 import { testPublicKey, testSecretKey } from '../helpers/approver-keys';
-import { alertCases, ALERT_TOKEN, decisionCases, described, GITHUB_SECRET, githubCases, hugeCases, policyCases, prFiles, SLACK_SECRET, slackCases, type DecisionCase, type HttpCase } from './bad-input-cases';
+import {
+  alertCases,
+  ALERT_TOKEN,
+  decisionCases,
+  described,
+  GITHUB_SECRET,
+  githubCases,
+  hugeCases,
+  policyCases,
+  prFiles,
+  SLACK_SECRET,
+  slackCases,
+  type DecisionCase,
+  type HttpCase,
+} from './bad-input-cases';
 import { waitFor } from './fault-rig';
 
 const SEED = Number(process.env.AIRLOCK_FAULT_SEED ?? 20_261_125);
@@ -90,7 +104,10 @@ test(`policy files: ${RUNS.policy} bad policies are refused with a PolicyError n
       }
       if (c.kind === 'policy garbage') return; // a truncation can still be a valid policy; it must not crash
       assert.ok(refused, `${c.kind}: accepted`);
-      assert.ok(refused.problems.some((p) => c.names.test(p)), `${c.kind}: problems ${JSON.stringify(refused.problems).slice(0, 400)} do not name ${c.names}`);
+      assert.ok(
+        refused.problems.some((p) => c.names.test(p)),
+        `${c.kind}: problems ${JSON.stringify(refused.problems).slice(0, 400)} do not name ${c.names}`,
+      );
     }),
     { seed: SEED, numRuns: RUNS.policy, includeErrorInReport: true },
   );
@@ -104,108 +121,155 @@ const stable = (s: PromotionState) => {
   return rest;
 };
 
-test(`HTTP endpoints, update and signal arguments: ${RUNS.http + RUNS.updates + RUNS.signals} bad inputs change nothing`, { timeout: 240_000 }, async () => {
-  await rig.run(async () => {
-    const h: WorkflowHandle = await rig.start();
-    await waitFor('awaiting_approval', async () => ((await h.query(stateQuery)).stage === 'awaiting_approval' ? true : undefined), 60_000);
-    // alice approves for real, so "already approved" and replayed signatures have something to replay.
-    const alice = signedRequest('approve', { workflowId: h.workflowId, approver: 'alice', secretKey: testSecretKey('alice'), now: Date.now() });
-    await h.executeUpdate(approveUpdate, { args: [alice] });
-    const before = await h.query(stateQuery);
-    assert.deepEqual(before.approvals.map((a) => a.approver), ['alice']);
-    const promotions = async () => (await env.client.workflow.count(`WorkflowType = 'promotion' AND TaskQueue = '${rig.taskQueue}'`)).count;
-    const promotionsBefore = await promotions();
-    assert.equal(promotionsBefore, 1);
+test(
+  `HTTP endpoints, update and signal arguments: ${RUNS.http + RUNS.updates + RUNS.signals} bad inputs change nothing`,
+  { timeout: 240_000 },
+  async () => {
+    await rig.run(async () => {
+      const h: WorkflowHandle = await rig.start();
+      await waitFor(
+        'awaiting_approval',
+        async () => ((await h.query(stateQuery)).stage === 'awaiting_approval' ? true : undefined),
+        60_000,
+      );
+      // alice approves for real, so "already approved" and replayed signatures have something to replay.
+      const alice = signedRequest('approve', {
+        workflowId: h.workflowId,
+        approver: 'alice',
+        secretKey: testSecretKey('alice'),
+        now: Date.now(),
+      });
+      await h.executeUpdate(approveUpdate, { args: [alice] });
+      const before = await h.query(stateQuery);
+      assert.deepEqual(
+        before.approvals.map((a) => a.approver),
+        ['alice'],
+      );
+      const promotions = async () =>
+        (await env.client.workflow.count(`WorkflowType = 'promotion' AND TaskQueue = '${rig.taskQueue}'`)).count;
+      const promotionsBefore = await promotions();
+      assert.equal(promotionsBefore, 1);
 
-    // ---- HTTP --------------------------------------------------------------------------------
-    const commit = randomBytes(20).toString('hex');
-    const seenSlackSignatures = new Set<string>();
-    let slackLater = 0;
-    const started = Date.now();
-    await fc.assert(
-      fc.asyncProperty(
-        fc.oneof(
-          { weight: 3, arbitrary: githubCases(commit) },
-          { weight: 3, arbitrary: slackCases(h.workflowId, () => Math.floor(Date.now() / 1000)) },
-          { weight: 3, arbitrary: alertCases() },
-          { weight: 1, arbitrary: hugeCases(BODY_LIMIT) },
-        ).map(described),
-        async (c: HttpCase & { refusedLater?: boolean }) => {
-          tally(c.kind);
-          // The Slack verifier remembers signatures: a repeat of one is a replay and must be refused.
-          const sig = c.url.startsWith('/slack') && c.status[0] !== 413 ? c.headers['x-slack-signature'] : undefined;
-          const replay = !!sig && seenSlackSignatures.has(sig) && c.status.some((s) => s < 300 || s === 400);
-          const res = await app.inject({ method: 'POST', url: c.url, payload: c.payload, headers: c.headers });
-          if (sig && res.statusCode !== 401) seenSlackSignatures.add(sig);
-          const body = res.body ? JSON.parse(res.body) : undefined;
-          const what = `${c.kind}: ${res.statusCode} ${res.body.slice(0, 300)}`;
-          if (replay) {
-            assert.equal(res.statusCode, 401, what);
-            assert.match(body.error, /replay/, what);
-            return;
-          }
-          assert.ok(c.status.includes(res.statusCode), `${what} (expected ${c.status.join('|')})`);
-          if (res.statusCode >= 400) assert.match(body.error, c.names, what);
-          else if (c.url === '/slack/commands') assert.match(body.text, c.names, what);
-          if (c.refusedLater) slackLater++;
-        },
-      ),
-      { seed: SEED, numRuns: RUNS.http, includeErrorInReport: true },
-    );
-    diagnostic(`HTTP: ${RUNS.http} cases in ${Date.now() - started} ms`);
+      // ---- HTTP --------------------------------------------------------------------------------
+      const commit = randomBytes(20).toString('hex');
+      const seenSlackSignatures = new Set<string>();
+      let slackLater = 0;
+      const started = Date.now();
+      await fc.assert(
+        fc.asyncProperty(
+          fc
+            .oneof(
+              { weight: 3, arbitrary: githubCases(commit) },
+              { weight: 3, arbitrary: slackCases(h.workflowId, () => Math.floor(Date.now() / 1000)) },
+              { weight: 3, arbitrary: alertCases() },
+              { weight: 1, arbitrary: hugeCases(BODY_LIMIT) },
+            )
+            .map(described),
+          async (c: HttpCase & { refusedLater?: boolean }) => {
+            tally(c.kind);
+            // The Slack verifier remembers signatures: a repeat of one is a replay and must be refused.
+            const sig = c.url.startsWith('/slack') && c.status[0] !== 413 ? c.headers['x-slack-signature'] : undefined;
+            const replay = !!sig && seenSlackSignatures.has(sig) && c.status.some((s) => s < 300 || s === 400);
+            const res = await app.inject({ method: 'POST', url: c.url, payload: c.payload, headers: c.headers });
+            if (sig && res.statusCode !== 401) seenSlackSignatures.add(sig);
+            const body = res.body ? JSON.parse(res.body) : undefined;
+            const what = `${c.kind}: ${res.statusCode} ${res.body.slice(0, 300)}`;
+            if (replay) {
+              assert.equal(res.statusCode, 401, what);
+              assert.match(body.error, /replay/, what);
+              return;
+            }
+            assert.ok(c.status.includes(res.statusCode), `${what} (expected ${c.status.join('|')})`);
+            if (res.statusCode >= 400) assert.match(body.error, c.names, what);
+            else if (c.url === '/slack/commands') assert.match(body.text, c.names, what);
+            if (c.refusedLater) slackLater++;
+          },
+        ),
+        { seed: SEED, numRuns: RUNS.http, includeErrorInReport: true },
+      );
+      diagnostic(`HTTP: ${RUNS.http} cases in ${Date.now() - started} ms`);
 
-    // Slack decisions run after the acknowledgement: every one was refused, none approved.
-    await waitFor(`${slackLater} Slack follow-ups`, () => (slackAnswers.length >= slackLater ? true : undefined), 60_000);
-    assert.equal(slackAnswers.length, slackLater);
-    for (const a of slackAnswers) assert.match(String(a.text ?? JSON.stringify(a.blocks)), /^Refused: Slack user|refused/, JSON.stringify(a).slice(0, 300));
+      // Slack decisions run after the acknowledgement: every one was refused, none approved.
+      await waitFor(
+        `${slackLater} Slack follow-ups`,
+        () => (slackAnswers.length >= slackLater ? true : undefined),
+        60_000,
+      );
+      assert.equal(slackAnswers.length, slackLater);
+      for (const a of slackAnswers)
+        assert.match(
+          String(a.text ?? JSON.stringify(a.blocks)),
+          /^Refused: Slack user|refused/,
+          JSON.stringify(a).slice(0, 300),
+        );
 
-    // ---- Updates, batched against the one promotion ------------------------------------------
-    const updateCases = fc.sample(decisionCases(h.workflowId, Date.now, alice).filter((c) => c.name !== 'errorRate'), { seed: SEED, numRuns: RUNS.updates });
-    const updStarted = Date.now();
-    let refusedByHandler = 0;
-    const runUpdate = async (c: DecisionCase, i: number) => {
-      tally(`update-${c.kind}`);
-      const where = `update #${i} ${c.kind} ${failureHint}: ${JSON.stringify(c.arg)?.slice(0, 300)}`;
-      let err: unknown;
-      try {
-        await h.executeUpdate(c.name, { args: [c.arg] });
-      } catch (e) {
-        err = e;
+      // ---- Updates, batched against the one promotion ------------------------------------------
+      const updateCases = fc.sample(
+        decisionCases(h.workflowId, Date.now, alice).filter((c) => c.name !== 'errorRate'),
+        { seed: SEED, numRuns: RUNS.updates },
+      );
+      const updStarted = Date.now();
+      let refusedByHandler = 0;
+      const runUpdate = async (c: DecisionCase, i: number) => {
+        tally(`update-${c.kind}`);
+        const where = `update #${i} ${c.kind} ${failureHint}: ${JSON.stringify(c.arg)?.slice(0, 300)}`;
+        let err: unknown;
+        try {
+          await h.executeUpdate(c.name, { args: [c.arg] });
+        } catch (e) {
+          err = e;
+        }
+        assert.ok(err instanceof WorkflowUpdateFailedError, `${where}: accepted or failed oddly (${String(err)})`);
+        const cause = err.cause as Error & { type?: string };
+        assert.match(oneLine(cause.message), c.names, where);
+        if (cause.type === 'AirlockDecisionRefused' && /signature|unsigned|bridge/.test(cause.message))
+          refusedByHandler++;
+      };
+      for (const [i, c] of updateCases.entries()) await runUpdate(c, i);
+      diagnostic(`updates: ${updateCases.length} in ${Date.now() - updStarted} ms`);
+
+      // ---- Signals: refused ones are recorded in state.refusals, in order ----------------------
+      const signalCases = fc.sample(decisionCases(h.workflowId, Date.now, alice), {
+        seed: SEED + 1,
+        numRuns: RUNS.signals,
+      });
+      const refusalsBefore = (await h.query(stateQuery)).refusals.length;
+      for (const c of signalCases) {
+        tally(`signal-${c.kind}`);
+        await h.signal(c.name, c.arg);
       }
-      assert.ok(err instanceof WorkflowUpdateFailedError, `${where}: accepted or failed oddly (${String(err)})`);
-      const cause = err.cause as Error & { type?: string };
-      assert.match(oneLine(cause.message), c.names, where);
-      if (cause.type === 'AirlockDecisionRefused' && /signature|unsigned|bridge/.test(cause.message)) refusedByHandler++;
-    };
-    for (const [i, c] of updateCases.entries()) await runUpdate(c, i);
-    diagnostic(`updates: ${updateCases.length} in ${Date.now() - updStarted} ms`);
+      const after = await waitFor(
+        'signals handled',
+        async () => {
+          const s = await h.query(stateQuery);
+          return s.refusals.length >= refusalsBefore + signalCases.length ? s : undefined;
+        },
+        60_000,
+      );
+      const signalRefusals = after.refusals.slice(refusalsBefore);
+      assert.equal(signalRefusals.length, signalCases.length, 'every bad signal is refused and recorded');
+      signalCases.forEach((c, i) => {
+        assert.equal(signalRefusals[i].action, c.name, `signal #${i} ${c.kind}`);
+        assert.match(
+          oneLine(signalRefusals[i].reason),
+          c.names,
+          `signal #${i} ${c.kind} ${failureHint}: ${JSON.stringify(c.arg)?.slice(0, 200)}`,
+        );
+      });
 
-    // ---- Signals: refused ones are recorded in state.refusals, in order ----------------------
-    const signalCases = fc.sample(decisionCases(h.workflowId, Date.now, alice), { seed: SEED + 1, numRuns: RUNS.signals });
-    const refusalsBefore = (await h.query(stateQuery)).refusals.length;
-    for (const c of signalCases) {
-      tally(`signal-${c.kind}`);
-      await h.signal(c.name, c.arg);
-    }
-    const after = await waitFor('signals handled', async () => {
-      const s = await h.query(stateQuery);
-      return s.refusals.length >= refusalsBefore + signalCases.length ? s : undefined;
-    }, 60_000);
-    const signalRefusals = after.refusals.slice(refusalsBefore);
-    assert.equal(signalRefusals.length, signalCases.length, 'every bad signal is refused and recorded');
-    signalCases.forEach((c, i) => {
-      assert.equal(signalRefusals[i].action, c.name, `signal #${i} ${c.kind}`);
-      assert.match(oneLine(signalRefusals[i].reason), c.names, `signal #${i} ${c.kind} ${failureHint}: ${JSON.stringify(c.arg)?.slice(0, 200)}`);
+      // ---- Nothing started, nothing changed ----------------------------------------------------
+      assert.equal(await promotions(), promotionsBefore, 'no promotion started');
+      assert.equal(
+        await env.client.workflow.count(`AirlockCommit = '${commit}'`).then((r) => r.count),
+        0,
+        'the forged merge started nothing',
+      );
+      assert.deepEqual(stable(after), stable(before), 'state unchanged except for the refusal log');
+      assert.equal(after.stage, 'awaiting_approval');
+      assert.ok(after.refusals.length >= refusedByHandler + signalCases.length);
+      diagnostic(`refusal log: ${after.refusals.length} entries (identity refusals of updates + refused signals)`);
     });
-
-    // ---- Nothing started, nothing changed ----------------------------------------------------
-    assert.equal(await promotions(), promotionsBefore, 'no promotion started');
-    assert.equal(await env.client.workflow.count(`AirlockCommit = '${commit}'`).then((r) => r.count), 0, 'the forged merge started nothing');
-    assert.deepEqual(stable(after), stable(before), 'state unchanged except for the refusal log');
-    assert.equal(after.stage, 'awaiting_approval');
-    assert.ok(after.refusals.length >= refusedByHandler + signalCases.length);
-    diagnostic(`refusal log: ${after.refusals.length} entries (identity refusals of updates + refused signals)`);
-  });
-  const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  diagnostic(`seed ${SEED}; cases by family: ${JSON.stringify(counts)}; total ${total}`);
-});
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    diagnostic(`seed ${SEED}; cases by family: ${JSON.stringify(counts)}; total ${total}`);
+  },
+);

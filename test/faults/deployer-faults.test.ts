@@ -10,9 +10,20 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { DeployRejectedError } from '../../src/activities/deploy';
-import { createSimulatedDeployer, type DeployOperation, type SimulatedDeployer } from '../../src/integrations/simulation/simulated-deployer';
+import {
+  createSimulatedDeployer,
+  type DeployOperation,
+  type SimulatedDeployer,
+} from '../../src/integrations/simulation/simulated-deployer';
 import type { Deployer } from '../../src/integrations/deployer';
-import { abortUpdate, approveUpdate, slotStateQuery, type Environment, type PromotionResult, type PromotionState } from '../../src/workflows/messages';
+import {
+  abortUpdate,
+  approveUpdate,
+  slotStateQuery,
+  type Environment,
+  type PromotionResult,
+  type PromotionState,
+} from '../../src/workflows/messages';
 import { createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type Rig } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 
@@ -32,9 +43,13 @@ function faultError(fault: Fault, what: string): Error {
     case 'timeout':
       return new Error(`${what}: ETIMEDOUT: no answer from the API server within 30 s`);
     case '409':
-      return new Error(`${what}: 409 Conflict: the object has been modified; please apply your changes to the latest version`);
+      return new Error(
+        `${what}: 409 Conflict: the object has been modified; please apply your changes to the latest version`,
+      );
     case '403':
-      return new DeployRejectedError(`${what}: 403 Forbidden: the deployer's service account may not patch deployments`);
+      return new DeployRejectedError(
+        `${what}: 403 Forbidden: the deployer's service account may not patch deployments`,
+      );
   }
 }
 
@@ -43,7 +58,9 @@ function faultyDeployer(inner: SimulatedDeployer, rules: FaultRule[]) {
   const calls: Array<{ op: DeployOperation; environment: Environment; outcome: 'ok' | Fault }> = [];
   const left = rules.map((r) => r.times);
   async function call<T>(op: DeployOperation, environment: Environment, run: () => Promise<T>): Promise<T> {
-    const i = rules.findIndex((r, k) => r.op === op && (!r.environment || r.environment === environment) && left[k] > 0);
+    const i = rules.findIndex(
+      (r, k) => r.op === op && (!r.environment || r.environment === environment) && left[k] > 0,
+    );
     if (i >= 0) {
       left[i]--;
       calls.push({ op, environment, outcome: rules[i].fault });
@@ -74,10 +91,17 @@ afterAll(async () => {
 const INITIAL = { stable: { version: 'initial', replicas: 4 }, canary: null };
 const BREACH = { rate: 0.0106, baseline: 0.01, requestCount: 5000 };
 
-function faultRig(rules: FaultRule[]): { rig: Rig; inner: SimulatedDeployer; calls: ReturnType<typeof faultyDeployer>['calls'] } {
+function faultRig(rules: FaultRule[]): {
+  rig: Rig;
+  inner: SimulatedDeployer;
+  calls: ReturnType<typeof faultyDeployer>['calls'];
+} {
   const inner = createSimulatedDeployer();
   const { deployer, calls } = faultyDeployer(inner, rules);
-  const rig = createRig(env, { policy: { bakeHours: 1, canaryMinutes: 30, productionWatchMinutes: 30 }, deps: { deployer } });
+  const rig = createRig(env, {
+    policy: { bakeHours: 1, canaryMinutes: 30, productionWatchMinutes: 30 },
+    deps: { deployer },
+  });
   return { rig, inner, calls };
 }
 
@@ -110,7 +134,11 @@ describe('deployer faults', () => {
         assert.deepEqual(s.deployed, ['staging']);
         assert.equal(s.interruption, undefined);
         assert.deepEqual(inner.view('notification-service', 'staging').stable, { version: 'v2', replicas: 4 });
-        assert.deepEqual(inner.operations.map((o) => `${o.op}:${o.environment}`), ['deploy:staging'], 'deployed once');
+        assert.deepEqual(
+          inner.operations.map((o) => `${o.op}:${o.environment}`),
+          ['deploy:staging'],
+          'deployed once',
+        );
         const r = await abortAndEnd(h);
         assert.equal(r.outcome, 'aborted');
         assert.deepEqual(inner.view('notification-service', 'staging'), INITIAL);
@@ -133,8 +161,14 @@ describe('deployer faults', () => {
       assert.equal(r.outcome, 'promoted');
       assert.deepEqual(tries(calls, 'deployCanary', 'production'), ['409', '409', '409', 'ok']);
       assert.deepEqual(tries(calls, 'promote', 'production'), ['503', '503', 'ok']);
-      assert.deepEqual(inner.operations.map((o) => `${o.op}:${o.environment}`), ['deploy:staging', 'deployCanary:production', 'promote:production']);
-      assert.deepEqual(inner.view('notification-service', 'production'), { stable: { version: 'v2', replicas: 4 }, canary: null });
+      assert.deepEqual(
+        inner.operations.map((o) => `${o.op}:${o.environment}`),
+        ['deploy:staging', 'deployCanary:production', 'promote:production'],
+      );
+      assert.deepEqual(inner.view('notification-service', 'production'), {
+        stable: { version: 'v2', replicas: 4 },
+        canary: null,
+      });
       await assertSlotFree(rig);
     });
   });
@@ -185,7 +219,10 @@ describe('deployer faults', () => {
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'failed');
       assert.deepEqual(tries(calls, 'promote', 'production'), ['403']);
-      assert.deepEqual(calls.filter((c) => c.op === 'restore').map((c) => `${c.environment}:${c.outcome}`), ['production:ok', 'staging:ok']);
+      assert.deepEqual(
+        calls.filter((c) => c.op === 'restore').map((c) => `${c.environment}:${c.outcome}`),
+        ['production:ok', 'staging:ok'],
+      );
       assert.deepEqual(inner.view('notification-service', 'production'), INITIAL);
       assert.deepEqual(inner.view('notification-service', 'staging'), INITIAL);
       await assertSlotFree(rig);
@@ -197,7 +234,9 @@ describe('deployer faults', () => {
       ['503', 'rolled_back'],
       ['403', 'failed'],
     ] as const) {
-      const { rig, inner, calls } = faultRig([{ op: 'restore', environment: 'production', fault, times: fault === '503' ? 2 : Infinity }]);
+      const { rig, inner, calls } = faultRig([
+        { op: 'restore', environment: 'production', fault, times: fault === '503' ? 2 : Infinity },
+      ]);
       await rig.run(async () => {
         const h = await rig.start();
         await feed(env, h, { stop: untilStage('canary'), stepMinutes: 10 });
@@ -208,7 +247,11 @@ describe('deployer faults', () => {
         assert.equal(r.interruption?.kind, 'breach');
         const s = await state(h);
         assert.deepEqual(s.rollback?.steps, ['restore production', 'restore staging']);
-        assert.deepEqual(inner.view('notification-service', 'staging'), INITIAL, 'staging restored whatever happened to production');
+        assert.deepEqual(
+          inner.view('notification-service', 'staging'),
+          INITIAL,
+          'staging restored whatever happened to production',
+        );
         if (fault === '503') {
           assert.deepEqual(tries(calls, 'restore', 'production'), ['503', '503', 'ok']);
           assert.deepEqual(inner.view('notification-service', 'production'), INITIAL);

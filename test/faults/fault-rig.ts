@@ -30,7 +30,12 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls `probe` until it returns a value (not undefined); fails after `timeoutMs` naming `what`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 60_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -40,13 +45,18 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) throw new Error(`waitFor: ${what} not reached after ${timeoutMs / 1000} s${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `waitFor: ${what} not reached after ${timeoutMs / 1000} s${lastError ? ` (last error: ${String(lastError)})` : ''}`,
+      );
     await sleep(everyMs);
   }
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((r) => child.once('exit', () => r()));
 }
 
 // ---- Temporal dev server --------------------------------------------------------------------------
@@ -89,17 +99,34 @@ export async function startDevServer(dir: string): Promise<DevServerProcess> {
     dbFile,
     logFile,
     async start() {
-      const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--db-filename', dbFile, '--log-level', 'warn'];
+      const args = [
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--headless',
+        '--db-filename',
+        dbFile,
+        '--log-level',
+        'warn',
+      ];
       args.push('--http-port', String(await freePort()), '--metrics-port', String(await freePort()));
       for (const k of AIRLOCK_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${k.name}=Keyword`);
       const c = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       child = c;
       c.stdout!.on('data', (d) => appendFileSync(logFile, d));
       c.stderr!.on('data', (d) => appendFileSync(logFile, d));
-      await waitFor(`dev server on ${address}`, async () => {
-        if (c.exitCode !== null) throw new Error(`temporal exited with ${c.exitCode}; see ${logFile}`);
-        return (await canConnect(address)) || undefined;
-      }, 90_000, 300);
+      await waitFor(
+        `dev server on ${address}`,
+        async () => {
+          if (c.exitCode !== null) throw new Error(`temporal exited with ${c.exitCode}; see ${logFile}`);
+          return (await canConnect(address)) || undefined;
+        },
+        90_000,
+        300,
+      );
     },
     async stop(signal = 'SIGKILL') {
       if (!child) return;
@@ -171,7 +198,9 @@ export function spawnWorker(env: WorkerEnv, logFile: string): WorkerProcess {
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code, signal) => fail(new Error(`worker exited (${code ?? signal}) before it was ready; see ${logFile}`)));
+    child.once('exit', (code, signal) =>
+      fail(new Error(`worker exited (${code ?? signal}) before it was ready; see ${logFile}`)),
+    );
   });
   ready.catch(() => undefined);
   return {
@@ -207,4 +236,5 @@ export function readOperationLog(stateFile: string): LoggedOperation[] {
     .map((l) => JSON.parse(l) as LoggedOperation);
 }
 
-export const stepOf = (o: Pick<LoggedOperation, 'op' | 'environment' | 'version'>) => `${o.op}:${o.environment}:${o.version}`;
+export const stepOf = (o: Pick<LoggedOperation, 'op' | 'environment' | 'version'>) =>
+  `${o.op}:${o.environment}:${o.version}`;

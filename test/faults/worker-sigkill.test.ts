@@ -17,10 +17,30 @@ import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { startPromotion } from '../../src/client/promotion-client';
 import { signedRequest } from '../../src/approvals/signed-request';
-import { approveUpdate, errorRateSignal, slotStateQuery, stateQuery, type PromotionResult, type PromotionState, type Stage } from '../../src/workflows/messages';
+import {
+  approveUpdate,
+  errorRateSignal,
+  slotStateQuery,
+  stateQuery,
+  type PromotionResult,
+  type PromotionState,
+  type Stage,
+} from '../../src/workflows/messages';
 import { makeChange, testPolicyYaml } from '../helpers/harness';
 import { testSecretKey } from '../helpers/approver-keys';
-import { readOperationLog, writeWorkflowBundle, removeDir, spawnWorker, startDevServer, stepOf, tempDir, waitFor, type DevServerProcess, type LoggedOperation, type WorkerProcess } from './fault-rig';
+import {
+  readOperationLog,
+  writeWorkflowBundle,
+  removeDir,
+  spawnWorker,
+  startDevServer,
+  stepOf,
+  tempDir,
+  waitFor,
+  type DevServerProcess,
+  type LoggedOperation,
+  type WorkerProcess,
+} from './fault-rig';
 
 const ROLLOUT_MS = 3000;
 const BAKE_S = 15; // room for A and B to reach the bake seconds apart on a loaded machine
@@ -43,7 +63,14 @@ let bundleFile: string;
 
 function startWorker(): Promise<void> {
   worker = spawnWorker(
-    { TEMPORAL_ADDRESS: server.address, AIRLOCK_POLICY: policyFile, AIRLOCK_SIMULATION_STATE: stateFile, AIRLOCK_TASK_QUEUE: taskQueue, AIRLOCK_SIMULATION_ROLLOUT_MS: String(ROLLOUT_MS), AIRLOCK_WORKFLOW_BUNDLE: bundleFile },
+    {
+      TEMPORAL_ADDRESS: server.address,
+      AIRLOCK_POLICY: policyFile,
+      AIRLOCK_SIMULATION_STATE: stateFile,
+      AIRLOCK_TASK_QUEUE: taskQueue,
+      AIRLOCK_SIMULATION_ROLLOUT_MS: String(ROLLOUT_MS),
+      AIRLOCK_WORKFLOW_BUNDLE: bundleFile,
+    },
     join(dir, `worker-${++workerStarts}.log`),
   );
   return worker.ready;
@@ -55,7 +82,13 @@ beforeAll(async () => {
   policyFile = join(dir, 'policy.yaml');
   writeFileSync(
     policyFile,
-    testPolicyYaml({ bakeHours: BAKE_S / 3600, canaryMinutes: CANARY_S / 60, productionWatchMinutes: WATCH_S / 60, approvalTimeoutHours: 1, maxSilenceMinutes: 60 }),
+    testPolicyYaml({
+      bakeHours: BAKE_S / 3600,
+      canaryMinutes: CANARY_S / 60,
+      productionWatchMinutes: WATCH_S / 60,
+      approvalTimeoutHours: 1,
+      maxSilenceMinutes: 60,
+    }),
   );
   [server, bundleFile] = await Promise.all([startDevServer(dir), writeWorkflowBundle(dir)]);
   client = await server.client();
@@ -80,10 +113,15 @@ function inFlight(service: string, pid = worker!.pid): string[] {
 }
 
 async function waitStage(h: WorkflowHandle, stages: Stage[], timeoutMs = RECOVERY_MS): Promise<PromotionState> {
-  return waitFor(`${h.workflowId} in ${stages.join('|')}`, async () => {
-    const s = await stateOf(h);
-    return stages.includes(s.stage) ? s : undefined;
-  }, timeoutMs, 250);
+  return waitFor(
+    `${h.workflowId} in ${stages.join('|')}`,
+    async () => {
+      const s = await stateOf(h);
+      return stages.includes(s.stage) ? s : undefined;
+    },
+    timeoutMs,
+    250,
+  );
 }
 
 interface Kill {
@@ -95,7 +133,10 @@ interface Kill {
 const kills: Kill[] = [];
 
 /** Records where each promotion stands, SIGKILLs the worker, and starts a new one. */
-async function killAndRestart(label: string, promotions: Record<string, { h: WorkflowHandle; service: string }>): Promise<Kill> {
+async function killAndRestart(
+  label: string,
+  promotions: Record<string, { h: WorkflowHandle; service: string }>,
+): Promise<Kill> {
   const entries = Object.entries(promotions);
   const states = await Promise.all(entries.map(([, p]) => stateOf(p.h)));
   const stages: Record<string, Stage> = Object.fromEntries(entries.map(([name], i) => [name, states[i].stage]));
@@ -110,7 +151,12 @@ async function killAndRestart(label: string, promotions: Record<string, { h: Wor
 }
 
 function approval(h: WorkflowHandle, approver: string) {
-  return signedRequest('approve', { workflowId: h.workflowId, approver, secretKey: testSecretKey(approver), now: Date.now() });
+  return signedRequest('approve', {
+    workflowId: h.workflowId,
+    approver,
+    secretKey: testSecretKey(approver),
+    now: Date.now(),
+  });
 }
 
 /**
@@ -125,8 +171,15 @@ function assertDeployedOnce(service: string, expected: string[]) {
   const killedPids = new Set(kills.map((k) => k.pid));
   for (const step of expected) {
     const starts = log.filter((o) => o.phase === 'started' && stepOf(o) === step);
-    const interrupted = starts.filter((s: LoggedOperation) => killedPids.has(s.pid) && !log.some((r) => r.phase === 'ready' && r.pid === s.pid && stepOf(r) === step));
-    assert.equal(starts.length, 1 + interrupted.length, `${service} ${step}: started ${starts.length}×, of which ${interrupted.length} interrupted by a kill`);
+    const interrupted = starts.filter(
+      (s: LoggedOperation) =>
+        killedPids.has(s.pid) && !log.some((r) => r.phase === 'ready' && r.pid === s.pid && stepOf(r) === step),
+    );
+    assert.equal(
+      starts.length,
+      1 + interrupted.length,
+      `${service} ${step}: started ${starts.length}×, of which ${interrupted.length} interrupted by a kill`,
+    );
     assert.ok(interrupted.length <= 1, `${service} ${step}: interrupted more than once`);
   }
 }
@@ -141,7 +194,10 @@ let sequenceDeadline = Number.POSITIVE_INFINITY;
 async function withinSequence<T>(what: string, work: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const spent = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: the sequence's ${SEQUENCE_MS / 1000} s are spent`)), Math.max(0, sequenceDeadline - Date.now()));
+    timer = setTimeout(
+      () => reject(new Error(`${what}: the sequence's ${SEQUENCE_MS / 1000} s are spent`)),
+      Math.max(0, sequenceDeadline - Date.now()),
+    );
   });
   try {
     return await Promise.race([work(), spent]);
@@ -164,14 +220,27 @@ describe('SIGKILL of the worker in every stage: same outcomes, nothing deployed 
   beforeAll(async () => {
     sequenceDeadline = Date.now() + SEQUENCE_MS;
     await withinSequence('start both promotions', async () => {
-      a = client.workflow.getHandle((await startPromotion(client, changeA, { taskQueue, slotWorkflowId: slotA })).workflowId);
-      b = client.workflow.getHandle((await startPromotion(client, changeB, { taskQueue, slotWorkflowId: slotB })).workflowId);
+      a = client.workflow.getHandle(
+        (await startPromotion(client, changeA, { taskQueue, slotWorkflowId: slotA })).workflowId,
+      );
+      b = client.workflow.getHandle(
+        (await startPromotion(client, changeB, { taskQueue, slotWorkflowId: slotB })).workflowId,
+      );
       both = { A: { h: a, service: changeA.service }, B: { h: b, service: changeB.service } };
     });
   });
 
   step('staging deploy: killed mid-rollout, the deploy is retried once and completes', async () => {
-    await waitFor('A and B mid staging deploy', () => (inFlight(changeA.service).includes('deploy:staging:v-a') && inFlight(changeB.service).includes('deploy:staging:v-b') ? true : undefined), 60_000, 100);
+    await waitFor(
+      'A and B mid staging deploy',
+      () =>
+        inFlight(changeA.service).includes('deploy:staging:v-a') &&
+        inFlight(changeB.service).includes('deploy:staging:v-b')
+          ? true
+          : undefined,
+      60_000,
+      100,
+    );
     const k = await killAndRestart('staging deploy', both);
     assert.deepEqual(k.stages, { A: 'staging', B: 'staging' });
     assert.deepEqual(k.inFlight, { A: ['deploy:staging:v-a'], B: ['deploy:staging:v-b'] });
@@ -192,7 +261,16 @@ describe('SIGKILL of the worker in every stage: same outcomes, nothing deployed 
   });
 
   step('canary: killed mid canary rollout, the canary is retried once and completes', async () => {
-    await waitFor('A and B mid canary deploy', () => (inFlight(changeA.service).includes('deployCanary:production:v-a') && inFlight(changeB.service).includes('deployCanary:production:v-b') ? true : undefined), RECOVERY_MS, 100);
+    await waitFor(
+      'A and B mid canary deploy',
+      () =>
+        inFlight(changeA.service).includes('deployCanary:production:v-a') &&
+        inFlight(changeB.service).includes('deployCanary:production:v-b')
+          ? true
+          : undefined,
+      RECOVERY_MS,
+      100,
+    );
     const k = await killAndRestart('canary', both);
     assert.deepEqual(k.stages, { A: 'canary', B: 'canary' });
     const s = await stateOf(a);
@@ -206,19 +284,42 @@ describe('SIGKILL of the worker in every stage: same outcomes, nothing deployed 
     const k = await killAndRestart('approval wait', both);
     assert.deepEqual(k.stages, { A: 'awaiting_approval', B: 'awaiting_approval' });
     const after = await Promise.all([a, b].map(stateOf));
-    for (const s of after) assert.deepEqual(s.approvals.map((x) => x.approver), ['alice']);
+    for (const s of after)
+      assert.deepEqual(
+        s.approvals.map((x) => x.approver),
+        ['alice'],
+      );
   });
 
   step('production rollout (A) and rollback (B): killed mid-rollout and mid-restore', async () => {
-    const breach = { environment: 'production' as const, rate: 0.0106, baseline: 0.01, requestCount: 5000, observedAt: new Date().toISOString() };
-    await Promise.all([a.executeUpdate(approveUpdate, { args: [approval(a, 'bob')] }), b.signal(errorRateSignal, breach)]);
+    const breach = {
+      environment: 'production' as const,
+      rate: 0.0106,
+      baseline: 0.01,
+      requestCount: 5000,
+      observedAt: new Date().toISOString(),
+    };
+    await Promise.all([
+      a.executeUpdate(approveUpdate, { args: [approval(a, 'bob')] }),
+      b.signal(errorRateSignal, breach),
+    ]);
     const aRolling = () => inFlight(changeA.service).includes('promote:production:v-a');
     const bRestoring = () => inFlight(changeB.service).some((s) => s.startsWith('restore:'));
     // Both rollouts take ROLLOUT_MS and start together: one kill usually catches both; if not, a second kill.
-    await waitFor('A mid production rollout or B mid restore', () => (aRolling() || bRestoring() ? true : undefined), 60_000, 50);
-    await waitFor('both in flight', () => (aRolling() && bRestoring() ? true : undefined), 1500, 50).catch(() => undefined);
+    await waitFor(
+      'A mid production rollout or B mid restore',
+      () => (aRolling() || bRestoring() ? true : undefined),
+      60_000,
+      50,
+    );
+    await waitFor('both in flight', () => (aRolling() && bRestoring() ? true : undefined), 1500, 50).catch(
+      () => undefined,
+    );
     const caught = { A: aRolling(), B: bRestoring() };
-    await killAndRestart(caught.A && caught.B ? 'production rollout + rollback' : caught.A ? 'production rollout' : 'rollback', both);
+    await killAndRestart(
+      caught.A && caught.B ? 'production rollout + rollback' : caught.A ? 'production rollout' : 'rollback',
+      both,
+    );
     if (!caught.A) {
       await waitFor('A mid production rollout', () => (aRolling() ? true : undefined), RECOVERY_MS, 50);
       await killAndRestart('production rollout', both);
@@ -228,31 +329,56 @@ describe('SIGKILL of the worker in every stage: same outcomes, nothing deployed 
       await killAndRestart('rollback', both);
     }
     const killedIn = (name: 'A' | 'B', pred: (steps: string[]) => boolean) => kills.some((k) => pred(k.inFlight[name]));
-    assert.ok(killedIn('A', (s) => s.includes('promote:production:v-a')), 'A was killed mid production rollout');
-    assert.ok(killedIn('B', (s) => s.some((x) => x.startsWith('restore:'))), 'B was killed mid rollback');
+    assert.ok(
+      killedIn('A', (s) => s.includes('promote:production:v-a')),
+      'A was killed mid production rollout',
+    );
+    assert.ok(
+      killedIn('B', (s) => s.some((x) => x.startsWith('restore:'))),
+      'B was killed mid rollback',
+    );
   });
 
   step('each promotion ends as it would have without the kills', async () => {
     const ra: PromotionResult = await a.result();
     const rb: PromotionResult = await b.result();
     assert.equal(ra.outcome, 'promoted');
-    assert.deepEqual(ra.approvals.map((x) => x.approver), ['alice', 'bob']);
+    assert.deepEqual(
+      ra.approvals.map((x) => x.approver),
+      ['alice', 'bob'],
+    );
     assert.equal(rb.outcome, 'rolled_back');
     assert.equal(rb.interruption?.kind, 'breach');
     const sa = await stateOf(a);
     const sb = await stateOf(b);
     assert.ok(Date.parse(sa.canaryStartedAt!) >= Date.parse(sa.bakeEndsAt!), 'A: canary only after the full bake');
-    assert.equal(Date.parse(sa.bakeEndsAt!) - Date.parse(sa.stagingReadyAt!), BAKE_S * 1000, 'A: bake length as the policy says');
+    assert.equal(
+      Date.parse(sa.bakeEndsAt!) - Date.parse(sa.stagingReadyAt!),
+      BAKE_S * 1000,
+      'A: bake length as the policy says',
+    );
     assert.deepEqual(sb.rollback?.steps, ['restore production', 'restore staging']);
     assert.equal(sb.rollback?.error, undefined);
     assert.deepEqual(sb.deployed, []);
 
     // The same deployer steps, in the same order, as an uninterrupted run (test/workflows/promotion-paths).
-    assertDeployedOnce(changeA.service, ['deploy:staging:v-a', 'deployCanary:production:v-a', 'promote:production:v-a']);
-    assertDeployedOnce(changeB.service, ['deploy:staging:v-b', 'deployCanary:production:v-b', 'restore:production:initial', 'restore:staging:initial']);
+    assertDeployedOnce(changeA.service, [
+      'deploy:staging:v-a',
+      'deployCanary:production:v-a',
+      'promote:production:v-a',
+    ]);
+    assertDeployedOnce(changeB.service, [
+      'deploy:staging:v-b',
+      'deployCanary:production:v-b',
+      'restore:production:initial',
+      'restore:staging:initial',
+    ]);
     const model = JSON.parse(readFileSync(stateFile, 'utf8'));
     assert.deepEqual(model['staging/notification-service'], { stable: { version: 'v-a', replicas: 4 }, canary: null });
-    assert.deepEqual(model['production/notification-service'], { stable: { version: 'v-a', replicas: 4 }, canary: null });
+    assert.deepEqual(model['production/notification-service'], {
+      stable: { version: 'v-a', replicas: 4 },
+      canary: null,
+    });
     assert.deepEqual(model['staging/search-service'], { stable: { version: 'initial', replicas: 4 }, canary: null });
     assert.deepEqual(model['production/search-service'], { stable: { version: 'initial', replicas: 4 }, canary: null });
   });
@@ -263,14 +389,22 @@ describe('SIGKILL of the worker in every stage: same outcomes, nothing deployed 
       assert.deepEqual(s.holders, [], `${slot} holds nobody`);
     }
     const next = await Promise.all([
-      startPromotion(client, makeChange({ service: 'notification-service', version: 'v-next' }), { taskQueue, slotWorkflowId: slotA }),
-      startPromotion(client, makeChange({ service: 'search-service', version: 'v-next' }), { taskQueue, slotWorkflowId: slotB }),
+      startPromotion(client, makeChange({ service: 'notification-service', version: 'v-next' }), {
+        taskQueue,
+        slotWorkflowId: slotA,
+      }),
+      startPromotion(client, makeChange({ service: 'search-service', version: 'v-next' }), {
+        taskQueue,
+        slotWorkflowId: slotB,
+      }),
     ]);
     for (const n of next) await waitStage(client.workflow.getHandle(n.workflowId), ['staging', 'baking'], 60_000);
     for (const n of next) await client.workflow.getHandle(n.workflowId).terminate('fault test over');
   });
 
   afterAll(() => {
-    diagnostic(`kills: ${kills.map((k) => `${k.label} [A ${k.stages.A}${k.inFlight.A.length ? ` mid ${k.inFlight.A}` : ''}; B ${k.stages.B}${k.inFlight.B.length ? ` mid ${k.inFlight.B}` : ''}]`).join(' · ')}`);
+    diagnostic(
+      `kills: ${kills.map((k) => `${k.label} [A ${k.stages.A}${k.inFlight.A.length ? ` mid ${k.inFlight.A}` : ''}; B ${k.stages.B}${k.inFlight.B.length ? ` mid ${k.inFlight.B}` : ''}]`).join(' · ')}`,
+    );
   });
 });

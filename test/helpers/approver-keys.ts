@@ -16,7 +16,18 @@ export function testPublicKey(name: string): string {
 }
 
 /** An approval signed by `approver`'s test key at the server's current (possibly skipped) time. */
-export async function signedApproval(env: TestWorkflowEnvironment, h: WorkflowHandle, approver: string, comment?: string): Promise<ApprovalRequest> {
+export async function signedApproval(
+  env: TestWorkflowEnvironment,
+  h: WorkflowHandle,
+  approver: string,
+  comment?: string,
+): Promise<ApprovalRequest> {
   const now = await env.currentTimeMs();
-  return signedRequest('approve', { workflowId: h.workflowId, approver, text: comment, secretKey: testSecretKey(approver), now });
+  return signedRequest('approve', {
+    workflowId: h.workflowId,
+    approver,
+    text: comment,
+    secretKey: testSecretKey(approver),
+    now,
+  });
 }

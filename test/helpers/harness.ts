@@ -4,7 +4,11 @@ import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSour
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { ActivityDeps } from '../../src/activities';
-import { createSimulatedDeployer, type SimulatedDeployer, type SimulatedDeployerOptions } from '../../src/integrations/simulation/simulated-deployer';
+import {
+  createSimulatedDeployer,
+  type SimulatedDeployer,
+  type SimulatedDeployerOptions,
+} from '../../src/integrations/simulation/simulated-deployer';
 import type { Reporter } from '../../src/integrations/reporter';
 import { parsePolicy } from '../../src/policy/config/load';
 import { startPromotion } from '../../src/client/promotion-client';
@@ -132,7 +136,10 @@ export function createRig(
       // A stuck test fails with a reason instead of hanging the suite.
       let timer: NodeJS.Timeout | undefined;
       const limit = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`rig.run: test body still running after ${RUN_LIMIT_MS / 1000} s`)), RUN_LIMIT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`rig.run: test body still running after ${RUN_LIMIT_MS / 1000} s`)),
+          RUN_LIMIT_MS,
+        );
       });
       try {
         return await worker.runUntil(Promise.race([fn(), limit]));
@@ -167,13 +174,32 @@ export async function state(h: WorkflowHandle): Promise<PromotionState> {
 export async function feed(
   env: TestWorkflowEnvironment,
   h: WorkflowHandle,
-  o: { environment?: Environment | 'auto'; rate?: number; baseline?: number; requestCount?: number; stepMinutes?: number; stop: (s: PromotionState) => boolean; maxSteps?: number },
+  o: {
+    environment?: Environment | 'auto';
+    rate?: number;
+    baseline?: number;
+    requestCount?: number;
+    stepMinutes?: number;
+    stop: (s: PromotionState) => boolean;
+    maxSteps?: number;
+  },
 ): Promise<PromotionState> {
   for (let i = 0; i < (o.maxSteps ?? 500); i++) {
     const s = await state(h);
     if (o.stop(s) || s.stage === 'ended') return s;
-    const environment: Environment = o.environment && o.environment !== 'auto' ? o.environment : s.deployed.includes('production') ? 'production' : 'staging';
-    if (s.deployed.length) await sendSample(env, h, { environment, rate: o.rate ?? 0.01, baseline: o.baseline ?? 0.01, requestCount: o.requestCount ?? 1000 });
+    const environment: Environment =
+      o.environment && o.environment !== 'auto'
+        ? o.environment
+        : s.deployed.includes('production')
+          ? 'production'
+          : 'staging';
+    if (s.deployed.length)
+      await sendSample(env, h, {
+        environment,
+        rate: o.rate ?? 0.01,
+        baseline: o.baseline ?? 0.01,
+        requestCount: o.requestCount ?? 1000,
+      });
     await env.sleep(`${o.stepMinutes ?? 20} minutes`);
   }
   throw new Error('feed: stop condition never held');

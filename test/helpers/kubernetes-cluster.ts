@@ -9,7 +9,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  loadAllYaml,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { getRawJson } from '../../src/integrations/kubernetes/kubernetes-raw';
 import { REPO_ROOT } from './tools';
 
@@ -46,7 +53,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, explain: () => string): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  explain: () => string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   for (;;) {
@@ -56,7 +68,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
     } catch (err) {
       lastError = (err as Error).message;
     }
-    if (Date.now() > deadline) throw new Error(`test cluster: ${what} not ready after ${timeoutMs / 1000} s (${lastError})\n${explain()}`);
+    if (Date.now() > deadline)
+      throw new Error(`test cluster: ${what} not ready after ${timeoutMs / 1000} s (${lastError})\n${explain()}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -73,7 +86,10 @@ async function backgroundInstallDone(timeoutMs = 40 * 60_000): Promise<void> {
   if (!existsSync(INSTALL_LOG) && !existsSync(INSTALL_STATUS)) return;
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(INSTALL_STATUS)) {
-    if (Date.now() > deadline) throw new Error(`test cluster: the background Kubernetes build is still running after ${timeoutMs / 60_000} min; see ${INSTALL_LOG}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `test cluster: the background Kubernetes build is still running after ${timeoutMs / 60_000} min; see ${INSTALL_LOG}`,
+      );
     await new Promise((r) => setTimeout(r, 2000));
   }
   const status = readFileSync(INSTALL_STATUS, 'utf8').trim();
@@ -87,12 +103,15 @@ export async function startTestCluster(): Promise<TestCluster> {
   await backgroundInstallDone();
   const missing = kubernetesBinariesMissing();
   if (missing.length) {
-    throw new Error(`test cluster: ${missing.join(', ')} missing from ${KUBERNETES_BIN}; run bash scripts/install-kubernetes.sh (npm test runs scripts/setup.sh)`);
+    throw new Error(
+      `test cluster: ${missing.join(', ')} missing from ${KUBERNETES_BIN}; run bash scripts/install-kubernetes.sh (npm test runs scripts/setup.sh)`,
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), 'airlock-kube-'));
   const procs: { name: string; proc: ChildProcess; exited: Promise<void> }[] = [];
   const logPath = (name: string) => join(dir, `${name}.log`);
-  const logTail = (name: string, lines = 25) => (existsSync(logPath(name)) ? readFileSync(logPath(name), 'utf8').split('\n').slice(-lines).join('\n') : '');
+  const logTail = (name: string, lines = 25) =>
+    existsSync(logPath(name)) ? readFileSync(logPath(name), 'utf8').split('\n').slice(-lines).join('\n') : '';
   const start = (name: string, args: string[]) => {
     const fd = openSync(logPath(name), 'a');
     const proc = spawn(join(KUBERNETES_BIN, name), args, { stdio: ['ignore', fd, fd], cwd: dir });
@@ -128,14 +147,31 @@ export async function startTestCluster(): Promise<TestCluster> {
       `--initial-cluster=airlock-test=http://127.0.0.1:${etcdPeer}`,
       '--log-level=warn',
     ]);
-    await until('etcd', async () => (await fetch(`${etcdUrl}/health`)).ok, 30_000, () => logTail('etcd'));
+    await until(
+      'etcd',
+      async () => (await fetch(`${etcdUrl}/health`)).ok,
+      30_000,
+      () => logTail('etcd'),
+    );
 
-    const tokens = { admin: randomBytes(16).toString('hex'), airlock: randomBytes(16).toString('hex'), 'read-only': randomBytes(16).toString('hex') };
+    const tokens = {
+      admin: randomBytes(16).toString('hex'),
+      airlock: randomBytes(16).toString('hex'),
+      'read-only': randomBytes(16).toString('hex'),
+    };
     writeFileSync(
       join(dir, 'tokens.csv'),
-      [`${tokens.admin},admin,uid-admin,"system:masters"`, `${tokens.airlock},airlock-deployer,uid-airlock`, `${tokens['read-only']},read-only,uid-read-only`].join('\n') + '\n',
+      [
+        `${tokens.admin},admin,uid-admin,"system:masters"`,
+        `${tokens.airlock},airlock-deployer,uid-airlock`,
+        `${tokens['read-only']},read-only,uid-read-only`,
+      ].join('\n') + '\n',
     );
-    const sa = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const sa = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
     writeFileSync(join(dir, 'sa.pub'), sa.publicKey);
     writeFileSync(join(dir, 'sa.key'), sa.privateKey);
     start('kube-apiserver', [
@@ -179,7 +215,11 @@ export async function startTestCluster(): Promise<TestCluster> {
       return kc;
     };
     const adminKc = kubeconfig('admin');
-    const admin = { apps: adminKc.makeApiClient(AppsV1Api), core: adminKc.makeApiClient(CoreV1Api), objects: KubernetesObjectApi.makeApiClient(adminKc) };
+    const admin = {
+      apps: adminKc.makeApiClient(AppsV1Api),
+      core: adminKc.makeApiClient(CoreV1Api),
+      objects: KubernetesObjectApi.makeApiClient(adminKc),
+    };
     await until(
       'kube-apiserver',
       async () => (await getRawJson<unknown>(adminKc, '/readyz')) === 'ok',
@@ -197,7 +237,11 @@ export async function startTestCluster(): Promise<TestCluster> {
       '--concurrent-replicaset-syncs=5',
     ]);
     start('kube-scheduler', [...quiet, '--leader-elect=false', '--secure-port=0']);
-    start('kwok', [`--kubeconfig=${adminKubeconfigPath}`, '--manage-all-nodes=true', '--node-lease-duration-seconds=40']);
+    start('kwok', [
+      `--kubeconfig=${adminKubeconfigPath}`,
+      '--manage-all-nodes=true',
+      '--node-lease-duration-seconds=40',
+    ]);
 
     const applyYaml = async (yaml: string) => {
       for (const doc of loadAllYaml(yaml) as KubernetesObject[]) {
@@ -222,7 +266,10 @@ status:
 `);
     await until(
       'kwok node',
-      async () => (await admin.core.readNode({ name: 'kwok-node-0' })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      async () =>
+        (await admin.core.readNode({ name: 'kwok-node-0' })).status?.conditions?.some(
+          (c) => c.type === 'Ready' && c.status === 'True',
+        ),
       60_000,
       () => logTail('kwok'),
     );

@@ -12,21 +12,42 @@ import { testPolicyYaml } from '../helpers/harness';
 
 test('a policy without a kubernetes section still parses; a full one parses with defaults', () => {
   assert.equal(parsePolicy(testPolicyYaml(), 't').policy.kubernetes, undefined);
-  const k = parsePolicy(testPolicyYaml({ extra: 'kubernetes:\n  staging: { namespace: app-staging }\n  production: { context: prod, namespace: app }\n' }), 't').policy.kubernetes;
-  assert.deepEqual(k, { staging: { namespace: 'app-staging' }, production: { context: 'prod', namespace: 'app' }, rolloutTimeoutMinutes: 15 });
+  const k = parsePolicy(
+    testPolicyYaml({
+      extra: 'kubernetes:\n  staging: { namespace: app-staging }\n  production: { context: prod, namespace: app }\n',
+    }),
+    't',
+  ).policy.kubernetes;
+  assert.deepEqual(k, {
+    staging: { namespace: 'app-staging' },
+    production: { context: 'prod', namespace: 'app' },
+    rolloutTimeoutMinutes: 15,
+  });
 });
 
 test('a wrong kubernetes section is refused naming the field', () => {
   const refused = (section: string, field: RegExp) =>
-    assert.throws(() => parsePolicy(testPolicyYaml({ extra: section }), 't'), (err: Error) => {
-      assert.ok(err instanceof PolicyError);
-      assert.match(err.message, field);
-      return true;
-    });
-  refused('kubernetes:\n  staging: { namespace: Not_A_Namespace }\n  production: { namespace: app }\n', /kubernetes\.staging\.namespace: must be a Kubernetes namespace name/);
+    assert.throws(
+      () => parsePolicy(testPolicyYaml({ extra: section }), 't'),
+      (err: Error) => {
+        assert.ok(err instanceof PolicyError);
+        assert.match(err.message, field);
+        return true;
+      },
+    );
+  refused(
+    'kubernetes:\n  staging: { namespace: Not_A_Namespace }\n  production: { namespace: app }\n',
+    /kubernetes\.staging\.namespace: must be a Kubernetes namespace name/,
+  );
   refused('kubernetes:\n  staging: { namespace: app-staging }\n', /kubernetes\.production: /);
-  refused('kubernetes:\n  staging: { namespace: a, cluster: x }\n  production: { namespace: b }\n', /kubernetes\.staging: .*cluster/);
-  refused('kubernetes:\n  staging: { namespace: a }\n  production: { namespace: b }\n  rolloutTimeoutMinutes: 0\n', /kubernetes\.rolloutTimeoutMinutes: must be a positive number of minutes/);
+  refused(
+    'kubernetes:\n  staging: { namespace: a, cluster: x }\n  production: { namespace: b }\n',
+    /kubernetes\.staging: .*cluster/,
+  );
+  refused(
+    'kubernetes:\n  staging: { namespace: a }\n  production: { namespace: b }\n  rolloutTimeoutMinutes: 0\n',
+    /kubernetes\.rolloutTimeoutMinutes: must be a positive number of minutes/,
+  );
 });
 
 test('AIRLOCK_DEPLOYER: simulated by default, kubernetes with KUBECONFIG, anything else refused', () => {
@@ -40,8 +61,26 @@ test('AIRLOCK_DEPLOYER: simulated by default, kubernetes with KUBECONFIG, anythi
 test('the Kubernetes deployer refuses to start without the policy section', () => {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-kubeconfig-'));
   const path = join(dir, 'kubeconfig');
-  writeFileSync(path, JSON.stringify({ apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }], users: [{ name: 'u', user: {} }], contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }], 'current-context': 'x' }));
-  assert.throws(() => createKubernetesWiring(path, () => parsePolicy(testPolicyYaml(), 't')), /policy: kubernetes: the section is required when AIRLOCK_DEPLOYER=kubernetes/);
-  const wiring = createKubernetesWiring(path, () => parsePolicy(testPolicyYaml({ extra: 'kubernetes:\n  staging: { namespace: a }\n  production: { namespace: b }\n' }), 't'));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }],
+      users: [{ name: 'u', user: {} }],
+      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'x',
+    }),
+  );
+  assert.throws(
+    () => createKubernetesWiring(path, () => parsePolicy(testPolicyYaml(), 't')),
+    /policy: kubernetes: the section is required when AIRLOCK_DEPLOYER=kubernetes/,
+  );
+  const wiring = createKubernetesWiring(path, () =>
+    parsePolicy(
+      testPolicyYaml({ extra: 'kubernetes:\n  staging: { namespace: a }\n  production: { namespace: b }\n' }),
+      't',
+    ),
+  );
   assert.equal(wiring.deployer.kind, 'kubernetes');
 });

@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { startTestCluster, type TestCluster } from '../helpers/kubernetes-cluster';
-import { canaryName, canaryReplicas, FIELD_MANAGER, TRACK_LABEL, VERSION_ANNOTATION } from '../../src/integrations/kubernetes/kubernetes-deployer';
+import {
+  canaryName,
+  canaryReplicas,
+  FIELD_MANAGER,
+  TRACK_LABEL,
+  VERSION_ANNOTATION,
+} from '../../src/integrations/kubernetes/kubernetes-deployer';
 import { DeployRejectedError, createDeployActivities } from '../../src/activities/deploy';
 import { KubernetesTransientError } from '../../src/integrations/kubernetes/kubernetes-errors';
 import { rolloutStatus } from '../../src/integrations/kubernetes/kubernetes-rollout';
@@ -50,16 +56,56 @@ describe('pure parts', () => {
     assert.match(invalidVersion('Registry/App:v2') ?? '', /not an image reference/);
   });
   test('rollout status reads like kubectl rollout status', () => {
-    const d = (status: object, generation = 2, replicas = 3) => ({ metadata: { generation }, spec: { replicas }, status });
-    assert.deepEqual(rolloutStatus(d({ observedGeneration: 1 })), { done: false, waitingFor: 'the deployment controller to observe the new spec' });
-    assert.deepEqual(rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 1, replicas: 3 })), { done: false, waitingFor: '1 of 3 new replicas updated' });
-    assert.deepEqual(rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 3, replicas: 4 })), { done: false, waitingFor: '1 old replica(s) pending termination' });
-    assert.deepEqual(rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 3, replicas: 3, availableReplicas: 2 })), { done: false, waitingFor: '2 of 3 updated replicas available' });
-    assert.deepEqual(rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 3, replicas: 3, availableReplicas: 3 })), { done: true });
-    const stuck = rolloutStatus(d({ observedGeneration: 2, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "x" has timed out progressing.' }] }));
+    const d = (status: object, generation = 2, replicas = 3) => ({
+      metadata: { generation },
+      spec: { replicas },
+      status,
+    });
+    assert.deepEqual(rolloutStatus(d({ observedGeneration: 1 })), {
+      done: false,
+      waitingFor: 'the deployment controller to observe the new spec',
+    });
+    assert.deepEqual(rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 1, replicas: 3 })), {
+      done: false,
+      waitingFor: '1 of 3 new replicas updated',
+    });
+    assert.deepEqual(rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 3, replicas: 4 })), {
+      done: false,
+      waitingFor: '1 old replica(s) pending termination',
+    });
+    assert.deepEqual(
+      rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 3, replicas: 3, availableReplicas: 2 })),
+      { done: false, waitingFor: '2 of 3 updated replicas available' },
+    );
+    assert.deepEqual(
+      rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 3, replicas: 3, availableReplicas: 3 })),
+      { done: true },
+    );
+    const stuck = rolloutStatus(
+      d({
+        observedGeneration: 2,
+        conditions: [
+          {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'ProgressDeadlineExceeded',
+            message: 'ReplicaSet "x" has timed out progressing.',
+          },
+        ],
+      }),
+    );
     assert.ok('failed' in stuck && stuck.failed.includes('ProgressDeadlineExceeded'));
-    const failing = rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 0, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'exceeded quota' }] }));
-    assert.deepEqual(failing, { done: false, waitingFor: '0 of 3 new replicas updated (ReplicaFailure FailedCreate: exceeded quota)' });
+    const failing = rolloutStatus(
+      d({
+        observedGeneration: 2,
+        updatedReplicas: 0,
+        conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'exceeded quota' }],
+      }),
+    );
+    assert.deepEqual(failing, {
+      done: false,
+      waitingFor: '0 of 3 new replicas updated (ReplicaFailure FailedCreate: exceeded quota)',
+    });
   });
 });
 
@@ -73,7 +119,10 @@ describe('kubernetes deployer on a real API server', () => {
     assert.equal(before.canary, null);
 
     const r = await deployer.deploy({ service: 'svc-staging', environment: 'staging', version: 'v2' });
-    assert.match(r.summary, /^\[kubernetes\] svc-staging v2 on all of staging: Deployment staging\/svc-staging rolled out, 3 replica\(s\) available/);
+    assert.match(
+      r.summary,
+      /^\[kubernetes\] svc-staging v2 on all of staging: Deployment staging\/svc-staging rolled out, 3 replica\(s\) available/,
+    );
     // Checked at once, not eventually: deploy() returned only when kubectl rollout status would have.
     const d = (await readDeployment(cluster, 'staging', 'svc-staging'))!;
     assert.ok((d.status.observedGeneration ?? 0) >= d.metadata.generation);
@@ -83,8 +132,13 @@ describe('kubernetes deployer on a real API server', () => {
     const images = Object.fromEntries(d.spec.template.spec.containers.map((c) => [c.name, c.image]));
     assert.deepEqual(images, { app: 'registry.example/svc-staging:v2', sidecar: 'registry.example/log-shipper:3.1' });
     assert.equal(d.spec.template.metadata.annotations?.[VERSION_ANNOTATION], 'v2');
-    assert.ok(d.metadata.managedFields?.some((f) => f.manager === FIELD_MANAGER && f.operation === 'Apply'), 'a server-side apply by field manager airlock');
-    assert.deepEqual(await readyPodImages(cluster, 'staging', 'app=svc-staging'), { 'registry.example/svc-staging:v2': 3 });
+    assert.ok(
+      d.metadata.managedFields?.some((f) => f.manager === FIELD_MANAGER && f.operation === 'Apply'),
+      'a server-side apply by field manager airlock',
+    );
+    assert.deepEqual(await readyPodImages(cluster, 'staging', 'app=svc-staging'), {
+      'registry.example/svc-staging:v2': 3,
+    });
     assert.equal((await deployer.snapshot('svc-staging', 'staging')).stable?.version, 'v2');
   });
 
@@ -103,7 +157,11 @@ describe('kubernetes deployer on a real API server', () => {
       'registry.example/svc-canary:v2': 2,
     });
     const stable = (await readDeployment(cluster, 'production', 'svc-canary'))!;
-    assert.equal(stable.spec.template.spec.containers[0].image, 'registry.example/svc-canary:v1', 'the stable Deployment is untouched');
+    assert.equal(
+      stable.spec.template.spec.containers[0].image,
+      'registry.example/svc-canary:v1',
+      'the stable Deployment is untouched',
+    );
 
     await cluster.applyYaml(serviceYaml({ service: 'svc-small', environment: 'production', replicas: 4 }));
     await deployer.deployCanary({ service: 'svc-small', version: 'v2', percent: 10 });
@@ -121,7 +179,10 @@ describe('kubernetes deployer on a real API server', () => {
     assert.equal(stable.spec.template.spec.containers[0].image, 'registry.example/svc-promote:v2');
     assert.equal(stable.status.availableReplicas, 4);
     // Foreground deletion: no canary pod is left serving once promote returned.
-    const canaryPods = await cluster.admin.core.listNamespacedPod({ namespace: 'production', labelSelector: `app=svc-promote,${TRACK_LABEL}=canary` });
+    const canaryPods = await cluster.admin.core.listNamespacedPod({
+      namespace: 'production',
+      labelSelector: `app=svc-promote,${TRACK_LABEL}=canary`,
+    });
     assert.equal(canaryPods.items.length, 0);
   });
 
@@ -142,12 +203,18 @@ describe('kubernetes deployer on a real API server', () => {
     const r = await deployer.restore(snapshot);
     assert.match(r.summary, /back on v1; canary removed/);
     const restored = (await readDeployment(cluster, 'production', 'svc-restore'))!;
-    assert.deepEqual(restored.spec.template, original.spec.template, 'byte-for-byte the template recorded before the change');
+    assert.deepEqual(
+      restored.spec.template,
+      original.spec.template,
+      'byte-for-byte the template recorded before the change',
+    );
     assert.equal(restored.spec.replicas, 4);
     assert.equal(restored.status.availableReplicas, 4);
     assert.equal(restored.status.updatedReplicas, 4);
     assert.equal(await readDeployment(cluster, 'production', canaryName('svc-restore')), null);
-    assert.deepEqual(await readyPodImages(cluster, 'production', 'app=svc-restore'), { 'registry.example/svc-restore:v1': 4 });
+    assert.deepEqual(await readyPodImages(cluster, 'production', 'app=svc-restore'), {
+      'registry.example/svc-restore:v1': 4,
+    });
   });
 
   test('restore re-creates a canary that existed before the change, verbatim', async () => {
@@ -166,76 +233,125 @@ describe('kubernetes deployer on a real API server', () => {
 
   test('a rollout that exceeds its progress deadline fails, naming the Deployment and ProgressDeadlineExceeded', async () => {
     // Pods of this service only fit on a node pool that does not exist: the new ReplicaSet never becomes available.
-    await cluster.applyYaml(serviceYaml({ service: 'svc-stuck', environment: 'staging', replicas: 1, progressDeadlineSeconds: 2, nodeSelector: { pool: 'none' } }));
+    await cluster.applyYaml(
+      serviceYaml({
+        service: 'svc-stuck',
+        environment: 'staging',
+        replicas: 1,
+        progressDeadlineSeconds: 2,
+        nodeSelector: { pool: 'none' },
+      }),
+    );
     const deployer = deployerAs(cluster);
     const started = Date.now();
-    await assert.rejects(deployer.deploy({ service: 'svc-stuck', environment: 'staging', version: 'v2' }), (err: Error) => {
-      assert.ok(err instanceof DeployRejectedError, `non-retryable, got ${err.constructor.name}: ${err.message}`);
-      assert.match(err.message, /rollout of Deployment staging\/svc-stuck failed: progress deadline exceeded \(ProgressDeadlineExceeded\)/);
-      return true;
-    });
-    assert.ok(Date.now() - started < 60_000, 'failed on the Deployment condition, not on Airlock\'s own timeout');
+    await assert.rejects(
+      deployer.deploy({ service: 'svc-stuck', environment: 'staging', version: 'v2' }),
+      (err: Error) => {
+        assert.ok(err instanceof DeployRejectedError, `non-retryable, got ${err.constructor.name}: ${err.message}`);
+        assert.match(
+          err.message,
+          /rollout of Deployment staging\/svc-stuck failed: progress deadline exceeded \(ProgressDeadlineExceeded\)/,
+        );
+        return true;
+      },
+    );
+    assert.ok(Date.now() - started < 60_000, "failed on the Deployment condition, not on Airlock's own timeout");
   });
 
   test('403, 404 and 422 are non-retryable and name the object and the reason', async () => {
     await cluster.applyYaml(serviceYaml({ service: 'svc-refused', environment: 'staging', replicas: 1 }));
     const readOnly = deployerAs(cluster, 'read-only');
-    await assert.rejects(readOnly.deploy({ service: 'svc-refused', environment: 'staging', version: 'v2' }), (err: Error) => {
-      assert.ok(err instanceof DeployRejectedError, err.message);
-      assert.match(err.message, /apply Deployment staging\/svc-refused refused: 403 Forbidden: .*cannot patch resource "deployments"/);
-      return true;
-    });
+    await assert.rejects(
+      readOnly.deploy({ service: 'svc-refused', environment: 'staging', version: 'v2' }),
+      (err: Error) => {
+        assert.ok(err instanceof DeployRejectedError, err.message);
+        assert.match(
+          err.message,
+          /apply Deployment staging\/svc-refused refused: 403 Forbidden: .*cannot patch resource "deployments"/,
+        );
+        return true;
+      },
+    );
 
     const deployer = deployerAs(cluster);
-    await assert.rejects(deployer.deploy({ service: 'svc-missing', environment: 'staging', version: 'v2' }), (err: Error) => {
-      assert.ok(err instanceof DeployRejectedError, err.message);
-      assert.match(err.message, /Deployment staging\/svc-missing not found/);
-      return true;
-    });
-    await assert.rejects(deployerAs(cluster, 'airlock', { staging: { namespace: 'no-such-namespace' } }).deployCanary({ service: 'svc-refused', version: 'v2', percent: 10 }), DeployRejectedError);
+    await assert.rejects(
+      deployer.deploy({ service: 'svc-missing', environment: 'staging', version: 'v2' }),
+      (err: Error) => {
+        assert.ok(err instanceof DeployRejectedError, err.message);
+        assert.match(err.message, /Deployment staging\/svc-missing not found/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      deployerAs(cluster, 'airlock', { staging: { namespace: 'no-such-namespace' } }).deployCanary({
+        service: 'svc-refused',
+        version: 'v2',
+        percent: 10,
+      }),
+      DeployRejectedError,
+    );
 
     // A snapshot whose template no longer matches the Deployment's selector: the API server's 422.
     const snapshot = JSON.parse(JSON.stringify(await deployer.snapshot('svc-refused', 'staging')));
     snapshot.stable.template.metadata.labels = { app: 'another-service' };
     await assert.rejects(deployer.restore(snapshot), (err: Error) => {
       assert.ok(err instanceof DeployRejectedError, err.message);
-      assert.match(err.message, /apply Deployment staging\/svc-refused refused: 422 Invalid: .*`selector` does not match template `labels`/);
+      assert.match(
+        err.message,
+        /apply Deployment staging\/svc-refused refused: 422 Invalid: .*`selector` does not match template `labels`/,
+      );
       return true;
     });
     // A version no registry could serve is refused before it reaches the cluster (the Deployment
     // would accept it and its pods would fail to be created until the progress deadline).
-    await assert.rejects(deployer.deploy({ service: 'svc-refused', environment: 'staging', version: 'v2 ' }), /version for Deployment staging\/svc-refused: "v2 " is not an image tag/);
+    await assert.rejects(
+      deployer.deploy({ service: 'svc-refused', environment: 'staging', version: 'v2 ' }),
+      /version for Deployment staging\/svc-refused: "v2 " is not an image tag/,
+    );
 
     // Through the activity: a non-retryable failure of a type a human can read in the Temporal UI.
     const acts = createDeployActivities(readOnly);
-    await assert.rejects(new MockActivityEnvironment().run(acts.deployToEnvironment, { service: 'svc-refused', environment: 'staging' as const, version: 'v2' }), (err: unknown) => {
-      assert.ok(err instanceof ApplicationFailure);
-      assert.equal(err.type, FailureType.DeployRejected);
-      assert.equal(err.nonRetryable, true);
-      assert.match(err.message, /Deployment staging\/svc-refused refused: 403/);
-      return true;
-    });
+    await assert.rejects(
+      new MockActivityEnvironment().run(acts.deployToEnvironment, {
+        service: 'svc-refused',
+        environment: 'staging' as const,
+        version: 'v2',
+      }),
+      (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure);
+        assert.equal(err.type, FailureType.DeployRejected);
+        assert.equal(err.nonRetryable, true);
+        assert.match(err.message, /Deployment staging\/svc-refused refused: 403/);
+        return true;
+      },
+    );
     const unchanged = (await readDeployment(cluster, 'staging', 'svc-refused'))!;
     assert.equal(unchanged.spec.template.spec.containers[0].image, 'registry.example/svc-refused:v1');
   });
 
-  test('409: a concurrent write between read and apply is re-read and re-applied; the other writer\'s change survives', async () => {
+  test("409: a concurrent write between read and apply is re-read and re-applied; the other writer's change survives", async () => {
     await cluster.applyYaml(serviceYaml({ service: 'svc-conflict', environment: 'staging', replicas: 2 }));
     let interleaved = 0;
     const proxy = await startInterleavingProxy(cluster, async (req) => {
       if (req.method === 'PATCH' && req.url?.includes('/deployments/svc-conflict') && interleaved < 2) {
         interleaved++;
         // Someone else (an HPA, a human with kubectl) writes the Deployment first.
-        await cluster.admin.apps.patchNamespacedDeployment(
-          { name: 'svc-conflict', namespace: 'staging', body: [{ op: 'add', path: `/metadata/annotations/concurrent-writer-${interleaved}`, value: 'yes' }] },
-        );
+        await cluster.admin.apps.patchNamespacedDeployment({
+          name: 'svc-conflict',
+          namespace: 'staging',
+          body: [{ op: 'add', path: `/metadata/annotations/concurrent-writer-${interleaved}`, value: 'yes' }],
+        });
       }
     });
     try {
       const deployer = deployerFor(proxy.kubeconfig);
       await deployer.deploy({ service: 'svc-conflict', environment: 'staging', version: 'v2' });
       const patches = proxy.seen.filter((s) => s.method === 'PATCH');
-      assert.deepEqual(patches.map((p) => p.status), [409, 409, 200], 'the API server refused the two stale applies, the third went through');
+      assert.deepEqual(
+        patches.map((p) => p.status),
+        [409, 409, 200],
+        'the API server refused the two stale applies, the third went through',
+      );
       const d = (await readDeployment(cluster, 'staging', 'svc-conflict'))!;
       assert.equal(d.spec.template.spec.containers[0].image, 'registry.example/svc-conflict:v2');
       assert.equal(d.metadata.annotations?.['concurrent-writer-1'], 'yes');
@@ -274,24 +390,38 @@ describe('kubernetes deployer on a real API server', () => {
     let n = 0;
     const proxy = await startInterleavingProxy(cluster, async (req) => {
       if (req.method === 'PATCH' && req.url?.includes('/deployments/svc-busy')) {
-        await cluster.admin.apps.patchNamespacedDeployment({ name: 'svc-busy', namespace: 'staging', body: [{ op: 'add', path: `/metadata/annotations/writer-${++n}`, value: 'yes' }] });
+        await cluster.admin.apps.patchNamespacedDeployment({
+          name: 'svc-busy',
+          namespace: 'staging',
+          body: [{ op: 'add', path: `/metadata/annotations/writer-${++n}`, value: 'yes' }],
+        });
       }
     });
     try {
       const deployer = deployerFor(proxy.kubeconfig);
-      await assert.rejects(deployer.deploy({ service: 'svc-busy', environment: 'staging', version: 'v2' }), (err: Error) => {
-        assert.ok(err instanceof KubernetesTransientError, err.message);
-        assert.match(err.message, /apply Deployment staging\/svc-busy: 409 Conflict/);
-        return true;
-      });
+      await assert.rejects(
+        deployer.deploy({ service: 'svc-busy', environment: 'staging', version: 'v2' }),
+        (err: Error) => {
+          assert.ok(err instanceof KubernetesTransientError, err.message);
+          assert.match(err.message, /apply Deployment staging\/svc-busy: 409 Conflict/);
+          return true;
+        },
+      );
       assert.equal(n, 5, 'bounded: five attempts');
       const acts = createDeployActivities(deployer);
-      await assert.rejects(new MockActivityEnvironment().run(acts.deployToEnvironment, { service: 'svc-busy', environment: 'staging' as const, version: 'v2' }), (err: unknown) => {
-        assert.ok(err instanceof ApplicationFailure);
-        assert.equal(err.type, FailureType.DeployFailed);
-        assert.equal(err.nonRetryable, false);
-        return true;
-      });
+      await assert.rejects(
+        new MockActivityEnvironment().run(acts.deployToEnvironment, {
+          service: 'svc-busy',
+          environment: 'staging' as const,
+          version: 'v2',
+        }),
+        (err: unknown) => {
+          assert.ok(err instanceof ApplicationFailure);
+          assert.equal(err.type, FailureType.DeployFailed);
+          assert.equal(err.nonRetryable, false);
+          return true;
+        },
+      );
     } finally {
       await proxy.close();
     }
@@ -359,7 +489,7 @@ spec:
     assert.equal(free.summary, '5Gi free of 8Gi allocatable on 1 node(s)');
   });
 
-  test('the policy gate sees the cluster\'s figure; an unreadable cluster is a warning, not a silent pass', async () => {
+  test("the policy gate sees the cluster's figure; an unreadable cluster is a warning, not a silent pass", async () => {
     const policy = parsePolicy(testPolicyYaml({ extra: 'checks:\n  nodePoolFreeMemory: 64Gi\n' }), 'test').policy;
     const seen: (string | undefined)[] = [];
     const checker = async (p: typeof policy) => {
@@ -368,11 +498,22 @@ spec:
     };
     const change = { service: 'svc-memory', commit: 'a'.repeat(40), author: 'airlock-agent[bot]', version: 'v2' };
     const kc = cluster.kubeconfig('airlock');
-    assert.deepEqual(await withClusterFreeMemory(checker, () => readNodePoolFreeMemory(kc, { nodeSelector: 'pool=capacity' }))(policy, change), []);
+    assert.deepEqual(
+      await withClusterFreeMemory(checker, () => readNodePoolFreeMemory(kc, { nodeSelector: 'pool=capacity' }))(
+        policy,
+        change,
+      ),
+      [],
+    );
     assert.equal(seen[0], String(5 * 2 ** 30));
 
     const nowhere = new KubeConfig();
-    nowhere.loadFromOptions({ clusters: [{ name: 'x', server: 'https://127.0.0.1:1', skipTLSVerify: true }], users: [{ name: 'x' }], contexts: [{ name: 'x', cluster: 'x', user: 'x' }], currentContext: 'x' });
+    nowhere.loadFromOptions({
+      clusters: [{ name: 'x', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
+      users: [{ name: 'x' }],
+      contexts: [{ name: 'x', cluster: 'x', user: 'x' }],
+      currentContext: 'x',
+    });
     const findings = await withClusterFreeMemory(checker, () => readNodePoolFreeMemory(nowhere, {}))(policy, change);
     assert.equal(seen[1], '64Gi');
     assert.equal(findings.length, 1);

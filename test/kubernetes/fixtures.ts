@@ -89,24 +89,61 @@ export const SETTINGS: KubernetesSettings = kubernetesSchema.parse({
   rolloutTimeoutMinutes: 2,
 });
 
-export function deployerFor(kubeconfig: KubeConfig, settings: Partial<KubernetesSettings> = {}, retry: RetryOptions = {}): Deployer {
-  return createKubernetesDeployer({ kubeconfig, settings: () => ({ ...SETTINGS, ...settings }), pollMs: 200, retry: { initialDelayMs: 50, ...retry } });
+export function deployerFor(
+  kubeconfig: KubeConfig,
+  settings: Partial<KubernetesSettings> = {},
+  retry: RetryOptions = {},
+): Deployer {
+  return createKubernetesDeployer({
+    kubeconfig,
+    settings: () => ({ ...SETTINGS, ...settings }),
+    pollMs: 200,
+    retry: { initialDelayMs: 50, ...retry },
+  });
 }
 
-export function deployerAs(cluster: TestCluster, user: ClusterUser = 'airlock', settings: Partial<KubernetesSettings> = {}): Deployer {
+export function deployerAs(
+  cluster: TestCluster,
+  user: ClusterUser = 'airlock',
+  settings: Partial<KubernetesSettings> = {},
+): Deployer {
   return deployerFor(cluster.kubeconfig(user), settings);
 }
 
 export interface DeploymentJson {
-  metadata: { generation: number; resourceVersion: string; annotations?: Record<string, string>; managedFields?: { manager: string; operation: string }[] };
-  spec: { replicas: number; template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: { containers: { name: string; image: string }[] } } };
-  status: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number; readyReplicas?: number };
+  metadata: {
+    generation: number;
+    resourceVersion: string;
+    annotations?: Record<string, string>;
+    managedFields?: { manager: string; operation: string }[];
+  };
+  spec: {
+    replicas: number;
+    template: {
+      metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+      spec: { containers: { name: string; image: string }[] };
+    };
+  };
+  status: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    readyReplicas?: number;
+  };
 }
 
 /** The Deployment exactly as the API server stores it (null when absent). */
-export async function readDeployment(cluster: TestCluster, environment: Environment, name: string): Promise<DeploymentJson | null> {
+export async function readDeployment(
+  cluster: TestCluster,
+  environment: Environment,
+  name: string,
+): Promise<DeploymentJson | null> {
   try {
-    return await getRawJson<DeploymentJson>(cluster.kubeconfig('admin'), `/apis/apps/v1/namespaces/${NAMESPACE[environment]}/deployments/${name}`);
+    return await getRawJson<DeploymentJson>(
+      cluster.kubeconfig('admin'),
+      `/apis/apps/v1/namespaces/${NAMESPACE[environment]}/deployments/${name}`,
+    );
   } catch (err) {
     if ((err as { code?: number }).code === 404) return null;
     throw err;
@@ -114,8 +151,15 @@ export async function readDeployment(cluster: TestCluster, environment: Environm
 }
 
 /** Images of the Running, Ready pods matching `selector`, counted. */
-export async function readyPodImages(cluster: TestCluster, environment: Environment, selector: string): Promise<Record<string, number>> {
-  const pods = await cluster.admin.core.listNamespacedPod({ namespace: NAMESPACE[environment], labelSelector: selector });
+export async function readyPodImages(
+  cluster: TestCluster,
+  environment: Environment,
+  selector: string,
+): Promise<Record<string, number>> {
+  const pods = await cluster.admin.core.listNamespacedPod({
+    namespace: NAMESPACE[environment],
+    labelSelector: selector,
+  });
   const out: Record<string, number> = {};
   for (const p of pods.items) {
     if (p.metadata?.deletionTimestamp) continue;

@@ -21,7 +21,10 @@ export interface InterleavingProxy {
 }
 
 /** `before(req)` runs (and is awaited) before each request is forwarded. */
-export async function startInterleavingProxy(cluster: TestCluster, before: (req: IncomingMessage) => Promise<void>): Promise<InterleavingProxy> {
+export async function startInterleavingProxy(
+  cluster: TestCluster,
+  before: (req: IncomingMessage) => Promise<void>,
+): Promise<InterleavingProxy> {
   const upstream = new URL(cluster.server);
   const seen: Seen[] = [];
   const server: Server = createServer((req, res) => {
@@ -32,7 +35,14 @@ export async function startInterleavingProxy(cluster: TestCluster, before: (req:
         await before(req);
         const headers = { ...req.headers, host: upstream.host };
         const up = httpsRequest(
-          { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, rejectUnauthorized: false },
+          {
+            host: upstream.hostname,
+            port: upstream.port,
+            method: req.method,
+            path: req.url,
+            headers,
+            rejectUnauthorized: false,
+          },
           (upRes) => {
             seen.push({ method: req.method ?? '?', path: req.url ?? '?', status: upRes.statusCode ?? 0 });
             res.writeHead(upRes.statusCode ?? 502, upRes.headers);

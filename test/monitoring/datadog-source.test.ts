@@ -3,7 +3,11 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDatadogSource } from '../../src/integrations/datadog/datadog-source';
-import { createErrorRateWatchActivity, type ErrorRateWatchInput, type ErrorRateWatchResult } from '../../src/activities/watch';
+import {
+  createErrorRateWatchActivity,
+  type ErrorRateWatchInput,
+  type ErrorRateWatchResult,
+} from '../../src/activities/watch';
 import { createMetricsSourceFactory } from '../../src/integrations/metrics-source-factory';
 import type { MetricsQuery } from '../../src/integrations/metrics-source';
 import { datadogSourceSchema } from '../../src/policy/config/monitoring-schema';
@@ -30,7 +34,15 @@ const settings = () =>
   });
 // The client's smallest backoff: 2 s, no growth.
 const fastRetry = { maxRetries: 2, backoffBaseSeconds: 2, backoffMultiplier: 1 };
-const q = (o: Partial<MetricsQuery> = {}): MetricsQuery => ({ service: 'payment-service', environment: 'production', target: 'canary', version: 'v2', readyAt: 0, at: Date.now(), ...o });
+const q = (o: Partial<MetricsQuery> = {}): MetricsQuery => ({
+  service: 'payment-service',
+  environment: 'production',
+  target: 'canary',
+  version: 'v2',
+  readyAt: 0,
+  at: Date.now(),
+  ...o,
+});
 
 /** Figures per kind of query, as Datadog would compute them; `null` answers with an empty series. */
 function answer(figures: { rate: number | null; baseline: number | null; count: number | null }) {
@@ -60,7 +72,10 @@ describe('DatadogSource (official client, fake Datadog API)', () => {
     const calls = dd.fake.calls.slice(before);
     assert.equal(calls.length, 3);
     const queries = calls.map((c) => c.query.get('query')).sort();
-    assert.ok(queries.includes('sum:trace.http.request.hits{service:payment-service,env:production,version:v2}.as_count()'), queries.join('\n'));
+    assert.ok(
+      queries.includes('sum:trace.http.request.hits{service:payment-service,env:production,version:v2}.as_count()'),
+      queries.join('\n'),
+    );
     assert.ok(queries.some((x) => x!.includes('!version:v2')));
     assert.equal(Number(calls[0].query.get('to')), Math.floor(at / 1000));
     assert.equal(Number(calls[0].query.get('to')) - Number(calls[0].query.get('from')), 300);
@@ -68,7 +83,9 @@ describe('DatadogSource (official client, fake Datadog API)', () => {
 
   test('a breach through the watch activity ends it with the sample', async () => {
     answer({ rate: 0.05, baseline: 0.01, count: 1200 });
-    const watch = createErrorRateWatchActivity(createMetricsSourceFactory({ datadog: DD_TEST_KEYS, datadogClient: fastRetry }));
+    const watch = createErrorRateWatchActivity(
+      createMetricsSourceFactory({ datadog: DD_TEST_KEYS, datadogClient: fastRetry }),
+    );
     const env = new MockActivityEnvironment();
     const input: ErrorRateWatchInput = {
       service: 'payment-service',
@@ -91,9 +108,15 @@ describe('DatadogSource (official client, fake Datadog API)', () => {
     answer({ rate: null, baseline: 0.01, count: 1200 });
     const source = createDatadogSource(settings(), DD_TEST_KEYS, fastRetry);
     const none = await source.read(q());
-    assert.deepEqual([none.kind, (none as { reason: string }).reason], ['missing', `datadog ${dd.url}: no data for rate of production`]);
+    assert.deepEqual(
+      [none.kind, (none as { reason: string }).reason],
+      ['missing', `datadog ${dd.url}: no data for rate of production`],
+    );
 
-    dd.series = () => [[Date.now() - 20_000, null], [Date.now(), null]];
+    dd.series = () => [
+      [Date.now() - 20_000, null],
+      [Date.now(), null],
+    ];
     const gaps = await source.read(q());
     assert.match((gaps as { reason: string }).reason, /no data for rate, baseline, requestCount of production/);
 

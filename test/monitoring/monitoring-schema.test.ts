@@ -7,8 +7,14 @@ import { escapePromQL } from '../../src/integrations/prometheus/prometheus-sourc
 import { escapeDatadogTag } from '../../src/integrations/datadog/datadog-source';
 import { testPolicyYaml } from '../helpers/harness';
 
-const withMonitoring = (m: unknown) => testPolicyYaml().replace(/^monitoring: .*$/m, `monitoring: ${JSON.stringify(m)}`);
-const prom = { url: 'http://prometheus:9090', errorRateQuery: 'e{service="{{service}}"}', baselineQuery: 'b', requestCountQuery: 'c' };
+const withMonitoring = (m: unknown) =>
+  testPolicyYaml().replace(/^monitoring: .*$/m, `monitoring: ${JSON.stringify(m)}`);
+const prom = {
+  url: 'http://prometheus:9090',
+  errorRateQuery: 'e{service="{{service}}"}',
+  baselineQuery: 'b',
+  requestCountQuery: 'c',
+};
 
 describe('policy monitoring section', () => {
   it('a policy without a source parses as before, with the default poll interval and no source', () => {
@@ -17,16 +23,36 @@ describe('policy monitoring section', () => {
   });
 
   it('a Prometheus source gets its defaults; per-window templates are accepted', () => {
-    const { monitoring } = parsePolicy(withMonitoring({ prometheus: { ...prom, baselineQuery: { staging: 's @ {{readyAt}}', production: 'p' } } })).policy;
+    const { monitoring } = parsePolicy(
+      withMonitoring({ prometheus: { ...prom, baselineQuery: { staging: 's @ {{readyAt}}', production: 'p' } } }),
+    ).policy;
     assert.equal(monitoring.prometheus?.timeoutSeconds, 10);
     assert.deepEqual(monitoring.prometheus?.baselineQuery, { staging: 's @ {{readyAt}}', production: 'p' });
   });
 
   it('refuses unknown placeholders, two sources, a non-http URL and a poll interval the silence limit cannot hold twice', () => {
-    assert.throws(() => parsePolicy(withMonitoring({ prometheus: { ...prom, errorRateQuery: 'x{svc="{{svc}}"}' } })), /monitoring\.prometheus\.errorRateQuery.*unknown placeholder \{\{svc\}\}/s);
-    assert.throws(() => parsePolicy(withMonitoring({ prometheus: prom, datadog: { errorRateQuery: 'a', baselineQuery: 'b', requestCountQuery: 'c' } })), /monitoring\.datadog: configure one metrics source/);
-    assert.throws(() => parsePolicy(withMonitoring({ prometheus: { ...prom, url: 'ftp://prom' } })), /monitoring\.prometheus\.url: must be an http\(s\) URL/);
-    assert.throws(() => parsePolicy(withMonitoring({ maxSilenceMinutes: 1, intervalSeconds: 45 })), /monitoring\.intervalSeconds: is 45 s: at least two polls must fit/);
+    assert.throws(
+      () => parsePolicy(withMonitoring({ prometheus: { ...prom, errorRateQuery: 'x{svc="{{svc}}"}' } })),
+      /monitoring\.prometheus\.errorRateQuery.*unknown placeholder \{\{svc\}\}/s,
+    );
+    assert.throws(
+      () =>
+        parsePolicy(
+          withMonitoring({
+            prometheus: prom,
+            datadog: { errorRateQuery: 'a', baselineQuery: 'b', requestCountQuery: 'c' },
+          }),
+        ),
+      /monitoring\.datadog: configure one metrics source/,
+    );
+    assert.throws(
+      () => parsePolicy(withMonitoring({ prometheus: { ...prom, url: 'ftp://prom' } })),
+      /monitoring\.prometheus\.url: must be an http\(s\) URL/,
+    );
+    assert.throws(
+      () => parsePolicy(withMonitoring({ maxSilenceMinutes: 1, intervalSeconds: 45 })),
+      /monitoring\.intervalSeconds: is 45 s: at least two polls must fit/,
+    );
   });
 
   it('templates are filled per window; values are escaped for the query language', () => {
@@ -35,6 +61,9 @@ describe('policy monitoring section', () => {
     assert.equal(renderQuery(t, 'canary', vars, escapePromQL), 'C');
     assert.equal(renderQuery({ staging: 'S', production: 'P' }, 'canary', vars, escapePromQL), 'P');
     assert.equal(renderQuery(t, 'production', vars, escapePromQL), 'P{version="v\\"2"}');
-    assert.throws(() => renderQuery('x{version:{{version}}}', 'production', vars, escapeDatadogTag), /cannot be used as a Datadog tag value/);
+    assert.throws(
+      () => renderQuery('x{version:{{version}}}', 'production', vars, escapeDatadogTag),
+      /cannot be used as a Datadog tag value/,
+    );
   });
 });

@@ -25,7 +25,8 @@ async function freePort(): Promise<number> {
 }
 
 export async function startPrometheus(targets: string[]): Promise<PrometheusServer> {
-  if (!existsSync(PROMETHEUS_BIN)) throw new Error(`${PROMETHEUS_BIN} is missing: run bash scripts/install-prometheus.sh`);
+  if (!existsSync(PROMETHEUS_BIN))
+    throw new Error(`${PROMETHEUS_BIN} is missing: run bash scripts/install-prometheus.sh`);
   const dir = mkdtempSync(join(tmpdir(), 'airlock-prometheus-'));
   const config = join(dir, 'prometheus.yml');
   writeFileSync(
@@ -37,7 +38,12 @@ export async function startPrometheus(targets: string[]): Promise<PrometheusServ
   let output = '';
   const child: ChildProcess = spawn(
     PROMETHEUS_BIN,
-    [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.on('data', (d) => (output = (output + d).slice(-4000)));
@@ -68,7 +74,9 @@ export async function startPrometheus(targets: string[]): Promise<PrometheusServ
     const until = Date.now() + 30_000;
     const q = `min(count_over_time(up[1m])) >= ${scrapes} and min(up) == 1`;
     for (;;) {
-      const res = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { data?: { result: unknown[] } };
+      const res = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as {
+        data?: { result: unknown[] };
+      };
       if (res.data?.result.length) return;
       if (Date.now() > until) throw new Error(`prometheus: targets not scraped ${scrapes} times within 30 s`);
       await new Promise((r) => setTimeout(r, 250));

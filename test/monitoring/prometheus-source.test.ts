@@ -3,7 +3,11 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createPrometheusSource } from '../../src/integrations/prometheus/prometheus-source';
-import { createErrorRateWatchActivity, type ErrorRateWatchInput, type ErrorRateWatchResult } from '../../src/activities/watch';
+import {
+  createErrorRateWatchActivity,
+  type ErrorRateWatchInput,
+  type ErrorRateWatchResult,
+} from '../../src/activities/watch';
 import { createMetricsSourceFactory } from '../../src/integrations/metrics-source-factory';
 import { startTestExporter, type TestExporter } from './test-exporter';
 import { startPrometheus, type PrometheusServer } from './prometheus-server';
@@ -30,7 +34,14 @@ afterAll(async () => {
 describe('PrometheusSource', () => {
   test('canary: the new version against the stable version at the same moment, with its request count', async () => {
     const source = createPrometheusSource(prometheusSettings(prom.url));
-    const r = await source.read({ service: SVC, environment: 'production', target: 'canary', version: 'v2', readyAt: Date.now() - 60_000, at: Date.now() });
+    const r = await source.read({
+      service: SVC,
+      environment: 'production',
+      target: 'canary',
+      version: 'v2',
+      readyAt: Date.now() - 60_000,
+      at: Date.now(),
+    });
     assert.equal(r.kind, 'sample', JSON.stringify(r));
     if (r.kind !== 'sample') return;
     assert.ok(Math.abs(r.sample.rate - 0.04) < 0.002, `rate ${r.sample.rate}`);
@@ -46,7 +57,14 @@ describe('PrometheusSource', () => {
     exporter.set({ service: SVC, environment: 'staging', version: 'v2', rps: 100, errorRatio: 0.08 });
     await sleep(7_000); // the 5 s window must hold only the new ratio
     const source = createPrometheusSource(prometheusSettings(prom.url));
-    const r = await source.read({ service: SVC, environment: 'staging', target: 'staging', version: 'v2', readyAt, at: Date.now() });
+    const r = await source.read({
+      service: SVC,
+      environment: 'staging',
+      target: 'staging',
+      version: 'v2',
+      readyAt,
+      at: Date.now(),
+    });
     assert.equal(r.kind, 'sample', JSON.stringify(r));
     if (r.kind !== 'sample') return;
     assert.ok(Math.abs(r.sample.rate - 0.08) < 0.003, `rate ${r.sample.rate}`);
@@ -55,24 +73,58 @@ describe('PrometheusSource', () => {
 
   test('no series is missing data, never zero errors; so are a bad query and an unreachable server', async () => {
     const source = createPrometheusSource(prometheusSettings(prom.url));
-    const ghost = await source.read({ service: 'ghost-service', environment: 'production', target: 'canary', version: 'v2', readyAt: 0, at: Date.now() });
+    const ghost = await source.read({
+      service: 'ghost-service',
+      environment: 'production',
+      target: 'canary',
+      version: 'v2',
+      readyAt: 0,
+      at: Date.now(),
+    });
     assert.equal(ghost.kind, 'missing');
     assert.match((ghost as { reason: string }).reason, /no data for rate, baseline, requestCount of production/);
 
-    const bad = createPrometheusSource({ ...prometheusSettings(prom.url), requestCountQuery: 'sum(rate(http_requests_total[5s]' });
-    const badRead = await bad.read({ service: SVC, environment: 'production', target: 'canary', version: 'v2', readyAt: 0, at: Date.now() });
+    const bad = createPrometheusSource({
+      ...prometheusSettings(prom.url),
+      requestCountQuery: 'sum(rate(http_requests_total[5s]',
+    });
+    const badRead = await bad.read({
+      service: SVC,
+      environment: 'production',
+      target: 'canary',
+      version: 'v2',
+      readyAt: 0,
+      at: Date.now(),
+    });
     assert.equal(badRead.kind, 'missing');
     assert.match((badRead as { reason: string }).reason, /HTTP 400 bad_data/);
 
     const down = createPrometheusSource({ ...prometheusSettings('http://127.0.0.1:9'), timeoutSeconds: 2 });
-    const downRead = await down.read({ service: SVC, environment: 'production', target: 'canary', version: 'v2', readyAt: 0, at: Date.now() });
+    const downRead = await down.read({
+      service: SVC,
+      environment: 'production',
+      target: 'canary',
+      version: 'v2',
+      readyAt: 0,
+      at: Date.now(),
+    });
     assert.equal(downRead.kind, 'missing');
     assert.match((downRead as { reason: string }).reason, /^prometheus http:\/\/127\.0\.0\.1:9: /);
   });
 
   test('a query that returns a percentage instead of a fraction is refused as missing data', async () => {
-    const pct = createPrometheusSource({ ...prometheusSettings(prom.url), errorRateQuery: `100 * (${TEST_QUERIES.errorRateQuery.canary})` });
-    const r = await pct.read({ service: SVC, environment: 'production', target: 'canary', version: 'v2', readyAt: 0, at: Date.now() });
+    const pct = createPrometheusSource({
+      ...prometheusSettings(prom.url),
+      errorRateQuery: `100 * (${TEST_QUERIES.errorRateQuery.canary})`,
+    });
+    const r = await pct.read({
+      service: SVC,
+      environment: 'production',
+      target: 'canary',
+      version: 'v2',
+      readyAt: 0,
+      at: Date.now(),
+    });
     assert.equal(r.kind, 'missing');
     assert.match((r as { reason: string }).reason, /rate [\d.]+ is not a fraction 0\.\.1/);
   });
@@ -93,7 +145,8 @@ describe('watchErrorRate activity (MockActivityEnvironment, real Prometheus)', (
     ...o,
   });
   const watch = createErrorRateWatchActivity(createMetricsSourceFactory());
-  const runWatch = (env: MockActivityEnvironment, i: ErrorRateWatchInput) => env.run(watch, i) as Promise<ErrorRateWatchResult>;
+  const runWatch = (env: MockActivityEnvironment, i: ErrorRateWatchInput) =>
+    env.run(watch, i) as Promise<ErrorRateWatchResult>;
 
   test('a breaching sample ends the watch at once with the sample and the evidence; each poll heartbeats', async () => {
     const env = new MockActivityEnvironment();
@@ -123,7 +176,10 @@ describe('watchErrorRate activity (MockActivityEnvironment, real Prometheus)', (
     assert.ok(r.evidence.polls >= 2 && r.evidence.polls <= 5, `polls ${r.evidence.polls}`); // one a second, fewer on a loaded machine
     assert.equal(r.evidence.conclusive, r.evidence.polls);
     assert.equal(beats.length, r.evidence.polls);
-    assert.deepEqual(beats.map((b) => b.polls), beats.map((_, i) => i + 1));
+    assert.deepEqual(
+      beats.map((b) => b.polls),
+      beats.map((_, i) => i + 1),
+    );
   });
 
   test('series gone: missing readings, then silence after maxSilenceMinutes, reported as missing with reasons', async () => {
@@ -142,7 +198,19 @@ describe('watchErrorRate activity (MockActivityEnvironment, real Prometheus)', (
   });
 
   test('a retried attempt resumes the silence clock from its last heartbeat', async () => {
-    const env = new MockActivityEnvironment({ heartbeatDetails: { source: 'x', polls: 9, conclusive: 9, inconclusive: 0, missing: 0, lastEvidenceAt: Date.now() - 60_000, recent: [], recentMissing: [] }, attempt: 2 });
+    const env = new MockActivityEnvironment({
+      heartbeatDetails: {
+        source: 'x',
+        polls: 9,
+        conclusive: 9,
+        inconclusive: 0,
+        missing: 0,
+        lastEvidenceAt: Date.now() - 60_000,
+        recent: [],
+        recentMissing: [],
+      },
+      attempt: 2,
+    });
     const r = await runWatch(env, input({ lastEvidenceAt: Date.now(), until: Date.now() + 60_000 }));
     assert.equal(r.outcome, 'silence');
     assert.equal(r.evidence.polls, 9, 'judged before polling: the worker that died saw nothing for a minute');

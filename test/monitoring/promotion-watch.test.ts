@@ -62,7 +62,8 @@ async function untilStage(h: WorkflowHandle, stage: Stage, timeoutMs = 60_000) {
   for (;;) {
     const s = await state(h);
     if (s.stage === stage) return s;
-    if (s.stage === 'ended') throw new Error(`ended ${s.outcome} before reaching ${stage}: ${JSON.stringify(s.interruption)}`);
+    if (s.stage === 'ended')
+      throw new Error(`ended ${s.outcome} before reaching ${stage}: ${JSON.stringify(s.interruption)}`);
     if (Date.now() > end) throw new Error(`stage ${stage} not reached in ${timeoutMs} ms (at ${s.stage})`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -75,13 +76,19 @@ async function untilStage(h: WorkflowHandle, stage: Stage, timeoutMs = 60_000) {
 async function maybeRecord(name: string, h: WorkflowHandle) {
   if (process.env.AIRLOCK_RECORD_MONITORING_HISTORY !== '1') return;
   const history = await h.fetchHistory();
-  const doc = { workflowId: h.workflowId, sdkVersion, recordedAt: new Date().toISOString(), history: JSON.parse(historyToJSON(history)) };
+  const doc = {
+    workflowId: h.workflowId,
+    sdkVersion,
+    recordedAt: new Date().toISOString(),
+    history: JSON.parse(historyToJSON(history)),
+  };
   writeFileSync(join(__dirname, '../replay/histories', `${name}.json`), JSON.stringify(doc, null, 1) + '\n');
 }
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 const activityName = (e: Event) => e.activityTaskScheduledEventAttributes?.activityType?.name;
-const decode = (p: temporal.api.common.v1.IPayloads | null | undefined) => JSON.parse(Buffer.from(p!.payloads![0].data!).toString('utf8'));
+const decode = (p: temporal.api.common.v1.IPayloads | null | undefined) =>
+  JSON.parse(Buffer.from(p!.payloads![0].data!).toString('utf8'));
 
 async function watchActivities(h: WorkflowHandle) {
   const events = (await h.fetchHistory()).events!;
@@ -112,11 +119,24 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
       assert.deepEqual(i.evidence!.recent.at(-1), i.sample);
       assert.ok(i.evidence!.polls >= 1);
 
-      assert.deepEqual(r.deployer.view(SVC, 'production'), { stable: { version: 'initial', replicas: 4 }, canary: null });
+      assert.deepEqual(r.deployer.view(SVC, 'production'), {
+        stable: { version: 'initial', replicas: 4 },
+        canary: null,
+      });
       assert.deepEqual(r.deployer.view(SVC, 'staging'), { stable: { version: 'initial', replicas: 4 }, canary: null });
       const { inputs, events } = await watchActivities(h);
-      assert.deepEqual(inputs.map((x) => [x.environment, x.target]), [['staging', 'staging'], ['production', 'canary']]);
-      assert.equal(events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'errorRate').length, 0, 'no errorRate signal was needed');
+      assert.deepEqual(
+        inputs.map((x) => [x.environment, x.target]),
+        [
+          ['staging', 'staging'],
+          ['production', 'canary'],
+        ],
+      );
+      assert.equal(
+        events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'errorRate').length,
+        0,
+        'no errorRate signal was needed',
+      );
       await maybeRecord('rolled-back-by-prometheus-watch', h);
     });
     healthyTraffic();
@@ -128,7 +148,8 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
     await r.run(async () => {
       const h = await r.start();
       await untilStage(h, 'awaiting_approval', 90_000);
-      for (const who of ['alice', 'bob']) await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, who)] });
+      for (const who of ['alice', 'bob'])
+        await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, who)] });
       const result: PromotionResult = await h.result();
       assert.equal(result.outcome, 'promoted', JSON.stringify(result.interruption));
       const s = await state(h);
@@ -136,26 +157,42 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
       assert.ok((s.errorRate.worstRisePercent ?? 0) < 5);
 
       const { events, scheduled, inputs } = await watchActivities(h);
-      assert.deepEqual(inputs.map((x) => x.target), ['staging', 'canary', 'canary', 'production']);
+      assert.deepEqual(
+        inputs.map((x) => x.target),
+        ['staging', 'canary', 'canary', 'production'],
+      );
       // Bake, canary and production windows end with the watch's own 'elapsed' verdict; the approval
       // wait's watch is cancelled when the second approval arrives.
       const outcomes = scheduled.map((sch) => {
-        const done = events.find((e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === sch.eventId!.toString());
+        const done = events.find(
+          (e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === sch.eventId!.toString(),
+        );
         return done ? decode(done.activityTaskCompletedEventAttributes!.result).outcome : 'cancelled';
       });
       assert.deepEqual(outcomes, ['elapsed', 'elapsed', 'cancelled', 'elapsed']);
 
       // The bake window: every event after staging became ready until the next stage's first activity.
       const stagingReady = events.findIndex((e) => {
-        const sch = e.activityTaskCompletedEventAttributes && events.find((x) => x.eventId!.toString() === e.activityTaskCompletedEventAttributes!.scheduledEventId!.toString());
+        const sch =
+          e.activityTaskCompletedEventAttributes &&
+          events.find(
+            (x) => x.eventId!.toString() === e.activityTaskCompletedEventAttributes!.scheduledEventId!.toString(),
+          );
         return sch && activityName(sch) === 'deployToEnvironment';
       });
       const nextStage = events.findIndex((e) => activityName(e) === 'deployWaitMs');
       const bakeEvents = events.slice(stagingReady + 1, nextStage);
-      const bakeCompleted = events.find((e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === scheduled[0].eventId!.toString())!;
+      const bakeCompleted = events.find(
+        (e) =>
+          e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === scheduled[0].eventId!.toString(),
+      )!;
       const bakePolls = decode(bakeCompleted.activityTaskCompletedEventAttributes!.result).evidence.polls as number;
-      diagnostic(`bake window: ${bakeEvents.length} history events for ${bakePolls} polls; whole promotion: ${events.length} events`);
-      const kinds = bakeEvents.map((e) => temporal.api.enums.v1.EventType[e.eventType!].replace('EVENT_TYPE_', '').toLowerCase());
+      diagnostic(
+        `bake window: ${bakeEvents.length} history events for ${bakePolls} polls; whole promotion: ${events.length} events`,
+      );
+      const kinds = bakeEvents.map((e) =>
+        temporal.api.enums.v1.EventType[e.eventType!].replace('EVENT_TYPE_', '').toLowerCase(),
+      );
       diagnostic(`bake window events: ${kinds.join(' ')}`);
       assert.ok(bakePolls >= BAKE_SECONDS / 2, `polls ${bakePolls}`); // one a second, fewer on a loaded machine
       assert.ok(bakeEvents.length <= 25, `bake window took ${bakeEvents.length} events`);
@@ -178,7 +215,11 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
         assert.equal(result.interruption.evidence, undefined, 'the signal, not the watch, proved this breach');
       }
       const { events } = await watchActivities(h);
-      assert.equal(events.filter((e) => e.activityTaskCancelRequestedEventAttributes).length, 1, 'the bake watch was cancelled');
+      assert.equal(
+        events.filter((e) => e.activityTaskCancelRequestedEventAttributes).length,
+        1,
+        'the bake watch was cancelled',
+      );
     });
   });
 
@@ -199,17 +240,28 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
     await r.run(() => untilStage(h, 'canary', 60_000));
     const events = (await h.fetchHistory()).events!;
     const bakeWatch = events.find((e) => activityName(e) === 'watchErrorRate')!;
-    const started = events.find((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === bakeWatch.eventId!.toString())!;
-    const completed = events.find((e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === bakeWatch.eventId!.toString())!;
+    const started = events.find(
+      (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === bakeWatch.eventId!.toString(),
+    )!;
+    const completed = events.find(
+      (e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === bakeWatch.eventId!.toString(),
+    )!;
     assert.ok(started.activityTaskStartedEventAttributes!.attempt! >= 2, 'the bake watch was retried');
     const evidence = decode(completed.activityTaskCompletedEventAttributes!.result).evidence;
-    assert.ok(evidence.polls > beat.polls, `polls ${evidence.polls} went on from the ${beat.polls} of the first attempt`);
+    assert.ok(
+      evidence.polls > beat.polls,
+      `polls ${evidence.polls} went on from the ${beat.polls} of the first attempt`,
+    );
     await h.terminate('test done: the bake was what this test watched');
   });
 
   test('a watch that cannot run fails at once and hands silence back to the workflow clock: fail closed', async () => {
-    const text = policyText().replace('"maxSilenceMinutes":0.5', '"maxSilenceMinutes":0.1').replace(`minHours: ${BAKE_SECONDS / 3600}`, 'minHours: 0.01');
-    const r = createRig(env, { deps: { loadPolicy: () => parsePolicy(text, 'no-source-policy'), metrics: () => undefined } });
+    const text = policyText()
+      .replace('"maxSilenceMinutes":0.5', '"maxSilenceMinutes":0.1')
+      .replace(`minHours: ${BAKE_SECONDS / 3600}`, 'minHours: 0.01');
+    const r = createRig(env, {
+      deps: { loadPolicy: () => parsePolicy(text, 'no-source-policy'), metrics: () => undefined },
+    });
     await r.run(async () => {
       const h = await r.start();
       const result: PromotionResult = await h.result();
@@ -221,7 +273,10 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
       assert.equal(i.evidence, undefined, 'judged by the workflow clock, not by a watch');
       const failed = (await h.fetchHistory()).events!.filter((e) => e.activityTaskFailedEventAttributes);
       assert.equal(failed.length, 1);
-      assert.equal(failed[0].activityTaskFailedEventAttributes!.failure!.applicationFailureInfo!.type, 'AirlockMetricsSourceUnavailable');
+      assert.equal(
+        failed[0].activityTaskFailedEventAttributes!.failure!.applicationFailureInfo!.type,
+        'AirlockMetricsSourceUnavailable',
+      );
     });
   });
 

@@ -24,7 +24,10 @@ describe('airlock check', () => {
     assert.deepEqual(Object.keys(report), ['decision', 'findings']);
     assert.equal(report.decision, 'block');
     assert.deepEqual(Object.keys(report.findings[0]), ['rule', 'level', 'file', 'line', 'message']);
-    assert.deepEqual([report.findings[0].rule, report.findings[0].file, report.findings[0].line], ['replicas', 'k8s/staging/api-gateway/deployment.yaml', 7]);
+    assert.deepEqual(
+      [report.findings[0].rule, report.findings[0].file, report.findings[0].line],
+      ['replicas', 'k8s/staging/api-gateway/deployment.yaml', 7],
+    );
   });
 
   it('exit 0 for a safe change; human output says allow', async () => {
@@ -50,7 +53,11 @@ describe('airlock check', () => {
     const noPolicy = await run(['--policy', '/nonexistent/policy.yaml', ...dirs('incident-001-safe-twin')]);
     assert.equal(noPolicy.code, 2);
     assert.match(noPolicy.err, /\/nonexistent\/policy.yaml: cannot read \(ENOENT\)/);
-    const badPolicy = await run(['--policy', resolve(FIXTURES, 'malformed/head/k8s/staging/search-service/broken.yaml'), ...dirs('incident-001-safe-twin')]);
+    const badPolicy = await run([
+      '--policy',
+      resolve(FIXTURES, 'malformed/head/k8s/staging/search-service/broken.yaml'),
+      ...dirs('incident-001-safe-twin'),
+    ]);
     assert.equal(badPolicy.code, 2);
     assert.match(badPolicy.err, /broken.yaml: YAML/);
     const noDir = await run(['--policy', FIXTURE_POLICY, '--base', '/nonexistent/base', '--head', FIXTURES]);
@@ -68,13 +75,36 @@ describe('airlock check', () => {
     afterAll(() => repo.remove());
 
     it('reads --base-ref and --head-ref from --repo', async () => {
-      const r = await run(['--policy', FIXTURE_POLICY, '--repo', repo.dir, '--base-ref', repo.base, '--head-ref', 'HEAD', '--json', ...NOW]);
+      const r = await run([
+        '--policy',
+        FIXTURE_POLICY,
+        '--repo',
+        repo.dir,
+        '--base-ref',
+        repo.base,
+        '--head-ref',
+        'HEAD',
+        '--json',
+        ...NOW,
+      ]);
       assert.equal(r.code, 1);
-      assert.deepEqual([...new Set(JSON.parse(r.out).findings.map((f: { rule: string }) => f.rule))].sort(), ['memory-capacity', 'memory-increase']);
+      assert.deepEqual([...new Set(JSON.parse(r.out).findings.map((f: { rule: string }) => f.rule))].sort(), [
+        'memory-capacity',
+        'memory-increase',
+      ]);
     });
 
     it('an unknown ref is exit 2 naming the repository', async () => {
-      const r = await run(['--policy', FIXTURE_POLICY, '--repo', repo.dir, '--base-ref', 'no-such-ref', '--head-ref', 'HEAD']);
+      const r = await run([
+        '--policy',
+        FIXTURE_POLICY,
+        '--repo',
+        repo.dir,
+        '--base-ref',
+        'no-such-ref',
+        '--head-ref',
+        'HEAD',
+      ]);
       assert.equal(r.code, 2);
       assert.match(r.err, new RegExp(`${repo.dir}: git rev-parse failed`));
     });

@@ -24,13 +24,19 @@ describe('policy checks section', () => {
   });
 
   it('the sample policy spells out exactly the defaults', () => {
-    const sample = parsePolicy(readFileSync(resolve(__dirname, '../../policy/airlock.policy.yaml'), 'utf8')).policy.checks;
+    const sample = parsePolicy(readFileSync(resolve(__dirname, '../../policy/airlock.policy.yaml'), 'utf8')).policy
+      .checks;
     assert.deepEqual(sample, parsePolicy(testPolicyYaml()).policy.checks);
   });
 
   it('a partial sensitive section keeps the other defaults', () => {
     const { checks } = parsePolicy(withChecks('  sensitive: { database: block }')).policy;
-    assert.deepEqual(checks.sensitive, { secrets: 'block', networking: 'block', database: 'block', production: 'warn' });
+    assert.deepEqual(checks.sensitive, {
+      secrets: 'block',
+      networking: 'block',
+      database: 'block',
+      production: 'warn',
+    });
   });
 
   const refused: [string, RegExp][] = [
@@ -48,7 +54,10 @@ describe('policy checks section', () => {
   ];
   for (const [yaml, message] of refused) {
     it(`refuses ${yaml.trim()}`, () => {
-      assert.throws(() => parsePolicy(withChecks(yaml), 'p.yaml'), (err: unknown) => err instanceof PolicyError && message.test(err.message));
+      assert.throws(
+        () => parsePolicy(withChecks(yaml), 'p.yaml'),
+        (err: unknown) => err instanceof PolicyError && message.test(err.message),
+      );
     });
   }
 });

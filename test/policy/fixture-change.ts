@@ -18,8 +18,15 @@ export function fixturePolicy(extraChecks: Record<string, unknown> = {}): Policy
 // A Monday outside the fixture policy's 14:00–16:00 UTC load-test window.
 export const OUTSIDE_WINDOWS = new Date('2026-03-02T10:00:00Z');
 
-export async function checkFixture(name: string, policy = fixturePolicy(), options: CheckOptions = { now: OUTSIDE_WINDOWS }) {
-  const trees = { base: directoryTree(resolve(FIXTURES, name, 'base')), head: directoryTree(resolve(FIXTURES, name, 'head')) };
+export async function checkFixture(
+  name: string,
+  policy = fixturePolicy(),
+  options: CheckOptions = { now: OUTSIDE_WINDOWS },
+) {
+  const trees = {
+    base: directoryTree(resolve(FIXTURES, name, 'base')),
+    head: directoryTree(resolve(FIXTURES, name, 'head')),
+  };
   const findings = await checkChange(policy, trees, options);
   return { findings, decision: decide(findings), rules: (level?: Finding['level']) => ruleSet(findings, level) };
 }

@@ -15,7 +15,19 @@ export interface FixtureRepo {
 export function fixtureRepo(name: string): FixtureRepo {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-repo-'));
   const git = (...args: string[]) =>
-    execFileSync('git', ['-C', dir, '-c', 'user.name=test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', ...args]).toString().trim();
+    execFileSync('git', [
+      '-C',
+      dir,
+      '-c',
+      'user.name=test',
+      '-c',
+      'user.email=test@example.com',
+      '-c',
+      'commit.gpgsign=false',
+      ...args,
+    ])
+      .toString()
+      .trim();
   git('init', '-q');
   const commitTree = (side: 'base' | 'head') => {
     for (const entry of readdirSync(dir)) if (entry !== '.git') rmSync(join(dir, entry), { recursive: true });

@@ -28,7 +28,10 @@ describe('incidents are blocked, safe twins pass', () => {
     assert.match(capacity.message, /12Gi more memory/);
     assert.match(capacity.message, /8Gi free/);
     const increases = r.findings.filter((f) => f.rule === 'memory-increase');
-    assert.deepEqual(increases.map((f) => f.line), [18, 19]); // requests and limits, each at its line
+    assert.deepEqual(
+      increases.map((f) => f.line),
+      [18, 19],
+    ); // requests and limits, each at its line
     assert.match(increases[1].message, /from 512Mi to 2Gi \(\+300 %, limit \+50 %\)/);
   });
 

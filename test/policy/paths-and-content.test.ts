@@ -22,7 +22,10 @@ describe('forbidden paths', () => {
   it('the policy file stays forbidden when the policy lists no forbidden paths at all', async () => {
     const r = await checkFixture('forbidden-paths', fixturePolicy({ forbiddenPaths: [] }));
     assert.deepEqual(r.rules('block'), ['forbidden-path']);
-    assert.deepEqual(r.findings.filter((f) => f.level === 'block').map((f) => f.file), ['airlock.policy.yaml']);
+    assert.deepEqual(
+      r.findings.filter((f) => f.level === 'block').map((f) => f.file),
+      ['airlock.policy.yaml'],
+    );
     assert.match(r.findings[0].message, /Airlock's own policy/);
   });
 
@@ -35,7 +38,10 @@ describe('forbidden paths', () => {
   });
 
   it('reach is judged against the policy globs: without k8s/production/** it is only a production warning', async () => {
-    const r = await checkFixture('kustomize-base-reach', fixturePolicy({ forbiddenPaths: ['terraform/production/**'] }));
+    const r = await checkFixture(
+      'kustomize-base-reach',
+      fixturePolicy({ forbiddenPaths: ['terraform/production/**'] }),
+    );
     assert.equal(r.decision, 'allow');
     assert.deepEqual(r.rules(), ['sensitive-production']);
   });
@@ -58,7 +64,10 @@ describe('sensitive content', () => {
 
   it('the policy can turn a category into a warning', async () => {
     const policy = fixturePolicy();
-    const r = await checkFixture('sensitive-content', fixturePolicy({ sensitive: { ...policy.checks.sensitive, secrets: 'warn', networking: 'warn' } }));
+    const r = await checkFixture(
+      'sensitive-content',
+      fixturePolicy({ sensitive: { ...policy.checks.sensitive, secrets: 'warn', networking: 'warn' } }),
+    );
     assert.equal(r.decision, 'allow');
     assert.equal(r.findings.length, 3);
   });

@@ -5,7 +5,8 @@ import { plannedOperationSchema } from '../../src/policy/config/checks-schema';
 import { activeWindow, deployWait } from '../../src/policy/engine/planned-operations';
 import { checkFixture, fixturePolicy } from './fixture-change';
 
-const op = (o: Record<string, unknown>) => plannedOperationSchema.parse({ name: 'op', services: ['payment-service'], ...o });
+const op = (o: Record<string, unknown>) =>
+  plannedOperationSchema.parse({ name: 'op', services: ['payment-service'], ...o });
 const MIN = 60_000;
 
 describe('planned-operation windows', () => {
@@ -27,15 +28,29 @@ describe('planned-operation windows', () => {
   });
 
   it('scaling a covered service during a window is blocked; the same change outside it passes', async () => {
-    const during = await checkFixture('incident-001-safe-twin', fixturePolicy(), { now: new Date('2026-03-02T14:30:00Z') });
+    const during = await checkFixture('incident-001-safe-twin', fixturePolicy(), {
+      now: new Date('2026-03-02T14:30:00Z'),
+    });
     assert.deepEqual(during.rules(), ['planned-operation']);
-    assert.match(during.findings[0].message, /replicas of Deployment api-gateway changes from 3 to 5 while planned operation "weekday load test"/);
-    const after = await checkFixture('incident-001-safe-twin', fixturePolicy(), { now: new Date('2026-03-02T16:00:00Z') });
+    assert.match(
+      during.findings[0].message,
+      /replicas of Deployment api-gateway changes from 3 to 5 while planned operation "weekday load test"/,
+    );
+    const after = await checkFixture('incident-001-safe-twin', fixturePolicy(), {
+      now: new Date('2026-03-02T16:00:00Z'),
+    });
     assert.deepEqual(after.findings, []);
   });
 
   it('a non-scaling change during the window passes', async () => {
-    const r = await checkFixture('incident-009-safe-twin', fixturePolicy({ plannedOperations: [op({ schedule: '* * * * *', durationMinutes: 5, services: ['notification-service'], action: 'no_scaling' })] }));
+    const r = await checkFixture(
+      'incident-009-safe-twin',
+      fixturePolicy({
+        plannedOperations: [
+          op({ schedule: '* * * * *', durationMinutes: 5, services: ['notification-service'], action: 'no_scaling' }),
+        ],
+      }),
+    );
     assert.deepEqual(r.findings, []);
   });
 });
@@ -46,15 +61,22 @@ describe('deploy wait', () => {
   it('waits until the freeze ends, and says why', () => {
     const w = deployWait([freeze], 'payment-service', 'production', new Date('2026-03-02T14:30:00Z'));
     assert.equal(w.waitMs, 90 * MIN);
-    assert.match(w.reason!, /payment-service is frozen in production by planned operation "op" until 2026-03-02 16:00 UTC/);
+    assert.match(
+      w.reason!,
+      /payment-service is frozen in production by planned operation "op" until 2026-03-02 16:00 UTC/,
+    );
   });
 
   it('does not wait outside a window, for another service, another environment, or a no_scaling window', () => {
     const at = new Date('2026-03-02T14:30:00Z');
-    assert.deepEqual(deployWait([freeze], 'payment-service', 'production', new Date('2026-03-02T16:00:00Z')), { waitMs: 0 });
+    assert.deepEqual(deployWait([freeze], 'payment-service', 'production', new Date('2026-03-02T16:00:00Z')), {
+      waitMs: 0,
+    });
     assert.deepEqual(deployWait([freeze], 'search-service', 'production', at), { waitMs: 0 });
     assert.deepEqual(deployWait([freeze], 'payment-service', 'staging', at), { waitMs: 0 });
-    assert.deepEqual(deployWait([{ ...freeze, action: 'no_scaling' }], 'payment-service', 'production', at), { waitMs: 0 });
+    assert.deepEqual(deployWait([{ ...freeze, action: 'no_scaling' }], 'payment-service', 'production', at), {
+      waitMs: 0,
+    });
   });
 
   it('back-to-back windows chain into one wait', () => {

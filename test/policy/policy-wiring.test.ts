@@ -6,7 +6,13 @@ import type { Change } from '../../src/workflows/messages';
 import { fixturePolicy } from './fixture-change';
 import { fixtureRepo, type FixtureRepo } from './fixture-repo';
 
-const change = (o: Partial<Change>): Change => ({ service: 'notification-service', commit: 'f'.repeat(40), author: 'airlock-agent[bot]', version: 'v1', ...o });
+const change = (o: Partial<Change>): Change => ({
+  service: 'notification-service',
+  commit: 'f'.repeat(40),
+  author: 'airlock-agent[bot]',
+  version: 'v1',
+  ...o,
+});
 
 describe('createChangeChecker', () => {
   let repo: FixtureRepo;
@@ -16,33 +22,60 @@ describe('createChangeChecker', () => {
   afterAll(() => repo.remove());
 
   it('reads base and head commits from the clone and blocks the incident', async () => {
-    const findings = await createChangeChecker(repo.dir)(fixturePolicy(), change({ commit: repo.head, baseCommit: repo.base }));
-    assert.deepEqual(findings.map((f) => [f.rule, f.level, f.file, f.line]), [['liveness-probe', 'block', 'k8s/staging/notification-service/deployment.yaml', 24]]);
+    const findings = await createChangeChecker(repo.dir)(
+      fixturePolicy(),
+      change({ commit: repo.head, baseCommit: repo.base }),
+    );
+    assert.deepEqual(
+      findings.map((f) => [f.rule, f.level, f.file, f.line]),
+      [['liveness-probe', 'block', 'k8s/staging/notification-service/deployment.yaml', 24]],
+    );
   });
 
   it('files of another service than the one promoted block as service-mismatch', async () => {
-    const findings = await createChangeChecker(repo.dir)(fixturePolicy(), change({ service: 'search-service', commit: repo.head, baseCommit: repo.base }));
+    const findings = await createChangeChecker(repo.dir)(
+      fixturePolicy(),
+      change({ service: 'search-service', commit: repo.head, baseCommit: repo.base }),
+    );
     assert.deepEqual(findings.map((f) => f.rule).sort(), ['liveness-probe', 'service-mismatch']);
-    assert.match(findings.find((f) => f.rule === 'service-mismatch')!.message, /deploys search-service but the change touches notification-service/);
+    assert.match(
+      findings.find((f) => f.rule === 'service-mismatch')!.message,
+      /deploys search-service but the change touches notification-service/,
+    );
   });
 
   it('the same commit as base and head has nothing to say', async () => {
-    const findings = await createChangeChecker(repo.dir)(fixturePolicy(), change({ commit: repo.head, baseCommit: repo.head }));
+    const findings = await createChangeChecker(repo.dir)(
+      fixturePolicy(),
+      change({ commit: repo.head, baseCommit: repo.head }),
+    );
     assert.deepEqual(findings, []);
   });
 
   it('without a clone or a base commit it warns that content was not checked', async () => {
     const noClone = await createChangeChecker(undefined)(fixturePolicy(), change({ baseCommit: repo.base }));
-    assert.deepEqual(noClone.map((f) => [f.rule, f.level]), [['content-checks-skipped', 'warn']]);
+    assert.deepEqual(
+      noClone.map((f) => [f.rule, f.level]),
+      [['content-checks-skipped', 'warn']],
+    );
     assert.match(noClone[0].message, /AIRLOCK_REPO_DIR/);
     const noBase = await createChangeChecker(repo.dir)(fixturePolicy(), change({ commit: repo.head }));
-    assert.deepEqual(noBase.map((f) => [f.rule, f.level]), [['content-checks-skipped', 'warn']]);
+    assert.deepEqual(
+      noBase.map((f) => [f.rule, f.level]),
+      [['content-checks-skipped', 'warn']],
+    );
     assert.match(noBase[0].message, /no baseCommit/);
   });
 
   it('a commit missing from the clone blocks, naming it', async () => {
-    const findings = await createChangeChecker(repo.dir)(fixturePolicy(), change({ commit: 'a'.repeat(40), baseCommit: repo.base }));
-    assert.deepEqual(findings.map((f) => [f.rule, f.level]), [['unreadable-change', 'block']]);
+    const findings = await createChangeChecker(repo.dir)(
+      fixturePolicy(),
+      change({ commit: 'a'.repeat(40), baseCommit: repo.base }),
+    );
+    assert.deepEqual(
+      findings.map((f) => [f.rule, f.level]),
+      [['unreadable-change', 'block']],
+    );
     assert.match(findings[0].message, /cannot read change aaaaaaaaaaaa/);
   });
 });
@@ -51,7 +84,15 @@ describe('deployWindow', () => {
   it('reports the freeze wait from the policy’s planned operations', () => {
     const policy = fixturePolicy({
       plannedOperations: [
-        { name: 'quarter close', schedule: '0 0 1 * *', durationMinutes: 24 * 60, timezone: 'UTC', services: ['payment-service'], action: 'freeze', environments: ['production'] },
+        {
+          name: 'quarter close',
+          schedule: '0 0 1 * *',
+          durationMinutes: 24 * 60,
+          timezone: 'UTC',
+          services: ['payment-service'],
+          action: 'freeze',
+          environments: ['production'],
+        },
       ],
     });
     const w = deployWindow(policy, 'payment-service', 'production', new Date('2026-04-01T18:00:00Z'));

@@ -14,7 +14,18 @@ async function main() {
     for (const s of SCENARIOS) {
       const rig = createRig(env, {
         policy: s.policy,
-        deps: s.blockFinding ? { checkChange: async () => [{ rule: 'forbidden-path', level: 'block', file: 'terraform/production/main.tf', message: 'recorded fixture' }] } : {},
+        deps: s.blockFinding
+          ? {
+              checkChange: async () => [
+                {
+                  rule: 'forbidden-path',
+                  level: 'block',
+                  file: 'terraform/production/main.tf',
+                  message: 'recorded fixture',
+                },
+              ],
+            }
+          : {},
       });
       const h = await rig.run(async () => {
         const handle = await rig.start();
@@ -25,7 +36,12 @@ async function main() {
       });
       const history = await h.fetchHistory();
       const file = join(__dirname, 'histories', `${s.name}.json`);
-      const doc = { workflowId: h.workflowId, sdkVersion, recordedAt: new Date().toISOString(), history: JSON.parse(historyToJSON(history)) };
+      const doc = {
+        workflowId: h.workflowId,
+        sdkVersion,
+        recordedAt: new Date().toISOString(),
+        history: JSON.parse(historyToJSON(history)),
+      };
       writeFileSync(file, JSON.stringify(doc, null, 1) + '\n');
       console.log(`${s.name}: ${history.events?.length} events -> ${file}`);
     }

@@ -20,14 +20,25 @@ const fixtures = readdirSync(dir)
 
 test('every recorded ending of the stage machine is a fixture', () => {
   const names = fixtures.map((f) => f.name.replace(/\.json$/, ''));
-  for (const n of ['promoted', 'rolled-back-in-bake', 'silence-in-canary', 'rejected', 'timed-out', 'aborted-in-production-watch', 'blocked']) {
+  for (const n of [
+    'promoted',
+    'rolled-back-in-bake',
+    'silence-in-canary',
+    'rejected',
+    'timed-out',
+    'aborted-in-production-watch',
+    'blocked',
+  ]) {
     assert.ok(names.includes(n), `missing replay fixture ${n}.json`);
   }
 });
 
 test('the current workflow code replays every recorded history deterministically', async () => {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, fixtures.map(({ workflowId, history }) => ({ workflowId, history })));
+  const results = Worker.runReplayHistories(
+    { workflowBundle: await workflowBundle() },
+    fixtures.map(({ workflowId, history }) => ({ workflowId, history })),
+  );
   const failures: string[] = [];
   let replayed = 0;
   for await (const r of results) {
@@ -39,7 +50,13 @@ test('the current workflow code replays every recorded history deterministically
 });
 
 test('an incompatible edit of the workflow is caught as a determinism violation', async () => {
-  const drifted = await bundleWorkflowCode({ workflowsPath: require.resolve('./drifted-workflows'), logger: new DefaultLogger('WARN') });
+  const drifted = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./drifted-workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
   const promoted = fixtures.find((f) => f.name === 'promoted.json')!;
-  await assert.rejects(Worker.runReplayHistory({ workflowBundle: drifted }, promoted.history, promoted.workflowId), DeterminismViolationError);
+  await assert.rejects(
+    Worker.runReplayHistory({ workflowBundle: drifted }, promoted.history, promoted.workflowId),
+    DeterminismViolationError,
+  );
 });

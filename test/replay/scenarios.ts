@@ -74,7 +74,10 @@ export const SCENARIOS: Scenario[] = [
       await feed(env, h, { stop: untilStage('awaiting_approval') });
       await approve(env, h, 'alice');
       await approve(env, h, 'bob');
-      await feed(env, h, { stop: (s) => s.stage === 'production' && s.deployed.includes('production'), stepMinutes: 1 });
+      await feed(env, h, {
+        stop: (s) => s.stage === 'production' && s.deployed.includes('production'),
+        stepMinutes: 1,
+      });
       await h.executeUpdate(abortUpdate, { args: [{ by: 'carol', reason: 'pager says stop' }] });
       await feed(env, h, { stop: () => false, stepMinutes: 1 });
     },

@@ -36,7 +36,10 @@ const pushTo = (commit: string, files: string[]): string => JSON.stringify(pushO
 const NOTIFY = ['k8s/production/notification-service/deployment.yaml'];
 
 async function assertNotStarted(service: string, commit: string) {
-  await assert.rejects(env.client.workflow.getHandle(promotionWorkflowId({ service, commit })).describe(), WorkflowNotFoundError);
+  await assert.rejects(
+    env.client.workflow.getHandle(promotionWorkflowId({ service, commit })).describe(),
+    WorkflowNotFoundError,
+  );
 }
 
 describe('POST /webhooks/github', () => {
@@ -48,10 +51,16 @@ describe('POST /webhooks/github', () => {
     const workflowId = promotionWorkflowId({ service: 'notification-service', commit: pr.commit });
     assert.deepEqual(first.json, { workflowId, started: true, service: 'notification-service' });
     const desc = await env.client.workflow.getHandle(workflowId).describe();
-    assert.equal(desc.typedSearchAttributes.get({ name: 'AirlockService', type: 'KEYWORD' } as never), 'notification-service');
+    assert.equal(
+      desc.typedSearchAttributes.get({ name: 'AirlockService', type: 'KEYWORD' } as never),
+      'notification-service',
+    );
     // GitHub's "Redeliver" sends the same bytes and delivery id.
     const again = await server.post('/webhooks/github', pr.body, headers);
-    assert.deepEqual([again.status, again.json], [200, { workflowId, started: false, service: 'notification-service' }]);
+    assert.deepEqual(
+      [again.status, again.json],
+      [200, { workflowId, started: false, service: 'notification-service' }],
+    );
     const push = pushTo(pr.commit, NOTIFY);
     const twin = await server.post('/webhooks/github', push, deliveryHeaders('push', SECRET, push));
     assert.deepEqual([twin.status, twin.json.workflowId, twin.json.started], [200, workflowId, false]);
@@ -63,8 +72,15 @@ describe('POST /webhooks/github', () => {
     const good = deliveryHeaders('pull_request', SECRET, pr.body);
     const { ['x-hub-signature-256']: _, ...unsigned } = good;
     const r1 = await server.post('/webhooks/github', pr.body, unsigned);
-    assert.deepEqual([r1.status, r1.json.error], [401, 'x-hub-signature-256: missing; unsigned deliveries are refused']);
-    const r2 = await server.post('/webhooks/github', pr.body, deliveryHeaders('pull_request', 'not-the-secret-at-all-000', pr.body));
+    assert.deepEqual(
+      [r1.status, r1.json.error],
+      [401, 'x-hub-signature-256: missing; unsigned deliveries are refused'],
+    );
+    const r2 = await server.post(
+      '/webhooks/github',
+      pr.body,
+      deliveryHeaders('pull_request', 'not-the-secret-at-all-000', pr.body),
+    );
     assert.deepEqual([r2.status, r2.json.error], [401, 'x-hub-signature-256: does not match the webhook secret']);
     const tampered = pr.body.replace('"airlock-agent[bot]"', '"alice"');
     assert.notEqual(tampered, pr.body);
@@ -81,7 +97,10 @@ describe('POST /webhooks/github', () => {
     pr.pull_request.merge_commit_sha = 'not-a-sha';
     const bad = JSON.stringify(pr);
     const r2 = await server.post('/webhooks/github', bad, deliveryHeaders('pull_request', SECRET, bad));
-    assert.deepEqual([r2.status, r2.json.error], [400, 'pull_request payload: pull_request.merge_commit_sha: must be a 40-hex commit SHA']);
+    assert.deepEqual(
+      [r2.status, r2.json.error],
+      [400, 'pull_request payload: pull_request.merge_commit_sha: must be a 40-hex commit SHA'],
+    );
     const big = JSON.stringify({ padding: 'x'.repeat(70 * 1024) });
     const r3 = await server.post('/webhooks/github', big, deliveryHeaders('pull_request', SECRET, big));
     assert.equal(r3.status, 413);
@@ -92,10 +111,19 @@ describe('POST /webhooks/github', () => {
     const none = mergedPr(['docs/README.md']);
     const r1 = await server.post('/webhooks/github', none.body, deliveryHeaders('pull_request', SECRET, none.body));
     assert.equal(r1.status, 422);
-    assert.match(r1.json.error, /touches no service declared in policy.services \(1 changed paths, e.g. docs\/README.md\)/);
+    assert.match(
+      r1.json.error,
+      /touches no service declared in policy.services \(1 changed paths, e.g. docs\/README.md\)/,
+    );
     const two = mergedPr([...NOTIFY, 'k8s/staging/search-service/hpa.yaml']);
     const r2 = await server.post('/webhooks/github', two.body, deliveryHeaders('pull_request', SECRET, two.body));
-    assert.deepEqual([r2.status, r2.json.error], [422, 'change touches 2 services (notification-service, search-service); one promotion carries one service, split the change']);
+    assert.deepEqual(
+      [r2.status, r2.json.error],
+      [
+        422,
+        'change touches 2 services (notification-service, search-service); one promotion carries one service, split the change',
+      ],
+    );
     await assertNotStarted('notification-service', two.commit);
     await assertNotStarted('search-service', two.commit);
   });

@@ -58,7 +58,11 @@ export interface GithubWebhookRig {
 export async function startGithubWebhookRig(secret: string): Promise<GithubWebhookRig> {
   const env = await devServerEnv();
   const github = await startGithubFake();
-  const server = await startLiveServer(env, { github: { webhookSecret: secret } }, { pullRequestFiles: pullRequestFilesWith(new Octokit({ baseUrl: github.url })) });
+  const server = await startLiveServer(
+    env,
+    { github: { webhookSecret: secret } },
+    { pullRequestFiles: pullRequestFilesWith(new Octokit({ baseUrl: github.url })) },
+  );
   return {
     env,
     github,

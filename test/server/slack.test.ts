@@ -62,7 +62,16 @@ function click(user: string, workflowId: string, action = 'airlock_approve'): { 
     team: { id: 'T0001', domain: 'example' },
     channel: { id: 'C0001', name: 'deploys' },
     response_url: `${slack.url}${respondPath}`,
-    actions: [{ action_id: action, block_id: 'airlock_decision', text: { type: 'plain_text', text: 'Approve' }, value: workflowId, type: 'button', action_ts: '1700000001.000200' }],
+    actions: [
+      {
+        action_id: action,
+        block_id: 'airlock_decision',
+        text: { type: 'plain_text', text: 'Approve' },
+        value: workflowId,
+        type: 'button',
+        action_ts: '1700000001.000200',
+      },
+    ],
   };
   return { body: `payload=${encodeURIComponent(JSON.stringify(payload))}`, respondPath };
 }
@@ -89,16 +98,29 @@ describe('Slack interactions', () => {
 
       // The same request again (captured and replayed within Slack's 5 minutes).
       const replay = await server.post('/slack/interactions', alice.body, headers);
-      assert.deepEqual([replay.status, replay.json.error], [401, 'slack signature: this exact request was already received (replay)']);
+      assert.deepEqual(
+        [replay.status, replay.json.error],
+        [401, 'slack signature: this exact request was already received (replay)'],
+      );
       // Signed with the wrong secret, and correctly signed but 6 minutes old.
       const bob = click('U0BOB0001', h.workflowId);
-      const forged = await server.post('/slack/interactions', bob.body, slackHeaders('not-the-signing-secret', bob.body));
+      const forged = await server.post(
+        '/slack/interactions',
+        bob.body,
+        slackHeaders('not-the-signing-secret', bob.body),
+      );
       assert.equal(forged.status, 401);
       assert.match(forged.json.error, /^slack signature: /);
-      const stale = await server.post('/slack/interactions', bob.body, slackHeaders(SIGNING_SECRET, bob.body, Math.floor(Date.now() / 1000) - 360));
+      const stale = await server.post(
+        '/slack/interactions',
+        bob.body,
+        slackHeaders(SIGNING_SECRET, bob.body, Math.floor(Date.now() / 1000) - 360),
+      );
       assert.equal(stale.status, 401);
       assert.match(stale.json.error, /stale|old|timestamp/i);
-      const missing = await server.post('/slack/interactions', bob.body, { 'content-type': 'application/x-www-form-urlencoded' });
+      const missing = await server.post('/slack/interactions', bob.body, {
+        'content-type': 'application/x-www-form-urlencoded',
+      });
       assert.deepEqual([missing.status, missing.json.error], [401, 'x-slack-signature: missing']);
       // Signed but malformed.
       const junk = 'payload=%7Bnot-json';
@@ -106,19 +128,31 @@ describe('Slack interactions', () => {
       assert.deepEqual([bad.status, bad.json.error], [400, 'payload: missing or not JSON']);
       const wrongId = click('U0BOB0001', 'promotion-../../etc');
       const bad2 = await server.post('/slack/interactions', wrongId.body, slackHeaders(SIGNING_SECRET, wrongId.body));
-      assert.deepEqual([bad2.status, bad2.json.error], [400, 'payload.actions.0.value: must be a promotion workflow id']);
+      assert.deepEqual(
+        [bad2.status, bad2.json.error],
+        [400, 'payload.actions.0.value: must be a promotion workflow id'],
+      );
       // A verified Slack user who is no approver.
       const nobody = click('U0NOBODY1', h.workflowId);
-      assert.equal((await server.post('/slack/interactions', nobody.body, slackHeaders(SIGNING_SECRET, nobody.body))).status, 200);
+      assert.equal(
+        (await server.post('/slack/interactions', nobody.body, slackHeaders(SIGNING_SECRET, nobody.body))).status,
+        200,
+      );
       const refusal = await slack.waitFor((c) => c.path === nobody.respondPath);
       assert.match((refusal.body as any).text, /U0NOBODY1> is not mapped to an approver/);
 
       let s = await state(h);
-      assert.deepEqual(s.approvals.map((a) => [a.approver, a.via, a.attribution]), [['alice', 'slack', 'slack-bridge']]);
+      assert.deepEqual(
+        s.approvals.map((a) => [a.approver, a.via, a.attribution]),
+        [['alice', 'slack', 'slack-bridge']],
+      );
       assert.equal(s.refusals.length, 0);
 
       // bob's genuine click completes the set; the promotion reaches production.
-      assert.equal((await server.post('/slack/interactions', bob.body, slackHeaders(SIGNING_SECRET, bob.body))).status, 200);
+      assert.equal(
+        (await server.post('/slack/interactions', bob.body, slackHeaders(SIGNING_SECRET, bob.body))).status,
+        200,
+      );
       const done = await slack.waitFor((c) => c.path === bob.respondPath);
       assert.match(contextText(done.body), /Approved by bob \(2\/2\) — production rollout follows/);
       const r: PromotionResult = await h.result();
@@ -129,11 +163,26 @@ describe('Slack interactions', () => {
   });
 
   test('/airlock status answers at once; unknown verbs get the usage', async () => {
-    const body = new URLSearchParams({ command: '/airlock', text: 'status promotion-none-0000000000000000000000000000000000000000', user_id: 'U0ALICE01', response_url: `${slack.url}/respond/cmd/1`, team_id: 'T0001', channel_id: 'C0001' }).toString();
+    const body = new URLSearchParams({
+      command: '/airlock',
+      text: 'status promotion-none-0000000000000000000000000000000000000000',
+      user_id: 'U0ALICE01',
+      response_url: `${slack.url}/respond/cmd/1`,
+      team_id: 'T0001',
+      channel_id: 'C0001',
+    }).toString();
     const r = await server.post('/slack/commands', body, slackHeaders(SIGNING_SECRET, body));
     assert.equal(r.status, 200);
     assert.match(r.json.text, /^status: no promotion promotion-none-/);
-    const help = new URLSearchParams({ command: '/airlock', text: 'deploy everything', user_id: 'U0ALICE01', response_url: `${slack.url}/respond/cmd/2` }).toString();
-    assert.match((await server.post('/slack/commands', help, slackHeaders(SIGNING_SECRET, help))).json.text, /^usage: \/airlock status/);
+    const help = new URLSearchParams({
+      command: '/airlock',
+      text: 'deploy everything',
+      user_id: 'U0ALICE01',
+      response_url: `${slack.url}/respond/cmd/2`,
+    }).toString();
+    assert.match(
+      (await server.post('/slack/commands', help, slackHeaders(SIGNING_SECRET, help))).json.text,
+      /^usage: \/airlock status/,
+    );
   });
 });

@@ -5,7 +5,13 @@ import fc from 'fast-check';
 import { assessSample } from '../../src/workflows/breach-rule';
 
 const rule = { thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001 };
-const sample = (rate: number, baseline: number, requestCount = 1000) => ({ environment: 'production' as const, rate, baseline, requestCount, observedAt: '2026-11-25T00:00:00Z' });
+const sample = (rate: number, baseline: number, requestCount = 1000) => ({
+  environment: 'production' as const,
+  rate,
+  baseline,
+  requestCount,
+  observedAt: '2026-11-25T00:00:00Z',
+});
 
 test('exactly +5 % over the baseline is healthy; anything above it is a breach', () => {
   assert.equal(assessSample(sample(0.0105, 0.01), rule).verdict, 'healthy');
@@ -44,15 +50,21 @@ test('a floor of 0 and a zero baseline: any error is a breach, none is healthy',
 test('property: a breach stays a breach with a higher rate, and a conclusive healthy sample stays healthy with a lower rate', () => {
   const rate = fc.double({ min: 0, max: 1, noNaN: true });
   fc.assert(
-    fc.property(rate, rate, fc.double({ min: 0, max: 0.5, noNaN: true }), fc.integer({ min: 0, max: 10_000 }), (r1, r2, baseline, n) => {
-      const [lo, hi] = r1 <= r2 ? [r1, r2] : [r2, r1];
-      const low = assessSample(sample(lo, baseline, n), rule).verdict;
-      const high = assessSample(sample(hi, baseline, n), rule).verdict;
-      if (n < rule.minRequestCount) return low === 'inconclusive' && high === 'inconclusive';
-      if (low === 'breach') return high === 'breach';
-      if (high === 'healthy') return low === 'healthy';
-      return true;
-    }),
+    fc.property(
+      rate,
+      rate,
+      fc.double({ min: 0, max: 0.5, noNaN: true }),
+      fc.integer({ min: 0, max: 10_000 }),
+      (r1, r2, baseline, n) => {
+        const [lo, hi] = r1 <= r2 ? [r1, r2] : [r2, r1];
+        const low = assessSample(sample(lo, baseline, n), rule).verdict;
+        const high = assessSample(sample(hi, baseline, n), rule).verdict;
+        if (n < rule.minRequestCount) return low === 'inconclusive' && high === 'inconclusive';
+        if (low === 'breach') return high === 'breach';
+        if (high === 'healthy') return low === 'healthy';
+        return true;
+      },
+    ),
     { seed: 20261125, numRuns: 5000 },
   );
 });

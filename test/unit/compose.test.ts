@@ -11,8 +11,16 @@ import { loadServerConfig } from '../../src/server/config';
 import { AIRLOCK_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 
 const root = resolve(__dirname, '../..');
-type Service = { image?: string; build?: string; command?: string[] | string; environment?: Record<string, string>; volumes?: string[] };
-const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
+type Service = {
+  image?: string;
+  build?: string;
+  command?: string[] | string;
+  environment?: Record<string, string>;
+  volumes?: string[];
+};
+const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, Service>;
+};
 const s = compose.services;
 
 test('every image is pinned to a version', () => {
@@ -26,7 +34,8 @@ test('every image is pinned to a version', () => {
 test('Temporal persists in PostgreSQL and the UI and workers point at it', () => {
   assert.equal(s.temporal.environment?.DB, 'postgres12');
   assert.equal(s.temporal.environment?.POSTGRES_SEEDS, 'postgresql');
-  for (const name of ['temporal-ui', 'airlock-worker', 'airlock-server']) assert.equal(s[name].environment?.TEMPORAL_ADDRESS, 'temporal:7233', name);
+  for (const name of ['temporal-ui', 'airlock-worker', 'airlock-server'])
+    assert.equal(s[name].environment?.TEMPORAL_ADDRESS, 'temporal:7233', name);
 });
 
 test('the stack registers exactly Airlock’s search attributes', () => {

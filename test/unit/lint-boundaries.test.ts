@@ -25,13 +25,32 @@ describe('layer boundaries', () => {
     expect(cli[0]).toMatch(/cli and server never import each other/);
   });
   test('integrations may not reach up into activities, server or workflow values', async () => {
-    expect(await lint('src/integrations/kubernetes/probe.ts', "import { createDeployActivities } from '../../activities/deploy';\n")).toHaveLength(1);
-    expect(await lint('src/integrations/slack/probe.ts', "import { promotion } from '../../workflows/promotion';\n")).toHaveLength(1);
-    expect(await lint('src/integrations/slack/probe.ts', "import type { PromotionState } from '../../workflows/messages';\n")).toEqual([]);
+    expect(
+      await lint(
+        'src/integrations/kubernetes/probe.ts',
+        "import { createDeployActivities } from '../../activities/deploy';\n",
+      ),
+    ).toHaveLength(1);
+    expect(
+      await lint('src/integrations/slack/probe.ts', "import { promotion } from '../../workflows/promotion';\n"),
+    ).toHaveLength(1);
+    expect(
+      await lint(
+        'src/integrations/slack/probe.ts',
+        "import type { PromotionState } from '../../workflows/messages';\n",
+      ),
+    ).toEqual([]);
   });
   test('imports that go down are allowed', async () => {
-    expect(await lint('src/server/probe.ts', "import { readPromotion } from '../client/promotion-view';\n")).toEqual([]);
-    expect(await lint('src/cli/probe.ts', "import { renderView } from '../client/render-status';\nimport { formatRise } from '../common/format';\n")).toEqual([]);
+    expect(await lint('src/server/probe.ts', "import { readPromotion } from '../client/promotion-view';\n")).toEqual(
+      [],
+    );
+    expect(
+      await lint(
+        'src/cli/probe.ts',
+        "import { renderView } from '../client/render-status';\nimport { formatRise } from '../common/format';\n",
+      ),
+    ).toEqual([]);
     // "client" is not "cli": the pattern matches whole folder names.
     expect(await lint('src/server/probe.ts', "import { x } from '../client/cli-like';\n")).toEqual([]);
   });

@@ -38,18 +38,35 @@ test('omitted sections get the defaults of the story', () => {
 });
 
 test('a bake under 24 h must be allowed explicitly', () => {
-  assert.deepEqual(problems(`${minimal}bake: { minHours: 1 }\n`), ['bake.minHours: is 1 h, under the 24 h standard; set bake.allowShortBake: true to say so explicitly']);
+  assert.deepEqual(problems(`${minimal}bake: { minHours: 1 }\n`), [
+    'bake.minHours: is 1 h, under the 24 h standard; set bake.allowShortBake: true to say so explicitly',
+  ]);
   assert.equal(parsePolicy(`${minimal}bake: { minHours: 1, allowShortBake: true }\n`).policy.bake.minHours, 1);
 });
 
 test('errors name the path of the bad field and the reason', () => {
   assert.match(problems(`${minimal}canary: { percent: "ten" }\n`).join(), /^canary\.percent: /);
-  assert.match(problems(`${minimal}canary: { percent: 80 }\n`).join(), /^canary\.percent: a canary above 50% is not a canary/);
+  assert.match(
+    problems(`${minimal}canary: { percent: 80 }\n`).join(),
+    /^canary\.percent: a canary above 50% is not a canary/,
+  );
   assert.match(problems(`${minimal}rollback: { thresholdPercent: -1 }\n`).join(), /^rollback\.thresholdPercent: /);
-  assert.match(problems(minimal.replace('{ id: bob }', '{ id: alice }')).join(), /approvers\.allowed\.1\.id: "alice" is listed twice/);
-  assert.match(problems(minimal.replace('{ id: bob }', '{ id: "airlock-agent[bot]" }')).join(), /approvers\.allowed\.1\.id: .*agent identity/);
-  assert.match(problems(minimal.replace(', { id: bob }', '')).join(), /approvers\.allowed: lists 1 approvers but approvers\.required is 2/);
-  assert.match(problems(`${minimal}approvers: { required: 1, allowed: [{ id: a }] }\n`).join(), /YAML: .*[Mm]ap keys must be unique/);
+  assert.match(
+    problems(minimal.replace('{ id: bob }', '{ id: alice }')).join(),
+    /approvers\.allowed\.1\.id: "alice" is listed twice/,
+  );
+  assert.match(
+    problems(minimal.replace('{ id: bob }', '{ id: "airlock-agent[bot]" }')).join(),
+    /approvers\.allowed\.1\.id: .*agent identity/,
+  );
+  assert.match(
+    problems(minimal.replace(', { id: bob }', '')).join(),
+    /approvers\.allowed: lists 1 approvers but approvers\.required is 2/,
+  );
+  assert.match(
+    problems(`${minimal}approvers: { required: 1, allowed: [{ id: a }] }\n`).join(),
+    /YAML: .*[Mm]ap keys must be unique/,
+  );
 });
 
 test('unknown keys are refused (a typo must not silently fall back to a default)', () => {

@@ -27,7 +27,10 @@ describe('approval gate', () => {
     await rig.run(async () => {
       const h = await rig.start();
       await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
-      await feed(env, h, { stop: (x) => Date.parse(x.now) - Date.parse(x.stagingReadyAt!) >= 3 * 3600_000, stepMinutes: 30 });
+      await feed(env, h, {
+        stop: (x) => Date.parse(x.now) - Date.parse(x.stagingReadyAt!) >= 3 * 3600_000,
+        stepMinutes: 30,
+      });
       const msg = await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: 'alice' }] }));
       assert.match(msg, /not awaiting approval: stage is baking; bake ends in 2[01]h \d\dm/);
       const s = await state(h);
@@ -43,21 +46,44 @@ describe('approval gate', () => {
     await rig.run(async () => {
       const h = await rig.start();
       await feed(env, h, { stop: untilStage('awaiting_approval') });
-      assert.match(await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: 'airlock-agent[bot]' }] })), /author.*can never approve/);
-      assert.match(await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: 'mallory' }] })), /"mallory" is not in approvers.allowed/);
-      assert.match(await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: ' ' }] })), /approve: approver: is required/);
-      const first = await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice', 'canary clean')] });
+      assert.match(
+        await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: 'airlock-agent[bot]' }] })),
+        /author.*can never approve/,
+      );
+      assert.match(
+        await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: 'mallory' }] })),
+        /"mallory" is not in approvers.allowed/,
+      );
+      assert.match(
+        await refusal(h.executeUpdate(approveUpdate, { args: [{ approver: ' ' }] })),
+        /approve: approver: is required/,
+      );
+      const first = await h.executeUpdate(approveUpdate, {
+        args: [await signedApproval(env, h, 'alice', 'canary clean')],
+      });
       assert.deepEqual([first.complete, first.required, first.approvals.length], [false, 2, 1]);
-      assert.match(await refusal(h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] })), /already approved/);
+      assert.match(
+        await refusal(h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] })),
+        /already approved/,
+      );
       // The same refusals reach signals too: recorded, never counted.
       await h.signal('approve', { approver: 'airlock-agent[bot]' });
       await h.signal('approve', { approver: 'alice' });
       let s = await state(h);
       assert.equal(s.stage, 'awaiting_approval');
-      assert.deepEqual(s.approvals.map((a) => a.approver), ['alice']);
+      assert.deepEqual(
+        s.approvals.map((a) => a.approver),
+        ['alice'],
+      );
       assert.equal(s.refusals.filter((r) => r.action === 'approve').length, 2);
-      assert.match(await refusal(h.executeUpdate(rejectUpdate, { args: [{ approver: 'airlock-agent[bot]', reason: 'x' }] })), /author/);
-      assert.match(await refusal(h.executeUpdate(rejectUpdate, { args: [{ approver: 'bob', reason: '' }] })), /reject: reason: is required/);
+      assert.match(
+        await refusal(h.executeUpdate(rejectUpdate, { args: [{ approver: 'airlock-agent[bot]', reason: 'x' }] })),
+        /author/,
+      );
+      assert.match(
+        await refusal(h.executeUpdate(rejectUpdate, { args: [{ approver: 'bob', reason: '' }] })),
+        /reject: reason: is required/,
+      );
       const second = await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'bob')] });
       assert.equal(second.complete, true);
       await feed(env, h, { stop: () => false });
@@ -76,8 +102,20 @@ describe('approval gate', () => {
     await rig.run(async () => {
       const h = await rig.start();
       await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
-      await h.signal('errorRate', { environment: 'staging', rate: 7, baseline: 0.01, requestCount: 1000, observedAt: new Date(await env.currentTimeMs()).toISOString() });
-      await h.signal('errorRate', { environment: 'qa', rate: 0.9, baseline: 0.01, requestCount: 1000, observedAt: 'yesterday' });
+      await h.signal('errorRate', {
+        environment: 'staging',
+        rate: 7,
+        baseline: 0.01,
+        requestCount: 1000,
+        observedAt: new Date(await env.currentTimeMs()).toISOString(),
+      });
+      await h.signal('errorRate', {
+        environment: 'qa',
+        rate: 0.9,
+        baseline: 0.01,
+        requestCount: 1000,
+        observedAt: 'yesterday',
+      });
       const s = await state(h);
       assert.equal(s.stage, 'baking');
       assert.deepEqual(

@@ -17,10 +17,13 @@ afterAll(async () => {
 const EMPTY: SlotState = { holders: [], queue: [], startsInLastHour: [], maxServicesInFlight: 0, maxStartsPerHour: 0 };
 /** The slot workflow's state; empty before the first promotion has created it. */
 const slots = (rig: { slotWorkflowId: string }): Promise<SlotState> =>
-  env.client.workflow.getHandle(rig.slotWorkflowId).query(slotStateQuery).catch((err) => {
-    if (err instanceof WorkflowNotFoundError) return EMPTY;
-    throw err;
-  });
+  env.client.workflow
+    .getHandle(rig.slotWorkflowId)
+    .query(slotStateQuery)
+    .catch((err) => {
+      if (err instanceof WorkflowNotFoundError) return EMPTY;
+      throw err;
+    });
 
 async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
   for (let i = 0; i < 200; i++) {
@@ -38,17 +41,34 @@ describe('blast-radius slot', () => {
       const a = await rig.start({ service: 'search-service' });
       await feed(env, a, { stop: untilStage('baking'), stepMinutes: 1 });
       const b = await rig.start({ service: 'payment-service' });
-      const queued = await waitFor(() => state(b), (s) => s.queuePosition === 1, 'b queued at position 1');
+      const queued = await waitFor(
+        () => state(b),
+        (s) => s.queuePosition === 1,
+        'b queued at position 1',
+      );
       assert.equal(queued.stage, 'queued');
-      assert.deepEqual((await slots(rig)).holders.map((h) => h.workflowId), [a.workflowId]);
+      assert.deepEqual(
+        (await slots(rig)).holders.map((h) => h.workflowId),
+        [a.workflowId],
+      );
       // Hours pass: b stays queued while a bakes.
-      await feed(env, a, { stop: (s) => Date.parse(s.now) - Date.parse(s.stagingReadyAt!) > 6 * 3600_000, stepMinutes: 30 });
+      await feed(env, a, {
+        stop: (s) => Date.parse(s.now) - Date.parse(s.stagingReadyAt!) > 6 * 3600_000,
+        stepMinutes: 30,
+      });
       assert.equal((await state(b)).stage, 'queued');
-      assert.deepEqual(rig.deployer.operations.filter((o) => o.service === 'payment-service'), []);
+      assert.deepEqual(
+        rig.deployer.operations.filter((o) => o.service === 'payment-service'),
+        [],
+      );
       await a.executeUpdate(abortUpdate, { args: [{ by: 'alice', reason: 'make room' }] });
       const ra: PromotionResult = await a.result();
       assert.equal(ra.outcome, 'aborted');
-      const sb = await waitFor(() => state(b), (s) => s.stage === 'baking', 'b baking');
+      const sb = await waitFor(
+        () => state(b),
+        (s) => s.stage === 'baking',
+        'b baking',
+      );
       const endedA = (await state(a)).endedAt!;
       assert.ok(Date.parse(sb.stagingReadyAt!) >= Date.parse(endedA));
       await b.executeUpdate(abortUpdate, { args: [{ by: 'alice', reason: 'end of test' }] });
@@ -61,12 +81,24 @@ describe('blast-radius slot', () => {
     const rig = createRig(env, { policy: { maxServicesInFlight: 3 } });
     await rig.run(async () => {
       const a = await rig.start({ service: 'search-service' });
-      await waitFor(() => state(a), (s) => s.stage !== 'policy_gate' && s.stage !== 'queued', 'a granted');
+      await waitFor(
+        () => state(a),
+        (s) => s.stage !== 'policy_gate' && s.stage !== 'queued',
+        'a granted',
+      );
       const b = await rig.start({ service: 'search-service' });
-      await waitFor(() => state(b), (s) => s.queuePosition === 1, 'b queued');
+      await waitFor(
+        () => state(b),
+        (s) => s.queuePosition === 1,
+        'b queued',
+      );
       const c = await rig.start({ service: 'payment-service' });
       // Strict FIFO: c waits behind b.
-      const sc = await waitFor(() => state(c), (s) => s.queuePosition === 2, 'c queued behind b');
+      const sc = await waitFor(
+        () => state(c),
+        (s) => s.queuePosition === 2,
+        'c queued behind b',
+      );
       assert.equal(sc.stage, 'queued');
       for (const h of [a, b, c]) await h.signal('abort', { by: 'bob', reason: 'end of test' });
       for (const h of [a, b, c]) assert.equal(((await h.result()) as PromotionResult).outcome, 'aborted');
@@ -78,9 +110,17 @@ describe('blast-radius slot', () => {
     await rig.run(async () => {
       const a = await rig.start({ service: 'search-service' });
       const b = await rig.start({ service: 'payment-service' });
-      await waitFor(() => slots(rig), (s) => s.holders.length === 2, 'two holders');
+      await waitFor(
+        () => slots(rig),
+        (s) => s.holders.length === 2,
+        'two holders',
+      );
       const c = await rig.start({ service: 'notification-service' });
-      const limited = await waitFor(() => slots(rig), (s) => s.queue.length === 1 && !!s.nextStartAllowedAt, 'c held by hourly limit');
+      const limited = await waitFor(
+        () => slots(rig),
+        (s) => s.queue.length === 1 && !!s.nextStartAllowedAt,
+        'c held by hourly limit',
+      );
       assert.equal(limited.startsInLastHour.length, 2);
       for (const h of [a, b]) await h.signal('abort', { by: 'bob', reason: 'free the slots' });
       for (const h of [a, b]) await h.result();
@@ -98,13 +138,24 @@ describe('blast-radius slot', () => {
     const rig = createRig(env);
     await rig.run(async () => {
       const a = await rig.start({ service: 'search-service' });
-      await waitFor(() => state(a), (s) => s.stage === 'baking', 'a baking');
+      await waitFor(
+        () => state(a),
+        (s) => s.stage === 'baking',
+        'a baking',
+      );
       const b = await rig.start({ service: 'payment-service' });
-      await waitFor(() => state(b), (s) => s.queuePosition === 1, 'b queued');
+      await waitFor(
+        () => state(b),
+        (s) => s.queuePosition === 1,
+        'b queued',
+      );
       await a.terminate('operator pulled the plug');
       const sb = await feed(env, b, { stop: (s) => s.stage !== 'queued', stepMinutes: 2 });
       assert.notEqual(sb.stage, 'queued');
-      assert.deepEqual((await slots(rig)).holders.map((h) => h.workflowId), [b.workflowId]);
+      assert.deepEqual(
+        (await slots(rig)).holders.map((h) => h.workflowId),
+        [b.workflowId],
+      );
       await b.signal('abort', { by: 'bob', reason: 'end of test' });
       await b.result();
     });
@@ -114,14 +165,25 @@ describe('blast-radius slot', () => {
     const rig = createRig(env);
     await rig.run(async () => {
       const a = await rig.start({ service: 'search-service' });
-      await waitFor(() => state(a), (s) => s.stage === 'baking', 'a baking');
+      await waitFor(
+        () => state(a),
+        (s) => s.stage === 'baking',
+        'a baking',
+      );
       const b = await rig.start({ service: 'payment-service' });
-      await waitFor(() => state(b), (s) => s.queuePosition === 1, 'b queued');
+      await waitFor(
+        () => state(b),
+        (s) => s.queuePosition === 1,
+        'b queued',
+      );
       await b.executeUpdate(abortUpdate, { args: [{ by: 'carol', reason: 'not today' }] });
       assert.equal(((await b.result()) as PromotionResult).outcome, 'aborted');
       const s = await slots(rig);
       assert.deepEqual(s.queue, []);
-      assert.deepEqual(rig.deployer.operations.filter((o) => o.service === 'payment-service'), []);
+      assert.deepEqual(
+        rig.deployer.operations.filter((o) => o.service === 'payment-service'),
+        [],
+      );
       await a.signal('abort', { by: 'bob', reason: 'end of test' });
       await a.result();
     });

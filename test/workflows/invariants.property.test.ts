@@ -49,9 +49,31 @@ type Signing = 'valid' | 'unsigned' | 'forged' | 'replayed' | 'stale';
 const signing = fc.constantFrom<Signing>('valid', 'valid', 'valid', 'unsigned', 'forged', 'replayed', 'stale');
 const who = fc.constantFrom(...PEOPLE);
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ t: fc.constant('feed' as const), minutes: fc.integer({ min: 10, max: 30 * 60 }), silent: fc.integer({ min: 0, max: 11 }).map((n) => n === 0) }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('sample' as const), environment: fc.constantFrom('staging' as const, 'production' as const), kind: fc.constantFrom('breach' as const, 'healthy' as const, 'inconclusive' as const, 'stale' as const) }) },
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('approve' as const), who, via: fc.constantFrom('update' as const, 'signal' as const), sig: signing }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      t: fc.constant('feed' as const),
+      minutes: fc.integer({ min: 10, max: 30 * 60 }),
+      silent: fc.integer({ min: 0, max: 11 }).map((n) => n === 0),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('sample' as const),
+      environment: fc.constantFrom('staging' as const, 'production' as const),
+      kind: fc.constantFrom('breach' as const, 'healthy' as const, 'inconclusive' as const, 'stale' as const),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant('approve' as const),
+      who,
+      via: fc.constantFrom('update' as const, 'signal' as const),
+      sig: signing,
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('reject' as const), who }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('abort' as const), who }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('restart' as const) }) },
@@ -103,7 +125,9 @@ async function restartableWorker(rig: Rig, restarts: number) {
   };
 }
 
-const debug = process.env.AIRLOCK_PROPERTY_DEBUG ? (...a: unknown[]) => console.error(new Date().toISOString(), ...a) : () => {};
+const debug = process.env.AIRLOCK_PROPERTY_DEBUG
+  ? (...a: unknown[]) => console.error(new Date().toISOString(), ...a)
+  : () => {};
 
 /** What the current run is doing, for the message of a step that never returns. */
 const current: { commands: Command[]; h?: WorkflowHandle; slotWorkflowId?: string } = { commands: [] };
@@ -123,7 +147,10 @@ const TIMED_OUT = Symbol('timed out');
 /** The run's commands, the promotion's own state and the server's view of it; each probe bounded. */
 async function diagnosis(): Promise<string> {
   const probe = async (what: string, p: () => Promise<unknown>) => {
-    const r = await race(5_000, p().catch((e) => `error: ${String(e)}`));
+    const r = await race(
+      5_000,
+      p().catch((e) => `error: ${String(e)}`),
+    );
     return `${what}=${r === TIMED_OUT ? 'no answer in 5 s' : JSON.stringify(r)?.slice(0, 1500)}`;
   };
   const h = current.h;
@@ -132,14 +159,29 @@ async function diagnosis(): Promise<string> {
     lines.push(await probe('state', () => state(h)));
     lines.push(
       await probe('describe', () =>
-        h.describe().then((d) => ({ status: d.status.name, pendingWorkflowTask: d.raw.pendingWorkflowTask, pendingActivities: d.raw.pendingActivities, historyLength: d.historyLength })),
+        h.describe().then((d) => ({
+          status: d.status.name,
+          pendingWorkflowTask: d.raw.pendingWorkflowTask,
+          pendingActivities: d.raw.pendingActivities,
+          historyLength: d.historyLength,
+        })),
       ),
     );
-    lines.push(await probe('lastEvents', () => h.fetchHistory().then((x) => (x.events ?? []).slice(-8).map((e) => `${e.eventId} ${e.eventType} ${e.eventTime?.seconds}`))));
+    lines.push(
+      await probe('lastEvents', () =>
+        h
+          .fetchHistory()
+          .then((x) => (x.events ?? []).slice(-8).map((e) => `${e.eventId} ${e.eventType} ${e.eventTime?.seconds}`)),
+      ),
+    );
   }
   if (current.slotWorkflowId) {
     const slot = env.client.workflow.getHandle(current.slotWorkflowId);
-    lines.push(await probe('slot', () => slot.describe().then((d) => ({ status: d.status.name, pendingWorkflowTask: d.raw.pendingWorkflowTask }))));
+    lines.push(
+      await probe('slot', () =>
+        slot.describe().then((d) => ({ status: d.status.name, pendingWorkflowTask: d.raw.pendingWorkflowTask })),
+      ),
+    );
   }
   lines.push(await probe('serverTime', () => env.currentTimeMs().then((t) => new Date(t).toISOString())));
   return lines.join('\n');
@@ -169,14 +211,28 @@ async function feedFor(h: WorkflowHandle, minutes: number, silent: boolean) {
   for (let left = minutes; left > 0; left -= 20) {
     const s = await step('state query', state(h));
     if (s.stage === 'ended') return;
-    if (!silent && s.deployed.length) await step('errorRate signal (healthy)', unlessEnded(sendSample(env, h, { environment: s.deployed.includes('production') ? 'production' : 'staging', ...SAMPLE.healthy })));
+    if (!silent && s.deployed.length)
+      await step(
+        'errorRate signal (healthy)',
+        unlessEnded(
+          sendSample(env, h, {
+            environment: s.deployed.includes('production') ? 'production' : 'staging',
+            ...SAMPLE.healthy,
+          }),
+        ),
+      );
     await step(`env.sleep ${Math.min(20, left)} minutes`, env.sleep(`${Math.min(20, left)} minutes`), 60_000);
   }
 }
 
-async function approval(h: WorkflowHandle, c: Extract<Command, { t: 'approve' }>, sent: ApprovalRequest[]): Promise<unknown> {
+async function approval(
+  h: WorkflowHandle,
+  c: Extract<Command, { t: 'approve' }>,
+  sent: ApprovalRequest[],
+): Promise<unknown> {
   const now = await step('currentTimeMs', env.currentTimeMs());
-  const sign = (key: string, at = now) => signedRequest('approve', { workflowId: h.workflowId, approver: c.who, secretKey: testSecretKey(key), now: at });
+  const sign = (key: string, at = now) =>
+    signedRequest('approve', { workflowId: h.workflowId, approver: c.who, secretKey: testSecretKey(key), now: at });
   switch (c.sig) {
     case 'unsigned':
       return { approver: c.who };
@@ -200,10 +256,17 @@ async function apply(h: WorkflowHandle, c: Command, worker: { restart(): Promise
     case 'feed':
       return feedFor(h, c.minutes, c.silent);
     case 'sample':
-      return step(`errorRate signal (${c.kind})`, unlessEnded(sendSample(env, h, { environment: c.environment, ...SAMPLE[c.kind] })));
+      return step(
+        `errorRate signal (${c.kind})`,
+        unlessEnded(sendSample(env, h, { environment: c.environment, ...SAMPLE[c.kind] })),
+      );
     case 'approve': {
       const req = await approval(h, c, sent);
-      if (c.via === 'update') return void (await step('approve update', h.executeUpdate(approveUpdate, { args: [req as ApprovalRequest] }).catch(() => undefined)));
+      if (c.via === 'update')
+        return void (await step(
+          'approve update',
+          h.executeUpdate(approveUpdate, { args: [req as ApprovalRequest] }).catch(() => undefined),
+        ));
       return step('approve signal', unlessEnded(h.signal('approve', req)));
     }
     case 'reject':
@@ -219,11 +282,15 @@ interface Ev {
   at: number;
   e: temporal.api.history.v1.IHistoryEvent;
 }
-const decode = (p?: temporal.api.common.v1.IPayloads | null): unknown[] => (p?.payloads ?? []).map((x) => defaultPayloadConverter.fromPayload(x));
+const decode = (p?: temporal.api.common.v1.IPayloads | null): unknown[] =>
+  (p?.payloads ?? []).map((x) => defaultPayloadConverter.fromPayload(x));
 
 /** Reads the facts from the server's history, not from what the workflow says about itself. */
 function facts(history: temporal.api.history.v1.IHistory, workflowId: string) {
-  const events: Ev[] = (history.events ?? []).map((e) => ({ at: Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6), e }));
+  const events: Ev[] = (history.events ?? []).map((e) => ({
+    at: Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6),
+    e,
+  }));
   const scheduled = new Map<string, string>();
   const completions: Array<{ type: string; at: number }> = [];
   const schedules: Array<{ type: string; at: number }> = [];
@@ -236,7 +303,15 @@ function facts(history: temporal.api.history.v1.IHistory, workflowId: string) {
     const r = raw as ApprovalRequest;
     const s = r.signature;
     if (!s || !ALLOWED.includes(r.approver) || usedSignatures.has(s.value)) return;
-    const claim = { workflowId, action: 'approve' as const, approver: r.approver, via: r.via ?? 'cli', at: s.at, nonce: s.nonce, ...(r.comment ? { text: r.comment } : {}) };
+    const claim = {
+      workflowId,
+      action: 'approve' as const,
+      approver: r.approver,
+      via: r.via ?? 'cli',
+      at: s.at,
+      nonce: s.nonce,
+      ...(r.comment ? { text: r.comment } : {}),
+    };
     if (!verifyDecisionSignature(claim, s.value, testPublicKey(r.approver))) return;
     if (Math.abs(Date.parse(s.at) - at) > 10 * 60_000) return;
     usedSignatures.add(s.value);
@@ -264,65 +339,103 @@ function facts(history: temporal.api.history.v1.IHistory, workflowId: string) {
 
 const RUNS = Number(process.env.AIRLOCK_PROPERTY_RUNS ?? 3);
 // The workflows tier's 10 min per 3 runs (node:test had no bound): more runs, more time.
-test('property: production only after gate, full bake, clean canary and two distinct allowed non-author approvals', { timeout: Math.max(1, RUNS / 3) * 600_000 }, async () => {
-  await workflowBundle();
-  const seed = process.env.AIRLOCK_PROPERTY_SEED ? Number(process.env.AIRLOCK_PROPERTY_SEED) : Date.now() ^ (Math.random() * 0x100000000);
-  debug('seed', seed);
-  const r = await fc.check(
-    fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 14 }), async (commands) => {
-      const rig = createRig(env, { policy: { approvalTimeoutHours: 6 } });
-      Object.assign(current, { commands, h: undefined, slotWorkflowId: rig.slotWorkflowId });
-      debug('run', JSON.stringify(commands));
-      const worker = await restartableWorker(rig, commands.filter((c) => c.t === 'restart').length);
-      try {
-        const h = (current.h = await step('start promotion', rig.start()));
-        const sent: ApprovalRequest[] = [];
-        for (const c of commands) await apply(h, c, worker, sent);
-        debug('commands done');
-        // Let it run to its end: time passes, metrics stay healthy, no further approvals. A promotion
-        // still running after 80 hours (bake 24 h + canary + 6 h approval timeout + watch) never ends.
-        for (let i = 0; i < 40 && (await step('state query', state(h))).stage !== 'ended'; i++) await feedFor(h, 120, false);
-        if ((await step('state query', state(h))).stage !== 'ended') throw new Error(`promotion still running after 80 h of server time\n${await diagnosis()}`);
-        debug('ended');
-        const result: PromotionResult = await step('promotion result', lockedClient.workflow.getHandle(h.workflowId).result());
-        const f = facts(await step('fetch history', h.fetchHistory()), h.workflowId);
-        const at = (list: Array<{ type: string; at: number }>, type: string) => list.find((x) => x.type === type)?.at;
-        const promoteAt = at(f.schedules, 'promoteCanary');
-        const canaryAt = at(f.schedules, 'deployCanary');
-        const stagingReady = at(f.completions, 'deployToEnvironment');
-        if (canaryAt !== undefined) {
-          assert.ok(stagingReady !== undefined && canaryAt - stagingReady >= 24 * HOUR, 'canary before a full 24 h bake from staging readiness');
+test(
+  'property: production only after gate, full bake, clean canary and two distinct allowed non-author approvals',
+  { timeout: Math.max(1, RUNS / 3) * 600_000 },
+  async () => {
+    await workflowBundle();
+    const seed = process.env.AIRLOCK_PROPERTY_SEED
+      ? Number(process.env.AIRLOCK_PROPERTY_SEED)
+      : Date.now() ^ (Math.random() * 0x100000000);
+    debug('seed', seed);
+    const r = await fc.check(
+      fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 14 }), async (commands) => {
+        const rig = createRig(env, { policy: { approvalTimeoutHours: 6 } });
+        Object.assign(current, { commands, h: undefined, slotWorkflowId: rig.slotWorkflowId });
+        debug('run', JSON.stringify(commands));
+        const worker = await restartableWorker(rig, commands.filter((c) => c.t === 'restart').length);
+        try {
+          const h = (current.h = await step('start promotion', rig.start()));
+          const sent: ApprovalRequest[] = [];
+          for (const c of commands) await apply(h, c, worker, sent);
+          debug('commands done');
+          // Let it run to its end: time passes, metrics stay healthy, no further approvals. A promotion
+          // still running after 80 hours (bake 24 h + canary + 6 h approval timeout + watch) never ends.
+          for (let i = 0; i < 40 && (await step('state query', state(h))).stage !== 'ended'; i++)
+            await feedFor(h, 120, false);
+          if ((await step('state query', state(h))).stage !== 'ended')
+            throw new Error(`promotion still running after 80 h of server time\n${await diagnosis()}`);
+          debug('ended');
+          const result: PromotionResult = await step(
+            'promotion result',
+            lockedClient.workflow.getHandle(h.workflowId).result(),
+          );
+          const f = facts(await step('fetch history', h.fetchHistory()), h.workflowId);
+          const at = (list: Array<{ type: string; at: number }>, type: string) => list.find((x) => x.type === type)?.at;
+          const promoteAt = at(f.schedules, 'promoteCanary');
+          const canaryAt = at(f.schedules, 'deployCanary');
+          const stagingReady = at(f.completions, 'deployToEnvironment');
+          if (canaryAt !== undefined) {
+            assert.ok(
+              stagingReady !== undefined && canaryAt - stagingReady >= 24 * HOUR,
+              'canary before a full 24 h bake from staging readiness',
+            );
+          }
+          if (promoteAt !== undefined) {
+            const canaryReady = at(f.completions, 'deployCanary')!;
+            assert.ok(promoteAt - canaryReady >= 30 * 60_000, 'production before the full canary watch');
+            const valid = new Set(
+              f.approvals
+                .filter((a) => ALLOWED.includes(a.who) && a.at >= canaryReady + 30 * 60_000 && a.at <= promoteAt)
+                .map((a) => a.who),
+            );
+            assert.ok(valid.size >= 2, `production with ${valid.size} valid distinct approvals`);
+            const breached = f.samples.some(
+              (s) =>
+                s.at >= stagingReady! &&
+                s.at <= promoteAt &&
+                s.count >= 100 &&
+                s.rate > 0.0105 &&
+                s.observedAt > '2002',
+            );
+            assert.ok(!breached, 'production after a breach');
+            assert.ok(
+              !f.schedules.some((s) => s.type === 'restoreEnvironment' && s.at < promoteAt),
+              'production after a rollback began',
+            );
+          }
+          if (result.outcome !== 'promoted') {
+            assert.equal(rig.deployer.view('notification-service', 'production').stable?.version, 'initial');
+            assert.equal(rig.deployer.view('notification-service', 'production').canary, null);
+            assert.equal(rig.deployer.view('notification-service', 'staging').stable?.version, 'initial');
+          }
+          if (result.approvals.some((a) => !ALLOWED.includes(a.approver)))
+            assert.fail('a non-allowed approval was counted');
+          const counted = result.approvals.map((a) => a.approver);
+          assert.equal(new Set(counted).size, counted.length, 'one person counted twice');
+          for (const a of counted)
+            assert.ok(
+              f.approvals.some((g) => g.who === a),
+              `${a}'s approval counted without a genuine signed request in history`,
+            );
+          const slot = (await step('slot query', env.client.workflow.getHandle(rig.slotWorkflowId).query('slots'))) as {
+            holders: unknown[];
+          };
+          assert.deepEqual(slot.holders, [], 'slot not released');
+        } finally {
+          debug('stopping worker');
+          await worker.stop();
+          debug('stopped');
         }
-        if (promoteAt !== undefined) {
-          const canaryReady = at(f.completions, 'deployCanary')!;
-          assert.ok(promoteAt - canaryReady >= 30 * 60_000, 'production before the full canary watch');
-          const valid = new Set(f.approvals.filter((a) => ALLOWED.includes(a.who) && a.at >= canaryReady + 30 * 60_000 && a.at <= promoteAt).map((a) => a.who));
-          assert.ok(valid.size >= 2, `production with ${valid.size} valid distinct approvals`);
-          const breached = f.samples.some((s) => s.at >= stagingReady! && s.at <= promoteAt && s.count >= 100 && s.rate > 0.0105 && s.observedAt > '2002');
-          assert.ok(!breached, 'production after a breach');
-          assert.ok(!f.schedules.some((s) => s.type === 'restoreEnvironment' && s.at < promoteAt), 'production after a rollback began');
-        }
-        if (result.outcome !== 'promoted') {
-          assert.equal(rig.deployer.view('notification-service', 'production').stable?.version, 'initial');
-          assert.equal(rig.deployer.view('notification-service', 'production').canary, null);
-          assert.equal(rig.deployer.view('notification-service', 'staging').stable?.version, 'initial');
-        }
-        if (result.approvals.some((a) => !ALLOWED.includes(a.approver))) assert.fail('a non-allowed approval was counted');
-        const counted = result.approvals.map((a) => a.approver);
-        assert.equal(new Set(counted).size, counted.length, 'one person counted twice');
-        for (const a of counted) assert.ok(f.approvals.some((g) => g.who === a), `${a}'s approval counted without a genuine signed request in history`);
-        const slot = (await step('slot query', env.client.workflow.getHandle(rig.slotWorkflowId).query('slots'))) as { holders: unknown[] };
-        assert.deepEqual(slot.holders, [], 'slot not released');
-      } finally {
-        debug('stopping worker');
-        await worker.stop();
-        debug('stopped');
-      }
-    }),
-    // 3 runs keep the file within about 3 minutes on a busy 2-core machine: a run takes 5-20 s, but
-    // one with restarts replays every task until its last restart and can take two minutes.
-    { numRuns: RUNS, seed, endOnFailure: true },
-  );
-  // The counterexample and the assertion that broke, in full, not just "property failed".
-  if (r.failed) assert.fail(`seed ${r.seed}: ${JSON.stringify(r.counterexample)}\n${String((r.errorInstance as Error)?.stack ?? r.errorInstance)}`);
-});
+      }),
+      // 3 runs keep the file within about 3 minutes on a busy 2-core machine: a run takes 5-20 s, but
+      // one with restarts replays every task until its last restart and can take two minutes.
+      { numRuns: RUNS, seed, endOnFailure: true },
+    );
+    // The counterexample and the assertion that broke, in full, not just "property failed".
+    if (r.failed)
+      assert.fail(
+        `seed ${r.seed}: ${JSON.stringify(r.counterexample)}\n${String((r.errorInstance as Error)?.stack ?? r.errorInstance)}`,
+      );
+  },
+);

@@ -19,8 +19,14 @@ afterAll(async () => {
 const BREACH = { rate: 0.0106, baseline: 0.01 }; // +6 % over baseline: a breach at the 5 % threshold
 
 function assertRestored(rig: Rig, service = 'notification-service') {
-  assert.deepEqual(rig.deployer.view(service, 'staging'), { stable: { version: 'initial', replicas: 4 }, canary: null });
-  assert.deepEqual(rig.deployer.view(service, 'production'), { stable: { version: 'initial', replicas: 4 }, canary: null });
+  assert.deepEqual(rig.deployer.view(service, 'staging'), {
+    stable: { version: 'initial', replicas: 4 },
+    canary: null,
+  });
+  assert.deepEqual(rig.deployer.view(service, 'production'), {
+    stable: { version: 'initial', replicas: 4 },
+    canary: null,
+  });
 }
 
 async function approveBoth(h: WorkflowHandle) {
@@ -47,18 +53,40 @@ describe('promotion on the time-skipping server', () => {
       await feed(env, h, { stop: () => false });
       const result: PromotionResult = await h.result();
       assert.equal(result.outcome, 'promoted');
-      assert.deepEqual(result.approvals.map((a) => a.approver), ['alice', 'bob']);
+      assert.deepEqual(
+        result.approvals.map((a) => a.approver),
+        ['alice', 'bob'],
+      );
       assert.match(result.policyHash!, /^[0-9a-f]{64}$/);
-      assert.deepEqual(rig.deployer.view('notification-service', 'production'), { stable: { version: 'v2', replicas: 4 }, canary: null });
-      assert.deepEqual(rig.deployer.operations.map((o) => `${o.op}:${o.environment}`), ['deploy:staging', 'deployCanary:production', 'promote:production']);
+      assert.deepEqual(rig.deployer.view('notification-service', 'production'), {
+        stable: { version: 'v2', replicas: 4 },
+        canary: null,
+      });
+      assert.deepEqual(
+        rig.deployer.operations.map((o) => `${o.op}:${o.environment}`),
+        ['deploy:staging', 'deployCanary:production', 'promote:production'],
+      );
       const stages = [...new Set(rig.reports.map((r) => r.stage))];
-      assert.deepEqual(stages, ['policy_gate', 'queued', 'staging', 'baking', 'canary', 'awaiting_approval', 'production', 'ended']);
+      assert.deepEqual(stages, [
+        'policy_gate',
+        'queued',
+        'staging',
+        'baking',
+        'canary',
+        'awaiting_approval',
+        'production',
+        'ended',
+      ]);
     });
   });
 
   test('blocked: a block finding ends the promotion before anything is deployed', async () => {
     const rig = createRig(env, {
-      deps: { checkChange: async () => [{ rule: 'liveness-probe', level: 'block', file: 'k8s/x.yaml', line: 3, message: 'failureThreshold 1' }] },
+      deps: {
+        checkChange: async () => [
+          { rule: 'liveness-probe', level: 'block', file: 'k8s/x.yaml', line: 3, message: 'failureThreshold 1' },
+        ],
+      },
     });
     await rig.run(async () => {
       const h = await rig.start();
@@ -70,7 +98,10 @@ describe('promotion on the time-skipping server', () => {
   });
 
   test('warn findings travel with the change into the approval request', async () => {
-    const rig = createRig(env, { policy: { bakeHours: 1 }, deps: { checkChange: async () => [{ rule: 'database', level: 'warn', message: 'touches a database' }] } });
+    const rig = createRig(env, {
+      policy: { bakeHours: 1 },
+      deps: { checkChange: async () => [{ rule: 'database', level: 'warn', message: 'touches a database' }] },
+    });
     await rig.run(async () => {
       const h = await rig.start();
       await feed(env, h, { stop: atStage('awaiting_approval') });
@@ -95,13 +126,18 @@ describe('promotion on the time-skipping server', () => {
         await feed(env, h, { stop: atStage(stage === 'production' ? 'awaiting_approval' : stage), stepMinutes: 5 });
         if (stage === 'production') {
           await approveBoth(h);
-          await feed(env, h, { stop: (s) => s.stage === 'production' && s.deployed.includes('production'), stepMinutes: 1, maxSteps: 3 }).catch(() => undefined);
+          await feed(env, h, {
+            stop: (s) => s.stage === 'production' && s.deployed.includes('production'),
+            stepMinutes: 1,
+            maxSteps: 3,
+          }).catch(() => undefined);
         }
         await sendSample(env, h, { environment: env_, ...BREACH, requestCount: 5000 });
         const r: PromotionResult = await h.result();
         assert.equal(r.outcome, 'rolled_back');
         assert.equal(r.interruption?.kind, 'breach');
-        if (r.interruption?.kind === 'breach') assert.ok(r.interruption.risePercent > 5 && r.interruption.risePercent < 7);
+        if (r.interruption?.kind === 'breach')
+          assert.ok(r.interruption.risePercent > 5 && r.interruption.risePercent < 7);
         assertRestored(rig);
         const restores = rig.deployer.operations.filter((o) => o.op === 'restore').map((o) => o.environment);
         assert.deepEqual(restores, env_ === 'staging' ? ['staging'] : ['production', 'staging']);
@@ -116,10 +152,19 @@ describe('promotion on the time-skipping server', () => {
       await feed(env, h, { stop: atStage('awaiting_approval') });
       const seenDuringCanary = new Date(await env.currentTimeMs()).toISOString();
       await approveBoth(h);
-      await feed(env, h, { stop: () => rig.deployer.view('notification-service', 'production').stable?.version === 'v2', stepMinutes: 1, maxSteps: 20 });
+      await feed(env, h, {
+        stop: () => rig.deployer.view('notification-service', 'production').stable?.version === 'v2',
+        stepMinutes: 1,
+        maxSteps: 20,
+      });
       await feed(env, h, { stop: () => false, stepMinutes: 1, maxSteps: 2 }).catch(() => undefined); // the production watch is under way
       // The metrics pipeline delivers late: observed on the canary, received in the production watch.
-      await sendSample(env, h, { environment: 'production', ...BREACH, requestCount: 5000, observedAt: seenDuringCanary });
+      await sendSample(env, h, {
+        environment: 'production',
+        ...BREACH,
+        requestCount: 5000,
+        observedAt: seenDuringCanary,
+      });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'rolled_back');
       assert.equal(r.interruption?.kind === 'breach' && r.interruption.sample.observedAt, seenDuringCanary);
@@ -150,7 +195,12 @@ describe('promotion on the time-skipping server', () => {
     await rig.run(async () => {
       const h = await rig.start();
       await feed(env, h, { stop: atStage('baking'), stepMinutes: 1 });
-      await sendSample(env, h, { environment: 'staging', ...BREACH, requestCount: 5000, observedAt: '2020-01-01T00:00:00Z' });
+      await sendSample(env, h, {
+        environment: 'staging',
+        ...BREACH,
+        requestCount: 5000,
+        observedAt: '2020-01-01T00:00:00Z',
+      });
       const s = await state(h);
       assert.equal(s.stage, 'baking');
       assert.equal(s.errorRate.stale, 1);
@@ -224,12 +274,16 @@ describe('promotion on the time-skipping server', () => {
     const rig = createRig(env, { deployer: { rolloutMs: 1500 } });
     await rig.run(async () => {
       const h = await rig.start();
-      for (let s = await state(h); s.stage !== 'staging'; s = await state(h)) await new Promise((r) => setTimeout(r, 50));
+      for (let s = await state(h); s.stage !== 'staging'; s = await state(h))
+        await new Promise((r) => setTimeout(r, 50));
       await h.signal('abort', { by: 'alice', reason: 'wrong change' });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'aborted');
       assertRestored(rig);
-      assert.deepEqual(rig.deployer.operations.map((o) => o.op), ['deploy', 'restore']);
+      assert.deepEqual(
+        rig.deployer.operations.map((o) => o.op),
+        ['deploy', 'restore'],
+      );
     });
   });
 
@@ -262,7 +316,10 @@ describe('promotion on the time-skipping server', () => {
 
   test('failed: a deploy that cannot succeed rolls back and ends failed with the reason', async () => {
     const rig = createRig(env, {
-      deployer: { fault: (op) => (op === 'deployCanary' ? Object.assign(new Error('admission webhook denied the canary'), {}) : undefined) },
+      deployer: {
+        fault: (op) =>
+          op === 'deployCanary' ? Object.assign(new Error('admission webhook denied the canary'), {}) : undefined,
+      },
     });
     await rig.run(async () => {
       const h = await rig.start();
@@ -284,7 +341,9 @@ describe('promotion on the time-skipping server', () => {
       const d1 = await h.describe();
       const d2 = await again.describe();
       assert.equal(d1.runId, d2.runId);
-      await h.executeUpdate(abortUpdate, { args: [{ by: 'alice', reason: 'done' }] }).catch(() => h.signal('abort', { by: 'alice', reason: 'done' }));
+      await h
+        .executeUpdate(abortUpdate, { args: [{ by: 'alice', reason: 'done' }] })
+        .catch(() => h.signal('abort', { by: 'alice', reason: 'done' }));
       await h.result();
     });
   });

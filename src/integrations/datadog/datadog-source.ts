@@ -25,7 +25,11 @@ export const escapeDatadogTag = (v: string) => {
   return v;
 };
 
-export function createDatadogSource(settings: DatadogSourceSettings, credentials: DatadogCredentials | undefined, opts: DatadogClientOptions = {}): MetricsSource {
+export function createDatadogSource(
+  settings: DatadogSourceSettings,
+  credentials: DatadogCredentials | undefined,
+  opts: DatadogClientOptions = {},
+): MetricsSource {
   const base = settings.url.replace(/\/+$/, '');
   const name = `datadog ${base}`;
   const configuration = client.createConfiguration({

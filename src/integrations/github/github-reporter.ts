@@ -30,7 +30,12 @@ export function checkRunTitle(s: PromotionState): string {
     case 'awaiting_approval':
       return `awaiting approval ${s.approvals.length}/${required}`;
     case 'ended':
-      return s.outcome === 'blocked' ? `blocked by policy: ${s.findings.filter((f) => f.level === 'block').map((f) => f.rule).join(', ')}` : `${s.outcome}${s.interruption ? ` (${s.interruption.kind})` : ''}`;
+      return s.outcome === 'blocked'
+        ? `blocked by policy: ${s.findings
+            .filter((f) => f.level === 'block')
+            .map((f) => f.rule)
+            .join(', ')}`
+        : `${s.outcome}${s.interruption ? ` (${s.interruption.kind})` : ''}`;
     default:
       return s.stage.replace('_', ' ');
   }
@@ -38,12 +43,21 @@ export function checkRunTitle(s: PromotionState): string {
 
 function summary(s: PromotionState): string {
   const lines = [`**${checkRunTitle(s)}** — ${s.change.service} \`${s.change.version}\``];
-  if (s.findings.length) lines.push('', '**Policy findings**', ...s.findings.map((f) => `- ${f.level}: ${f.rule}: ${f.message}`));
-  if (s.bakeEndsAt) lines.push('', `Bake: staging ready ${s.stagingReadyAt}, ends ${s.bakeEndsAt}${s.shortBake ? ' (SHORT BAKE)' : ''}`);
-  if (s.errorRate.last) lines.push(`Error rate: ${formatRate(s.errorRate.last.rate)} vs baseline ${formatRate(s.errorRate.last.baseline)} in ${s.errorRate.last.environment}`);
+  if (s.findings.length)
+    lines.push('', '**Policy findings**', ...s.findings.map((f) => `- ${f.level}: ${f.rule}: ${f.message}`));
+  if (s.bakeEndsAt)
+    lines.push(
+      '',
+      `Bake: staging ready ${s.stagingReadyAt}, ends ${s.bakeEndsAt}${s.shortBake ? ' (SHORT BAKE)' : ''}`,
+    );
+  if (s.errorRate.last)
+    lines.push(
+      `Error rate: ${formatRate(s.errorRate.last.rate)} vs baseline ${formatRate(s.errorRate.last.baseline)} in ${s.errorRate.last.environment}`,
+    );
   if (s.approvals.length) lines.push(`Approvals: ${s.approvals.map((a) => `${a.approver} (${a.via})`).join(', ')}`);
   if (s.interruption) lines.push('', '**Stopped**', '```json', JSON.stringify(s.interruption, null, 2), '```');
-  if (s.rollback) lines.push(`Rollback: ${s.rollback.steps.join(', ')}${s.rollback.error ? ` FAILED: ${s.rollback.error}` : ''}`);
+  if (s.rollback)
+    lines.push(`Rollback: ${s.rollback.steps.join(', ')}${s.rollback.error ? ` FAILED: ${s.rollback.error}` : ''}`);
   return lines.join('\n');
 }
 
@@ -55,11 +69,13 @@ export function deploymentStates(s: PromotionState): Partial<Record<Environment,
   const past = (stage: string) => ['baking', 'frozen', 'canary', 'awaiting_approval', 'production'].includes(stage);
   if (s.stage === 'staging') out.staging = 'in_progress';
   else if (past(s.stage)) out.staging = 'success';
-  if (s.stage === 'canary' || s.stage === 'awaiting_approval' || s.stage === 'production') out.production = 'in_progress';
+  if (s.stage === 'canary' || s.stage === 'awaiting_approval' || s.stage === 'production')
+    out.production = 'in_progress';
   if (s.stage === 'ended' && s.outcome !== 'blocked') {
     const touchedProduction = !!s.canaryStartedAt;
     if (s.outcome === 'promoted') Object.assign(out, { staging: 'success', production: 'success' });
-    else if (s.stagingReadyAt) Object.assign(out, { staging: 'failure', ...(touchedProduction ? { production: 'failure' } : {}) });
+    else if (s.stagingReadyAt)
+      Object.assign(out, { staging: 'failure', ...(touchedProduction ? { production: 'failure' } : {}) });
   }
   return out;
 }
@@ -69,15 +85,24 @@ export function toFailure(err: unknown): unknown {
   const e = err as { status?: number; message?: string; response?: { headers?: Record<string, string | undefined> } };
   if (typeof e?.status !== 'number') return err;
   const h = e.response?.headers ?? {};
-  const limited = e.status === 429 || (e.status === 403 && (h['x-ratelimit-remaining'] === '0' || h['retry-after'] !== undefined));
+  const limited =
+    e.status === 429 || (e.status === 403 && (h['x-ratelimit-remaining'] === '0' || h['retry-after'] !== undefined));
   if (limited) {
     const retryAfter = Number(h['retry-after']);
     const reset = Number(h['x-ratelimit-reset']);
     const delayMs = retryAfter > 0 ? retryAfter * 1000 : reset > 0 ? Math.max(1000, reset * 1000 - Date.now()) : 60_000;
-    return ApplicationFailure.create({ type: 'AirlockGithubRateLimited', message: `github: rate limited (${e.status}); retry in ${Math.ceil(delayMs / 1000)} s`, nextRetryDelay: delayMs });
+    return ApplicationFailure.create({
+      type: 'AirlockGithubRateLimited',
+      message: `github: rate limited (${e.status}); retry in ${Math.ceil(delayMs / 1000)} s`,
+      nextRetryDelay: delayMs,
+    });
   }
   if (e.status >= 400 && e.status < 500) {
-    return ApplicationFailure.create({ type: FailureType.ReporterRejected, message: `github: ${e.status} ${e.message ?? ''}`.trim(), nonRetryable: true });
+    return ApplicationFailure.create({
+      type: FailureType.ReporterRejected,
+      message: `github: ${e.status} ${e.message ?? ''}`.trim(),
+      nonRetryable: true,
+    });
   }
   return err;
 }
@@ -98,22 +123,52 @@ export function createGithubReporter(octokit: Octokit): Reporter {
       const ref = s.change.commit;
       const output = { title: checkRunTitle(s), summary: summary(s) };
       const ended = s.stage === 'ended' && s.outcome;
-      const checkState = ended ? { status: 'completed' as const, conclusion: CONCLUSION[s.outcome!] } : { status: (s.stage === 'queued' ? 'queued' : 'in_progress') as 'queued' | 'in_progress' };
+      const checkState = ended
+        ? { status: 'completed' as const, conclusion: CONCLUSION[s.outcome!] }
+        : { status: (s.stage === 'queued' ? 'queued' : 'in_progress') as 'queued' | 'in_progress' };
       const existing = await call(() => octokit.rest.checks.listForRef({ owner, repo, ref, check_name: CHECK_NAME }));
       const id = existing.data.check_runs[0]?.id;
       if (id) await call(() => octokit.rest.checks.update({ owner, repo, check_run_id: id, output, ...checkState }));
-      else await call(() => octokit.rest.checks.create({ owner, repo, name: CHECK_NAME, head_sha: ref, external_id: s.workflowId, output, ...checkState }));
+      else
+        await call(() =>
+          octokit.rest.checks.create({
+            owner,
+            repo,
+            name: CHECK_NAME,
+            head_sha: ref,
+            external_id: s.workflowId,
+            output,
+            ...checkState,
+          }),
+        );
 
       for (const [environment, state] of Object.entries(deploymentStates(s)) as Array<[Environment, DeploymentState]>) {
         const found = await call(() => octokit.rest.repos.listDeployments({ owner, repo, sha: ref, environment }));
         let deploymentId = found.data[0]?.id;
         if (!deploymentId) {
           const created = await call(() =>
-            octokit.rest.repos.createDeployment({ owner, repo, ref, environment, auto_merge: false, required_contexts: [], description: `airlock ${s.workflowId}`, production_environment: environment === 'production' }),
+            octokit.rest.repos.createDeployment({
+              owner,
+              repo,
+              ref,
+              environment,
+              auto_merge: false,
+              required_contexts: [],
+              description: `airlock ${s.workflowId}`,
+              production_environment: environment === 'production',
+            }),
           );
           deploymentId = (created.data as { id: number }).id;
         }
-        await call(() => octokit.rest.repos.createDeploymentStatus({ owner, repo, deployment_id: deploymentId!, state, description: checkRunTitle(s).slice(0, 140) }));
+        await call(() =>
+          octokit.rest.repos.createDeploymentStatus({
+            owner,
+            repo,
+            deployment_id: deploymentId!,
+            state,
+            description: checkRunTitle(s).slice(0, 140),
+          }),
+        );
       }
     },
   };

@@ -33,5 +33,7 @@ const REFERENCE = /^[a-z0-9][a-z0-9._\-/:]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?
 /** Why `version` cannot name an image, or undefined when it can. */
 export function invalidVersion(version: string): string | undefined {
   if (isImageReference(version)) return REFERENCE.test(version) ? undefined : `"${version}" is not an image reference`;
-  return TAG.test(version) ? undefined : `"${version}" is not an image tag (letters, digits, _ . -, at most 128, not starting with . or -)`;
+  return TAG.test(version)
+    ? undefined
+    : `"${version}" is not an image tag (letters, digits, _ . -, at most 128, not starting with . or -)`;
 }

@@ -37,7 +37,10 @@ export function podMemoryRequest(pod: V1Pod): Nanos {
  * Reads the node pool's free memory. `nodeSelector` is a label selector naming the pool
  * (e.g. "pool=general"); unset = every node. Cordoned nodes count for nothing.
  */
-export async function readNodePoolFreeMemory(kubeconfig: KubeConfig, o: { context?: string; nodeSelector?: string } = {}): Promise<NodePoolMemory> {
+export async function readNodePoolFreeMemory(
+  kubeconfig: KubeConfig,
+  o: { context?: string; nodeSelector?: string } = {},
+): Promise<NodePoolMemory> {
   const kc = new KubeConfig();
   kc.loadFromString(kubeconfig.exportConfig());
   if (o.context) kc.setCurrentContext(o.context);

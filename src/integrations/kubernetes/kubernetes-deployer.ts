@@ -49,7 +49,12 @@ type Json = Record<string, unknown>;
 /** The parts of a Deployment (as the API server's JSON) that the deployer reads. */
 interface DeploymentJson {
   metadata?: { resourceVersion?: string; labels?: Record<string, string> };
-  spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> } & Json; progressDeadlineSeconds?: number; template?: Json };
+  spec?: {
+    replicas?: number;
+    selector?: { matchLabels?: Record<string, string> } & Json;
+    progressDeadlineSeconds?: number;
+    template?: Json;
+  };
 }
 
 const applyOptions = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
@@ -77,52 +82,73 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
       const kc = new KubeConfig();
       kc.loadFromString(o.kubeconfig.exportConfig());
       if (!kc.getContextObject(context)) {
-        throw new DeployRejectedError(`kubernetes: policy kubernetes.${environment}.context "${context}" is not a context of the kubeconfig`);
+        throw new DeployRejectedError(
+          `kubernetes: policy kubernetes.${environment}.context "${context}" is not a context of the kubeconfig`,
+        );
       }
       kc.setCurrentContext(context);
       client = { kc, apps: kc.makeApiClient(AppsV1Api) };
       clients.set(context, client);
     }
-    return { ...client, namespace: s.namespace, where: `${environment} (context ${context}, namespace ${s.namespace})` };
+    return {
+      ...client,
+      namespace: s.namespace,
+      where: `${environment} (context ${context}, namespace ${s.namespace})`,
+    };
   };
 
   /** The Deployment exactly as the API server has it, or null when there is none. */
   const readOnce = async (t: Target, name: string): Promise<DeploymentJson | null> => {
     try {
-      return await getRawJson<DeploymentJson>(t.kc, `/apis/apps/v1/namespaces/${encodeURIComponent(t.namespace)}/deployments/${encodeURIComponent(name)}`);
+      return await getRawJson<DeploymentJson>(
+        t.kc,
+        `/apis/apps/v1/namespaces/${encodeURIComponent(t.namespace)}/deployments/${encodeURIComponent(name)}`,
+      );
     } catch (err) {
       if ((err as { code?: number }).code === 404) return null;
       throw err;
     }
   };
-  const read = (t: Target, name: string) => withRetry('read', describeObject('Deployment', t.namespace, name), () => readOnce(t, name), o.retry);
+  const read = (t: Target, name: string) =>
+    withRetry('read', describeObject('Deployment', t.namespace, name), () => readOnce(t, name), o.retry);
 
   const mustRead = async (t: Target, name: string): Promise<DeploymentJson> => {
     const d = await read(t, name);
-    if (!d) throw new DeployRejectedError(`kubernetes: ${describeObject('Deployment', t.namespace, name)} not found in ${t.where}: Airlock deploys to an existing Deployment named after the service`);
+    if (!d)
+      throw new DeployRejectedError(
+        `kubernetes: ${describeObject('Deployment', t.namespace, name)} not found in ${t.where}: Airlock deploys to an existing Deployment named after the service`,
+      );
     return d;
   };
 
   /** Server-side apply of `body`, recomputed from a fresh read on every (retried) attempt. */
   const apply = (t: Target, name: string, compute: (current: DeploymentJson | null) => Json) =>
-    withRetry('apply', describeObject('Deployment', t.namespace, name), async () => {
-      const current = await readOnce(t, name);
-      const spec = compute(current);
-      const body = {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        ...spec,
-        metadata: {
-          ...(spec.metadata as object),
-          name,
-          namespace: t.namespace,
-          // Optimistic concurrency: a write computed from a stale read is refused (409) and retried.
-          ...(current?.metadata?.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}),
-        },
-      };
-      // force: Airlock is the deploy authority for these fields, whoever wrote them before.
-      return t.apps.patchNamespacedDeployment({ name, namespace: t.namespace, body, fieldManager: FIELD_MANAGER, force: true }, applyOptions);
-    }, o.retry);
+    withRetry(
+      'apply',
+      describeObject('Deployment', t.namespace, name),
+      async () => {
+        const current = await readOnce(t, name);
+        const spec = compute(current);
+        const body = {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          ...spec,
+          metadata: {
+            ...(spec.metadata as object),
+            name,
+            namespace: t.namespace,
+            // Optimistic concurrency: a write computed from a stale read is refused (409) and retried.
+            ...(current?.metadata?.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}),
+          },
+        };
+        // force: Airlock is the deploy authority for these fields, whoever wrote them before.
+        return t.apps.patchNamespacedDeployment(
+          { name, namespace: t.namespace, body, fieldManager: FIELD_MANAGER, force: true },
+          applyOptions,
+        );
+      },
+      o.retry,
+    );
 
   const wait = (t: Target, name: string) =>
     waitForRollout(t.apps, t.namespace, name, {
@@ -135,18 +161,26 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
   const removeCanary = async (t: Target, service: string): Promise<boolean> => {
     const name = canaryName(service);
     const object = describeObject('Deployment', t.namespace, name);
-    const existed = await withRetry('delete', object, async () => {
-      try {
-        await t.apps.deleteNamespacedDeployment({ name, namespace: t.namespace, propagationPolicy: 'Foreground' });
-        return true;
-      } catch (err) {
-        if ((err as { code?: number }).code === 404) return false;
-        throw err;
-      }
-    }, o.retry);
+    const existed = await withRetry(
+      'delete',
+      object,
+      async () => {
+        try {
+          await t.apps.deleteNamespacedDeployment({ name, namespace: t.namespace, propagationPolicy: 'Foreground' });
+          return true;
+        } catch (err) {
+          if ((err as { code?: number }).code === 404) return false;
+          throw err;
+        }
+      },
+      o.retry,
+    );
     const deadline = Date.now() + o.settings().rolloutTimeoutMinutes * 60_000;
     while (existed && (await read(t, name))) {
-      if (Date.now() >= deadline) throw new DeployRejectedError(`kubernetes: ${object} still terminating after ${o.settings().rolloutTimeoutMinutes} min`);
+      if (Date.now() >= deadline)
+        throw new DeployRejectedError(
+          `kubernetes: ${object} still terminating after ${o.settings().rolloutTimeoutMinutes} min`,
+        );
       o.onProgress?.(`${object}: waiting for its pods to terminate`);
       await new Promise((r) => setTimeout(r, o.pollMs ?? 1_000));
     }
@@ -162,14 +196,24 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
     const wanted = o.settings().containers;
     const containers = t.spec?.containers ?? [];
     const missing = (wanted ?? []).filter((n) => !containers.some((c) => c.name === n));
-    if (missing.length) throw new DeployRejectedError(`kubernetes: ${object} has no container ${missing.map((m) => `"${m}"`).join(', ')} (policy kubernetes.containers)`);
-    for (const c of containers) if (!wanted || wanted.includes(c.name)) c.image = imageWithVersion(c.image ?? '', version);
+    if (missing.length)
+      throw new DeployRejectedError(
+        `kubernetes: ${object} has no container ${missing.map((m) => `"${m}"`).join(', ')} (policy kubernetes.containers)`,
+      );
+    for (const c of containers)
+      if (!wanted || wanted.includes(c.name)) c.image = imageWithVersion(c.image ?? '', version);
     t.metadata = { ...t.metadata, annotations: { ...t.metadata?.annotations, [VERSION_ANNOTATION]: version } };
     return t;
   };
 
   const workload = (d: DeploymentJson | null): WorkloadState | null =>
-    d ? { version: versionOf(d.spec?.template as TemplateJson), replicas: d.spec?.replicas ?? 1, template: d.spec?.template ?? {} } : null;
+    d
+      ? {
+          version: versionOf(d.spec?.template as TemplateJson),
+          replicas: d.spec?.replicas ?? 1,
+          template: d.spec?.template ?? {},
+        }
+      : null;
 
   /** The canary Deployment for `template`: the stable selector and labels plus the canary track. */
   const canaryBody = (stable: DeploymentJson, template: Json, replicas: number, service: string) => {
@@ -177,17 +221,25 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
     t.metadata = { ...t.metadata, labels: { ...t.metadata?.labels, [TRACK_LABEL]: 'canary' } };
     const selector = stable.spec?.selector ?? {};
     return {
-      metadata: { labels: { ...stable.metadata?.labels, [TRACK_LABEL]: 'canary' }, annotations: { 'airlock.dev/canary-of': service } },
+      metadata: {
+        labels: { ...stable.metadata?.labels, [TRACK_LABEL]: 'canary' },
+        annotations: { 'airlock.dev/canary-of': service },
+      },
       spec: {
         replicas,
         selector: { ...selector, matchLabels: { ...selector.matchLabels, [TRACK_LABEL]: 'canary' } },
-        ...(stable.spec?.progressDeadlineSeconds ? { progressDeadlineSeconds: stable.spec.progressDeadlineSeconds } : {}),
+        ...(stable.spec?.progressDeadlineSeconds
+          ? { progressDeadlineSeconds: stable.spec.progressDeadlineSeconds }
+          : {}),
         template: t,
       },
     };
   };
 
-  const result = (summary: string): DeployResult => ({ readyAt: now().toISOString(), summary: `[kubernetes] ${summary}` });
+  const result = (summary: string): DeployResult => ({
+    readyAt: now().toISOString(),
+    summary: `[kubernetes] ${summary}`,
+  });
 
   return {
     kind: 'kubernetes',
@@ -195,18 +247,35 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
     async snapshot(service, environment): Promise<EnvironmentSnapshot> {
       const t = target(environment);
       const [stable, canary] = await Promise.all([read(t, service), read(t, canaryName(service))]);
-      return { service, environment, stable: workload(stable), canary: workload(canary), capturedAt: now().toISOString(), deployer: 'kubernetes' };
+      return {
+        service,
+        environment,
+        stable: workload(stable),
+        canary: workload(canary),
+        capturedAt: now().toISOString(),
+        deployer: 'kubernetes',
+      };
     },
 
     async deploy({ service, environment, version }) {
       const t = target(environment);
       const object = describeObject('Deployment', t.namespace, service);
       await apply(t, service, (current) => {
-        if (!current) throw new DeployRejectedError(`kubernetes: ${object} not found in ${t.where}: Airlock deploys to an existing Deployment named after the service`);
-        return { spec: { replicas: current.spec?.replicas ?? 1, template: withVersion(current.spec?.template, version, object) } };
+        if (!current)
+          throw new DeployRejectedError(
+            `kubernetes: ${object} not found in ${t.where}: Airlock deploys to an existing Deployment named after the service`,
+          );
+        return {
+          spec: {
+            replicas: current.spec?.replicas ?? 1,
+            template: withVersion(current.spec?.template, version, object),
+          },
+        };
       });
       const d = await wait(t, service);
-      return result(`${service} ${version} on all of ${environment}: ${object} rolled out, ${d.status?.availableReplicas ?? 0} replica(s) available`);
+      return result(
+        `${service} ${version} on all of ${environment}: ${object} rolled out, ${d.status?.availableReplicas ?? 0} replica(s) available`,
+      );
     },
 
     async deployCanary({ service, version, percent }) {
@@ -216,7 +285,9 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
       const template = withVersion(stable.spec?.template, version, describeObject('Deployment', t.namespace, service));
       await apply(t, canaryName(service), () => canaryBody(stable, template, replicas, service));
       await wait(t, canaryName(service));
-      return result(`${service} ${version} canary: ${describeObject('Deployment', t.namespace, canaryName(service))} ${replicas} replica(s) beside ${stable.spec?.replicas ?? 1} stable`);
+      return result(
+        `${service} ${version} canary: ${describeObject('Deployment', t.namespace, canaryName(service))} ${replicas} replica(s) beside ${stable.spec?.replicas ?? 1} stable`,
+      );
     },
 
     async promote({ service, version }) {
@@ -224,16 +295,25 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
       const object = describeObject('Deployment', t.namespace, service);
       await apply(t, service, (current) => {
         if (!current) throw new DeployRejectedError(`kubernetes: ${object} not found in ${t.where}`);
-        return { spec: { replicas: current.spec?.replicas ?? 1, template: withVersion(current.spec?.template, version, object) } };
+        return {
+          spec: {
+            replicas: current.spec?.replicas ?? 1,
+            template: withVersion(current.spec?.template, version, object),
+          },
+        };
       });
       await wait(t, service);
       const removed = await removeCanary(t, service);
-      return result(`${service} ${version} on all of production: ${object} rolled out${removed ? '; canary removed' : ''}`);
+      return result(
+        `${service} ${version} on all of production: ${object} rolled out${removed ? '; canary removed' : ''}`,
+      );
     },
 
     async restore(snapshot) {
       if (snapshot.deployer !== 'kubernetes') {
-        throw new DeployRejectedError(`kubernetes: cannot restore a snapshot taken by the ${snapshot.deployer} deployer`);
+        throw new DeployRejectedError(
+          `kubernetes: cannot restore a snapshot taken by the ${snapshot.deployer} deployer`,
+        );
       }
       const { service, environment } = snapshot;
       const t = target(environment);

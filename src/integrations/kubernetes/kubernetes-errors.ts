@@ -45,9 +45,14 @@ export function classifyKubernetesError(err: unknown, verb: string, object: stri
     const code = err.code;
     const status = statusOf(err.body);
     const why = `${code}${status.reason ? ` ${status.reason}` : ''}: ${status.message ?? 'no message from the API server'}`;
-    if (RETRYABLE_STATUS.has(code) || code >= 500) return new KubernetesTransientError(`kubernetes: ${verb} ${object}: ${why}`);
+    if (RETRYABLE_STATUS.has(code) || code >= 500)
+      return new KubernetesTransientError(`kubernetes: ${verb} ${object}: ${why}`);
     const hint =
-      code === 401 ? ' (the kubeconfig credentials were refused)' : code === 403 ? ' (RBAC: see docs/kubernetes.md for the role the deployer needs)' : '';
+      code === 401
+        ? ' (the kubeconfig credentials were refused)'
+        : code === 403
+          ? ' (RBAC: see docs/kubernetes.md for the role the deployer needs)'
+          : '';
     return new DeployRejectedError(`kubernetes: ${verb} ${object} refused: ${why}${hint}`);
   }
   // No HTTP answer at all: connection refused or reset, DNS, TLS handshake, socket timeout.
@@ -66,7 +71,10 @@ export interface RetryOptions {
 async function withinTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new KubernetesTransientError(`kubernetes: ${what}: no answer within ${ms} ms`)), ms);
+    timer = setTimeout(
+      () => reject(new KubernetesTransientError(`kubernetes: ${what}: no answer within ${ms} ms`)),
+      ms,
+    );
   });
   try {
     return await Promise.race([p, timeout]);
@@ -79,7 +87,12 @@ async function withinTimeout<T>(p: Promise<T>, ms: number, what: string): Promis
  * Runs one API call (read-modify-write included) and retries it on transient failures with
  * bounded exponential backoff; the last transient error is thrown for the activity retry policy.
  */
-export async function withRetry<T>(verb: string, object: string, fn: () => Promise<T>, o: RetryOptions = {}): Promise<T> {
+export async function withRetry<T>(
+  verb: string,
+  object: string,
+  fn: () => Promise<T>,
+  o: RetryOptions = {},
+): Promise<T> {
   const attempts = o.attempts ?? 5;
   let delay = o.initialDelayMs ?? 200;
   for (let attempt = 1; ; attempt++) {

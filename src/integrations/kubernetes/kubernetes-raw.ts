@@ -5,11 +5,19 @@ import { request as httpRequest } from 'node:http';
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 
 /** GET `path` (e.g. /apis/apps/v1/namespaces/ns/deployments/name); throws ApiException on HTTP errors. */
-export async function getRawJson<T = Record<string, unknown>>(kc: KubeConfig, path: string, timeoutMs = 30_000): Promise<T> {
+export async function getRawJson<T = Record<string, unknown>>(
+  kc: KubeConfig,
+  path: string,
+  timeoutMs = 30_000,
+): Promise<T> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const url = new URL(path, cluster.server.endsWith('/') ? cluster.server : `${cluster.server}/`);
-  const opts: import('node:https').RequestOptions = { method: 'GET', headers: { Accept: 'application/json' }, timeout: timeoutMs };
+  const opts: import('node:https').RequestOptions = {
+    method: 'GET',
+    headers: { Accept: 'application/json' },
+    timeout: timeoutMs,
+  };
   await kc.applyToHTTPSOptions(opts);
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<T>((resolve, reject) => {

@@ -19,10 +19,14 @@ export interface DeploymentRolloutView {
 export function rolloutStatus(d: DeploymentRolloutView): RolloutStatus {
   const generation = d.metadata?.generation ?? 0;
   const status = d.status ?? {};
-  if ((status.observedGeneration ?? 0) < generation) return { done: false, waitingFor: 'the deployment controller to observe the new spec' };
+  if ((status.observedGeneration ?? 0) < generation)
+    return { done: false, waitingFor: 'the deployment controller to observe the new spec' };
   const progressing = status.conditions?.find((c) => c.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
-    return { done: false, failed: `progress deadline exceeded (ProgressDeadlineExceeded): ${progressing.message ?? 'no message'}` };
+    return {
+      done: false,
+      failed: `progress deadline exceeded (ProgressDeadlineExceeded): ${progressing.message ?? 'no message'}`,
+    };
   }
   const wanted = d.spec?.replicas ?? 1;
   const updated = status.updatedReplicas ?? 0;
@@ -46,7 +50,12 @@ export interface WaitOptions {
 }
 
 /** Polls until the rollout of `namespace/name` is done; throws RolloutFailedError naming the reason. */
-export async function waitForRollout(apps: AppsV1Api, namespace: string, name: string, o: WaitOptions): Promise<V1Deployment> {
+export async function waitForRollout(
+  apps: AppsV1Api,
+  namespace: string,
+  name: string,
+  o: WaitOptions,
+): Promise<V1Deployment> {
   const object = describeObject('Deployment', namespace, name);
   const deadline = Date.now() + o.timeoutMs;
   let last = 'the first status';
@@ -58,7 +67,9 @@ export async function waitForRollout(apps: AppsV1Api, namespace: string, name: s
     last = s.waitingFor;
     o.onProgress?.(last);
     if (Date.now() >= deadline) {
-      throw new RolloutFailedError(`kubernetes: rollout of ${object} not ready after ${Math.round(o.timeoutMs / 1000)} s: waiting for ${last}`);
+      throw new RolloutFailedError(
+        `kubernetes: rollout of ${object} not ready after ${Math.round(o.timeoutMs / 1000)} s: waiting for ${last}`,
+      );
     }
     await new Promise((r) => setTimeout(r, o.pollMs ?? 1_000));
   }

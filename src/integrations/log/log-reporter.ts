@@ -6,14 +6,17 @@ export function createLogReporter(): Reporter {
   return {
     name: 'log',
     async report(state) {
-      log.info(`promotion ${state.workflowId}: stage=${state.stage}${state.outcome ? ` outcome=${state.outcome}` : ''}`, {
-        service: state.change.service,
-        commit: state.change.commit,
-        stage: state.stage,
-        outcome: state.outcome,
-        approvals: state.approvals.map((a) => a.approver),
-        interruption: state.interruption?.kind,
-      });
+      log.info(
+        `promotion ${state.workflowId}: stage=${state.stage}${state.outcome ? ` outcome=${state.outcome}` : ''}`,
+        {
+          service: state.change.service,
+          commit: state.change.commit,
+          stage: state.stage,
+          outcome: state.outcome,
+          approvals: state.approvals.map((a) => a.approver),
+          interruption: state.interruption?.kind,
+        },
+      );
     },
   };
 }

@@ -16,7 +16,10 @@ interface InstantQueryResponse {
 
 export class PrometheusQueryError extends Error {}
 
-export function createPrometheusSource(settings: PrometheusSourceSettings, fetchFn: typeof fetch = fetch): MetricsSource {
+export function createPrometheusSource(
+  settings: PrometheusSourceSettings,
+  fetchFn: typeof fetch = fetch,
+): MetricsSource {
   const base = settings.url.replace(/\/+$/, '');
   const name = `prometheus ${base}`;
 
@@ -38,16 +41,21 @@ export function createPrometheusSource(settings: PrometheusSourceSettings, fetch
       throw new PrometheusQueryError(`HTTP ${res.status}: ${text.slice(0, 200)}`);
     }
     if (!res.ok || parsed.status !== 'success' || !parsed.data) {
-      throw new PrometheusQueryError(`HTTP ${res.status} ${parsed.errorType ?? ''}: ${parsed.error ?? text.slice(0, 200)}`.trim());
+      throw new PrometheusQueryError(
+        `HTTP ${res.status} ${parsed.errorType ?? ''}: ${parsed.error ?? text.slice(0, 200)}`.trim(),
+      );
     }
     const { resultType, result } = parsed.data;
     if (resultType === 'scalar') return Number((result as [number, string])[1]);
-    if (resultType !== 'vector') throw new PrometheusQueryError(`query must return an instant vector or scalar, got ${resultType}: ${query}`);
+    if (resultType !== 'vector')
+      throw new PrometheusQueryError(`query must return an instant vector or scalar, got ${resultType}: ${query}`);
     const vector = result as { metric: Record<string, string>; value: [number, string] }[];
     if (vector.length === 0) return undefined;
     if (vector.length > 1) {
       // Several series would make the figure depend on which one came first: the query must aggregate.
-      throw new PrometheusQueryError(`query returned ${vector.length} series; aggregate it (sum, max) to one: ${query}`);
+      throw new PrometheusQueryError(
+        `query returned ${vector.length} series; aggregate it (sum, max) to one: ${query}`,
+      );
     }
     return Number(vector[0].value[1]);
   }

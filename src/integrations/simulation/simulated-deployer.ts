@@ -46,7 +46,11 @@ export function createSimulatedDeployer(opts: SimulatedDeployerOptions = {}): Si
   const operations: SimulatedDeployer['operations'] = [];
   const operationLog = opts.operationLogFile ?? (opts.stateFile ? `${opts.stateFile}.operations.jsonl` : undefined);
   const logOperation = (entry: SimulatedDeployer['operations'][number], phase: 'started' | 'ready') => {
-    if (operationLog) appendFileSync(operationLog, `${JSON.stringify({ ...entry, phase, at: now().toISOString(), pid: process.pid })}\n`);
+    if (operationLog)
+      appendFileSync(
+        operationLog,
+        `${JSON.stringify({ ...entry, phase, at: now().toISOString(), pid: process.pid })}\n`,
+      );
   };
 
   const key = (service: string, env: Environment) => `${env}/${service}`;
@@ -60,7 +64,13 @@ export function createSimulatedDeployer(opts: SimulatedDeployerOptions = {}): Si
     writeFileSync(`${opts.stateFile}.tmp`, JSON.stringify(model, null, 2));
     renameSync(`${opts.stateFile}.tmp`, opts.stateFile);
   };
-  const rollout = async (op: DeployOperation, service: string, environment: Environment, version: string, what: string): Promise<DeployResult> => {
+  const rollout = async (
+    op: DeployOperation,
+    service: string,
+    environment: Environment,
+    version: string,
+    what: string,
+  ): Promise<DeployResult> => {
     const fault = opts.fault?.(op, environment, version);
     if (fault) throw fault;
     const entry = { op, service, environment, version };
@@ -91,20 +101,38 @@ export function createSimulatedDeployer(opts: SimulatedDeployerOptions = {}): Si
       // Replica-weighted canary: a share of the stable replica count, never zero.
       const replicas = Math.max(1, Math.round(((m.stable?.replicas ?? initialReplicas) * percent) / 100));
       m.canary = { version, replicas };
-      return rollout('deployCanary', service, 'production', version, `${service} ${version} canary: ${replicas} replica(s) beside stable`);
+      return rollout(
+        'deployCanary',
+        service,
+        'production',
+        version,
+        `${service} ${version} canary: ${replicas} replica(s) beside stable`,
+      );
     },
     async promote({ service, version }) {
       const m = get(service, 'production');
       m.stable = { version, replicas: m.stable?.replicas ?? initialReplicas };
       m.canary = null;
-      return rollout('promote', service, 'production', version, `${service} ${version} on all of production; canary removed`);
+      return rollout(
+        'promote',
+        service,
+        'production',
+        version,
+        `${service} ${version} on all of production; canary removed`,
+      );
     },
     async restore(snapshot) {
       const m = get(snapshot.service, snapshot.environment);
       m.stable = structuredClone(snapshot.stable);
       m.canary = structuredClone(snapshot.canary);
       const v = snapshot.stable?.version ?? '(none)';
-      return rollout('restore', snapshot.service, snapshot.environment, v, `${snapshot.service} restored to ${v} on ${snapshot.environment}`);
+      return rollout(
+        'restore',
+        snapshot.service,
+        snapshot.environment,
+        v,
+        `${snapshot.service} restored to ${v} on ${snapshot.environment}`,
+      );
     },
   };
 }

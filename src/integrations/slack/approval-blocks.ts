@@ -17,7 +17,10 @@ export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text:
       ? `${formatDuration(Date.parse(s.bakeEndsAt) - Date.parse(s.stagingReadyAt))} in staging, ${Date.parse(s.now) >= Date.parse(s.bakeEndsAt) ? 'completed' : 'NOT completed'} ${s.bakeEndsAt}${s.shortBake ? ' (SHORT BAKE allowed by policy)' : ''}`
       : 'not started';
   const last = s.errorRate.last;
-  const canary = last && last.environment === 'production' ? `${pct(last.rate)} vs baseline ${pct(last.baseline)} (${last.requestCount} requests, ${s.errorRate.samples} samples)` : 'no production sample yet';
+  const canary =
+    last && last.environment === 'production'
+      ? `${pct(last.rate)} vs baseline ${pct(last.baseline)} (${last.requestCount} requests, ${s.errorRate.samples} samples)`
+      : 'no production sample yet';
   const warnings = s.findings.filter((f) => f.level === 'warn');
   const approvals = s.approvals.length ? s.approvals.map((a) => `${a.approver} (${a.via})`).join(', ') : 'none yet';
   const text = `${c.service} ${c.commit.slice(0, 12)} awaits approval ${s.approvals.length}/${required}`;
@@ -25,7 +28,10 @@ export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text:
     { type: 'header', text: { type: 'plain_text', text: `Airlock: ${c.service} → production?` } },
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: `*${c.title ?? c.commit}*\n\`${c.commit.slice(0, 12)}\` version \`${c.version}\` by ${c.author}` },
+      text: {
+        type: 'mrkdwn',
+        text: `*${c.title ?? c.commit}*\n\`${c.commit.slice(0, 12)}\` version \`${c.version}\` by ${c.author}`,
+      },
       fields: [
         { type: 'mrkdwn', text: `*Bake*\n${bake}` },
         { type: 'mrkdwn', text: `*Canary error rate*\n${canary}` },
@@ -35,7 +41,10 @@ export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text:
     },
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: `*Policy warnings*\n${warnings.length ? warnings.map((w) => `• ${w.rule}: ${w.message}`).join('\n') : 'none'}` },
+      text: {
+        type: 'mrkdwn',
+        text: `*Policy warnings*\n${warnings.length ? warnings.map((w) => `• ${w.rule}: ${w.message}`).join('\n') : 'none'}`,
+      },
     },
   ];
   if (outcomeLine) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: outcomeLine }] });
@@ -44,7 +53,13 @@ export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text:
       type: 'actions',
       block_id: 'airlock_decision',
       elements: [
-        { type: 'button', action_id: APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: s.workflowId },
+        {
+          type: 'button',
+          action_id: APPROVE_ACTION,
+          style: 'primary',
+          text: { type: 'plain_text', text: 'Approve' },
+          value: s.workflowId,
+        },
         {
           type: 'button',
           action_id: REJECT_ACTION,
@@ -61,7 +76,10 @@ export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text:
       ],
     });
   } else {
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Stage: *${s.stage}*${s.outcome ? ` → *${s.outcome}*` : ''}` }] });
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `Stage: *${s.stage}*${s.outcome ? ` → *${s.outcome}*` : ''}` }],
+    });
   }
   return { text, blocks };
 }

@@ -15,7 +15,12 @@ export function createSlackNotifier(web: WebClient, channel: string): Reporter {
       if (!known && s.stage !== 'awaiting_approval') return; // Slack is asked only when a human is needed
       const message = approvalBlocks(s);
       if (known) {
-        await web.chat.update({ channel: known.channel, ts: known.ts, text: message.text, blocks: message.blocks as never });
+        await web.chat.update({
+          channel: known.channel,
+          ts: known.ts,
+          text: message.text,
+          blocks: message.blocks as never,
+        });
         if (s.stage === 'ended') posted.delete(s.workflowId);
         return;
       }

@@ -7,8 +7,13 @@ export interface SlackPoster {
 export function createSlackPoster(allowedPrefixes: string[] = ['https://hooks.slack.com/']): SlackPoster {
   return {
     async respond(responseUrl, message) {
-      if (!allowedPrefixes.some((p) => responseUrl.startsWith(p))) throw new Error(`slack: response_url ${responseUrl} is not a Slack URL`);
-      const res = await fetch(responseUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) });
+      if (!allowedPrefixes.some((p) => responseUrl.startsWith(p)))
+        throw new Error(`slack: response_url ${responseUrl} is not a Slack URL`);
+      const res = await fetch(responseUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(message),
+      });
       if (!res.ok) throw new Error(`slack: response_url answered ${res.status}`);
     },
   };

@@ -5,7 +5,12 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { parseQuantity } from '../engine/quantity';
 
-export const DEFAULT_FORBIDDEN_PATHS = ['terraform/production/**', 'k8s/production/**', '**/secrets/**', '**/credentials/**'];
+export const DEFAULT_FORBIDDEN_PATHS = [
+  'terraform/production/**',
+  'k8s/production/**',
+  '**/secrets/**',
+  '**/credentials/**',
+];
 
 const level = z.enum(['block', 'warn']);
 
@@ -30,11 +35,17 @@ export const plannedOperationSchema = z
       }
     }, 'must be a cron expression such as "0 14 * * 1-5" (14:00 on weekdays)'),
     durationMinutes: z.number().positive(),
-    timezone: z.string().refine((tz) => IANAZone.isValidZone(tz), 'must be an IANA time zone such as "UTC" or "Europe/Berlin"').default('UTC'),
+    timezone: z
+      .string()
+      .refine((tz) => IANAZone.isValidZone(tz), 'must be an IANA time zone such as "UTC" or "Europe/Berlin"')
+      .default('UTC'),
     services: z.array(z.string().min(1)).min(1, 'must list the services the window covers'),
     /** freeze: no deploy of these services; no_scaling: changes that scale them are blocked. */
     action: z.enum(['freeze', 'no_scaling']),
-    environments: z.array(z.enum(['staging', 'production'])).min(1).default(['staging', 'production']),
+    environments: z
+      .array(z.enum(['staging', 'production']))
+      .min(1)
+      .default(['staging', 'production']),
   })
   .strict();
 

@@ -3,7 +3,12 @@
 import { z } from 'zod';
 
 // RFC 1123 label: what Kubernetes accepts as a namespace name.
-const namespace = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name (RFC 1123 label, e.g. "payments-staging")');
+const namespace = z
+  .string()
+  .regex(
+    /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+    'must be a Kubernetes namespace name (RFC 1123 label, e.g. "payments-staging")',
+  );
 
 export const kubernetesEnvironmentSchema = z
   .object({
@@ -18,7 +23,10 @@ export const kubernetesSchema = z
     staging: kubernetesEnvironmentSchema,
     production: kubernetesEnvironmentSchema,
     /** Containers whose image takes the change's version; unset = every (non-init) container. */
-    containers: z.array(z.string().min(1)).min(1, 'list at least one container name, or leave containers out').optional(),
+    containers: z
+      .array(z.string().min(1))
+      .min(1, 'list at least one container name, or leave containers out')
+      .optional(),
     /** A rollout not ready after this long fails the deploy (on top of the Deployment's own progress deadline). */
     rolloutTimeoutMinutes: z.number().positive('must be a positive number of minutes').max(120).default(15),
     /** Nodes whose free memory the memory-capacity rule compares with (label selector); unset = every node. */

@@ -27,7 +27,10 @@ export function formatIssues(issues: z.core.$ZodIssue[]): string[] {
 export function parsePolicy(text: string, source = '<policy>'): LoadedPolicy {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
-    throw new PolicyError(source, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+    throw new PolicyError(
+      source,
+      doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`),
+    );
   }
   let value: unknown;
   try {

@@ -10,12 +10,18 @@ const templateText = z
   .min(1, 'must be a non-empty query')
   .superRefine((text, ctx) => {
     for (const name of unknownPlaceholders(text)) {
-      ctx.addIssue({ code: 'custom', message: `unknown placeholder {{${name}}}; known: ${QUERY_PLACEHOLDERS.map((p) => `{{${p}}}`).join(' ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `unknown placeholder {{${name}}}; known: ${QUERY_PLACEHOLDERS.map((p) => `{{${p}}}`).join(' ')}`,
+      });
     }
   });
 
 /** One query for every window, or `{ staging, canary, production }` (canary defaults to production's). */
-export const queryTemplateSchema = z.union([templateText, z.object({ staging: templateText, canary: templateText.optional(), production: templateText }).strict()]);
+export const queryTemplateSchema = z.union([
+  templateText,
+  z.object({ staging: templateText, canary: templateText.optional(), production: templateText }).strict(),
+]);
 
 const queries = {
   /** The new version's error rate in the environment, a fraction 0..1 (errors over requests). */
@@ -38,7 +44,9 @@ export const prometheusSourceSchema = z
 export const datadogSourceSchema = z
   .object({
     /** API base URL of the Datadog site (api.datadoghq.eu, ...). Keys come from the worker's environment. */
-    url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL of the Datadog API' }).default('https://api.datadoghq.com'),
+    url: z
+      .url({ protocol: /^https?$/, message: 'must be an http(s) URL of the Datadog API' })
+      .default('https://api.datadoghq.com'),
     ...queries,
     /** The query window ending now; the newest non-null point of it is the sample. */
     windowSeconds: z.number().int().positive().max(3600).default(300),
@@ -57,7 +65,11 @@ export const monitoringSchema = z
   .strict()
   .superRefine((m, ctx) => {
     if (m.prometheus && m.datadog) {
-      ctx.addIssue({ code: 'custom', path: ['datadog'], message: 'configure one metrics source: prometheus or datadog, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['datadog'],
+        message: 'configure one metrics source: prometheus or datadog, not both',
+      });
     }
     if (m.intervalSeconds * 2 > m.maxSilenceMinutes * 60) {
       ctx.addIssue({
@@ -73,7 +85,12 @@ export type PrometheusSourceSettings = z.infer<typeof prometheusSourceSchema>;
 export type DatadogSourceSettings = z.infer<typeof datadogSourceSchema>;
 
 /** The configured metrics source, if any. Settings recorded before sources existed have none. */
-export function metricsSourceOf(m: Partial<MonitoringSettings>): { kind: 'prometheus'; settings: PrometheusSourceSettings } | { kind: 'datadog'; settings: DatadogSourceSettings } | undefined {
+export function metricsSourceOf(
+  m: Partial<MonitoringSettings>,
+):
+  | { kind: 'prometheus'; settings: PrometheusSourceSettings }
+  | { kind: 'datadog'; settings: DatadogSourceSettings }
+  | undefined {
   if (m.prometheus) return { kind: 'prometheus', settings: m.prometheus };
   if (m.datadog) return { kind: 'datadog', settings: m.datadog };
   return undefined;

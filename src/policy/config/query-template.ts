@@ -17,14 +17,26 @@ export type QueryTemplate = string | { staging: string; production: string; cana
 const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
 
 export function unknownPlaceholders(template: string): string[] {
-  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]).filter((name) => !(QUERY_PLACEHOLDERS as readonly string[]).includes(name));
+  return [...template.matchAll(PLACEHOLDER)]
+    .map((m) => m[1])
+    .filter((name) => !(QUERY_PLACEHOLDERS as readonly string[]).includes(name));
 }
 
 /**
  * Fills a template for one target. `escape` makes each value safe inside the query
  * language's string literal (a version tag must not be able to close a PromQL label matcher).
  */
-export function renderQuery(template: QueryTemplate, target: QueryTarget, vars: QueryVars, escape: (v: string) => string): string {
-  const text = typeof template === 'string' ? template : target === 'canary' ? (template.canary ?? template.production) : template[target];
+export function renderQuery(
+  template: QueryTemplate,
+  target: QueryTarget,
+  vars: QueryVars,
+  escape: (v: string) => string,
+): string {
+  const text =
+    typeof template === 'string'
+      ? template
+      : target === 'canary'
+        ? (template.canary ?? template.production)
+        : template[target];
   return text.replace(PLACEHOLDER, (_, name: string) => escape(vars[name as QueryPlaceholder]));
 }

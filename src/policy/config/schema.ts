@@ -15,9 +15,15 @@ export const approverSchema = z
   .object({
     id: identity,
     /** Slack user id (U…) that maps to this approver; used by the Slack integration. */
-    slack: z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id such as U012ABCDEF').optional(),
+    slack: z
+      .string()
+      .regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id such as U012ABCDEF')
+      .optional(),
     /** Base64 raw ed25519 public key (32 bytes) that verifies this approver's CLI signatures. */
-    publicKey: z.string().refine(isPublicKey, 'must be base64 of a raw 32-byte ed25519 public key (airlock keygen prints one)').optional(),
+    publicKey: z
+      .string()
+      .refine(isPublicKey, 'must be base64 of a raw 32-byte ed25519 public key (airlock keygen prints one)')
+      .optional(),
   })
   .strict();
 
@@ -26,7 +32,9 @@ export const integrationsSchema = z
     slack: z
       .object({
         /** Public half of the server's Slack bridge key: approvals via Slack must carry its signature. */
-        bridgePublicKey: z.string().refine(isPublicKey, 'must be base64 of a raw 32-byte ed25519 public key (airlock keygen prints one)'),
+        bridgePublicKey: z
+          .string()
+          .refine(isPublicKey, 'must be base64 of a raw 32-byte ed25519 public key (airlock keygen prints one)'),
       })
       .strict()
       .optional(),
@@ -57,7 +65,11 @@ export const policySchema = z
         /** Unsigned approvals are refused unless this is explicitly false (see docs/approvals.md). */
         requireSignature: z.boolean().default(true),
         /** A signed decision is accepted only within this many minutes of workflow time. */
-        signatureWindowMinutes: z.number().positive().max(60, 'a signature older than an hour is a replay risk').default(10),
+        signatureWindowMinutes: z
+          .number()
+          .positive()
+          .max(60, 'a signature older than an hour is a replay risk')
+          .default(10),
       })
       .strict(),
     bake: z
@@ -142,7 +154,8 @@ export const policySchema = z
     }
     const names = policy.services.map((s) => s.name);
     names.forEach((n, i) => {
-      if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: `"${n}" is declared twice` });
+      if (names.indexOf(n) !== i)
+        ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: `"${n}" is declared twice` });
     });
   });
 
@@ -159,6 +172,7 @@ export type PromotionSettings = Pick<
   Partial<Pick<Policy, 'integrations'>>;
 
 export function promotionSettings(policy: Policy): PromotionSettings {
-  const { authors, approvers, bake, canary, production, approval, rollback, monitoring, blastRadius, integrations } = policy;
+  const { authors, approvers, bake, canary, production, approval, rollback, monitoring, blastRadius, integrations } =
+    policy;
   return { authors, approvers, bake, canary, production, approval, rollback, monitoring, blastRadius, integrations };
 }

@@ -18,12 +18,22 @@ export interface KustomizeBases {
 function references(doc: unknown): string[] {
   const out: string[] = [];
   const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-  for (const key of ['resources', 'bases', 'components', 'patchesStrategicMerge', 'crds', 'configurations', 'transformers', 'generators']) {
+  for (const key of [
+    'resources',
+    'bases',
+    'components',
+    'patchesStrategicMerge',
+    'crds',
+    'configurations',
+    'transformers',
+    'generators',
+  ]) {
     out.push(...strings(getIn(doc, [key])));
   }
   for (const key of ['patches', 'patchesJson6902']) {
     const list = getIn(doc, [key]);
-    if (Array.isArray(list)) for (const p of list) if (typeof getIn(p, ['path']) === 'string') out.push(getIn(p, ['path']) as string);
+    if (Array.isArray(list))
+      for (const p of list) if (typeof getIn(p, ['path']) === 'string') out.push(getIn(p, ['path']) as string);
   }
   for (const key of ['configMapGenerator', 'secretGenerator']) {
     const list = getIn(doc, [key]);
@@ -39,7 +49,10 @@ function references(doc: unknown): string[] {
   return out.filter((r) => !r.includes('://') && !r.startsWith('git@') && !r.startsWith('github.com/'));
 }
 
-export function buildKustomizeBases(kustomizations: Iterable<[string, ManifestDoc[]]>, allPaths: ReadonlySet<string>): KustomizeBases {
+export function buildKustomizeBases(
+  kustomizations: Iterable<[string, ManifestDoc[]]>,
+  allPaths: ReadonlySet<string>,
+): KustomizeBases {
   const graph = new ReachGraph();
   const kustomizationIn = (dir: string) =>
     [...KUSTOMIZATION_NAMES].map((n) => (dir ? `${dir}/${n}` : n)).find((p) => allPaths.has(p));

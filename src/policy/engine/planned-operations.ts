@@ -13,14 +13,22 @@ export interface ActiveWindow {
 /** The window of the operation that contains `at`, if any. */
 export function activeWindow(operation: PlannedOperation, at: Date): ActiveWindow | undefined {
   // The latest start at or before `at` ends latest, so it alone decides (even if windows overlap).
-  const cron = CronExpressionParser.parse(operation.schedule, { currentDate: new Date(at.getTime() + 1), tz: operation.timezone });
+  const cron = CronExpressionParser.parse(operation.schedule, {
+    currentDate: new Date(at.getTime() + 1),
+    tz: operation.timezone,
+  });
   if (!cron.hasPrev()) return undefined;
   const start = cron.prev().toDate();
   const end = new Date(start.getTime() + operation.durationMinutes * 60_000);
   return at >= start && at < end ? { operation, start, end } : undefined;
 }
 
-export function activeWindows(operations: readonly PlannedOperation[], service: string, at: Date, action?: PlannedOperation['action']): ActiveWindow[] {
+export function activeWindows(
+  operations: readonly PlannedOperation[],
+  service: string,
+  at: Date,
+  action?: PlannedOperation['action'],
+): ActiveWindow[] {
   return operations
     .filter((o) => o.services.includes(service) && (!action || o.action === action))
     .map((o) => activeWindow(o, at))
@@ -49,7 +57,7 @@ export function deployWait(
   }
   if (at.getTime() === now.getTime()) return { waitMs: 0 };
   const tz = freezes.find((o) => names.includes(o.name))?.timezone ?? 'UTC';
-  const until = DateTime.fromJSDate(at, { zone: tz }).toFormat("yyyy-LL-dd HH:mm ZZZZ");
+  const until = DateTime.fromJSDate(at, { zone: tz }).toFormat('yyyy-LL-dd HH:mm ZZZZ');
   return {
     waitMs: at.getTime() - now.getTime(),
     reason: `${service} is frozen in ${environment} by planned operation ${names.map((n) => `"${n}"`).join(', ')} until ${until}`,

@@ -3,7 +3,12 @@
 import picomatch from 'picomatch';
 import { GLOB_OPTIONS } from './check-context';
 
-export const ALWAYS_FORBIDDEN_PATHS = ['**/airlock.policy.yaml', '**/airlock.policy.yml', '**/.airlock/**', '**/airlock/**'];
+export const ALWAYS_FORBIDDEN_PATHS = [
+  '**/airlock.policy.yaml',
+  '**/airlock.policy.yml',
+  '**/.airlock/**',
+  '**/airlock/**',
+];
 
 export interface ForbiddenMatch {
   glob: string;
@@ -11,8 +16,15 @@ export interface ForbiddenMatch {
   protected: boolean;
 }
 
-export function createForbiddenMatcher(policyGlobs: readonly string[], protectedPaths: readonly string[]): (path: string) => ForbiddenMatch | undefined {
-  const own = [...ALWAYS_FORBIDDEN_PATHS, ...protectedPaths].map((glob) => ({ glob, match: picomatch(glob, GLOB_OPTIONS), protected: true }));
+export function createForbiddenMatcher(
+  policyGlobs: readonly string[],
+  protectedPaths: readonly string[],
+): (path: string) => ForbiddenMatch | undefined {
+  const own = [...ALWAYS_FORBIDDEN_PATHS, ...protectedPaths].map((glob) => ({
+    glob,
+    match: picomatch(glob, GLOB_OPTIONS),
+    protected: true,
+  }));
   const configured = policyGlobs.map((glob) => ({ glob, match: picomatch(glob, GLOB_OPTIONS), protected: false }));
   const all = [...own, ...configured];
   return (path) => {

@@ -2,8 +2,22 @@
 // Values are held as BigInt nano-units so `Mi` vs `M` and decimal fractions never round.
 const NANO = 1_000_000_000n;
 
-const BINARY: Record<string, bigint> = { Ki: 2n ** 10n, Mi: 2n ** 20n, Gi: 2n ** 30n, Ti: 2n ** 40n, Pi: 2n ** 50n, Ei: 2n ** 60n };
-const DECIMAL: Record<string, bigint> = { k: 10n ** 3n, M: 10n ** 6n, G: 10n ** 9n, T: 10n ** 12n, P: 10n ** 15n, E: 10n ** 18n };
+const BINARY: Record<string, bigint> = {
+  Ki: 2n ** 10n,
+  Mi: 2n ** 20n,
+  Gi: 2n ** 30n,
+  Ti: 2n ** 40n,
+  Pi: 2n ** 50n,
+  Ei: 2n ** 60n,
+};
+const DECIMAL: Record<string, bigint> = {
+  k: 10n ** 3n,
+  M: 10n ** 6n,
+  G: 10n ** 9n,
+  T: 10n ** 12n,
+  P: 10n ** 15n,
+  E: 10n ** 18n,
+};
 // Sub-unit suffixes, expressed in nano-units directly.
 const SUB: Record<string, bigint> = { n: 1n, u: 1_000n, m: 1_000_000n };
 
@@ -21,7 +35,8 @@ export function parseQuantity(raw: unknown): Nanos {
     if (!Number.isFinite(raw)) throw new QuantityError(`"${raw}" is not a finite number`);
     raw = String(raw);
   }
-  if (typeof raw !== 'string') throw new QuantityError(`expected a quantity such as "512Mi", got ${JSON.stringify(raw)}`);
+  if (typeof raw !== 'string')
+    throw new QuantityError(`expected a quantity such as "512Mi", got ${JSON.stringify(raw)}`);
   const m = QUANTITY.exec(raw.trim());
   if (!m) throw new QuantityError(`"${raw}" is not a Kubernetes quantity (examples: 512Mi, 2Gi, 1G, 129e6)`);
   const [, sign, number, suffix = ''] = m;
@@ -51,7 +66,7 @@ export function formatBytes(nanos: Nanos): string {
   const units = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'];
   let value = bytes;
   let i = 0;
-  while (value >= 1024 && i < units.length - 1) (value /= 1024), i++;
+  while (value >= 1024 && i < units.length - 1) ((value /= 1024), i++);
   const text = Number.isInteger(value) ? String(value) : value.toFixed(2).replace(/\.?0+$/, '');
   return `${negative ? '-' : ''}${text}${units[i]}${i === 0 ? ' bytes' : ''}`;
 }

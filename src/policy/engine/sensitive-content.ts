@@ -12,12 +12,53 @@ export interface SensitiveHit {
 }
 
 const SECRET_KINDS = new Set(['Secret', 'SealedSecret', 'ExternalSecret']);
-const NETWORK_KINDS = new Set(['Ingress', 'IngressClass', 'NetworkPolicy', 'Gateway', 'HTTPRoute', 'GRPCRoute', 'TCPRoute', 'VirtualService', 'AuthorizationPolicy']);
+const NETWORK_KINDS = new Set([
+  'Ingress',
+  'IngressClass',
+  'NetworkPolicy',
+  'Gateway',
+  'HTTPRoute',
+  'GRPCRoute',
+  'TCPRoute',
+  'VirtualService',
+  'AuthorizationPolicy',
+]);
 
 // Terraform resource types are provider_thing names; these fragments name what they manage.
 const SECRET_TYPES = ['secret', 'kms_', 'iam_access_key', 'vault_', 'credential', 'private_key', 'ssm_parameter'];
-const NETWORK_TYPES = ['security_group', 'firewall', 'network_security', 'network_acl', 'nat_gateway', '_route', 'vpc_peering', 'lb_listener', 'ingress', 'dns_record', 'route53_record', 'subnet'];
-const DATABASE_TYPES = ['db_instance', 'db_', 'rds_', 'database', 'sql', 'dynamodb', 'docdb', 'redshift', 'elasticache', 'neptune', 'spanner', 'bigtable', 'cosmosdb', 'mongodb', 'postgres', 'mysql', '_index'];
+const NETWORK_TYPES = [
+  'security_group',
+  'firewall',
+  'network_security',
+  'network_acl',
+  'nat_gateway',
+  '_route',
+  'vpc_peering',
+  'lb_listener',
+  'ingress',
+  'dns_record',
+  'route53_record',
+  'subnet',
+];
+const DATABASE_TYPES = [
+  'db_instance',
+  'db_',
+  'rds_',
+  'database',
+  'sql',
+  'dynamodb',
+  'docdb',
+  'redshift',
+  'elasticache',
+  'neptune',
+  'spanner',
+  'bigtable',
+  'cosmosdb',
+  'mongodb',
+  'postgres',
+  'mysql',
+  '_index',
+];
 
 // Names of settings that hold credentials; a literal value in one of them is a leaked secret.
 const CREDENTIAL_NAME = /(pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential|auth[_-]?key)$/i;
@@ -39,19 +80,27 @@ function firstLineOf(text: string, pattern: RegExp): number | undefined {
 export function textHits(path: string, text: string): SensitiveHit[] {
   const hits: SensitiveHit[] = [];
   for (const [pattern, what] of CREDENTIAL_TEXT) {
-    if (pattern.test(text)) hits.push({ category: 'secrets', reason: `contains ${what} in plain text`, line: firstLineOf(text, pattern) });
+    if (pattern.test(text))
+      hits.push({ category: 'secrets', reason: `contains ${what} in plain text`, line: firstLineOf(text, pattern) });
   }
-  if (MIGRATION_PATH.test(path) || path.toLowerCase().endsWith('.sql')) hits.push({ category: 'database', reason: 'is a database migration or SQL file' });
+  if (MIGRATION_PATH.test(path) || path.toLowerCase().endsWith('.sql'))
+    hits.push({ category: 'database', reason: 'is a database migration or SQL file' });
   return hits;
 }
 
 export function manifestHits(doc: ManifestDoc): SensitiveHit[] {
   const hits: SensitiveHit[] = [];
   const label = workloadLabel(doc);
-  if (doc.kind && SECRET_KINDS.has(doc.kind)) hits.push({ category: 'secrets', reason: `declares ${label}`, line: doc.line(['kind']) });
-  if (doc.kind && NETWORK_KINDS.has(doc.kind)) hits.push({ category: 'networking', reason: `declares ${label}`, line: doc.line(['kind']) });
+  if (doc.kind && SECRET_KINDS.has(doc.kind))
+    hits.push({ category: 'secrets', reason: `declares ${label}`, line: doc.line(['kind']) });
+  if (doc.kind && NETWORK_KINDS.has(doc.kind))
+    hits.push({ category: 'networking', reason: `declares ${label}`, line: doc.line(['kind']) });
   if (doc.kind === 'Service' && getIn(doc.value, ['spec', 'type']) === 'LoadBalancer') {
-    hits.push({ category: 'networking', reason: `${label} is type LoadBalancer (exposed outside the cluster)`, line: doc.line(['spec', 'type']) });
+    hits.push({
+      category: 'networking',
+      reason: `${label} is type LoadBalancer (exposed outside the cluster)`,
+      line: doc.line(['spec', 'type']),
+    });
   }
   for (const c of containersOf(doc)) {
     const env = getIn(c.value, ['env']);
@@ -77,7 +126,8 @@ function literalCredentials(body: unknown, found: string[] = []): string[] {
   else if (body && typeof body === 'object') {
     for (const [key, value] of Object.entries(body)) {
       // "${...}" is an expression (a variable or data source), not a literal.
-      if (CREDENTIAL_NAME.test(key) && typeof value === 'string' && value !== '' && !value.includes('${')) found.push(key);
+      if (CREDENTIAL_NAME.test(key) && typeof value === 'string' && value !== '' && !value.includes('${'))
+        found.push(key);
       else literalCredentials(value, found);
     }
   }
@@ -97,8 +147,10 @@ export function terraformHits(json: TerraformJson, text: string): SensitiveHit[]
     const line = blockLine(text, 'resource', [type, name]);
     const id = `resource ${type}.${name}`;
     if (SECRET_TYPES.some((t) => type.includes(t))) hits.push({ category: 'secrets', reason: `manages ${id}`, line });
-    if (NETWORK_TYPES.some((t) => type.includes(t))) hits.push({ category: 'networking', reason: `manages ${id}`, line });
-    if (DATABASE_TYPES.some((t) => type.includes(t))) hits.push({ category: 'database', reason: `manages ${id}`, line });
+    if (NETWORK_TYPES.some((t) => type.includes(t)))
+      hits.push({ category: 'networking', reason: `manages ${id}`, line });
+    if (DATABASE_TYPES.some((t) => type.includes(t)))
+      hits.push({ category: 'database', reason: `manages ${id}`, line });
     else if (containsSqlIndex(body)) hits.push({ category: 'database', reason: `${id} runs CREATE INDEX`, line });
     for (const key of literalCredentials(body)) {
       hits.push({ category: 'secrets', reason: `${id} sets ${key} to a literal value in plain text`, line });

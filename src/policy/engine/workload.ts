@@ -32,13 +32,21 @@ export function containersOf(doc: ManifestDoc): Container[] {
   const specPath = doc.kind ? POD_SPEC_PATH[doc.kind] : undefined;
   if (!specPath) return [];
   const out: Container[] = [];
-  for (const [field, init] of [['containers', false], ['initContainers', true]] as const) {
+  for (const [field, init] of [
+    ['containers', false],
+    ['initContainers', true],
+  ] as const) {
     const list = getIn(doc.value, [...specPath, field]);
     if (!Array.isArray(list)) continue;
     list.forEach((c, i) => {
       if (c && typeof c === 'object' && !Array.isArray(c)) {
         const value = c as Record<string, unknown>;
-        out.push({ name: typeof value.name === 'string' ? value.name : `#${i}`, path: [...specPath, field, i], value, init });
+        out.push({
+          name: typeof value.name === 'string' ? value.name : `#${i}`,
+          path: [...specPath, field, i],
+          value,
+          init,
+        });
       }
     });
   }

@@ -3,7 +3,13 @@ import { describe, expect, test } from 'vitest';
 import type { PromotionState } from '../../../src/workflows/messages';
 import { promotionDetails, promotionSummary } from '../../../src/workflows/ui-details';
 
-const change = { service: 'search-service', commit: 'a'.repeat(40), author: 'airlock-agent[bot]', version: 'v2', title: 'raise memory' };
+const change = {
+  service: 'search-service',
+  commit: 'a'.repeat(40),
+  author: 'airlock-agent[bot]',
+  version: 'v2',
+  title: 'raise memory',
+};
 const base: PromotionState = {
   workflowId: 'promotion-search-service-aaaa',
   change,
@@ -57,7 +63,15 @@ describe('Web UI details', () => {
     expect(text).not.toContain('deployed:');
   });
   test('a failed restore is never shown as clean', () => {
-    const text = promotionDetails({ ...base, stage: 'ended', outcome: 'failed', rollback: { startedAt: base.now, steps: ['restore staging'], error: 'HTTP 503' } }, now);
+    const text = promotionDetails(
+      {
+        ...base,
+        stage: 'ended',
+        outcome: 'failed',
+        rollback: { startedAt: base.now, steps: ['restore staging'], error: 'HTTP 503' },
+      },
+      now,
+    );
     expect(text).toContain('FAILED: HTTP 503');
   });
 });

@@ -18,7 +18,9 @@ export const changeSizeRule: Rule = ({ changed, checks, servicesOf, service }) =
     for (const service of servicesOf(file.path)) byService.set(service, [...(byService.get(service) ?? []), file.path]);
   }
   if (byService.size > 1) {
-    const list = [...byService].map(([s, files]) => `${s} (${files[0]}${files.length > 1 ? ` and ${files.length - 1} more` : ''})`);
+    const list = [...byService].map(
+      ([s, files]) => `${s} (${files[0]}${files.length > 1 ? ` and ${files.length - 1} more` : ''})`,
+    );
     findings.push({
       rule: 'multi-service',
       level: 'block',

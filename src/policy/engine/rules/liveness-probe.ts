@@ -13,7 +13,8 @@ export const livenessProbeRule: Rule = ({ manifests, checks }) => {
   for (const { file, before, after } of manifests) {
     const previous = new Map<string, unknown>();
     for (const doc of before) {
-      for (const c of containersOf(doc)) previous.set(`${workloadKey(doc)}/${c.name}`, getIn(c.value, ['livenessProbe']));
+      for (const c of containersOf(doc))
+        previous.set(`${workloadKey(doc)}/${c.name}`, getIn(c.value, ['livenessProbe']));
     }
     for (const doc of after) {
       for (const c of containersOf(doc)) {

@@ -3,7 +3,14 @@
 import type { Finding } from '../finding';
 import type { CheckContext, Rule } from '../check-context';
 import { getIn, type ManifestDoc } from '../manifest';
-import { formatBytes, increasePercent, increasesByMoreThan, parseQuantity, QuantityError, type Nanos } from '../quantity';
+import {
+  formatBytes,
+  increasePercent,
+  increasesByMoreThan,
+  parseQuantity,
+  QuantityError,
+  type Nanos,
+} from '../quantity';
 import { containersOf, replicasOf, workloadKey, workloadLabel } from '../workload';
 
 const FIELDS = [
@@ -28,7 +35,10 @@ function podMemory(doc: ManifestDoc): Nanos {
   let total = 0n;
   for (const c of containersOf(doc)) {
     if (c.init) continue; // init containers finish before the app containers start
-    total += tryParse(quantityAt(c.value, ['limits', 'memory'])) ?? tryParse(quantityAt(c.value, ['requests', 'memory'])) ?? 0n;
+    total +=
+      tryParse(quantityAt(c.value, ['limits', 'memory'])) ??
+      tryParse(quantityAt(c.value, ['requests', 'memory'])) ??
+      0n;
   }
   return total;
 }

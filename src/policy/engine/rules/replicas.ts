@@ -34,7 +34,13 @@ export function scalingChanges(ctx: CheckContext): ScalingChange[] {
       for (const f of replicaFields(doc)) {
         const from = old.get(`${workloadKey(doc)}/${f.field}`);
         if (from === f.value) continue;
-        out.push({ file: file.path, line: doc.line(f.path), what: `${f.field} of ${workloadLabel(doc)}`, from, to: f.value });
+        out.push({
+          file: file.path,
+          line: doc.line(f.path),
+          what: `${f.field} of ${workloadLabel(doc)}`,
+          from,
+          to: f.value,
+        });
       }
     }
   }

@@ -22,14 +22,22 @@ function hitsOf(ctx: CheckContext): Map<string, SensitiveHit[]> {
     if (isProductionPath(file.path)) add(file.path, [{ category: 'production', reason: 'is under a production path' }]);
     else {
       const user = reachersOf(ctx, file.path).find((r) => isProductionPath(r.userFile));
-      if (user) add(file.path, [{ category: 'production', reason: `is used by ${user.user} (${user.kind.toLowerCase()})` }]);
+      if (user)
+        add(file.path, [{ category: 'production', reason: `is used by ${user.user} (${user.kind.toLowerCase()})` }]);
     }
   }
   for (const { file, before, after } of ctx.manifests) {
     // A deleted Secret or NetworkPolicy is as sensitive as a new one.
     for (const doc of file.status === 'deleted' ? before : after) {
       add(file.path, manifestHits(doc));
-      if (isProductionNamespace(doc.namespace)) add(file.path, [{ category: 'production', reason: `targets namespace ${doc.namespace}`, line: doc.line(['metadata', 'namespace']) }]);
+      if (isProductionNamespace(doc.namespace))
+        add(file.path, [
+          {
+            category: 'production',
+            reason: `targets namespace ${doc.namespace}`,
+            line: doc.line(['metadata', 'namespace']),
+          },
+        ]);
     }
   }
   for (const { file, before, after } of ctx.terraform) {

@@ -6,7 +6,9 @@ import { TreeError } from './tree-error';
 
 function runGit(repoDir: string, args: string[], input?: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', ['-C', repoDir, ...args], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', ['-C', repoDir, ...args], {
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout!.on('data', (b: Buffer) => out.push(b));
@@ -14,7 +16,10 @@ function runGit(repoDir: string, args: string[], input?: string): Promise<Buffer
     child.on('error', (e) => reject(new TreeError(repoDir, `cannot run git: ${e.message}`)));
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out));
-      else reject(new TreeError(repoDir, `git ${args[0]} failed: ${Buffer.concat(err).toString().trim() || `exit ${code}`}`));
+      else
+        reject(
+          new TreeError(repoDir, `git ${args[0]} failed: ${Buffer.concat(err).toString().trim() || `exit ${code}`}`),
+        );
     });
     if (input !== undefined) {
       // git may exit early (bad object); its exit code reports that, not the broken pipe.
@@ -44,7 +49,9 @@ function parseBatch(buf: Buffer): Map<string, string> {
 }
 
 export async function gitTree(repoDir: string, ref: string): Promise<FileTree> {
-  const commit = (await runGit(repoDir, ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`])).toString().trim();
+  const commit = (await runGit(repoDir, ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`]))
+    .toString()
+    .trim();
   const listing = (await runGit(repoDir, ['ls-tree', '-r', '-z', '--full-tree', commit])).toString('utf8');
   const blobs = new Map<string, string>();
   for (const entry of listing.split('\0')) {
