@@ -2,7 +2,7 @@
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { assessSample } from '../../src/workflows/breach-rule';
+import { assessSample } from '../../../src/workflows/breach-rule';
 
 const rule = { thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001 };
 const sample = (rate: number, baseline: number, requestCount = 1000) => ({

@@ -3,7 +3,7 @@ import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parsePolicy, PolicyError } from '../../src/policy/config/load';
+import { parsePolicy, PolicyError } from '../../../src/policy/config/load';
 
 const minimal = `version: 1
 authors: { agents: ["airlock-agent[bot]"] }
@@ -22,7 +22,7 @@ function problems(text: string): string[] {
 }
 
 test('the sample policy shipped in policy/ parses, with a real 24 h bake', () => {
-  const { policy, hash } = parsePolicy(readFileSync(resolve(__dirname, '../../policy/airlock.policy.yaml'), 'utf8'));
+  const { policy, hash } = parsePolicy(readFileSync(resolve(__dirname, '../../../policy/airlock.policy.yaml'), 'utf8'));
   assert.equal(policy.bake.minHours, 24);
   assert.equal(policy.bake.allowShortBake, false);
   assert.match(hash, /^[0-9a-f]{64}$/);
