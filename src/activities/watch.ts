@@ -8,8 +8,7 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { MonitoringSettings } from '../policy/config/monitoring-schema';
 import type { QueryTarget } from '../policy/config/query-template';
-import type { PromotionSettings } from '../policy/config/schema';
-import { assessSample } from '../workflows/breach-rule';
+import { assessSample, type BreachRule } from '../workflows/breach-rule';
 import { FailureType } from '../common/failure-types';
 import type { Environment, ErrorRateEvidence, ErrorRateSample } from '../workflows/messages';
 
@@ -30,7 +29,7 @@ export interface ErrorRateWatchInput {
   lastEvidenceAt: number;
   label: string;
   monitoring: MonitoringSettings;
-  rollback: PromotionSettings['rollback'];
+  rollback: BreachRule;
 }
 
 export type ErrorRateWatchResult =

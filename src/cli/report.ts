@@ -18,6 +18,8 @@ export interface Scoreboard {
   aborted: number;
   timedOut: number;
   failed: number;
+  /** Ended with a restore that did not finish: something was left deployed for a human. */
+  rollbackFailed: number;
   /** Rejections and aborts: a human had to step in. */
   humanInterventions: number;
   medianMergeToProductionHours?: number;
@@ -64,6 +66,7 @@ export async function computeReport(client: Client, sinceMs: number, now = Date.
     aborted: 0,
     timedOut: 0,
     failed: 0,
+    rollbackFailed: 0,
     humanInterventions: 0,
     userFacingRollbacks: 0,
   };
@@ -122,6 +125,9 @@ export async function computeReport(client: Client, sinceMs: number, now = Date.
       case 'failed':
         board.failed++;
         break;
+      case 'rollback_failed':
+        board.rollbackFailed++;
+        break;
     }
   }
   board.humanInterventions = board.rejected + board.aborted;
@@ -151,6 +157,7 @@ export function renderReport(b: Scoreboard): string {
     `  rejected / aborted         ${b.rejected} / ${b.aborted}   (human interventions ${b.humanInterventions})`,
     `  approval timed out         ${b.timedOut}`,
     `  failed                     ${b.failed}`,
+    `  ROLLBACK FAILED            ${b.rollbackFailed}${b.rollbackFailed ? '   (something was left deployed: airlock status shows what)' : ''}`,
     `  median merge → production  ${b.medianMergeToProductionHours !== undefined ? `${b.medianMergeToProductionHours} h` : '-'}`,
     b.userFacingRollbackEveryDays !== undefined
       ? `  at this rate: a user-facing rollback every ${b.userFacingRollbackEveryDays} days (${b.userFacingRollbacks} reached the canary or production)`

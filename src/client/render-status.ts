@@ -55,6 +55,9 @@ export function renderStatus(s: PromotionState): string {
     lines.push(
       `  rollback ${s.rollback.steps.join(', ') || '(nothing deployed)'}${s.rollback.error ? ` — FAILED: ${s.rollback.error}` : ''}`,
     );
+  if (s.outcome === 'rollback_failed') {
+    lines.push(`  LEFT     ${s.deployed.join(', ') || '(unknown)'}: the restore did not finish; the change may still be live there`);
+  }
   for (const r of s.refusals.slice(-5)) lines.push(`  refused  ${r.action} by ${r.who} at ${r.at}: ${r.reason}`);
   return lines.join('\n');
 }
@@ -74,6 +77,8 @@ export function describeInterruption(i: NonNullable<PromotionState['interruption
       return `no approval within ${i.hours} h`;
     case 'deploy_failed':
       return `deploy to ${i.environment} failed: ${i.message}`;
+    case 'activity_failed':
+      return `${i.activity} failed: ${i.message}`;
     case 'invariant_violated':
       return `invariant violated: ${i.message}`;
   }

@@ -18,7 +18,10 @@ export interface Assessment {
 // Float arithmetic must not turn "exactly 5 %" into a breach: 0.0105 vs 0.01 computes to 5.000000000000004.
 const EPSILON_PERCENT = 1e-9;
 
-export function assessSample(sample: ErrorRateSample, rollback: PromotionSettings['rollback']): Assessment {
+/** The parts of the policy's rollback section the breach rule reads. */
+export type BreachRule = Pick<PromotionSettings['rollback'], 'thresholdPercent' | 'minRequestCount' | 'baselineFloor'>;
+
+export function assessSample(sample: ErrorRateSample, rollback: BreachRule): Assessment {
   const baselineUsed = Math.max(sample.baseline, rollback.baselineFloor);
   const risePercent =
     baselineUsed > 0 ? ((sample.rate - baselineUsed) / baselineUsed) * 100 : sample.rate > 0 ? Infinity : 0;

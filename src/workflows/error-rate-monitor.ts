@@ -1,7 +1,6 @@
 // Workflow-side bookkeeping of error-rate samples: which are fresh, which breach, and when each
 // environment last gave conclusive evidence. Deterministic: time comes in as arguments.
-import type { PromotionSettings } from '../policy/config/schema';
-import { assessSample } from './breach-rule';
+import { assessSample, type BreachRule } from './breach-rule';
 import type { Environment, ErrorRateEvidence, ErrorRateSample, ErrorRateSummary, Interruption } from './messages';
 
 export class ErrorRateMonitor {
@@ -17,7 +16,7 @@ export class ErrorRateMonitor {
    * rollout still counts. Off only when replaying promotions started before this rule.
    */
   constructor(
-    private readonly rollback: PromotionSettings['rollback'],
+    private readonly rollback: BreachRule,
     private readonly judgeFromFirstReadiness = false,
   ) {}
 

@@ -22,7 +22,17 @@ export const STAGES = [
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
-export const OUTCOMES = ['promoted', 'blocked', 'rolled_back', 'rejected', 'aborted', 'timed_out', 'failed'] as const;
+export const OUTCOMES = [
+  'promoted',
+  'blocked',
+  'rolled_back',
+  'rejected',
+  'aborted',
+  'timed_out',
+  'failed',
+  /** A restore did not finish: something of the change is still deployed (state.deployed says what). */
+  'rollback_failed',
+] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** One merged commit touching one service. */
@@ -125,6 +135,8 @@ export type Interruption =
   | { kind: 'aborted'; by: string; reason: string }
   | { kind: 'approval_timeout'; hours: number }
   | { kind: 'deploy_failed'; environment: Environment; message: string }
+  /** Any other activity failed for good (after its retries, or at once when not retryable). */
+  | { kind: 'activity_failed'; activity: string; message: string }
   | { kind: 'invariant_violated'; message: string };
 
 /** What a metrics-source watch saw in one window (docs/monitoring.md); recorded in history, so small. */

@@ -39,6 +39,7 @@ export function promotionDetails(s: PromotionState, nowMs: number): string {
   else if (i?.kind === 'rejected' || i?.kind === 'aborted') lines.push(`${i.kind} by ${i.by}: ${i.reason}`);
   else if (i?.kind === 'approval_timeout') lines.push(`no approval within ${i.hours} h`);
   else if (i?.kind === 'deploy_failed') lines.push(`deploy to ${i.environment} failed: ${i.message}`);
+  else if (i?.kind === 'activity_failed') lines.push(`${i.activity} failed: ${i.message}`);
   else if (i?.kind === 'invariant_violated') lines.push(`invariant violated: ${i.message}`);
   const blocks = s.findings.filter((f) => f.level === 'block');
   if (blocks.length) lines.push(`blocked by ${blocks.map((f) => f.rule).join(', ')}`);

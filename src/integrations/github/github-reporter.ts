@@ -20,6 +20,7 @@ const CONCLUSION: Record<Outcome, 'success' | 'failure' | 'cancelled' | 'timed_o
   aborted: 'cancelled',
   timed_out: 'timed_out',
   failed: 'failure',
+  rollback_failed: 'failure',
 };
 
 export function checkRunTitle(s: PromotionState): string {

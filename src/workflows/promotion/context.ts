@@ -1,0 +1,111 @@
+// What every stage of one promotion shares: its state (what the `state` query and the reporters
+// see), the rollback plan, the evidence the production gate re-checks, and, once the policy gate
+// has passed, the settings and the error-rate monitor as required fields.
+import * as wf from '@temporalio/workflow';
+import type { PromotionSettings } from '../../policy/config/schema';
+import type { ErrorRateMonitor } from '../error-rate-monitor';
+import {
+  DEFAULT_SLOT_WORKFLOW_ID,
+  type Change,
+  type Interruption,
+  type PromotionInput,
+  type PromotionState,
+  type Stage,
+} from '../messages';
+import { RollbackPlan } from './rollback-plan';
+import { stageKey } from '../search-attributes';
+import { promotionDetails } from '../ui-details';
+import { reportActs } from './activity-options';
+
+/** Thrown by a stage when the promotion is stopping: `state.interruption` says why. */
+export class Interrupted extends Error {
+  constructor() {
+    super('promotion interrupted');
+    this.name = 'Interrupted';
+  }
+}
+
+export interface Evidence {
+  gateAllowed: boolean;
+  bakeMs: number;
+  stagingReadyAt: number;
+  bakeEndedAt: number;
+  canaryClean: boolean;
+}
+
+export interface PromotionContext {
+  readonly workflowId: string;
+  readonly change: Change;
+  readonly slotWorkflowId: string;
+  /**
+   * Promotions started on this code: every activity failure compensates, stops are checked before
+   * every step, a failed restore ends rollback_failed. False only when replaying older histories.
+   */
+  readonly v2: boolean;
+  readonly state: PromotionState;
+  readonly rollback: RollbackPlan;
+  readonly evidence: Evidence;
+  readonly reports: Promise<unknown>[];
+  readonly slot: { requested: boolean; granted: boolean };
+  settings?: PromotionSettings;
+  monitor?: ErrorRateMonitor;
+  /** The policy configures a metrics source: one watch activity per window polls it. */
+  metricsWatch: boolean;
+  interrupt(i: Interruption): void;
+  setStage(stage: Stage): void;
+  report(): void;
+}
+
+/** The context once the policy gate has allowed the change. */
+export type GatedContext = PromotionContext & { settings: PromotionSettings; monitor: ErrorRateMonitor };
+
+export const iso = (ms: number) => new Date(ms).toISOString();
+
+export function createContext(input: PromotionInput, v2: boolean): PromotionContext {
+  const { workflowId } = wf.workflowInfo();
+  const state: PromotionState = {
+    workflowId,
+    change: input.change,
+    stage: 'policy_gate',
+    now: iso(Date.now()),
+    shortBake: false,
+    findings: [],
+    approvals: [],
+    refusals: [],
+    errorRate: { samples: 0, inconclusive: 0, stale: 0 },
+    deployed: [],
+  };
+  const ctx: PromotionContext = {
+    workflowId,
+    change: input.change,
+    slotWorkflowId: input.slotWorkflowId ?? DEFAULT_SLOT_WORKFLOW_ID,
+    v2,
+    state,
+    rollback: new RollbackPlan(),
+    evidence: { gateAllowed: false, bakeMs: 0, stagingReadyAt: 0, bakeEndedAt: 0, canaryClean: false },
+    reports: [],
+    slot: { requested: false, granted: false },
+    metricsWatch: false,
+    interrupt(i) {
+      state.interruption ??= i;
+    },
+    setStage(stage) {
+      state.stage = stage;
+      wf.upsertSearchAttributes([{ key: stageKey, value: stage }]);
+      ctx.report();
+    },
+    report() {
+      // Reports are best effort and never delay a gate or a rollback.
+      const snapshot = { ...state, now: iso(Date.now()) };
+      wf.setCurrentDetails(promotionDetails(snapshot, Date.now()));
+      ctx.reports.push(
+        reportActs.reportStage
+          .executeWithOptions({ summary: `report stage ${state.stage}` }, [snapshot])
+          .catch((err) => {
+            wf.log.warn('stage report failed', { stage: snapshot.stage, error: String(err) });
+          }),
+      );
+    },
+  };
+  return ctx;
+}

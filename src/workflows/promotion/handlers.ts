@@ -1,0 +1,219 @@
+// What humans and the outside world may tell a promotion: approve / reject / abort (Updates with
+// validators, and Signals), error-rate samples, the slot's grant, and the `state` query. Every
+// refusal says why; identity refusals are recorded in state.refusals so the history shows them.
+import * as wf from '@temporalio/workflow';
+import type { z } from 'zod';
+import type { PromotionSettings } from '../../policy/config/schema';
+import { checkDecisionIdentity, type Attribution, type SignedRequest } from '../../approvals/verify-decision';
+import { FailureType } from '../../common/failure-types';
+import { formatDuration } from '../../common/durations';
+import { authorizeHuman, type HumanAction } from '../approval-authorization';
+import {
+  abortSignal,
+  abortUpdate,
+  approveSignal,
+  approveUpdate,
+  errorRateSignal,
+  queuePositionSignal,
+  rejectSignal,
+  rejectUpdate,
+  slotGrantedSignal,
+  stateQuery,
+  type Approval,
+  type ApprovalRequest,
+  type PromotionState,
+} from '../messages';
+import {
+  abortRequestSchema,
+  approvalRequestSchema,
+  describeIssue,
+  errorRateSampleSchema,
+  rejectRequestSchema,
+} from '../payload-schemas';
+import { iso, type PromotionContext } from './context';
+
+/** Why an approval is refused in the current stage, with the time left where there is one. */
+export function whyNotAwaitingApproval(state: PromotionState, now: number): string {
+  switch (state.stage) {
+    case 'baking':
+      return `not awaiting approval: stage is baking; bake ends in ${formatDuration(Date.parse(state.bakeEndsAt ?? '') - now)} (${state.bakeEndsAt})`;
+    case 'canary':
+      return `not awaiting approval: stage is canary; canary watch ends in ${formatDuration(Date.parse(state.canaryWatchEndsAt ?? '') - now)}`;
+    case 'queued':
+      return `not awaiting approval: stage is queued${state.queuePosition ? ` at position ${state.queuePosition}` : ''} for the blast-radius slot; the 24 h bake has not started`;
+    case 'ended':
+      return `not awaiting approval: promotion ended ${state.outcome}`;
+    default:
+      return `not awaiting approval: stage is ${state.stage}; approval is asked after the bake and the canary watch`;
+  }
+}
+
+// Identity refusals (forged, replayed, unsigned, stale signature) are recorded in state.refusals,
+// so an update carrying one passes its validator and is refused by its handler, in history.
+class IdentityRefused extends Error {}
+
+export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean): void {
+  const { state, workflowId, change } = ctx;
+  const usedSignatures = new Set<string>();
+
+  function authorize(action: HumanAction, who: string): { approver: string; settings: PromotionSettings } {
+    const settings = ctx.settings;
+    if (!settings) throw new Error(`${action}: the policy gate is still running; try again in a few seconds`);
+    const auth = authorizeHuman({ workflowId, change, settings, now: Date.now() }, action, who);
+    if (!auth.ok) throw new Error(auth.reason);
+    return { approver: auth.approver, settings };
+  }
+
+  function checkIdentity(action: HumanAction, req: SignedRequest, settings: PromotionSettings): Attribution {
+    if (!signedDecisions) return 'unsigned'; // histories from before signed decisions replay as they ran
+    const r = checkDecisionIdentity(req, { workflowId, action, settings, now: Date.now(), usedSignatures });
+    if (!r.ok) throw new IdentityRefused(r.reason);
+    return r.attribution;
+  }
+
+  function validateApproval(raw: ApprovalRequest) {
+    const parsed = approvalRequestSchema.safeParse(raw);
+    if (!parsed.success) throw new Error(`approve: ${describeIssue(parsed.error)}`);
+    if (state.stage !== 'awaiting_approval') throw new Error(whyNotAwaitingApproval(state, Date.now()));
+    const req = parsed.data;
+    const { approver, settings } = authorize('approve', req.approver);
+    const attribution = checkIdentity('approve', { ...req, approver, text: req.comment }, settings);
+    if (state.approvals.some((a) => a.approver === approver)) {
+      throw new Error(
+        `approve: "${approver}" has already approved; the next approval must come from a different person`,
+      );
+    }
+    return { approver, attribution, req, required: settings.approvers.required };
+  }
+
+  function recordApproval(raw: ApprovalRequest, via: string) {
+    const { approver, attribution, req, required } = validateApproval(raw);
+    if (req.signature) usedSignatures.add(req.signature.value);
+    const approval: Approval = {
+      approver,
+      at: iso(Date.now()),
+      via: req.via ?? via,
+      ...(req.comment ? { comment: req.comment } : {}),
+      attribution,
+    };
+    state.approvals.push(approval);
+    ctx.report();
+    return { approvals: [...state.approvals], required, complete: state.approvals.length >= required };
+  }
+
+  function validateStop(action: 'reject' | 'abort', req: SignedRequest & { reason: string }): string {
+    if (state.stage === 'ended' || state.stage === 'rolling_back') {
+      throw new Error(
+        `${action}: promotion is ${state.stage === 'ended' ? `ended (${state.outcome})` : 'already rolling back'}`,
+      );
+    }
+    if (state.interruption) throw new Error(`${action}: promotion is already stopping (${state.interruption.kind})`);
+    const { approver, settings } = authorize(action, req.approver);
+    checkIdentity(action, { ...req, approver, text: req.reason }, settings);
+    return approver;
+  }
+
+  function parseOrThrow<S extends z.ZodType>(schema: S, action: string, raw: unknown): z.infer<S> {
+    const r = schema.safeParse(raw);
+    if (!r.success) throw new Error(`${action}: ${describeIssue(r.error)}`);
+    return r.data;
+  }
+
+  const parseReject = (raw: unknown) => parseOrThrow(rejectRequestSchema, 'reject', raw);
+  const parseAbort = (raw: unknown) => {
+    const { by, ...rest } = parseOrThrow(abortRequestSchema, 'abort', raw);
+    return { ...rest, approver: by };
+  };
+  const reject = (raw: unknown) => {
+    const req = parseReject(raw);
+    const by = validateStop('reject', req);
+    if (req.signature) usedSignatures.add(req.signature.value);
+    ctx.interrupt({ kind: 'rejected', by, reason: req.reason });
+  };
+  const abort = (raw: unknown) => {
+    const req = parseAbort(raw);
+    const by = validateStop('abort', req);
+    if (req.signature) usedSignatures.add(req.signature.value);
+    ctx.interrupt({ kind: 'aborted', by, reason: req.reason });
+  };
+  const refuseRecorded = (action: string, who: unknown, err: Error) =>
+    state.refusals.push({ at: iso(Date.now()), who: String(who ?? '(unknown)'), action, reason: err.message });
+  /** Update validator: identity refusals pass, so the handler can record them in history. */
+  const validating = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      if (!(err instanceof IdentityRefused)) throw err;
+    }
+  };
+  /** Update handler: a refusal fails the update with a typed failure; identity refusals are recorded. */
+  function handling<T>(action: string, who: unknown, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof IdentityRefused) refuseRecorded(action, who, err);
+      throw wf.ApplicationFailure.create({
+        type: FailureType.DecisionRefused,
+        message: (err as Error).message,
+        nonRetryable: true,
+      });
+    }
+  }
+  // Signals cannot answer: a refused signal is recorded where `state` and the UI show it.
+  const refusing = (action: string, who: unknown, fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      refuseRecorded(action, who, err as Error);
+    }
+  };
+
+  wf.setHandler(approveUpdate, (req) => handling('approve', req?.approver, () => recordApproval(req, 'update')), {
+    validator: (req) => validating(() => validateApproval(req)),
+  });
+  wf.setHandler(approveSignal, (req) => refusing('approve', req?.approver, () => recordApproval(req, 'signal')));
+  wf.setHandler(
+    rejectUpdate,
+    (req) => handling('reject', req?.approver, () => (reject(req), { accepted: true as const })),
+    {
+      validator: (req) => validating(() => validateStop('reject', parseReject(req))),
+    },
+  );
+  wf.setHandler(rejectSignal, (req) => refusing('reject', req?.approver, () => reject(req)));
+  wf.setHandler(abortUpdate, (req) => handling('abort', req?.by, () => (abort(req), { accepted: true as const })), {
+    validator: (req) => validating(() => validateStop('abort', parseAbort(req))),
+  });
+  wf.setHandler(abortSignal, (req) => refusing('abort', req?.by, () => abort(req)));
+  wf.setHandler(errorRateSignal, (raw) => {
+    const parsed = errorRateSampleSchema.safeParse(raw);
+    if (!parsed.success) {
+      state.refusals.push({
+        at: iso(Date.now()),
+        who: 'errorRate',
+        action: 'errorRate',
+        reason: describeIssue(parsed.error),
+      });
+      return;
+    }
+    if (!ctx.monitor || state.stage === 'ended' || state.stage === 'rolling_back') return;
+    const breach = ctx.monitor.observe(parsed.data, Date.now());
+    if (breach) ctx.interrupt(breach);
+  });
+  wf.setHandler(slotGrantedSignal, () => {
+    ctx.slot.granted = true;
+    state.queuePosition = undefined;
+  });
+  wf.setHandler(queuePositionSignal, ({ position }) => {
+    if (!ctx.slot.granted) state.queuePosition = position;
+  });
+  wf.setHandler(stateQuery, () => {
+    const now = Date.now();
+    const bakeRemainingMs = state.bakeEndsAt ? Math.max(0, Date.parse(state.bakeEndsAt) - now) : undefined;
+    return {
+      ...state,
+      now: iso(now),
+      errorRate: ctx.monitor?.summary ?? state.errorRate,
+      ...(bakeRemainingMs !== undefined ? { bakeRemainingMs } : {}),
+    };
+  });
+}

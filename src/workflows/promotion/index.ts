@@ -1,0 +1,105 @@
+// The promotion: one merged change of one service, from policy gate to production or back.
+// Deterministic: time, timers and I/O come from the SDK and from activities. `run` is the README's
+// diagram; every way out of it (a stop, a failed activity, a cancel) goes through one unwind and
+// one release of the slot.
+import * as wf from '@temporalio/workflow';
+import type { Interruption, Outcome, PromotionInput, PromotionResult } from '../messages';
+import { outcomeKey } from '../search-attributes';
+import { controlActs } from './activity-options';
+import { createContext, Interrupted, iso, type PromotionContext } from './context';
+import { registerHandlers } from './handlers';
+import { awaitApproval, bake, canary, freeze, policyGate, production, queue, staging } from './stages';
+
+const OUTCOME_OF: Record<Interruption['kind'], Outcome> = {
+  breach: 'rolled_back',
+  silence: 'rolled_back',
+  rejected: 'rejected',
+  aborted: 'aborted',
+  approval_timeout: 'timed_out',
+  deploy_failed: 'failed',
+  activity_failed: 'failed',
+  invariant_violated: 'failed',
+};
+
+export async function promotion(input: PromotionInput): Promise<PromotionResult> {
+  // Decisions are checked for a verifiable identity from this version on (docs/approvals.md).
+  const signedDecisions = wf.patched('signed-decisions');
+  const ctx = createContext(input, wf.patched('promotion-v2'));
+  registerHandlers(ctx, signedDecisions);
+
+  let outcome: Outcome;
+  try {
+    outcome = await run(ctx);
+  } catch (err) {
+    outcome = await compensate(ctx, err);
+  }
+  await wf.CancellationScope.nonCancellable(() => finish(ctx, outcome));
+  const { state } = ctx;
+  return {
+    workflowId: ctx.workflowId,
+    outcome,
+    ...(state.interruption ? { interruption: state.interruption } : {}),
+    findings: state.findings,
+    approvals: state.approvals,
+    ...(state.policyHash ? { policyHash: state.policyHash } : {}),
+  };
+}
+
+async function run(ctx: PromotionContext): Promise<Outcome> {
+  const gated = await policyGate(ctx);
+  if (gated === 'blocked') return 'blocked';
+  for (const stage of [queue, staging, bake, freeze, canary, awaitApproval, production]) await stage(gated);
+  return 'promoted';
+}
+
+/** Every way out of `run` but success: restore everything deployed, newest first. */
+async function compensate(ctx: PromotionContext, err: unknown): Promise<Outcome> {
+  if (err instanceof Interrupted) return unwind(ctx);
+  if (wf.isCancellation(err)) {
+    // Cancelled from outside (UI, CLI): an abort; rollback and release must still happen.
+    ctx.interrupt({ kind: 'aborted', by: 'temporal', reason: 'workflow cancellation requested' });
+    return wf.CancellationScope.nonCancellable(() => unwind(ctx));
+  }
+  if (!ctx.v2) throw err; // replaying a promotion from before v2: it failed here
+  // A bug in this code, not an outside failure: still compensate, and say what it was.
+  ctx.interrupt({ kind: 'activity_failed', activity: 'workflow', message: String((err as Error)?.message ?? err) });
+  return wf.CancellationScope.nonCancellable(() => unwind(ctx));
+}
+
+async function unwind(ctx: PromotionContext): Promise<Outcome> {
+  const { state } = ctx;
+  const outcome = state.interruption ? OUTCOME_OF[state.interruption.kind] : 'failed';
+  if (ctx.rollback.isEmpty) return outcome;
+  ctx.setStage('rolling_back');
+  const rb: NonNullable<typeof state.rollback> = (state.rollback = { startedAt: iso(Date.now()), steps: [] });
+  const report = await ctx.rollback.run((label) => rb.steps.push(label));
+  rb.finishedAt = iso(Date.now());
+  if (!report.error) {
+    state.deployed = [];
+    return outcome;
+  }
+  rb.error = report.error;
+  if (!ctx.v2) {
+    state.deployed = [];
+    return 'failed';
+  }
+  // Never "nothing deployed" after a failed restore: the environments that were not restored stay listed.
+  state.deployed = [...new Set(report.stillDeployed)];
+  return 'rollback_failed';
+}
+
+async function finish(ctx: PromotionContext, outcome: Outcome): Promise<void> {
+  const { state } = ctx;
+  if (ctx.slot.requested) {
+    await controlActs.releaseSlot.executeWithOptions({ summary: 'release the blast-radius slot' }, [
+      ctx.slotWorkflowId,
+      ctx.workflowId,
+    ]);
+  }
+  state.outcome = outcome;
+  state.endedAt = iso(Date.now());
+  wf.upsertSearchAttributes([{ key: outcomeKey, value: outcome }]);
+  ctx.setStage('ended');
+  await Promise.all(ctx.reports);
+  await wf.condition(wf.allHandlersFinished);
+}

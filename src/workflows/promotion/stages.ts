@@ -1,0 +1,260 @@
+// One function per box of the README's diagram. A stage returns when its box is done and throws
+// Interrupted when the promotion must stop (state.interruption says why); index.ts unwinds.
+import * as wf from '@temporalio/workflow';
+import { HOUR_MS, MINUTE_MS } from '../../common/durations';
+import { formatMinutes } from '../../common/format';
+import { ErrorRateMonitor } from '../error-rate-monitor';
+import type { Environment } from '../messages';
+import { controlActs, deployActs, readActs, restoreActs } from './activity-options';
+import { Interrupted, iso, type GatedContext, type PromotionContext } from './context';
+import { watch, type WatchResult } from './watch';
+
+interface StepWhat {
+  /** The activity's name, for the interruption a failure becomes. */
+  activity: string;
+  /** A deploy to this environment: a failure is `deploy_failed`, and a stop cancels it (v2). */
+  deploy?: Environment;
+}
+
+/**
+ * Every side effect goes through here: a stop accepted before it is honoured before it starts, and a
+ * failure (retryable ones after their attempts, others at once) becomes an interruption, so the
+ * rollback runs. Promotions replayed from before v2 keep their old behaviour: only deploys were
+ * guarded, other failures failed the workflow.
+ */
+export async function step<T>(ctx: PromotionContext, what: StepWhat, run: () => Promise<T>): Promise<T> {
+  if (ctx.v2 && ctx.state.interruption) throw new Interrupted();
+  let result: T;
+  try {
+    result = ctx.v2 && what.deploy ? await stoppable(ctx as GatedContext, what.deploy, run) : await run();
+  } catch (err) {
+    if (err instanceof Interrupted || wf.isCancellation(err)) throw err;
+    const message = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
+    if (what.deploy) ctx.interrupt({ kind: 'deploy_failed', environment: what.deploy, message });
+    else if (ctx.v2) ctx.interrupt({ kind: 'activity_failed', activity: what.activity, message });
+    else throw err;
+    throw new Interrupted();
+  }
+  if ((ctx.v2 || what.deploy) && ctx.state.interruption) throw new Interrupted();
+  return result;
+}
+
+/**
+ * A deploy that a stop cancels. The deploy activities wait for cancellation to complete, so when
+ * this returns or throws the activity has ended and a restore cannot race a retried apply. Where the
+ * change is already live (the full rollout after the canary) the error rate stays watched.
+ */
+async function stoppable<T>(ctx: GatedContext, environment: Environment, run: () => Promise<T>): Promise<T> {
+  const scope = new wf.CancellationScope();
+  let settled = false;
+  const running = scope.run(run).finally(() => {
+    settled = true;
+  });
+  try {
+    if (ctx.state.deployed.includes(environment)) {
+      await watch(
+        ctx,
+        environment,
+        Date.now() + 24 * HOUR_MS,
+        `watch ${environment} during the rollout`,
+        () => settled,
+      );
+    } else {
+      await wf.condition(() => settled || !!ctx.state.interruption);
+    }
+  } catch (err) {
+    await running.catch(() => undefined); // cancelled from outside: wait for the activity to end
+    throw err;
+  }
+  if (!settled) scope.cancel();
+  try {
+    return await running;
+  } catch (err) {
+    if (wf.isCancellation(err) && ctx.state.interruption) throw new Interrupted();
+    throw err;
+  }
+}
+
+const stopUnlessElapsed = (r: WatchResult) => {
+  if (r !== 'elapsed') throw new Interrupted();
+};
+
+/** Snapshot, push its restore, deploy: the sequence every environment goes through. */
+async function deployWithRestore(
+  ctx: GatedContext,
+  environment: Environment,
+  deploy: { activity: string; run: () => Promise<unknown> },
+): Promise<void> {
+  const { change } = ctx;
+  const before = await step(ctx, { activity: 'snapshotEnvironment' }, () =>
+    readActs.snapshotEnvironment.executeWithOptions({ summary: `record ${environment} before the change` }, [
+      change.service,
+      environment,
+    ]),
+  );
+  const restore = restoreActs(ctx.v2 ? (ctx.settings.rollback.maxRetryMinutes ?? 30) : undefined);
+  ctx.rollback.push(`restore ${environment}`, environment, () =>
+    restore.restoreEnvironment
+      .executeWithOptions({ summary: `rollback: restore ${environment}` }, [before])
+      .then(() => undefined),
+  );
+  await step(ctx, { activity: deploy.activity, deploy: environment }, deploy.run);
+}
+
+export async function policyGate(ctx: PromotionContext): Promise<GatedContext | 'blocked'> {
+  ctx.report();
+  const gate = await step(ctx, { activity: 'evaluatePolicyGate' }, () =>
+    controlActs.evaluatePolicyGate.executeWithOptions({ summary: 'policy gate on the change content' }, [ctx.change]),
+  );
+  const { state } = ctx;
+  ctx.settings = gate.settings;
+  ctx.monitor = new ErrorRateMonitor(gate.settings.rollback, wf.patched('late-canary-evidence'));
+  // Only policies with a metrics source schedule the watch activity; older histories never had one.
+  ctx.metricsWatch =
+    !!(gate.settings.monitoring.prometheus || gate.settings.monitoring.datadog) && wf.patched('metrics-watch');
+  state.settings = gate.settings;
+  state.policyHash = gate.policyHash;
+  state.findings = gate.findings;
+  state.shortBake = gate.shortBake;
+  if (gate.decision === 'block') return 'blocked';
+  ctx.evidence.gateAllowed = true;
+  return ctx as GatedContext;
+}
+
+export async function queue(ctx: GatedContext): Promise<void> {
+  ctx.setStage('queued');
+  ctx.slot.requested = true;
+  const { maxServicesInFlight, maxStartsPerHour } = ctx.settings.blastRadius;
+  await step(ctx, { activity: 'requestSlot' }, () =>
+    controlActs.requestSlot.executeWithOptions({ summary: 'queue for the blast-radius slot' }, [
+      ctx.slotWorkflowId,
+      { workflowId: ctx.workflowId, service: ctx.change.service, maxServicesInFlight, maxStartsPerHour },
+    ]),
+  );
+  await wf.condition(() => ctx.slot.granted || !!ctx.state.interruption);
+  if (ctx.state.interruption) throw new Interrupted();
+}
+
+export async function staging(ctx: GatedContext): Promise<void> {
+  const { change, state } = ctx;
+  ctx.setStage('staging');
+  await deployWithRestore(ctx, 'staging', {
+    activity: 'deployToEnvironment',
+    run: () =>
+      deployActs.deployToEnvironment.executeWithOptions({ summary: `deploy ${change.version} to staging` }, [
+        { service: change.service, environment: 'staging', version: change.version },
+      ]),
+  });
+  state.deployed.push('staging');
+  ctx.evidence.stagingReadyAt = Date.now();
+  ctx.monitor.deployed('staging', ctx.evidence.stagingReadyAt);
+}
+
+/** The bake is measured from readiness in staging, by a server-side timer: nothing shortens it. */
+export async function bake(ctx: GatedContext): Promise<void> {
+  const { evidence, settings, state } = ctx;
+  evidence.bakeMs = settings.bake.minHours * HOUR_MS;
+  const bakeEndsAt = evidence.stagingReadyAt + evidence.bakeMs;
+  state.stagingReadyAt = iso(evidence.stagingReadyAt);
+  state.bakeEndsAt = iso(bakeEndsAt);
+  ctx.setStage('baking');
+  stopUnlessElapsed(
+    await watch(ctx, 'staging', bakeEndsAt, `bake ${formatMinutes(settings.bake.minHours * 60)} in staging`),
+  );
+  evidence.bakeEndedAt = Date.now();
+}
+
+/** A planned-operation window holds the deploy; staging stays watched. */
+export async function freeze(ctx: GatedContext): Promise<void> {
+  const wait = await step(ctx, { activity: 'deployWaitMs' }, () =>
+    controlActs.deployWaitMs.executeWithOptions({ summary: 'check planned-operation windows' }, [
+      ctx.change.service,
+      'production',
+    ]),
+  );
+  if (wait.waitMs <= 0) return;
+  ctx.setStage('frozen');
+  stopUnlessElapsed(
+    await watch(ctx, 'staging', Date.now() + wait.waitMs, `frozen: ${wait.reason ?? 'planned operation'}`),
+  );
+}
+
+export async function canary(ctx: GatedContext): Promise<void> {
+  const { change, settings, state } = ctx;
+  ctx.setStage('canary');
+  await deployWithRestore(ctx, 'production', {
+    activity: 'deployCanary',
+    run: () =>
+      deployActs.deployCanary.executeWithOptions(
+        { summary: `canary ${change.version} on ${settings.canary.percent}% of production` },
+        [{ service: change.service, version: change.version, percent: settings.canary.percent }],
+      ),
+  });
+  state.deployed.push('production');
+  const canaryAt = Date.now();
+  ctx.monitor.deployed('production', canaryAt);
+  const canaryEndsAt = canaryAt + settings.canary.minMinutes * MINUTE_MS;
+  state.canaryStartedAt = iso(canaryAt);
+  state.canaryWatchEndsAt = iso(canaryEndsAt);
+  stopUnlessElapsed(
+    await watch(ctx, 'production', canaryEndsAt, `canary watch ${formatMinutes(settings.canary.minMinutes)}`),
+  );
+  ctx.evidence.canaryClean = true;
+}
+
+/** Two distinct allowed humans, never an author; the canary stays watched until then. */
+export async function awaitApproval(ctx: GatedContext): Promise<void> {
+  const { settings, state } = ctx;
+  const requestedAt = Date.now();
+  const deadline = requestedAt + settings.approval.timeoutHours * HOUR_MS;
+  state.approvalRequestedAt = iso(requestedAt);
+  state.approvalDeadline = iso(deadline);
+  ctx.setStage('awaiting_approval');
+  const required = settings.approvers.required;
+  const r = await watch(
+    ctx,
+    'production',
+    deadline,
+    `awaiting ${required} approvals (canary still watched)`,
+    () => state.approvals.length >= required,
+  );
+  if (r === 'elapsed') ctx.interrupt({ kind: 'approval_timeout', hours: settings.approval.timeoutHours });
+  if (r !== 'done') throw new Interrupted();
+}
+
+export async function production(ctx: GatedContext): Promise<void> {
+  const { change, settings } = ctx;
+  const violation = productionGateViolation(ctx);
+  if (violation) {
+    ctx.interrupt({ kind: 'invariant_violated', message: violation });
+    throw new Interrupted();
+  }
+  ctx.setStage('production');
+  await step(ctx, { activity: 'promoteCanary', deploy: 'production' }, () =>
+    deployActs.promoteCanary.executeWithOptions({ summary: `roll out ${change.version} to all of production` }, [
+      { service: change.service, version: change.version },
+    ]),
+  );
+  const rolledOutAt = Date.now();
+  ctx.monitor.deployed('production', rolledOutAt);
+  const watchEndsAt = rolledOutAt + settings.production.watchMinutes * MINUTE_MS;
+  stopUnlessElapsed(
+    await watch(ctx, 'production', watchEndsAt, `production watch ${formatMinutes(settings.production.watchMinutes)}`),
+  );
+}
+
+/** Re-checks every invariant of DESIGN.md from recorded evidence; a violation is a bug, never a gate. */
+export function productionGateViolation(ctx: GatedContext): string | undefined {
+  const { evidence, settings: s, state, change } = ctx;
+  const approvers = new Set(state.approvals.map((a) => a.approver));
+  if (!evidence.gateAllowed) return 'policy gate did not allow the change';
+  if (!evidence.stagingReadyAt || evidence.bakeEndedAt - evidence.stagingReadyAt < evidence.bakeMs)
+    return 'bake incomplete';
+  if (!evidence.canaryClean) return 'canary watch incomplete';
+  if (approvers.size < s.approvers.required) return `only ${approvers.size} distinct approvers`;
+  for (const a of approvers) {
+    if (a === change.author || s.authors.agents.includes(a) || !s.approvers.allowed.some((x) => x.id === a))
+      return `approver ${a} not allowed`;
+  }
+  return undefined;
+}

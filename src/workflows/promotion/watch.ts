@@ -1,0 +1,119 @@
+// Watching an environment's error rate for a window: breach and silence interrupt the promotion.
+// Samples arrive by signal (handlers.ts) or, when the policy configures a metrics source, from one
+// watch activity per window that polls it and judges breach and silence itself; it sends nothing
+// between polls, so a window costs the history a handful of events (docs/monitoring.md).
+import * as wf from '@temporalio/workflow';
+import { MINUTE_MS } from '../../common/durations';
+import type { Environment } from '../messages';
+import { watchActs } from './activity-options';
+import { iso, type GatedContext } from './context';
+
+export type WatchResult = 'elapsed' | 'done' | 'interrupted';
+
+/** Starts the metrics-source watch of one window; cancelled when the window ends for another reason. */
+function startSourceWatch(ctx: GatedContext, environment: Environment, until: number, label: string) {
+  if (!ctx.metricsWatch) return undefined;
+  const { settings, monitor, state, change } = ctx;
+  const intervalMs = settings.monitoring.intervalSeconds * 1000;
+  const watching = { running: true, graceMs: intervalMs + 2 * MINUTE_MS, stop: async () => {} };
+  const acts = watchActs(until - Date.now(), watching.graceMs, intervalMs);
+  const input = {
+    service: change.service,
+    environment,
+    target:
+      environment === 'staging'
+        ? ('staging' as const)
+        : state.stage === 'production'
+          ? ('production' as const)
+          : ('canary' as const),
+    version: change.version,
+    readyAt: monitor.readyAtOf(environment) ?? Date.now(),
+    until,
+    lastEvidenceAt: monitor.lastEvidence(environment) ?? Date.now(),
+    label,
+    monitoring: settings.monitoring,
+    rollback: settings.rollback,
+  };
+  const scope = new wf.CancellationScope();
+  const done = scope
+    .run(() =>
+      acts.watchErrorRate.executeWithOptions({ summary: `watch ${environment} error rate: ${label}` }, [input]),
+    )
+    .then(
+      (r) => {
+        watching.running = false;
+        monitor.recordWatch(environment, r.evidence);
+        if (r.outcome === 'breach') {
+          const { sample, thresholdPercent, baselineUsed, risePercent, evidence } = r;
+          ctx.interrupt({ kind: 'breach', sample, thresholdPercent, baselineUsed, risePercent, evidence });
+        } else if (r.outcome === 'silence') {
+          ctx.interrupt({
+            kind: 'silence',
+            environment,
+            silentMinutes: r.silentMinutes,
+            silentSince: iso(r.silentSince),
+            evidence: r.evidence,
+          });
+        }
+      },
+      (err) => {
+        watching.running = false;
+        // A watch that failed for good hands silence back to the workflow's own clock: fail closed.
+        if (!wf.isCancellation(err))
+          wf.log.warn('error-rate watch failed; silence is judged by the workflow', {
+            environment,
+            error: String(err),
+          });
+      },
+    );
+  watching.stop = async () => {
+    scope.cancel();
+    await done;
+  };
+  return watching;
+}
+
+/** Waits until `until` (or `done()`); breach, silence or a human's stop end it as 'interrupted'. */
+export async function watch(
+  ctx: GatedContext,
+  environment: Environment,
+  until: number,
+  label: string,
+  done: () => boolean = () => false,
+): Promise<WatchResult> {
+  const { state, monitor } = ctx;
+  const maxSilenceMs = ctx.settings.monitoring.maxSilenceMinutes * MINUTE_MS;
+  const source = startSourceWatch(ctx, environment, until, label);
+  try {
+    for (;;) {
+      if (state.interruption) return 'interrupted';
+      if (done()) return 'done';
+      const now = Date.now();
+      if (source?.running) {
+        // The source watch judges silence and ends itself at `until`; the workflow waits for its
+        // verdict (so its last evidence carries into the next window), at most a grace period.
+        if (now >= until + source.graceMs) return 'elapsed';
+        const wakeAt = now < until ? until : until + source.graceMs;
+        await wf.condition(() => !!state.interruption || done() || !source.running, wakeAt - now, { summary: label });
+        continue;
+      }
+      const silenceAt = monitor.silenceDeadline(environment, maxSilenceMs);
+      if (now >= silenceAt) {
+        const last = monitor.lastEvidence(environment) ?? now;
+        ctx.interrupt({
+          kind: 'silence',
+          environment,
+          silentMinutes: (now - last) / MINUTE_MS,
+          silentSince: iso(last),
+        });
+        return 'interrupted';
+      }
+      if (now >= until) return 'elapsed';
+      const wakeAt = Math.min(until, silenceAt);
+      const summary = wakeAt === until ? label : `${label}: next conclusive ${environment} error-rate sample due`;
+      await wf.condition(() => !!state.interruption || done(), wakeAt - now, { summary });
+    }
+  } finally {
+    await source?.stop();
+  }
+}
