@@ -10,6 +10,7 @@ import {
   type SimulatedDeployerOptions,
 } from '../../src/integrations/simulation/simulated-deployer';
 import type { Reporter } from '../../src/integrations/reporter';
+import type { Deployer } from '../../src/integrations/deployer';
 import { parsePolicy } from '../../src/policy/config/load';
 import { startPromotion } from '../../src/client/promotion-client';
 import { createAirlockWorker, WORKFLOWS_PATH } from '../../src/worker/worker';
@@ -101,14 +102,20 @@ export interface Rig {
 
 export function createRig(
   env: TestWorkflowEnvironment,
-  opts: { policy?: PolicyOverrides; deployer?: SimulatedDeployerOptions; deps?: Partial<ActivityDeps> } = {},
+  opts: {
+    policy?: PolicyOverrides;
+    deployer?: SimulatedDeployerOptions;
+    /** Fault injection around the simulated deployer (rig.deployer stays the model tests inspect). */
+    wrapDeployer?: (d: SimulatedDeployer) => Deployer;
+    deps?: Partial<ActivityDeps>;
+  } = {},
 ): Rig {
   const deployer = createSimulatedDeployer(opts.deployer);
   const reports: PromotionState[] = [];
   const recorder: Reporter = { name: 'test', report: async (s) => void reports.push(s) };
   const policyText = testPolicyYaml(opts.policy);
   const deps: ActivityDeps = {
-    deployer,
+    deployer: opts.wrapDeployer?.(deployer) ?? deployer,
     loadPolicy: () => parsePolicy(policyText, 'test-policy'),
     checkChange: async () => [],
     deployWindow: () => ({ waitMs: 0 }),

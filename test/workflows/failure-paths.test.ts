@@ -1,0 +1,199 @@
+// The paths around the happy path (issue 12): an activity failing anywhere, a stop accepted while
+// an activity runs, a restore that cannot finish. Each must end with the environments exact (or say
+// loudly what is left) and the slot released. Time-skipping server, real 24 h bake.
+import { afterAll, beforeAll, describe, test } from 'vitest';
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import {
+  createRig,
+  feed,
+  sendSample,
+  state,
+  testPolicyYaml,
+  timeSkippingEnv,
+  untilStage,
+  type Rig,
+} from '../helpers/harness';
+import { signedApproval } from '../helpers/approver-keys';
+import { parsePolicy } from '../../src/policy/config/load';
+import { DeployRejectedError, type Deployer } from '../../src/integrations/deployer';
+import type { SimulatedDeployer } from '../../src/integrations/simulation/simulated-deployer';
+import { approveUpdate, type PromotionResult, type PromotionState } from '../../src/workflows/messages';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const SERVICE = 'notification-service';
+const INITIAL = { stable: { version: 'initial', replicas: 4 }, canary: null };
+
+function assertRestored(rig: Rig) {
+  assert.deepEqual(rig.deployer.view(SERVICE, 'staging'), INITIAL);
+  assert.deepEqual(rig.deployer.view(SERVICE, 'production'), INITIAL);
+}
+
+async function assertSlotReleased(rig: Rig) {
+  const slots = (await env.client.workflow.getHandle(rig.slotWorkflowId).query('slots')) as { holders: unknown[] };
+  assert.deepEqual(slots.holders, []);
+}
+
+/** The simulated deployer with one method replaced; everything else (and the model) is the original. */
+function overriding(d: SimulatedDeployer, methods: Partial<Deployer>): Deployer {
+  return {
+    kind: d.kind,
+    snapshot: methods.snapshot ?? d.snapshot.bind(d),
+    deploy: methods.deploy ?? d.deploy.bind(d),
+    deployCanary: methods.deployCanary ?? d.deployCanary.bind(d),
+    promote: methods.promote ?? d.promote.bind(d),
+    restore: methods.restore ?? d.restore.bind(d),
+  };
+}
+
+describe('failure paths compensate', () => {
+  test('a policy file broken during the bake: the freeze check fails, staging is restored, the slot released', async () => {
+    let reads = 0;
+    const rig = createRig(env, {
+      deps: {
+        // The worker re-reads its policy file for the freeze check; an edit broke it meanwhile.
+        loadPolicy: () => {
+          if (reads++ === 0) return parsePolicy(testPolicyYaml(), 'test-policy');
+          return parsePolicy('version: 1\nbake: [not, a, mapping\n', 'test-policy');
+        },
+      },
+    });
+    await rig.run(async () => {
+      const h = await rig.start();
+      await feed(env, h, { stop: () => false, stepMinutes: 20, maxSteps: 200 });
+      const r: PromotionResult = await h.result();
+      assert.equal(r.outcome, 'failed');
+      assert.equal(r.interruption?.kind, 'activity_failed');
+      assert.equal(r.interruption?.kind === 'activity_failed' && r.interruption.activity, 'deployWaitMs');
+      assertRestored(rig);
+      assert.deepEqual(
+        rig.deployer.operations.map((o) => `${o.op}:${o.environment}`),
+        ['deploy:staging', 'restore:staging'],
+      );
+      await assertSlotReleased(rig);
+    });
+  });
+
+  test('the production snapshot refused (403): no canary, staging restored, outcome failed naming the activity', async () => {
+    const rig = createRig(env, {
+      wrapDeployer: (d) =>
+        overriding(d, {
+          snapshot: async (service, environment) => {
+            if (environment === 'production')
+              throw new DeployRejectedError('kubernetes: 403 Forbidden: deployments.apps');
+            return d.snapshot(service, environment);
+          },
+        }),
+    });
+    await rig.run(async () => {
+      const h = await rig.start();
+      await feed(env, h, { stop: () => false, stepMinutes: 20, maxSteps: 200 });
+      const r: PromotionResult = await h.result();
+      assert.equal(r.outcome, 'failed');
+      assert.equal(r.interruption?.kind === 'activity_failed' && r.interruption.activity, 'snapshotEnvironment');
+      assert.match(JSON.stringify(r.interruption), /403 Forbidden/);
+      assertRestored(rig);
+      assert.ok(!rig.deployer.operations.some((o) => o.op === 'deployCanary'));
+      await assertSlotReleased(rig);
+    });
+  });
+
+  test('the policy gate failing for good ends failed, nothing deployed, instead of failing the workflow', async () => {
+    const rig = createRig(env, {
+      deps: {
+        checkChange: async () => {
+          throw new Error('clone unreadable: fatal: bad object');
+        },
+      },
+    });
+    await rig.run(async () => {
+      const h = await rig.start();
+      const r: PromotionResult = await h.result();
+      assert.equal(r.outcome, 'failed');
+      assert.equal(r.interruption?.kind === 'activity_failed' && r.interruption.activity, 'evaluatePolicyGate');
+      assert.deepEqual(rig.deployer.operations, []);
+    });
+  });
+
+  test('an abort accepted while the production snapshot runs is honoured: the canary never starts', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let holding = false;
+    const rig = createRig(env, {
+      wrapDeployer: (d) =>
+        overriding(d, {
+          snapshot: async (service, environment) => {
+            if (environment === 'production') {
+              holding = true;
+              await held;
+            }
+            return d.snapshot(service, environment);
+          },
+        }),
+    });
+    await rig.run(async () => {
+      const h = await rig.start();
+      await feed(env, h, { stop: atCanaryStage, stepMinutes: 20, maxSteps: 200 });
+      for (let i = 0; i < 200 && !holding; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(holding, 'the production snapshot is running');
+      await h.signal('abort', { by: 'alice', reason: 'not now' });
+      for (let i = 0; i < 200 && !(await state(h)).interruption; i++) await new Promise((r) => setTimeout(r, 50));
+      release();
+      const r: PromotionResult = await h.result();
+      assert.equal(r.outcome, 'aborted');
+      assert.ok(!rig.deployer.operations.some((o) => o.op === 'deployCanary'), 'no canary after an accepted abort');
+      assertRestored(rig);
+      await assertSlotReleased(rig);
+    });
+  });
+
+  test('a restore that keeps failing ends rollback_failed and says what is still deployed, never "nothing"', async () => {
+    const rig = createRig(env, {
+      deployer: { fault: (op) => (op === 'restore' ? new Error('HTTP 503 from the API server') : undefined) },
+    });
+    await rig.run(async () => {
+      const h = await rig.start();
+      await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
+      await h.signal('abort', { by: 'alice', reason: 'wrong change' });
+      // Restores retry with backoff for rollback.maxRetryMinutes (30 by default), then give up.
+      for (let i = 0; i < 100 && (await state(h)).stage !== 'ended'; i++) await env.sleep('5 minutes');
+      const r: PromotionResult = await h.result();
+      assert.equal(r.outcome, 'rollback_failed');
+      const s = await h.query<PromotionState>('state');
+      assert.deepEqual(s.deployed, ['staging']);
+      assert.match(s.rollback?.error ?? '', /restore staging: .*HTTP 503/);
+      assert.equal(rig.deployer.view(SERVICE, 'staging').stable?.version, 'v2', 'the change is really still there');
+    });
+  });
+
+  test('a breach during the full rollout stops it and restores production after the rollout activity ended', async () => {
+    const rig = createRig(env, { deployer: { rolloutMs: 3_000 } });
+    await rig.run(async () => {
+      const h = await rig.start();
+      await feed(env, h, { stop: untilStage('awaiting_approval') });
+      await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] });
+      await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'bob')] });
+      for (let i = 0; i < 200 && (await state(h)).stage !== 'production'; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      await sendSample(env, h, { environment: 'production', rate: 0.05, baseline: 0.01, requestCount: 5000 });
+      const r: PromotionResult = await h.result();
+      assert.equal(r.outcome, 'rolled_back');
+      assert.equal(r.interruption?.kind, 'breach');
+      assertRestored(rig);
+      const ops = rig.deployer.operations.map((o) => o.op);
+      // The restores come after the rollout call, never beside it.
+      assert.deepEqual(ops.slice(-2), ['restore', 'restore']);
+      assert.ok(ops.indexOf('promote') < ops.lastIndexOf('restore') - 1);
+      await assertSlotReleased(rig);
+    });
+  });
+});
+
+const atCanaryStage = (s: PromotionState) => s.stage === 'canary';
