@@ -1,17 +1,26 @@
 // `npm run record-histories`: runs every scenario on the time-skipping server with the current
-// workflow code and saves its history under test/replay/histories/. Re-record only on purpose:
-// these files are what already-running promotions look like to the next version of the code.
-import { writeFileSync } from 'node:fs';
+// workflow code and saves its history under test/replay/histories/<scenario>.<RECORDING>.json.
+// It never overwrites a fixture: old histories are the only proof that promotions started on older
+// code still replay. Bump RECORDING when the workflow's behaviour changes (a new patch id).
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { createRig, timeSkippingEnv } from '../helpers/harness';
 import { SCENARIOS } from './scenarios';
 import { version as sdkVersion } from '@temporalio/workflow/package.json';
 
+/** The newest behaviour the recordings show: the promotion workflow's latest patch id. */
+const RECORDING = 'promotion-v2';
+
 async function main() {
   const env = await timeSkippingEnv();
   try {
     for (const s of SCENARIOS) {
+      const file = join(__dirname, 'histories', `${s.name}.${RECORDING}.json`);
+      if (existsSync(file)) {
+        console.log(`${s.name}: ${file} exists; fixtures are never overwritten`);
+        continue;
+      }
       const rig = createRig(env, {
         policy: s.policy,
         deps: s.blockFinding
@@ -35,7 +44,6 @@ async function main() {
         return handle;
       });
       const history = await h.fetchHistory();
-      const file = join(__dirname, 'histories', `${s.name}.json`);
       const doc = {
         workflowId: h.workflowId,
         sdkVersion,

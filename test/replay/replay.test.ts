@@ -30,6 +30,8 @@ test('every recorded ending of the stage machine is a fixture', () => {
     'blocked',
   ]) {
     assert.ok(names.includes(n), `missing replay fixture ${n}.json`);
+    // Recorded again from the current behaviour (promotion v2), beside the older recording.
+    assert.ok(names.includes(`${n}.promotion-v2`), `missing replay fixture ${n}.promotion-v2.json`);
   }
 });
 
