@@ -22,6 +22,9 @@ export const STAGES = [
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
+/** Refusals kept in the state: a flood of bad decisions must not grow every report and the history. */
+export const REFUSALS_KEPT = 50;
+
 export const OUTCOMES = [
   'promoted',
   'blocked',
@@ -187,7 +190,9 @@ export interface PromotionState {
   approvalRequestedAt?: string;
   approvalDeadline?: string;
   approvals: Approval[];
+  /** The newest refusals (at most REFUSALS_KEPT); older ones are counted in refusalsDropped. */
   refusals: Array<{ at: string; who: string; action: string; reason: string }>;
+  refusalsDropped?: number;
   errorRate: ErrorRateSummary;
   deployed: Environment[];
   interruption?: Interruption;

@@ -197,3 +197,26 @@ describe('failure paths compensate', () => {
 });
 
 const atCanaryStage = (s: PromotionState) => s.stage === 'canary';
+
+describe('bounded state', () => {
+  test('a flood of refused decisions keeps the newest 50 refusals and counts the rest', async () => {
+    const rig = createRig(env);
+    await rig.run(async () => {
+      const h = await rig.start();
+      await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
+      for (let i = 0; i < 60; i++) await h.signal('approve', { approver: `mallory-${i}`, via: 'signal' });
+      let s = await state(h);
+      for (let i = 0; i < 100 && (s.refusalsDropped ?? 0) + s.refusals.length < 60; i++) s = await state(h);
+      assert.equal(s.refusals.length, 50);
+      assert.equal(s.refusalsDropped, 10);
+      assert.equal(s.refusals[0].who, 'mallory-10');
+      assert.equal(s.refusals[49].who, 'mallory-59');
+      // Reporters get a trimmed copy: every report is a copy of the state in history.
+      await h.signal('abort', { by: 'alice', reason: 'done' });
+      await h.result();
+      const last = rig.reports[rig.reports.length - 1];
+      assert.equal(last.refusals.length, 10);
+      assert.equal(last.refusalsDropped, 50);
+    });
+  });
+});

@@ -61,6 +61,8 @@ export type GatedContext = PromotionContext & { settings: PromotionSettings; mon
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 
+const REPORTED_REFUSALS = 10;
+
 export function createContext(input: PromotionInput, v2: boolean): PromotionContext {
   const { workflowId } = wf.workflowInfo();
   const state: PromotionState = {
@@ -96,7 +98,10 @@ export function createContext(input: PromotionInput, v2: boolean): PromotionCont
     },
     report() {
       // Reports are best effort and never delay a gate or a rollback.
-      const snapshot = { ...state, now: iso(Date.now()) };
+      // Reporters get the newest refusals only: every report is a copy of the state in history.
+      const refusals = state.refusals.slice(-REPORTED_REFUSALS);
+      const dropped = (state.refusalsDropped ?? 0) + state.refusals.length - refusals.length;
+      const snapshot = { ...state, refusals, ...(dropped ? { refusalsDropped: dropped } : {}), now: iso(Date.now()) };
       wf.setCurrentDetails(promotionDetails(snapshot, Date.now()));
       ctx.reports.push(
         reportActs.reportStage

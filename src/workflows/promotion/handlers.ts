@@ -22,6 +22,7 @@ import {
   type Approval,
   type ApprovalRequest,
   type PromotionState,
+  REFUSALS_KEPT,
 } from '../messages';
 import {
   abortRequestSchema,
@@ -136,8 +137,15 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     if (req.signature) usedSignatures.add(req.signature.value);
     ctx.interrupt({ kind: 'aborted', by, reason: req.reason });
   };
+  const recordRefusal = (r: PromotionState['refusals'][number]) => {
+    state.refusals.push(r);
+    if (state.refusals.length > REFUSALS_KEPT) {
+      state.refusals.shift();
+      state.refusalsDropped = (state.refusalsDropped ?? 0) + 1;
+    }
+  };
   const refuseRecorded = (action: string, who: unknown, err: Error) =>
-    state.refusals.push({ at: iso(Date.now()), who: String(who ?? '(unknown)'), action, reason: err.message });
+    recordRefusal({ at: iso(Date.now()), who: String(who ?? '(unknown)'), action, reason: err.message });
   /** Update validator: identity refusals pass, so the handler can record them in history. */
   const validating = (fn: () => unknown) => {
     try {
@@ -187,7 +195,7 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   wf.setHandler(errorRateSignal, (raw) => {
     const parsed = errorRateSampleSchema.safeParse(raw);
     if (!parsed.success) {
-      state.refusals.push({
+      recordRefusal({
         at: iso(Date.now()),
         who: 'errorRate',
         action: 'errorRate',
