@@ -1,11 +1,20 @@
 // Deploy activities: thin, idempotent wrappers over the injected Deployer. A deployer error that
 // retrying cannot fix (it says so with `nonRetryable`) becomes a non-retryable failure.
-import { ApplicationFailure } from '@temporalio/common';
+//
+// Cancellation (the workflow cancels a deploy activity with WAIT_CANCELLATION_COMPLETED when a
+// promotion is stopped, and restores only once the activity has ended): the activity learns of it
+// through its heartbeats, its Context.cancellationSignal aborts, and that signal is handed to the
+// deployer, which stops at once (no further request, retry or rollout wait). The activity then ends
+// with the SDK's own CancelledFailure: never a result, never a DeployFailed (which would be
+// retried). It ends only when the deployer call has returned, so nothing of it is still to be sent
+// when the workflow's restore starts.
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Context, log } from '@temporalio/activity';
 import { FailureType } from '../common/failure-types';
 import type { Environment } from '../workflows/messages';
 import {
   DeployRejectedError,
+  type DeployCallOptions,
   type Deployer,
   type DeployResult,
   type EnvironmentSnapshot,
@@ -16,15 +25,31 @@ export { DeployRejectedError };
 /** How often a deploy activity tells the server it is alive while it waits for a rollout. */
 export const DEPLOY_HEARTBEAT_MS = 2_000;
 
-async function guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
+/** The activity's cancellation as the error to end with: the SDK's own CancelledFailure. */
+function cancellation(signal: AbortSignal, what: string, err?: unknown): CancelledFailure {
+  if (signal.reason instanceof CancelledFailure) return signal.reason;
+  return new CancelledFailure(`${what}: cancelled`, [], err instanceof Error ? err : undefined);
+}
+
+async function guarded<T>(what: string, fn: (options: DeployCallOptions) => Promise<T>): Promise<T> {
   // Heartbeats let the server notice a worker that died mid-rollout within the heartbeat timeout
-  // and retry on another worker, instead of waiting out the 20-minute start-to-close timeout.
+  // and retry on another worker, instead of waiting out the 20-minute start-to-close timeout; and
+  // they are how a cancellation reaches the activity (the answer to a heartbeat carries it).
   const ctx = Context.current();
+  const signal = ctx.cancellationSignal;
   ctx.heartbeat();
   const beat = setInterval(() => ctx.heartbeat(), DEPLOY_HEARTBEAT_MS);
   try {
-    return await fn();
+    const result = await fn({ signal });
+    // Cancelled as the deployer returned: the workflow has stopped the promotion and restores, so
+    // the activity reports cancellation (what it did is undone by the restore), not success.
+    if (signal.aborted) throw cancellation(signal, what);
+    return result;
   } catch (err) {
+    if (signal.aborted) {
+      log.info(`${what}: stopped by cancellation (${(signal.reason as Error)?.message ?? 'cancelled'})`);
+      throw cancellation(signal, what, err);
+    }
     if (err instanceof DeployRejectedError) {
       throw ApplicationFailure.create({
         type: FailureType.DeployRejected,
@@ -50,7 +75,7 @@ function logged(result: DeployResult): DeployResult {
 export function createDeployActivities(deployer: Deployer) {
   return {
     async snapshotEnvironment(service: string, environment: Environment): Promise<EnvironmentSnapshot> {
-      return guarded(`snapshot ${service} in ${environment}`, () => deployer.snapshot(service, environment));
+      return guarded(`snapshot ${service} in ${environment}`, (o) => deployer.snapshot(service, environment, o));
     },
     async deployToEnvironment(req: {
       service: string;
@@ -58,22 +83,22 @@ export function createDeployActivities(deployer: Deployer) {
       version: string;
     }): Promise<DeployResult> {
       return logged(
-        await guarded(`deploy ${req.service} ${req.version} to ${req.environment}`, () => deployer.deploy(req)),
+        await guarded(`deploy ${req.service} ${req.version} to ${req.environment}`, (o) => deployer.deploy(req, o)),
       );
     },
     async deployCanary(req: { service: string; version: string; percent: number }): Promise<DeployResult> {
       return logged(
-        await guarded(`canary ${req.service} ${req.version} at ${req.percent}%`, () => deployer.deployCanary(req)),
+        await guarded(`canary ${req.service} ${req.version} at ${req.percent}%`, (o) => deployer.deployCanary(req, o)),
       );
     },
     async promoteCanary(req: { service: string; version: string }): Promise<DeployResult> {
       return logged(
-        await guarded(`promote ${req.service} ${req.version} to all of production`, () => deployer.promote(req)),
+        await guarded(`promote ${req.service} ${req.version} to all of production`, (o) => deployer.promote(req, o)),
       );
     },
     async restoreEnvironment(snapshot: EnvironmentSnapshot): Promise<DeployResult> {
       return logged(
-        await guarded(`restore ${snapshot.service} in ${snapshot.environment}`, () => deployer.restore(snapshot)),
+        await guarded(`restore ${snapshot.service} in ${snapshot.environment}`, (o) => deployer.restore(snapshot, o)),
       );
     },
   };

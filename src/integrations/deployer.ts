@@ -25,18 +25,38 @@ export interface DeployResult {
   summary: string;
 }
 
+/**
+ * Per-call options. `signal` is the deploy activity's cancellation (Context.cancellationSignal).
+ *
+ * Once it aborts, a deployer stops at once: no new request, no retry, no further backoff or
+ * rollout polling; it rejects with `signal.reason` (the activity's CancelledFailure), never with
+ * a result or an error of its own. What an abort cannot undo: a write the target already received
+ * (an apply whose request was sent) may still take effect. That is why the workflow restores the
+ * snapshot after a cancelled deploy activity has ended, and why the activity ends only once the
+ * deployer has returned (no request of it is still to be sent when the restore starts).
+ */
+export interface DeployCallOptions {
+  signal?: AbortSignal;
+}
+
 export interface Deployer {
   /** e.g. "simulated", "kubernetes". */
   readonly kind: string;
-  snapshot(service: string, environment: Environment): Promise<EnvironmentSnapshot>;
+  snapshot(service: string, environment: Environment, options?: DeployCallOptions): Promise<EnvironmentSnapshot>;
   /** Puts `version` on the whole of `environment` and waits until the rollout is ready. */
-  deploy(req: { service: string; environment: Environment; version: string }): Promise<DeployResult>;
+  deploy(
+    req: { service: string; environment: Environment; version: string },
+    options?: DeployCallOptions,
+  ): Promise<DeployResult>;
   /** Runs `version` beside the stable production version on `percent` of production. */
-  deployCanary(req: { service: string; version: string; percent: number }): Promise<DeployResult>;
+  deployCanary(
+    req: { service: string; version: string; percent: number },
+    options?: DeployCallOptions,
+  ): Promise<DeployResult>;
   /** Gives the stable production workload `version`, waits, then removes the canary. */
-  promote(req: { service: string; version: string }): Promise<DeployResult>;
+  promote(req: { service: string; version: string }, options?: DeployCallOptions): Promise<DeployResult>;
   /** Restores the snapshot exactly (canary included), and waits until ready. */
-  restore(snapshot: EnvironmentSnapshot): Promise<DeployResult>;
+  restore(snapshot: EnvironmentSnapshot, options?: DeployCallOptions): Promise<DeployResult>;
 }
 
 /** Errors a deployer raises when retrying cannot help (401/403/404/422 and the like). */

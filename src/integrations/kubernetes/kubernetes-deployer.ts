@@ -4,11 +4,19 @@
 // Service's selector reaches them) plus airlock.dev/track=canary. Every write is a server-side
 // apply by field manager "airlock" that carries the resourceVersion it was computed from, so a
 // concurrent writer yields a 409 and a fresh read, never a lost update. See docs/kubernetes.md.
+//
+// Cancellation (the activity's signal, DeployCallOptions): every request carries the signal, so an
+// abort drops the request in flight and refuses to send any other; retries, backoff sleeps,
+// rollout polling and the wait for a deleted canary end at once, and the call rejects with the
+// abort reason. An apply whose request already reached the API server before the abort stays
+// applied (the workflow restores the snapshot after the cancelled activity has ended).
 import { AppsV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubernetesEnvironmentSettings, KubernetesSettings } from '../../policy/config/kubernetes-schema';
 import type { Environment } from '../../workflows/messages';
 import type { Deployer, DeployResult, EnvironmentSnapshot, WorkloadState } from '../deployer';
 import { DeployRejectedError } from '../deployer';
+import { sleep, throwIfAborted } from '../cancellation';
+import { withAbortSignal } from './kubernetes-abort';
 import { imageTag, imageWithVersion, invalidVersion } from './image-ref';
 import { describeObject, withRetry, type RetryOptions } from './kubernetes-errors';
 import { getRawJson } from './kubernetes-raw';
@@ -98,22 +106,30 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
   };
 
   /** The Deployment exactly as the API server has it, or null when there is none. */
-  const readOnce = async (t: Target, name: string): Promise<DeploymentJson | null> => {
+  const readOnce = async (t: Target, name: string, signal?: AbortSignal): Promise<DeploymentJson | null> => {
     try {
       return await getRawJson<DeploymentJson>(
         t.kc,
         `/apis/apps/v1/namespaces/${encodeURIComponent(t.namespace)}/deployments/${encodeURIComponent(name)}`,
+        undefined,
+        signal,
       );
     } catch (err) {
       if ((err as { code?: number }).code === 404) return null;
       throw err;
     }
   };
-  const read = (t: Target, name: string) =>
-    withRetry('read', describeObject('Deployment', t.namespace, name), () => readOnce(t, name), o.retry);
+  const read = (t: Target, name: string, signal: AbortSignal | undefined) =>
+    withRetry(
+      'read',
+      describeObject('Deployment', t.namespace, name),
+      (attempt) => readOnce(t, name, attempt),
+      o.retry,
+      signal,
+    );
 
-  const mustRead = async (t: Target, name: string): Promise<DeploymentJson> => {
-    const d = await read(t, name);
+  const mustRead = async (t: Target, name: string, signal: AbortSignal | undefined): Promise<DeploymentJson> => {
+    const d = await read(t, name, signal);
     if (!d)
       throw new DeployRejectedError(
         `kubernetes: ${describeObject('Deployment', t.namespace, name)} not found in ${t.where}: Airlock deploys to an existing Deployment named after the service`,
@@ -121,13 +137,21 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
     return d;
   };
 
-  /** Server-side apply of `body`, recomputed from a fresh read on every (retried) attempt. */
-  const apply = (t: Target, name: string, compute: (current: DeploymentJson | null) => Json) =>
+  /**
+   * Server-side apply of `body`, recomputed from a fresh read on every (retried) attempt. After an
+   * abort of `signal` no read, apply or retry is sent; an apply already sent is not taken back.
+   */
+  const apply = (
+    t: Target,
+    name: string,
+    compute: (current: DeploymentJson | null) => Json,
+    signal: AbortSignal | undefined,
+  ) =>
     withRetry(
       'apply',
       describeObject('Deployment', t.namespace, name),
-      async () => {
-        const current = await readOnce(t, name);
+      async (attempt) => {
+        const current = await readOnce(t, name, attempt);
         const spec = compute(current);
         const body = {
           apiVersion: 'apps/v1',
@@ -141,32 +165,39 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
             ...(current?.metadata?.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}),
           },
         };
+        // Cancelled while reading: the apply is not sent (the request would refuse anyway).
+        throwIfAborted(attempt);
         // force: Airlock is the deploy authority for these fields, whoever wrote them before.
         return t.apps.patchNamespacedDeployment(
           { name, namespace: t.namespace, body, fieldManager: FIELD_MANAGER, force: true },
-          applyOptions,
+          withAbortSignal(attempt, applyOptions),
         );
       },
       o.retry,
+      signal,
     );
 
-  const wait = (t: Target, name: string) =>
+  const wait = (t: Target, name: string, signal: AbortSignal | undefined) =>
     waitForRollout(t.apps, t.namespace, name, {
       timeoutMs: o.settings().rolloutTimeoutMinutes * 60_000,
       pollMs: o.pollMs,
       onProgress: (m) => o.onProgress?.(`${describeObject('Deployment', t.namespace, name)}: waiting for ${m}`),
+      signal,
     });
 
   /** Deletes the canary (its pods first: foreground) and waits until it is gone. */
-  const removeCanary = async (t: Target, service: string): Promise<boolean> => {
+  const removeCanary = async (t: Target, service: string, signal: AbortSignal | undefined): Promise<boolean> => {
     const name = canaryName(service);
     const object = describeObject('Deployment', t.namespace, name);
     const existed = await withRetry(
       'delete',
       object,
-      async () => {
+      async (attempt) => {
         try {
-          await t.apps.deleteNamespacedDeployment({ name, namespace: t.namespace, propagationPolicy: 'Foreground' });
+          await t.apps.deleteNamespacedDeployment(
+            { name, namespace: t.namespace, propagationPolicy: 'Foreground' },
+            withAbortSignal(attempt),
+          );
           return true;
         } catch (err) {
           if ((err as { code?: number }).code === 404) return false;
@@ -174,15 +205,16 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
         }
       },
       o.retry,
+      signal,
     );
     const deadline = Date.now() + o.settings().rolloutTimeoutMinutes * 60_000;
-    while (existed && (await read(t, name))) {
+    while (existed && (await read(t, name, signal))) {
       if (Date.now() >= deadline)
         throw new DeployRejectedError(
           `kubernetes: ${object} still terminating after ${o.settings().rolloutTimeoutMinutes} min`,
         );
       o.onProgress?.(`${object}: waiting for its pods to terminate`);
-      await new Promise((r) => setTimeout(r, o.pollMs ?? 1_000));
+      await sleep(o.pollMs ?? 1_000, signal);
     }
     return existed;
   };
@@ -244,9 +276,9 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
   return {
     kind: 'kubernetes',
 
-    async snapshot(service, environment): Promise<EnvironmentSnapshot> {
+    async snapshot(service, environment, { signal } = {}): Promise<EnvironmentSnapshot> {
       const t = target(environment);
-      const [stable, canary] = await Promise.all([read(t, service), read(t, canaryName(service))]);
+      const [stable, canary] = await Promise.all([read(t, service, signal), read(t, canaryName(service), signal)]);
       return {
         service,
         environment,
@@ -257,59 +289,69 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
       };
     },
 
-    async deploy({ service, environment, version }) {
+    async deploy({ service, environment, version }, { signal } = {}) {
       const t = target(environment);
       const object = describeObject('Deployment', t.namespace, service);
-      await apply(t, service, (current) => {
-        if (!current)
-          throw new DeployRejectedError(
-            `kubernetes: ${object} not found in ${t.where}: Airlock deploys to an existing Deployment named after the service`,
-          );
-        return {
-          spec: {
-            replicas: current.spec?.replicas ?? 1,
-            template: withVersion(current.spec?.template, version, object),
-          },
-        };
-      });
-      const d = await wait(t, service);
+      await apply(
+        t,
+        service,
+        (current) => {
+          if (!current)
+            throw new DeployRejectedError(
+              `kubernetes: ${object} not found in ${t.where}: Airlock deploys to an existing Deployment named after the service`,
+            );
+          return {
+            spec: {
+              replicas: current.spec?.replicas ?? 1,
+              template: withVersion(current.spec?.template, version, object),
+            },
+          };
+        },
+        signal,
+      );
+      const d = await wait(t, service, signal);
       return result(
         `${service} ${version} on all of ${environment}: ${object} rolled out, ${d.status?.availableReplicas ?? 0} replica(s) available`,
       );
     },
 
-    async deployCanary({ service, version, percent }) {
+    async deployCanary({ service, version, percent }, { signal } = {}) {
       const t = target('production');
-      const stable = await mustRead(t, service);
+      const stable = await mustRead(t, service, signal);
       const replicas = canaryReplicas(stable.spec?.replicas ?? 1, percent);
       const template = withVersion(stable.spec?.template, version, describeObject('Deployment', t.namespace, service));
-      await apply(t, canaryName(service), () => canaryBody(stable, template, replicas, service));
-      await wait(t, canaryName(service));
+      await apply(t, canaryName(service), () => canaryBody(stable, template, replicas, service), signal);
+      await wait(t, canaryName(service), signal);
       return result(
         `${service} ${version} canary: ${describeObject('Deployment', t.namespace, canaryName(service))} ${replicas} replica(s) beside ${stable.spec?.replicas ?? 1} stable`,
       );
     },
 
-    async promote({ service, version }) {
+    async promote({ service, version }, { signal } = {}) {
       const t = target('production');
       const object = describeObject('Deployment', t.namespace, service);
-      await apply(t, service, (current) => {
-        if (!current) throw new DeployRejectedError(`kubernetes: ${object} not found in ${t.where}`);
-        return {
-          spec: {
-            replicas: current.spec?.replicas ?? 1,
-            template: withVersion(current.spec?.template, version, object),
-          },
-        };
-      });
-      await wait(t, service);
-      const removed = await removeCanary(t, service);
+      await apply(
+        t,
+        service,
+        (current) => {
+          if (!current) throw new DeployRejectedError(`kubernetes: ${object} not found in ${t.where}`);
+          return {
+            spec: {
+              replicas: current.spec?.replicas ?? 1,
+              template: withVersion(current.spec?.template, version, object),
+            },
+          };
+        },
+        signal,
+      );
+      await wait(t, service, signal);
+      const removed = await removeCanary(t, service, signal);
       return result(
         `${service} ${version} on all of production: ${object} rolled out${removed ? '; canary removed' : ''}`,
       );
     },
 
-    async restore(snapshot) {
+    async restore(snapshot, { signal } = {}) {
       if (snapshot.deployer !== 'kubernetes') {
         throw new DeployRejectedError(
           `kubernetes: cannot restore a snapshot taken by the ${snapshot.deployer} deployer`,
@@ -320,20 +362,25 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
       const done: string[] = [];
       if (snapshot.stable) {
         const stable = snapshot.stable;
-        await apply(t, service, () => ({ spec: { replicas: stable.replicas, template: stable.template } }));
-        await wait(t, service);
+        await apply(t, service, () => ({ spec: { replicas: stable.replicas, template: stable.template } }), signal);
+        await wait(t, service, signal);
         done.push(`${describeObject('Deployment', t.namespace, service)} back on ${stable.version}`);
       }
       if (snapshot.canary) {
         const canary = snapshot.canary;
-        const stable = await mustRead(t, service);
-        await apply(t, canaryName(service), () => {
-          const body = canaryBody(stable, canary.template as Json, canary.replicas, service);
-          return { ...body, spec: { ...body.spec, template: canary.template } }; // the recorded template, verbatim
-        });
-        await wait(t, canaryName(service));
+        const stable = await mustRead(t, service, signal);
+        await apply(
+          t,
+          canaryName(service),
+          () => {
+            const body = canaryBody(stable, canary.template as Json, canary.replicas, service);
+            return { ...body, spec: { ...body.spec, template: canary.template } }; // the recorded template, verbatim
+          },
+          signal,
+        );
+        await wait(t, canaryName(service), signal);
         done.push(`canary back on ${canary.version}`);
-      } else if (await removeCanary(t, service)) {
+      } else if (await removeCanary(t, service, signal)) {
         done.push('canary removed');
       }
       return result(`${service} restored in ${environment}: ${done.join('; ') || 'nothing to restore'}`);

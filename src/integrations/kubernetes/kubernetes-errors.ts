@@ -1,6 +1,7 @@
 // What a Kubernetes API failure means for Airlock: retry (409 conflict, 429, 5xx, network, timeout)
 // or give up at once (401/403/404/422 and other 4xx) with a message naming the object and reason.
 import { ApiException } from '@kubernetes/client-node';
+import { abortable, sleep, throwIfAborted } from '../cancellation';
 import { DeployRejectedError } from '../deployer';
 
 /** A failure that a later attempt may not see: the activity's retry policy (or withRetry) handles it. */
@@ -67,41 +68,59 @@ export interface RetryOptions {
   attemptTimeoutMs?: number;
 }
 
-/** The typed client has no request timeout: a hung API server must not hold a deploy for 20 minutes. */
-async function withinTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new KubernetesTransientError(`kubernetes: ${what}: no answer within ${ms} ms`)),
-      ms,
-    );
-  });
+/**
+ * One attempt, bounded by `ms`: `fn` gets a signal that aborts when the attempt times out (its
+ * request is dropped, and the attempt fails as a transient timeout) or when `signal` aborts (the
+ * attempt rejects at once with the abort reason). The typed client has no request timeout of its
+ * own: a hung API server must not hold a deploy for 20 minutes.
+ */
+async function attemptWithin<T>(
+  fn: (signal: AbortSignal) => Promise<T>,
+  ms: number,
+  what: string,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  throwIfAborted(signal);
+  const attempt = new AbortController();
+  const timer = setTimeout(
+    () => attempt.abort(new KubernetesTransientError(`kubernetes: ${what}: no answer within ${ms} ms`)),
+    ms,
+  );
+  const onAbort = () => attempt.abort(signal!.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    return await Promise.race([p, timeout]);
+    return await abortable(fn(attempt.signal), attempt.signal);
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 
 /**
  * Runs one API call (read-modify-write included) and retries it on transient failures with
  * bounded exponential backoff; the last transient error is thrown for the activity retry policy.
+ *
+ * `signal` (the activity's cancellation) ends it at once: the attempt in flight is aborted, a
+ * backoff sleep ends, no further attempt starts, and the abort reason is thrown as is (never
+ * classified, never retried). `fn` gets the attempt's signal: hand it to every request it sends.
  */
 export async function withRetry<T>(
   verb: string,
   object: string,
-  fn: () => Promise<T>,
+  fn: (signal: AbortSignal) => Promise<T>,
   o: RetryOptions = {},
+  signal?: AbortSignal,
 ): Promise<T> {
   const attempts = o.attempts ?? 5;
   let delay = o.initialDelayMs ?? 200;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await withinTimeout(fn(), o.attemptTimeoutMs ?? 30_000, `${verb} ${object}`);
+      return await attemptWithin(fn, o.attemptTimeoutMs ?? 30_000, `${verb} ${object}`, signal);
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       const classified = classifyKubernetesError(err, verb, object);
       if (!(classified instanceof KubernetesTransientError) || attempt >= attempts) throw classified;
-      await new Promise((r) => setTimeout(r, delay + Math.floor(Math.random() * delay)));
+      await sleep(delay + Math.floor(Math.random() * delay), signal);
       delay = Math.min(delay * 2, o.maxDelayMs ?? 5_000);
     }
   }

@@ -4,12 +4,17 @@ import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 
-/** GET `path` (e.g. /apis/apps/v1/namespaces/ns/deployments/name); throws ApiException on HTTP errors. */
+/**
+ * GET `path` (e.g. /apis/apps/v1/namespaces/ns/deployments/name); throws ApiException on HTTP errors.
+ * An aborted `signal` sends nothing; an abort during the request destroys it (Node's AbortError).
+ */
 export async function getRawJson<T = Record<string, unknown>>(
   kc: KubeConfig,
   path: string,
   timeoutMs = 30_000,
+  signal?: AbortSignal,
 ): Promise<T> {
+  signal?.throwIfAborted();
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const url = new URL(path, cluster.server.endsWith('/') ? cluster.server : `${cluster.server}/`);
@@ -17,8 +22,10 @@ export async function getRawJson<T = Record<string, unknown>>(
     method: 'GET',
     headers: { Accept: 'application/json' },
     timeout: timeoutMs,
+    ...(signal ? { signal } : {}),
   };
   await kc.applyToHTTPSOptions(opts);
+  signal?.throwIfAborted();
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<T>((resolve, reject) => {
     const req = send(url, opts, (res) => {

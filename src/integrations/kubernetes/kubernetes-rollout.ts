@@ -2,6 +2,8 @@
 // DeploymentStatusViewer): the controller must have observed the latest generation, every replica
 // must be updated and available, no old replica may remain; ProgressDeadlineExceeded fails.
 import type { AppsV1Api, V1Deployment, V1DeploymentStatus } from '@kubernetes/client-node';
+import { sleep, throwIfAborted } from '../cancellation';
+import { withAbortSignal } from './kubernetes-abort';
 import { describeObject, RolloutFailedError, withRetry } from './kubernetes-errors';
 
 export type RolloutStatus = { done: true } | { done: false; waitingFor: string } | { done: false; failed: string };
@@ -47,9 +49,14 @@ export interface WaitOptions {
   pollMs?: number;
   /** Called on every look, e.g. to heartbeat the activity. */
   onProgress?: (waitingFor: string) => void;
+  /** Ends the wait at once (no further read), rejecting with the abort reason. */
+  signal?: AbortSignal;
 }
 
-/** Polls until the rollout of `namespace/name` is done; throws RolloutFailedError naming the reason. */
+/**
+ * Polls until the rollout of `namespace/name` is done; throws RolloutFailedError naming the reason.
+ * An abort of `o.signal` ends it at once with the abort reason; the rollout itself goes on.
+ */
 export async function waitForRollout(
   apps: AppsV1Api,
   namespace: string,
@@ -60,7 +67,14 @@ export async function waitForRollout(
   const deadline = Date.now() + o.timeoutMs;
   let last = 'the first status';
   for (;;) {
-    const d = await withRetry('read', object, () => apps.readNamespacedDeployment({ name, namespace }));
+    const d = await withRetry(
+      'read',
+      object,
+      (signal) => apps.readNamespacedDeployment({ name, namespace }, withAbortSignal(signal)),
+      {},
+      o.signal,
+    );
+    throwIfAborted(o.signal);
     const s = rolloutStatus(d);
     if (s.done) return d;
     if ('failed' in s) throw new RolloutFailedError(`kubernetes: rollout of ${object} failed: ${s.failed}`);
@@ -71,6 +85,6 @@ export async function waitForRollout(
         `kubernetes: rollout of ${object} not ready after ${Math.round(o.timeoutMs / 1000)} s: waiting for ${last}`,
       );
     }
-    await new Promise((r) => setTimeout(r, o.pollMs ?? 1_000));
+    await sleep(o.pollMs ?? 1_000, o.signal);
   }
 }

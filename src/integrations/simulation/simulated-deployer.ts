@@ -1,9 +1,18 @@
 // A deploy target that exists only in this process (optionally mirrored to a JSON file so it
 // survives a worker restart). It models stable and canary versions and replicas per environment,
 // and says in every result that it is a simulation. The embedded default when no cluster is set.
+//
+// A mutating call takes effect when its rollout is ready (after `rolloutMs`): only then is the new
+// state recorded in the model and the state file. Cancellation (DeployCallOptions.signal): aborted
+// before the call starts, nothing is recorded at all (not even in `operations`); aborted during
+// the rollout, the wait ends at once, the operation is logged `cancelled` and the model keeps the
+// state from before the call; either way the call rejects with the abort reason. (A real cluster
+// may keep an apply that was sent before the abort; the workflow restores after a cancelled
+// deploy either way, so both are safe.)
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Environment } from '../../workflows/messages';
 import type { Deployer, DeployResult, EnvironmentSnapshot, WorkloadState } from '../deployer';
+import { sleep, throwIfAborted } from '../cancellation';
 
 interface ServiceModel {
   stable: WorkloadState | null;
@@ -20,8 +29,9 @@ export interface SimulatedDeployerOptions {
   /** Mirror the model here (JSON), so a restarted worker sees what was deployed. */
   stateFile?: string;
   /**
-   * Append every mutating call here as JSON lines, `started` then `ready`, across worker restarts
-   * (defaults to `<stateFile>.operations.jsonl`): fault tests assert "nothing deployed twice" on it.
+   * Append every mutating call here as JSON lines, `started` then `ready` (or `cancelled`), across
+   * worker restarts (defaults to `<stateFile>.operations.jsonl`): fault tests assert "nothing
+   * deployed twice" on it.
    */
   operationLogFile?: string;
   /** Milliseconds each rollout takes to become ready. */
@@ -45,7 +55,7 @@ export function createSimulatedDeployer(opts: SimulatedDeployerOptions = {}): Si
     opts.stateFile && existsSync(opts.stateFile) ? JSON.parse(readFileSync(opts.stateFile, 'utf8')) : {};
   const operations: SimulatedDeployer['operations'] = [];
   const operationLog = opts.operationLogFile ?? (opts.stateFile ? `${opts.stateFile}.operations.jsonl` : undefined);
-  const logOperation = (entry: SimulatedDeployer['operations'][number], phase: 'started' | 'ready') => {
+  const logOperation = (entry: SimulatedDeployer['operations'][number], phase: 'started' | 'ready' | 'cancelled') => {
     if (operationLog)
       appendFileSync(
         operationLog,
@@ -64,19 +74,31 @@ export function createSimulatedDeployer(opts: SimulatedDeployerOptions = {}): Si
     writeFileSync(`${opts.stateFile}.tmp`, JSON.stringify(model, null, 2));
     renameSync(`${opts.stateFile}.tmp`, opts.stateFile);
   };
+  /** Runs one mutating call: `apply` changes the model once the rollout is ready, not before. */
   const rollout = async (
     op: DeployOperation,
     service: string,
     environment: Environment,
     version: string,
     what: string,
+    apply: (m: ServiceModel) => void,
+    signal: AbortSignal | undefined,
   ): Promise<DeployResult> => {
+    throwIfAborted(signal);
     const fault = opts.fault?.(op, environment, version);
     if (fault) throw fault;
     const entry = { op, service, environment, version };
     operations.push(entry);
     logOperation(entry, 'started');
-    if (opts.rolloutMs) await new Promise((r) => setTimeout(r, opts.rolloutMs));
+    if (opts.rolloutMs) {
+      try {
+        await sleep(opts.rolloutMs, signal);
+      } catch (err) {
+        logOperation(entry, 'cancelled');
+        throw err;
+      }
+    }
+    apply(get(service, environment));
     persist();
     logOperation(entry, 'ready');
     return { readyAt: now().toISOString(), summary: `[simulated] ${what}` };
@@ -86,45 +108,56 @@ export function createSimulatedDeployer(opts: SimulatedDeployerOptions = {}): Si
     kind: 'simulated',
     operations,
     view: (service, environment) => structuredClone(get(service, environment)),
-    async snapshot(service, environment): Promise<EnvironmentSnapshot> {
+    async snapshot(service, environment, { signal } = {}): Promise<EnvironmentSnapshot> {
+      throwIfAborted(signal);
       const m = get(service, environment);
       persist();
       return { service, environment, ...structuredClone(m), capturedAt: now().toISOString(), deployer: 'simulated' };
     },
-    async deploy({ service, environment, version }) {
-      const m = get(service, environment);
-      m.stable = { version, replicas: m.stable?.replicas ?? initialReplicas };
-      return rollout('deploy', service, environment, version, `${service} ${version} on all of ${environment}`);
+    async deploy({ service, environment, version }, { signal } = {}) {
+      return rollout(
+        'deploy',
+        service,
+        environment,
+        version,
+        `${service} ${version} on all of ${environment}`,
+        (m) => {
+          m.stable = { version, replicas: m.stable?.replicas ?? initialReplicas };
+        },
+        signal,
+      );
     },
-    async deployCanary({ service, version, percent }) {
+    async deployCanary({ service, version, percent }, { signal } = {}) {
       const m = get(service, 'production');
       // Replica-weighted canary: a share of the stable replica count, never zero.
       const replicas = Math.max(1, Math.round(((m.stable?.replicas ?? initialReplicas) * percent) / 100));
-      m.canary = { version, replicas };
       return rollout(
         'deployCanary',
         service,
         'production',
         version,
         `${service} ${version} canary: ${replicas} replica(s) beside stable`,
+        (ready) => {
+          ready.canary = { version, replicas };
+        },
+        signal,
       );
     },
-    async promote({ service, version }) {
-      const m = get(service, 'production');
-      m.stable = { version, replicas: m.stable?.replicas ?? initialReplicas };
-      m.canary = null;
+    async promote({ service, version }, { signal } = {}) {
       return rollout(
         'promote',
         service,
         'production',
         version,
         `${service} ${version} on all of production; canary removed`,
+        (m) => {
+          m.stable = { version, replicas: m.stable?.replicas ?? initialReplicas };
+          m.canary = null;
+        },
+        signal,
       );
     },
-    async restore(snapshot) {
-      const m = get(snapshot.service, snapshot.environment);
-      m.stable = structuredClone(snapshot.stable);
-      m.canary = structuredClone(snapshot.canary);
+    async restore(snapshot, { signal } = {}) {
       const v = snapshot.stable?.version ?? '(none)';
       return rollout(
         'restore',
@@ -132,6 +165,11 @@ export function createSimulatedDeployer(opts: SimulatedDeployerOptions = {}): Si
         snapshot.environment,
         v,
         `${snapshot.service} restored to ${v} on ${snapshot.environment}`,
+        (m) => {
+          m.stable = structuredClone(snapshot.stable);
+          m.canary = structuredClone(snapshot.canary);
+        },
+        signal,
       );
     },
   };
