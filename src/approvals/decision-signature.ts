@@ -3,7 +3,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { decodeBase64, encodeBase64 } from './base64';
 
-export type DecisionAction = 'approve' | 'reject' | 'abort';
+export type DecisionAction = 'approve' | 'reject' | 'abort' | 'resolve';
 
 /** Attached to an approval / reject / abort request by whoever signed it. */
 export interface DecisionSignature {

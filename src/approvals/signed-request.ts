@@ -1,6 +1,6 @@
-// Builds the signed approve / reject / abort payloads that the CLI and the Slack bridge send.
+// Builds the signed approve / reject / abort / resolve payloads that the CLI and the Slack bridge send.
 // Signing side only (uses the platform's random source for the nonce): never called by workflows.
-import type { AbortRequest, ApprovalRequest, RejectRequest } from '../workflows/messages';
+import type { AbortRequest, ApprovalRequest, RejectRequest, ResolveRequest } from '../workflows/messages';
 import { encodeBase64 } from './base64';
 import { signDecision, type DecisionAction } from './decision-signature';
 
@@ -19,7 +19,11 @@ export interface SignInput {
 export function signedRequest(action: 'approve', i: SignInput): ApprovalRequest;
 export function signedRequest(action: 'reject', i: SignInput): RejectRequest;
 export function signedRequest(action: 'abort', i: SignInput): AbortRequest;
-export function signedRequest(action: DecisionAction, i: SignInput): ApprovalRequest | RejectRequest | AbortRequest {
+export function signedRequest(action: 'resolve', i: SignInput): ResolveRequest;
+export function signedRequest(
+  action: DecisionAction,
+  i: SignInput,
+): ApprovalRequest | RejectRequest | AbortRequest | ResolveRequest {
   const approver = i.approver.trim();
   const text = i.text?.trim() || undefined;
   const via = i.via ?? 'cli';
@@ -42,5 +46,6 @@ export function signedRequest(action: DecisionAction, i: SignInput): ApprovalReq
   if (action === 'approve') return { approver, ...(text ? { comment: text } : {}), ...common };
   if (!text) throw new Error(`${action}: a reason is required`);
   if (action === 'reject') return { approver, reason: text, ...common };
+  if (action === 'resolve') return { approver, note: text, ...common };
   return { by: approver, reason: text, ...common };
 }

@@ -53,7 +53,10 @@ export function checkDecisionIdentity(
   }
   // Stopping only ever makes things safer, and anyone who can signal can also cancel the workflow
   // (which Airlock treats as an abort): unsigned reject / abort stay possible at 3 AM.
-  if (action !== 'approve') return { ok: true, attribution: 'unsigned' };
+  if (action === 'reject' || action === 'abort') return { ok: true, attribution: 'unsigned' };
+  // Resolving a failed rollback releases the service's slot: like an approval, it must be signed.
+  if (action === 'resolve')
+    return refuse('unsigned; resolving a failed rollback must be signed (airlock resolve --key)');
   if (entry?.publicKey)
     return refuse(
       `unsigned; "${req.approver}" has a publicKey in the policy, so approvals must be signed (airlock approve --key)`,

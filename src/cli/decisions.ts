@@ -1,4 +1,4 @@
-// approve / reject / abort from the command line: signed with the approver's key, sent as Updates
+// approve / reject / abort / resolve from the command line: signed with the approver's key, sent as Updates
 // so the workflow's refusal reaches the caller at once. Also the API the demo calls.
 import type { Client } from '@temporalio/client';
 import { signedRequest } from '../approvals/signed-request';
@@ -6,10 +6,12 @@ import {
   abortUpdate,
   approveUpdate,
   rejectUpdate,
+  resolveUpdate,
   type AbortRequest,
   type ApprovalRequest,
   type ApprovalResult,
   type RejectRequest,
+  type ResolveRequest,
 } from '../workflows/messages';
 import { CliError, ExitCode } from './errors';
 import { parseSecretKey, readKeyFile } from '../approvals/key-file';
@@ -104,6 +106,25 @@ export async function abort(o: DecisionOptions & { reason: string }): Promise<{ 
   const req = abortRequest(o, o.reason);
   try {
     return await o.client.workflow.getHandle(o.workflowId).executeUpdate(abortUpdate, { args: [req] });
+  } catch (err) {
+    throw toCliError(err, o.workflowId);
+  }
+}
+
+function resolveRequest(o: DecisionOptions, note: string | undefined): ResolveRequest {
+  const approver = requireApprover('resolve', o);
+  const n = note?.trim();
+  if (!n) throw new CliError('resolve: --note is required (what you did about what was left deployed)', ExitCode.Usage);
+  const key = secretKeyOf(o);
+  // Unsigned, the workflow refuses it: resolving releases the service's slot.
+  return key ? signedRequest('resolve', signing(o, key, n)) : { approver, note: n, via: 'cli' };
+}
+
+/** A failed rollback was dealt with by hand: the promotion ends and releases the service's slot. */
+export async function resolve(o: DecisionOptions & { note: string }): Promise<{ accepted: true }> {
+  const req = resolveRequest(o, o.note);
+  try {
+    return await o.client.workflow.getHandle(o.workflowId).executeUpdate(resolveUpdate, { args: [req] });
   } catch (err) {
     throw toCliError(err, o.workflowId);
   }

@@ -96,7 +96,7 @@ export function buildProgram(
       print(json(), l, renderList(l));
     });
 
-  const decision = (name: 'approve' | 'reject' | 'abort', description: string) =>
+  const decision = (name: 'approve' | 'reject' | 'abort' | 'resolve', description: string) =>
     program.command(`${name} <target>`).description(description).addOption(as()).addOption(key());
   /** The Temporal client, the promotion's workflow id, and the signed decisions of src/cli/decisions.ts. */
   const decide = async (target: string) => {
@@ -131,6 +131,14 @@ export function buildProgram(
       const { c, workflowId, abort } = await decide(target);
       const r = await abort({ client: c, workflowId, approver: o.as, keyFile: o.key, reason: o.reason });
       print(json(), { workflowId, ...r }, `aborted ${workflowId}: rolling back`);
+    });
+
+  decision('resolve', 'after a failed rollback (rollback_failed): say, signed, what you did by hand; releases the slot')
+    .requiredOption('--note <text>', 'what you restored or checked; signed with the decision')
+    .action(async (target: string, o: { as: string; key?: string; note: string }) => {
+      const { c, workflowId, resolve } = await decide(target);
+      const r = await resolve({ client: c, workflowId, approver: o.as, keyFile: o.key, note: o.note });
+      print(json(), { workflowId, ...r }, `resolved ${workflowId}: the slot is released`);
     });
 
   program

@@ -55,8 +55,16 @@ export function renderStatus(s: PromotionState): string {
     lines.push(
       `  rollback ${s.rollback.steps.join(', ') || '(nothing deployed)'}${s.rollback.error ? ` — FAILED: ${s.rollback.error}` : ''}`,
     );
+  if (s.stage === 'awaiting_resolution') {
+    lines.push(
+      `  ROLLBACK FAILED: restore by hand, then: airlock resolve ${s.workflowId} --as ID --key FILE --note '…'`,
+    );
+  }
+  if (s.resolution) lines.push(`  resolved by ${s.resolution.by} at ${s.resolution.at}: ${s.resolution.note}`);
   if (s.outcome === 'rollback_failed') {
-    lines.push(`  LEFT     ${s.deployed.join(', ') || '(unknown)'}: the restore did not finish; the change may still be live there`);
+    lines.push(
+      `  LEFT     ${s.deployed.join(', ') || '(unknown)'}: the restore did not finish; the change may still be live there`,
+    );
   }
   for (const r of s.refusals.slice(-5)) lines.push(`  refused  ${r.action} by ${r.who} at ${r.at}: ${r.reason}`);
   return lines.join('\n');

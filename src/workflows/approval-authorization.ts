@@ -3,7 +3,7 @@
 import type { PromotionSettings } from '../policy/config/schema';
 import type { Change } from './messages';
 
-export type HumanAction = 'approve' | 'reject' | 'abort';
+export type HumanAction = 'approve' | 'reject' | 'abort' | 'resolve';
 
 export interface AuthorizationContext {
   workflowId: string;

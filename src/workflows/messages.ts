@@ -18,6 +18,8 @@ export const STAGES = [
   'awaiting_approval',
   'production',
   'rolling_back',
+  /** A restore failed: the promotion holds its slot until a human resolves it (airlock resolve). */
+  'awaiting_resolution',
   'ended',
 ] as const;
 export type Stage = (typeof STAGES)[number];
@@ -96,6 +98,15 @@ export interface RejectRequest {
 export interface AbortRequest {
   by: string;
   reason: string;
+  via?: string;
+  signature?: DecisionSignature;
+  slackUser?: string;
+}
+
+/** A human says a failed rollback has been dealt with by hand; signed like an approval. */
+export interface ResolveRequest {
+  approver: string;
+  note: string;
   via?: string;
   signature?: DecisionSignature;
   slackUser?: string;
@@ -197,6 +208,8 @@ export interface PromotionState {
   deployed: Environment[];
   interruption?: Interruption;
   rollback?: { startedAt: string; steps: string[]; finishedAt?: string; error?: string };
+  /** Who resolved a failed rollback by hand, and what they did. */
+  resolution?: { by: string; note: string; at: string };
   endedAt?: string;
 }
 
@@ -214,6 +227,7 @@ export const approveSignal = defineSignal<[ApprovalRequest]>('approve');
 export const rejectSignal = defineSignal<[RejectRequest]>('reject');
 export const abortSignal = defineSignal<[AbortRequest]>('abort');
 export const approveUpdate = defineUpdate<ApprovalResult, [ApprovalRequest]>('approve');
+export const resolveUpdate = defineUpdate<{ accepted: true }, [ResolveRequest]>('resolve');
 export const rejectUpdate = defineUpdate<{ accepted: true }, [RejectRequest]>('reject');
 export const abortUpdate = defineUpdate<{ accepted: true }, [AbortRequest]>('abort');
 export const stateQuery = defineQuery<PromotionState>('state');

@@ -37,6 +37,10 @@ export const approvalRequestSchema = z
 export const rejectRequestSchema = z
   .object({ approver: who, reason: z.string().trim().min(1, 'is required').max(2000), via, signature, slackUser })
   .passthrough();
+export const resolveRequestSchema = z
+  .object({ approver: who, note: z.string().trim().min(1, 'is required').max(2000), via, signature, slackUser })
+  .passthrough();
+
 export const abortRequestSchema = z
   .object({ by: who, reason: z.string().trim().min(1, 'is required').max(2000), via, signature, slackUser })
   .passthrough();

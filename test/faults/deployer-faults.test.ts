@@ -229,10 +229,10 @@ describe('deployer faults', () => {
     });
   });
 
-  test('faults during the rollback: a 503 restore is retried; a 403 restore fails, the rest still restored, failed', async () => {
+  test('faults during the rollback: a 503 restore is retried; a 403 restore fails, the rest still restored, rollback_failed held for a human', async () => {
     for (const [fault, outcome] of [
       ['503', 'rolled_back'],
-      ['403', 'failed'],
+      ['403', 'rollback_failed'],
     ] as const) {
       const { rig, inner, calls } = faultRig([
         { op: 'restore', environment: 'production', fault, times: fault === '503' ? 2 : Infinity },
@@ -242,10 +242,16 @@ describe('deployer faults', () => {
         await feed(env, h, { stop: untilStage('canary'), stepMinutes: 10 });
         await feed(env, h, { stop: (s) => s.deployed.includes('production'), stepMinutes: 1 });
         await sendSample(env, h, { environment: 'production', ...BREACH });
-        const r: PromotionResult = await h.result();
-        assert.equal(r.outcome, outcome, `${fault} on restore`);
-        assert.equal(r.interruption?.kind, 'breach');
-        const s = await state(h);
+        // A 503 is retried (result() lets the server skip the backoff); a 403 is final and the
+        // promotion then waits, running, for a human's signed resolve.
+        if (fault === '503') await h.result();
+        let s = await state(h);
+        for (let i = 0; i < 200 && s.stage !== 'ended' && s.stage !== 'awaiting_resolution'; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          s = await state(h);
+        }
+        assert.equal(s.outcome, outcome, `${fault} on restore`);
+        assert.equal(s.interruption?.kind, 'breach');
         assert.deepEqual(s.rollback?.steps, ['restore production', 'restore staging']);
         assert.deepEqual(
           inner.view('notification-service', 'staging'),
@@ -256,13 +262,18 @@ describe('deployer faults', () => {
           assert.deepEqual(tries(calls, 'restore', 'production'), ['503', '503', 'ok']);
           assert.deepEqual(inner.view('notification-service', 'production'), INITIAL);
           assert.equal(s.rollback?.error, undefined);
+          assert.equal(((await h.result()) as PromotionResult).outcome, 'rolled_back');
+          await assertSlotFree(rig);
         } else {
           assert.deepEqual(tries(calls, 'restore', 'production'), ['403']);
           assert.match(s.rollback?.error ?? '', /restore production: .*403 Forbidden/);
-          // Honest about what is left: the canary is still running in production; a human must act.
+          // Honest about what is left: the canary is still running in production; a human must act,
+          // and until then the service keeps its slot.
           assert.deepEqual(inner.view('notification-service', 'production').canary, { version: 'v2', replicas: 1 });
+          assert.equal(s.stage, 'awaiting_resolution');
+          assert.deepEqual(s.deployed, ['production']);
+          await h.terminate('test cleanup: a human would run airlock resolve');
         }
-        await assertSlotFree(rig);
       });
     }
   });

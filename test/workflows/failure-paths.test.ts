@@ -14,11 +14,12 @@ import {
   untilStage,
   type Rig,
 } from '../helpers/harness';
-import { signedApproval } from '../helpers/approver-keys';
+import { signedApproval, testSecretKey } from '../helpers/approver-keys';
+import { signedRequest } from '../../src/approvals/signed-request';
 import { parsePolicy } from '../../src/policy/config/load';
 import { DeployRejectedError, type Deployer } from '../../src/integrations/deployer';
 import type { SimulatedDeployer } from '../../src/integrations/simulation/simulated-deployer';
-import { approveUpdate, type PromotionResult, type PromotionState } from '../../src/workflows/messages';
+import { approveUpdate, resolveUpdate, type PromotionResult, type PromotionState } from '../../src/workflows/messages';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -40,6 +41,12 @@ async function assertSlotReleased(rig: Rig) {
   const slots = (await env.client.workflow.getHandle(rig.slotWorkflowId).query('slots')) as { holders: unknown[] };
   assert.deepEqual(slots.holders, []);
 }
+
+/** An Update refusal: the workflow's reason is the cause of WorkflowUpdateFailedError. */
+const refusedWith = (re: RegExp) => (err: unknown) => {
+  assert.match(String((err as { cause?: Error }).cause?.message), re);
+  return true;
+};
 
 /** The simulated deployer with one method replaced; everything else (and the model) is the original. */
 function overriding(d: SimulatedDeployer, methods: Partial<Deployer>): Deployer {
@@ -154,7 +161,7 @@ describe('failure paths compensate', () => {
     });
   });
 
-  test('a restore that keeps failing ends rollback_failed and says what is still deployed, never "nothing"', async () => {
+  test('a restore that keeps failing ends rollback_failed, says what is still deployed, and holds the slot until a signed resolve', async () => {
     const rig = createRig(env, {
       deployer: { fault: (op) => (op === 'restore' ? new Error('HTTP 503 from the API server') : undefined) },
     });
@@ -163,13 +170,59 @@ describe('failure paths compensate', () => {
       await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
       await h.signal('abort', { by: 'alice', reason: 'wrong change' });
       // Restores retry with backoff for rollback.maxRetryMinutes (30 by default), then give up.
-      for (let i = 0; i < 100 && (await state(h)).stage !== 'ended'; i++) await env.sleep('5 minutes');
-      const r: PromotionResult = await h.result();
-      assert.equal(r.outcome, 'rollback_failed');
-      const s = await h.query<PromotionState>('state');
+      for (let i = 0; i < 100 && (await state(h)).stage !== 'awaiting_resolution'; i++) await env.sleep('5 minutes');
+      const s = await state(h);
+      assert.equal(s.stage, 'awaiting_resolution');
+      assert.equal(s.outcome, 'rollback_failed');
       assert.deepEqual(s.deployed, ['staging']);
       assert.match(s.rollback?.error ?? '', /restore staging: .*HTTP 503/);
       assert.equal(rig.deployer.view(SERVICE, 'staging').stable?.version, 'v2', 'the change is really still there');
+      // The service keeps its slot: nothing else of it may start while the change may be live.
+      const slots = (await env.client.workflow.getHandle(rig.slotWorkflowId).query('slots')) as {
+        holders: Array<{ workflowId: string }>;
+      };
+      assert.deepEqual(
+        slots.holders.map((x) => x.workflowId),
+        [h.workflowId],
+      );
+
+      // Unsigned, forged (bob's name, carol's key) and author resolves are refused; nothing changes.
+      const now = await env.currentTimeMs();
+      const note = 'restored staging by hand from the snapshot';
+      await assert.rejects(
+        h.executeUpdate(resolveUpdate, { args: [{ approver: 'alice', note, via: 'cli' }] }),
+        refusedWith(/resolve: unsigned/),
+      );
+      const forged = signedRequest('resolve', {
+        workflowId: h.workflowId,
+        approver: 'bob',
+        text: note,
+        secretKey: testSecretKey('carol'),
+        now,
+      });
+      await assert.rejects(h.executeUpdate(resolveUpdate, { args: [forged] }), refusedWith(/forged or altered/));
+      await assert.rejects(
+        h.executeUpdate(resolveUpdate, { args: [{ approver: 'airlock-agent[bot]', note, via: 'cli' }] }),
+        refusedWith(/author/),
+      );
+      assert.equal((await state(h)).stage, 'awaiting_resolution');
+
+      const signed = signedRequest('resolve', {
+        workflowId: h.workflowId,
+        approver: 'alice',
+        text: note,
+        secretKey: testSecretKey('alice'),
+        now,
+      });
+      await h.executeUpdate(resolveUpdate, { args: [signed] });
+      // The same signed request cannot be replayed (the promotion has ended in any case).
+      const r: PromotionResult = await h.result();
+      assert.equal(r.outcome, 'rollback_failed');
+      const ended = await h.query<PromotionState>('state');
+      assert.equal(ended.resolution?.by, 'alice');
+      assert.equal(ended.resolution?.note, note);
+      assert.deepEqual(ended.deployed, ['staging'], 'Airlock never claims it restored what it did not');
+      await assertSlotReleased(rig);
     });
   });
 

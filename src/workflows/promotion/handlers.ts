@@ -17,6 +17,7 @@ import {
   queuePositionSignal,
   rejectSignal,
   rejectUpdate,
+  resolveUpdate,
   slotGrantedSignal,
   stateQuery,
   type Approval,
@@ -30,6 +31,7 @@ import {
   describeIssue,
   errorRateSampleSchema,
   rejectRequestSchema,
+  resolveRequestSchema,
 } from '../payload-schemas';
 import { iso, type PromotionContext } from './context';
 
@@ -192,6 +194,28 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     validator: (req) => validating(() => validateStop('abort', parseAbort(req))),
   });
   wf.setHandler(abortSignal, (req) => refusing('abort', req?.by, () => abort(req)));
+
+  // A failed rollback holds the slot until a human, signed, says it has been dealt with.
+  const validateResolve = (raw: unknown) => {
+    const req = parseOrThrow(resolveRequestSchema, 'resolve', raw);
+    if (state.stage !== 'awaiting_resolution') {
+      throw new Error(`resolve: nothing to resolve; stage is ${state.stage} (only a failed rollback waits for this)`);
+    }
+    const { approver, settings } = authorize('resolve', req.approver);
+    checkIdentity('resolve', { ...req, approver, text: req.note }, settings);
+    return { approver, req };
+  };
+  wf.setHandler(
+    resolveUpdate,
+    (raw) =>
+      handling('resolve', raw?.approver, () => {
+        const { approver, req } = validateResolve(raw);
+        if (req.signature) usedSignatures.add(req.signature.value);
+        state.resolution = { by: approver, note: req.note, at: iso(Date.now()) };
+        return { accepted: true as const };
+      }),
+    { validator: (raw) => validating(() => validateResolve(raw)) },
+  );
   wf.setHandler(errorRateSignal, (raw) => {
     const parsed = errorRateSampleSchema.safeParse(raw);
     if (!parsed.success) {

@@ -90,6 +90,14 @@ async function unwind(ctx: PromotionContext): Promise<Outcome> {
 
 async function finish(ctx: PromotionContext, outcome: Outcome): Promise<void> {
   const { state } = ctx;
+  if (outcome === 'rollback_failed' && ctx.v2) {
+    // Something may still run the change: the service keeps its slot (nothing else of it starts)
+    // until a human restores it by hand and says so, signed (airlock resolve).
+    state.outcome = outcome;
+    wf.upsertSearchAttributes([{ key: outcomeKey, value: outcome }]);
+    ctx.setStage('awaiting_resolution');
+    await wf.condition(() => !!state.resolution);
+  }
   if (ctx.slot.requested) {
     await controlActs.releaseSlot.executeWithOptions({ summary: 'release the blast-radius slot' }, [
       ctx.slotWorkflowId,
