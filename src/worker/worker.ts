@@ -32,6 +32,9 @@ export function createAirlockWorker(o: AirlockWorkerOptions): Promise<Worker> {
     taskQueue: o.taskQueue,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(o.deps),
+    // A stop reaches a running deploy only in a heartbeat's reply; the default throttle (0.8 × the
+    // 20 s heartbeat timeout) delayed the cancel by ~16 s, a rollout's worth of time.
+    maxHeartbeatThrottleInterval: '2 seconds',
   });
 }
 

@@ -270,7 +270,7 @@ describe('promotion on the time-skipping server', () => {
     });
   }
 
-  test('aborted during the staging deploy: the rollout finishes, then is rolled back (no race)', async () => {
+  test('aborted during the staging deploy: the deploy is cancelled and has ended before the restore starts (no race)', async () => {
     const rig = createRig(env, { deployer: { rolloutMs: 1500 } });
     await rig.run(async () => {
       const h = await rig.start();
