@@ -16,14 +16,30 @@ export const deployActs = wf.proxyActivities<Activities>({
 /** Snapshots read an environment: retried like deploys, never cancelled half-way. */
 export const readActs = deployActs;
 
-// Restores must finish: retried with backoff, for at most the policy's rollback.maxRetryMinutes
-// when it has one (older promotions: until they succeed or fail for good).
+// Restores must finish: retried with backoff for about the policy's rollback.maxRetryMinutes when
+// it has one (older promotions: until they succeed or fail for good). Bounded by a number of
+// attempts, not a schedule-to-close timeout: a timeout would also cut short a restore that is
+// making progress, and the count is the same whatever the clock does.
+const RESTORE_RETRY = { initialInterval: 5_000, backoffCoefficient: 2, maximumInterval: 60_000 };
+
+/** Attempts whose backoff intervals add up to at least `minutes`. */
+export function restoreAttempts(minutes: number): number {
+  let waited = 0;
+  let interval = RESTORE_RETRY.initialInterval;
+  let attempts = 1;
+  while (waited < minutes * 60_000) {
+    waited += interval;
+    interval = Math.min(interval * RESTORE_RETRY.backoffCoefficient, RESTORE_RETRY.maximumInterval);
+    attempts++;
+  }
+  return attempts;
+}
+
 export function restoreActs(maxRetryMinutes?: number) {
   return wf.proxyActivities<Activities>({
     startToCloseTimeout: '20 minutes',
     heartbeatTimeout: '20 seconds',
-    retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 minute' },
-    ...(maxRetryMinutes ? { scheduleToCloseTimeout: maxRetryMinutes * 60_000 } : {}),
+    retry: { ...RESTORE_RETRY, ...(maxRetryMinutes ? { maximumAttempts: restoreAttempts(maxRetryMinutes) } : {}) },
   });
 }
 

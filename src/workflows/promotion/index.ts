@@ -98,6 +98,8 @@ async function finish(ctx: PromotionContext, outcome: Outcome): Promise<void> {
     ctx.setStage('awaiting_resolution');
     await wf.condition(() => !!state.resolution);
   }
+  // Set before the release: the slot workflow confirms a release by asking whether we have ended.
+  state.outcome = outcome;
   if (ctx.slot.requested) {
     await controlActs.releaseSlot.executeWithOptions({ summary: 'release the blast-radius slot' }, [
       ctx.slotWorkflowId,
