@@ -6,6 +6,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { temporal } from '@temporalio/proto';
 import { stateQuery, type Change, type PromotionResult, type PromotionState } from '../workflows/messages';
+import { initialState } from '../workflows/promotion/initial-state';
 import { isUnreachable, PromotionLookupError } from './lookup-error';
 
 export interface PromotionView {
@@ -84,7 +85,11 @@ async function stateFromHistory(client: Client, workflowId: string): Promise<His
     state = await decode<PromotionState>(lastReport.activityTaskScheduledEventAttributes?.input);
     reportedAt = eventTime(lastReport);
   } else {
-    state = initialState(workflowId, (await decode<{ change: Change }>(started?.input)).change, eventTime(events[0]));
+    state = initialState(
+      workflowId,
+      (await decode<{ change: Change }>(started?.input)).change,
+      eventTime(events[0]) ?? new Date(0).toISOString(),
+    );
   }
 
   const last = events[events.length - 1];
@@ -132,21 +137,6 @@ function describeAbnormalClose(e: Event | undefined, s: PromotionState): string 
   if (e.workflowExecutionContinuedAsNewEventAttributes)
     return `continued as new at ${at}; showing the state before it.`;
   return undefined;
-}
-
-function initialState(workflowId: string, change: Change, at: string | undefined): PromotionState {
-  return {
-    workflowId,
-    change,
-    stage: 'policy_gate',
-    now: at ?? new Date(0).toISOString(),
-    shortBake: false,
-    findings: [],
-    approvals: [],
-    refusals: [],
-    errorRate: { samples: 0, inconclusive: 0, stale: 0 },
-    deployed: [],
-  };
 }
 
 function eventTime(e: Event | undefined): string | undefined {

@@ -16,6 +16,7 @@ import { RollbackPlan } from './rollback-plan';
 import { stageKey } from '../search-attributes';
 import { promotionDetails } from '../ui-details';
 import { reportActs } from './activity-options';
+import { initialState } from './initial-state';
 
 /** Thrown by a stage when the promotion is stopping: `state.interruption` says why. */
 export class Interrupted extends Error {
@@ -65,18 +66,7 @@ const REPORTED_REFUSALS = 10;
 
 export function createContext(input: PromotionInput, v2: boolean): PromotionContext {
   const { workflowId } = wf.workflowInfo();
-  const state: PromotionState = {
-    workflowId,
-    change: input.change,
-    stage: 'policy_gate',
-    now: iso(Date.now()),
-    shortBake: false,
-    findings: [],
-    approvals: [],
-    refusals: [],
-    errorRate: { samples: 0, inconclusive: 0, stale: 0 },
-    deployed: [],
-  };
+  const state: PromotionState = initialState(workflowId, input.change, iso(Date.now()));
   const ctx: PromotionContext = {
     workflowId,
     change: input.change,
