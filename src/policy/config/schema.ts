@@ -107,7 +107,11 @@ export const policySchema = z
         /** The baseline used is never below this rate, so a spotless baseline does not turn one 5xx into a breach. */
         baselineFloor: z.number().min(0).max(1).default(0.001),
         /** How long a restore is retried before the promotion ends rollback_failed and waits for a human. */
-        maxRetryMinutes: z.number().positive().max(24 * 60).default(30),
+        maxRetryMinutes: z
+          .number()
+          .positive()
+          .max(24 * 60)
+          .default(30),
       })
       .strict()
       .default({ thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001, maxRetryMinutes: 30 }),
