@@ -159,17 +159,18 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
       const { events, scheduled, inputs } = await watchActivities(h);
       assert.deepEqual(
         inputs.map((x) => x.target),
-        ['staging', 'canary', 'canary', 'production'],
+        ['staging', 'canary', 'canary', 'production', 'production'],
       );
       // Bake, canary and production windows end with the watch's own 'elapsed' verdict; the approval
-      // wait's watch is cancelled when the second approval arrives.
+      // wait's watch is cancelled when the second approval arrives, and the one that watches the
+      // full rollout (promotion v2) when the rollout has ended.
       const outcomes = scheduled.map((sch) => {
         const done = events.find(
           (e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === sch.eventId!.toString(),
         );
         return done ? decode(done.activityTaskCompletedEventAttributes!.result).outcome : 'cancelled';
       });
-      assert.deepEqual(outcomes, ['elapsed', 'elapsed', 'cancelled', 'elapsed']);
+      assert.deepEqual(outcomes, ['elapsed', 'elapsed', 'cancelled', 'cancelled', 'elapsed']);
 
       // The bake window: every event after staging became ready until the next stage's first activity.
       const stagingReady = events.findIndex((e) => {
