@@ -27,7 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDeployActivities(deps.deployer),
     evaluatePolicyGate: createPolicyGateActivity(deps.loadPolicy, deps.checkChange),
     deployWaitMs: createDeployWindowActivity(deps.loadPolicy, deps.deployWindow),
-    ...createSlotActivities(deps.temporal),
+    ...createSlotActivities(deps.temporal, deps.loadPolicy),
     reportStage: createReportActivity(deps.reporters),
     watchErrorRate: createErrorRateWatchActivity(deps.metrics ?? createMetricsSourceFactory()),
   };

@@ -16,6 +16,8 @@ import {
 
 export interface BlastRadiusInput {
   v: 1;
+  /** Set when this run continues an earlier one: its holders are the input's, not visibility's. */
+  continued?: boolean;
   holders?: SlotHolder[];
   queue?: SlotState['queue'];
   /** Grant times (ms) within the last hour. */
@@ -35,12 +37,19 @@ const acts = wf.proxyActivities<Activities>({
 });
 
 export async function blastRadius(input: BlastRadiusInput): Promise<void> {
+  // From this version: limits from the policy, releases confirmed with the promotion, holders
+  // recovered when the slot workflow is created anew, a holder's repeated request granted again.
+  const v2 = wf.patched('slot-v2');
   const holders: SlotHolder[] = input.holders ?? [];
   const queue: SlotState['queue'] = input.queue ?? [];
   let starts: number[] = input.starts ?? [];
   let limits = input.limits ?? { maxServicesInFlight: 1, maxStartsPerHour: 5 };
   const positions = new Map(Object.entries(input.positions ?? {}));
   let dirty = true;
+  /** Releases heard but not yet confirmed with the promotion; holders asking again for their grant. */
+  const releases = new Set<string>();
+  const regrants = new Set<string>();
+  const refusals: NonNullable<SlotState['refusals']> = [];
   const iso = (ms: number) => new Date(ms).toISOString();
   const known = (id: string) => holders.some((h) => h.workflowId === id) || queue.some((q) => q.workflowId === id);
   const remove = (id: string) => {
@@ -53,13 +62,22 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
   };
 
   wf.setHandler(requestSlotSignal, (req) => {
-    // The latest policy's limits win: a raised or lowered limit applies to the next grant.
-    limits = { maxServicesInFlight: req.maxServicesInFlight, maxStartsPerHour: req.maxStartsPerHour };
-    if (known(req.workflowId)) return; // a retried request keeps its place
-    queue.push({ workflowId: req.workflowId, service: req.service, requestedAt: iso(Date.now()) });
+    // Before v2 the latest request's limits won; anyone could send one, so now the policy decides.
+    if (!v2) limits = { maxServicesInFlight: req.maxServicesInFlight, maxStartsPerHour: req.maxStartsPerHour };
+    if (v2 && holders.some((h) => h.workflowId === req.workflowId)) {
+      regrants.add(req.workflowId); // a holder reset to before its request waits for its grant again
+    } else if (known(req.workflowId)) {
+      return; // a retried request keeps its place
+    } else {
+      queue.push({ workflowId: req.workflowId, service: req.service, requestedAt: iso(Date.now()) });
+    }
     dirty = true;
   });
-  wf.setHandler(releaseSlotSignal, ({ workflowId }) => remove(workflowId));
+  wf.setHandler(releaseSlotSignal, ({ workflowId }) => {
+    if (!v2) return remove(workflowId);
+    releases.add(workflowId); // accepted once the promotion confirms it has ended
+    dirty = true;
+  });
   wf.setHandler(slotStateQuery, (): SlotState => {
     const next = nextStartAllowedAt();
     return {
@@ -67,6 +85,7 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
       queue: [...queue],
       startsInLastHour: recentStarts().map(iso),
       ...limits,
+      ...(refusals.length ? { refusals: [...refusals] } : {}),
       ...(next !== undefined ? { nextStartAllowedAt: iso(next) } : {}),
     };
   });
@@ -82,7 +101,51 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
     return recent[recent.length - limits.maxStartsPerHour] + HOUR_MS;
   }
 
+  /** An activity that failed all its attempts must not fail the slot workflow and lose its holders. */
+  async function tolerant<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      wf.log.error(`slot: ${what} failed; will try again`, { error: String(err) });
+      return undefined;
+    }
+  }
+
+  const recoverHolders = () =>
+    acts.recoverSlotHolders.executeWithOptions({ summary: 'recover holders from visibility' }, [
+      wf.workflowInfo().taskQueue,
+    ]);
+
+  async function confirmReleases(): Promise<void> {
+    for (const workflowId of [...releases]) {
+      releases.delete(workflowId);
+      if (!known(workflowId)) continue;
+      const ended = await tolerant('confirming a release', () =>
+        acts.hasPromotionEnded.executeWithOptions({ summary: `confirm ${workflowId} has ended` }, [workflowId]),
+      );
+      if (ended) remove(workflowId);
+      else if (ended === false) {
+        refusals.push({ at: iso(Date.now()), workflowId, reason: 'release refused: the promotion is still running' });
+        if (refusals.length > 20) refusals.shift();
+      } else releases.add(workflowId); // unknown: ask again on the next round
+    }
+  }
+
+  async function regrant(): Promise<void> {
+    for (const workflowId of [...regrants]) {
+      regrants.delete(workflowId);
+      const h = holders.find((x) => x.workflowId === workflowId);
+      if (h) await tellGranted(workflowId, h.grantedAt).catch(() => undefined);
+    }
+  }
+
+  const tellGranted = (workflowId: string, grantedAt: string) =>
+    wf.getExternalWorkflowHandle(workflowId).signal(slotGrantedSignal, { grantedAt });
+
   async function grantInOrder(): Promise<void> {
+    if (v2 && queue.length) {
+      limits = (await tolerant('loading the limits from the policy', () => acts.slotLimits())) ?? limits;
+    }
     starts = recentStarts();
     while (queue.length && holders.length < limits.maxServicesInFlight && starts.length < limits.maxStartsPerHour) {
       const head = queue[0];
@@ -94,7 +157,7 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
       holders.push({ workflowId: head.workflowId, service: head.service, grantedAt: iso(grantedAt) });
       starts.push(grantedAt);
       try {
-        await wf.getExternalWorkflowHandle(head.workflowId).signal(slotGrantedSignal, { grantedAt: iso(grantedAt) });
+        await tellGranted(head.workflowId, iso(grantedAt));
       } catch (err) {
         // The promotion ended (or was terminated) while queued: it never started, so neither did its start.
         wf.log.warn('slot grant undeliverable; dropping', { workflowId: head.workflowId, error: String(err) });
@@ -117,18 +180,31 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
 
   /** Frees slots held by promotions that ended without releasing (terminated, timed out). */
   async function reapEndedHolders(): Promise<void> {
-    const ended = await acts.findEndedWorkflows.executeWithOptions(
-      { summary: 'check slot holders are still running' },
-      [holders.map((h) => h.workflowId)],
+    const ended = await tolerant('checking the holders', () =>
+      acts.findEndedWorkflows.executeWithOptions({ summary: 'check slot holders are still running' }, [
+        holders.map((h) => h.workflowId),
+      ]),
     );
-    for (const id of ended) {
+    for (const id of ended ?? []) {
       wf.log.warn('slot holder ended without releasing; slot reclaimed', { workflowId: id });
       remove(id);
     }
   }
 
+  if (v2 && !input.continued && !input.holders) {
+    // Created anew (first use, or after it failed or was terminated): nothing is granted before the
+    // promotions that still hold a slot are known again.
+    let recovered: SlotHolder[] | undefined;
+    while (!(recovered = await tolerant('recovering holders', () => recoverHolders()))) await wf.sleep(MINUTE_MS);
+    for (const h of recovered) if (!known(h.workflowId)) holders.push(h);
+  }
+
   for (;;) {
     dirty = false;
+    if (v2) {
+      await confirmReleases();
+      await regrant();
+    }
     await grantInOrder();
     await tellPositions();
     const info = wf.workflowInfo();
@@ -137,6 +213,7 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
       if (!dirty) {
         return wf.continueAsNew<typeof blastRadius>({
           v: 1,
+          continued: true,
           holders,
           queue,
           starts: recentStarts(),

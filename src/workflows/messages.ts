@@ -236,6 +236,7 @@ export const stateQuery = defineQuery<PromotionState>('state');
 export interface SlotRequest {
   workflowId: string;
   service: string;
+  /** Ignored by slot workflows from slot-v2 on (limits come from the policy); kept for older runs. */
   maxServicesInFlight: number;
   maxStartsPerHour: number;
 }
@@ -252,6 +253,8 @@ export interface SlotState {
   maxStartsPerHour: number;
   /** When the hourly limit next lets a start through, if it is what holds the queue. */
   nextStartAllowedAt?: string;
+  /** Releases refused because the promotion named had not ended (newest 20). */
+  refusals?: Array<{ at: string; workflowId: string; reason: string }>;
 }
 export const requestSlotSignal = defineSignal<[SlotRequest]>('requestSlot');
 export const releaseSlotSignal = defineSignal<[{ workflowId: string }]>('releaseSlot');

@@ -19,12 +19,20 @@ import type { Deployer } from '../../src/integrations/deployer';
 import {
   abortUpdate,
   approveUpdate,
-  slotStateQuery,
   type Environment,
   type PromotionResult,
   type PromotionState,
 } from '../../src/workflows/messages';
-import { createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type Rig } from '../helpers/harness';
+import {
+  createRig,
+  feed,
+  sendSample,
+  slotWhenReleased,
+  state,
+  timeSkippingEnv,
+  untilStage,
+  type Rig,
+} from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 
 type Fault = '503' | 'timeout' | '409' | '403';
@@ -109,7 +117,7 @@ const tries = (calls: ReturnType<typeof faultyDeployer>['calls'], op: DeployOper
   calls.filter((c) => c.op === op && c.environment === environment).map((c) => c.outcome);
 
 async function assertSlotFree(rig: Rig) {
-  const s = await env.client.workflow.getHandle(rig.slotWorkflowId).query(slotStateQuery);
+  const s = await slotWhenReleased(env.client, rig.slotWorkflowId);
   assert.deepEqual(s.holders, [], 'the slot is released');
 }
 

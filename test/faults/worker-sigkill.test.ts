@@ -20,13 +20,12 @@ import { signedRequest } from '../../src/approvals/signed-request';
 import {
   approveUpdate,
   errorRateSignal,
-  slotStateQuery,
   stateQuery,
   type PromotionResult,
   type PromotionState,
   type Stage,
 } from '../../src/workflows/messages';
-import { makeChange, testPolicyYaml } from '../helpers/harness';
+import { makeChange, slotWhenReleased, testPolicyYaml } from '../helpers/harness';
 import { testSecretKey } from '../helpers/approver-keys';
 import {
   readOperationLog,
@@ -385,7 +384,7 @@ describe('SIGKILL of the worker in every stage: same outcomes, nothing deployed 
 
   step('slots released: the next promotion on each slot acquires it', async () => {
     for (const slot of [slotA, slotB]) {
-      const s = await client.workflow.getHandle(slot).query(slotStateQuery);
+      const s = await slotWhenReleased(client, slot);
       assert.deepEqual(s.holders, [], `${slot} holds nobody`);
     }
     const next = await Promise.all([

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { ActivityDeps } from '../../src/activities';
 import {
   createSimulatedDeployer,
@@ -14,8 +14,8 @@ import type { Deployer } from '../../src/integrations/deployer';
 import { parsePolicy } from '../../src/policy/config/load';
 import { startPromotion } from '../../src/client/promotion-client';
 import { createAirlockWorker, WORKFLOWS_PATH } from '../../src/worker/worker';
-import type { Change, Environment, PromotionState, Stage } from '../../src/workflows/messages';
-import { stateQuery } from '../../src/workflows/messages';
+import type { Change, Environment, PromotionState, SlotState, Stage } from '../../src/workflows/messages';
+import { slotStateQuery, stateQuery } from '../../src/workflows/messages';
 import { AIRLOCK_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { serverExecutable } from './tools';
 import { testPublicKey } from './approver-keys';
@@ -149,7 +149,13 @@ export function createRig(
         );
       });
       try {
-        return await worker.runUntil(Promise.race([fn(), limit]));
+        return await worker.runUntil(async () => {
+          try {
+            return await Promise.race([fn(), limit]);
+          } finally {
+            await slotSettled(env, slotWorkflowId);
+          }
+        });
       } finally {
         clearTimeout(timer);
       }
@@ -161,6 +167,38 @@ export function createRig(
     },
   };
   return rig;
+}
+
+/**
+ * Waits until the rig's slot workflow is idle (no workflow task, no activity outstanding) before
+ * the worker stops: the time-skipping server does not skip time while an activity is scheduled, so
+ * one left behind (a release being confirmed) would freeze time for every later test sharing the
+ * server. Terminating the slot workflow instead does not help: the server keeps the lock.
+ */
+async function slotSettled(env: TestWorkflowEnvironment, slotWorkflowId: string): Promise<void> {
+  let idle = 0;
+  for (let i = 0; i < 400 && idle < 3; i++) {
+    try {
+      const { raw } = await env.client.workflow.getHandle(slotWorkflowId).describe();
+      idle = raw.pendingActivities?.length || raw.pendingWorkflowTask ? 0 : idle + 1;
+    } catch {
+      return; // never created
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * The slot's state once no promotion holds it. A slot workflow confirms each release with the
+ * promotion (has it ended?) before it frees the slot, so the release lands a moment after the end.
+ */
+export async function slotWhenReleased(client: Client, slotWorkflowId: string, timeoutMs = 20_000): Promise<SlotState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await client.workflow.getHandle(slotWorkflowId).query(slotStateQuery);
+    if (!s.holders.length || Date.now() > deadline) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export function makeChange(c: Partial<Change> = {}): Change {

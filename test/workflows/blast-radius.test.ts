@@ -73,7 +73,12 @@ describe('blast-radius slot', () => {
       assert.ok(Date.parse(sb.stagingReadyAt!) >= Date.parse(endedA));
       await b.executeUpdate(abortUpdate, { args: [{ by: 'alice', reason: 'end of test' }] });
       await b.result();
-      assert.deepEqual((await slots(rig)).holders, []);
+      // The slot confirms a release with the promotion (it has ended) before it frees the slot.
+      await waitFor(
+        () => slots(rig),
+        (s) => s.holders.length === 0,
+        'slot released',
+      );
     });
   });
 
@@ -178,8 +183,12 @@ describe('blast-radius slot', () => {
       );
       await b.executeUpdate(abortUpdate, { args: [{ by: 'carol', reason: 'not today' }] });
       assert.equal(((await b.result()) as PromotionResult).outcome, 'aborted');
-      const s = await slots(rig);
-      assert.deepEqual(s.queue, []);
+      // Forgotten once the slot has confirmed with b that it has ended.
+      await waitFor(
+        () => slots(rig),
+        (s) => s.queue.length === 0,
+        'b out of the queue',
+      );
       assert.deepEqual(
         rig.deployer.operations.filter((o) => o.service === 'payment-service'),
         [],

@@ -8,6 +8,7 @@ import {
   createRig,
   feed,
   sendSample,
+  slotWhenReleased,
   state,
   testPolicyYaml,
   timeSkippingEnv,
@@ -38,8 +39,7 @@ function assertRestored(rig: Rig) {
 }
 
 async function assertSlotReleased(rig: Rig) {
-  const slots = (await env.client.workflow.getHandle(rig.slotWorkflowId).query('slots')) as { holders: unknown[] };
-  assert.deepEqual(slots.holders, []);
+  assert.deepEqual((await slotWhenReleased(env.client, rig.slotWorkflowId)).holders, []);
 }
 
 /** An Update refusal: the workflow's reason is the cause of WorkflowUpdateFailedError. */

@@ -3,7 +3,16 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import { createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type Rig } from '../helpers/harness';
+import {
+  createRig,
+  feed,
+  sendSample,
+  slotWhenReleased,
+  state,
+  timeSkippingEnv,
+  untilStage,
+  type Rig,
+} from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 import { abortUpdate, approveUpdate, type PromotionResult, type PromotionState } from '../../src/workflows/messages';
 import { HOUR_MS } from '../../src/common/durations';
@@ -309,8 +318,7 @@ describe('promotion on the time-skipping server', () => {
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'aborted');
       assertRestored(rig);
-      const slots = await env.client.workflow.getHandle(rig.slotWorkflowId).query('slots');
-      assert.deepEqual((slots as { holders: unknown[] }).holders, []);
+      assert.deepEqual((await slotWhenReleased(env.client, rig.slotWorkflowId)).holders, []);
     });
   });
 

@@ -6,6 +6,7 @@ import type { PromotionSettings } from '../../policy/config/schema';
 import type { ErrorRateMonitor } from '../error-rate-monitor';
 import {
   DEFAULT_SLOT_WORKFLOW_ID,
+  REFUSALS_KEPT,
   type Change,
   type Interruption,
   type PromotionInput,
@@ -47,12 +48,15 @@ export interface PromotionContext {
   readonly rollback: RollbackPlan;
   readonly evidence: Evidence;
   readonly reports: Promise<unknown>[];
-  readonly slot: { requested: boolean; granted: boolean };
+  /** `grants` counts grant signals heard, so a confirmation answers for the grants it saw. */
+  readonly slot: { requested: boolean; granted: boolean; grants: number };
   settings?: PromotionSettings;
   monitor?: ErrorRateMonitor;
   /** The policy configures a metrics source: one watch activity per window polls it. */
   metricsWatch: boolean;
   interrupt(i: Interruption): void;
+  /** Records a refused message where `state` and the Web UI show it; the oldest go past REFUSALS_KEPT. */
+  refuse(r: Omit<PromotionState['refusals'][number], 'at'>): void;
   setStage(stage: Stage): void;
   report(): void;
 }
@@ -76,10 +80,17 @@ export function createContext(input: PromotionInput, v2: boolean): PromotionCont
     rollback: new RollbackPlan(),
     evidence: { gateAllowed: false, bakeMs: 0, stagingReadyAt: 0, bakeEndedAt: 0, canaryClean: false },
     reports: [],
-    slot: { requested: false, granted: false },
+    slot: { requested: false, granted: false, grants: 0 },
     metricsWatch: false,
     interrupt(i) {
       state.interruption ??= i;
+    },
+    refuse(r) {
+      state.refusals.push({ at: iso(Date.now()), ...r });
+      if (state.refusals.length > REFUSALS_KEPT) {
+        state.refusals.shift();
+        state.refusalsDropped = (state.refusalsDropped ?? 0) + 1;
+      }
     },
     setStage(stage) {
       state.stage = stage;

@@ -23,7 +23,6 @@ import {
   type Approval,
   type ApprovalRequest,
   type PromotionState,
-  REFUSALS_KEPT,
 } from '../messages';
 import {
   abortRequestSchema,
@@ -58,6 +57,14 @@ class IdentityRefused extends Error {}
 export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean): void {
   const { state, workflowId, change } = ctx;
   const usedSignatures = new Set<string>();
+  // Before this version a stop arriving while the gate ran was refused and the change went on.
+  const stopsWaitForGate = wf.patched('stops-wait-for-gate');
+  const gateRunning = () => stopsWaitForGate && state.stage === 'policy_gate';
+  /**
+   * Who may stop a change is in the policy the gate loads, so a stop that arrives while the gate
+   * runs is judged as soon as the gate has decided: never dropped, never accepted unchecked.
+   */
+  const afterGate = () => wf.condition(() => !gateRunning());
 
   function authorize(action: HumanAction, who: string): { approver: string; settings: PromotionSettings } {
     const settings = ctx.settings;
@@ -104,7 +111,8 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     return { approvals: [...state.approvals], required, complete: state.approvals.length >= required };
   }
 
-  function validateStop(action: 'reject' | 'abort', req: SignedRequest & { reason: string }): string {
+  function validateStop(action: 'reject' | 'abort', req: SignedRequest & { reason: string }): string | undefined {
+    if (gateRunning()) return undefined; // judged by the handler once the gate has decided
     if (state.stage === 'ended' || state.stage === 'rolling_back') {
       throw new Error(
         `${action}: promotion is ${state.stage === 'ended' ? `ended (${state.outcome})` : 'already rolling back'}`,
@@ -127,27 +135,16 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     const { by, ...rest } = parseOrThrow(abortRequestSchema, 'abort', raw);
     return { ...rest, approver: by };
   };
-  const reject = (raw: unknown) => {
-    const req = parseReject(raw);
-    const by = validateStop('reject', req);
+  const stop = (action: 'reject' | 'abort', req: SignedRequest & { reason: string }) => {
+    const by = validateStop(action, req);
+    if (by === undefined) throw new Error(`${action}: judged before the policy gate decided`); // unreachable
     if (req.signature) usedSignatures.add(req.signature.value);
-    ctx.interrupt({ kind: 'rejected', by, reason: req.reason });
+    ctx.interrupt({ kind: action === 'reject' ? 'rejected' : 'aborted', by, reason: req.reason });
   };
-  const abort = (raw: unknown) => {
-    const req = parseAbort(raw);
-    const by = validateStop('abort', req);
-    if (req.signature) usedSignatures.add(req.signature.value);
-    ctx.interrupt({ kind: 'aborted', by, reason: req.reason });
-  };
-  const recordRefusal = (r: PromotionState['refusals'][number]) => {
-    state.refusals.push(r);
-    if (state.refusals.length > REFUSALS_KEPT) {
-      state.refusals.shift();
-      state.refusalsDropped = (state.refusalsDropped ?? 0) + 1;
-    }
-  };
+  const reject = (raw: unknown) => stop('reject', parseReject(raw));
+  const abort = (raw: unknown) => stop('abort', parseAbort(raw));
   const refuseRecorded = (action: string, who: unknown, err: Error) =>
-    recordRefusal({ at: iso(Date.now()), who: String(who ?? '(unknown)'), action, reason: err.message });
+    ctx.refuse({ who: String(who ?? '(unknown)'), action, reason: err.message });
   /** Update validator: identity refusals pass, so the handler can record them in history. */
   const validating = (fn: () => unknown) => {
     try {
@@ -184,16 +181,28 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   wf.setHandler(approveSignal, (req) => refusing('approve', req?.approver, () => recordApproval(req, 'signal')));
   wf.setHandler(
     rejectUpdate,
-    (req) => handling('reject', req?.approver, () => (reject(req), { accepted: true as const })),
-    {
-      validator: (req) => validating(() => validateStop('reject', parseReject(req))),
+    async (req) => {
+      await afterGate();
+      return handling('reject', req?.approver, () => (reject(req), { accepted: true as const }));
     },
+    { validator: (req) => validating(() => validateStop('reject', parseReject(req))) },
   );
-  wf.setHandler(rejectSignal, (req) => refusing('reject', req?.approver, () => reject(req)));
-  wf.setHandler(abortUpdate, (req) => handling('abort', req?.by, () => (abort(req), { accepted: true as const })), {
-    validator: (req) => validating(() => validateStop('abort', parseAbort(req))),
+  wf.setHandler(rejectSignal, async (req) => {
+    await afterGate();
+    refusing('reject', req?.approver, () => reject(req));
   });
-  wf.setHandler(abortSignal, (req) => refusing('abort', req?.by, () => abort(req)));
+  wf.setHandler(
+    abortUpdate,
+    async (req) => {
+      await afterGate();
+      return handling('abort', req?.by, () => (abort(req), { accepted: true as const }));
+    },
+    { validator: (req) => validating(() => validateStop('abort', parseAbort(req))) },
+  );
+  wf.setHandler(abortSignal, async (req) => {
+    await afterGate();
+    refusing('abort', req?.by, () => abort(req));
+  });
 
   // A failed rollback holds the slot until a human, signed, says it has been dealt with.
   const validateResolve = (raw: unknown) => {
@@ -219,8 +228,7 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   wf.setHandler(errorRateSignal, (raw) => {
     const parsed = errorRateSampleSchema.safeParse(raw);
     if (!parsed.success) {
-      recordRefusal({
-        at: iso(Date.now()),
+      ctx.refuse({
         who: 'errorRate',
         action: 'errorRate',
         reason: describeIssue(parsed.error),
@@ -233,6 +241,7 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   });
   wf.setHandler(slotGrantedSignal, () => {
     ctx.slot.granted = true;
+    ctx.slot.grants++;
     state.queuePosition = undefined;
   });
   wf.setHandler(queuePositionSignal, ({ position }) => {

@@ -121,18 +121,50 @@ export async function policyGate(ctx: PromotionContext): Promise<GatedContext | 
   return ctx as GatedContext;
 }
 
+/** How long a queued promotion waits before asking again: a slot workflow created anew lost its queue. */
+const REQUEST_AGAIN_MS = 10 * MINUTE_MS;
+
 export async function queue(ctx: GatedContext): Promise<void> {
   ctx.setStage('queued');
   ctx.slot.requested = true;
   const { maxServicesInFlight, maxStartsPerHour } = ctx.settings.blastRadius;
-  await step(ctx, { activity: 'requestSlot' }, () =>
-    controlActs.requestSlot.executeWithOptions({ summary: 'queue for the blast-radius slot' }, [
-      ctx.slotWorkflowId,
-      { workflowId: ctx.workflowId, service: ctx.change.service, maxServicesInFlight, maxStartsPerHour },
-    ]),
-  );
-  await wf.condition(() => ctx.slot.granted || !!ctx.state.interruption);
-  if (ctx.state.interruption) throw new Interrupted();
+  const request = () =>
+    step(ctx, { activity: 'requestSlot' }, () =>
+      controlActs.requestSlot.executeWithOptions({ summary: 'queue for the blast-radius slot' }, [
+        ctx.slotWorkflowId,
+        { workflowId: ctx.workflowId, service: ctx.change.service, maxServicesInFlight, maxStartsPerHour },
+      ]),
+    );
+  await request();
+  if (!wf.patched('slot-v2')) {
+    await wf.condition(() => ctx.slot.granted || !!ctx.state.interruption);
+    if (ctx.state.interruption) throw new Interrupted();
+    return;
+  }
+  // A grant is a signal anyone can send: it counts once the slot workflow says we hold a slot.
+  for (;;) {
+    const heard = await wf.condition(() => ctx.slot.granted || !!ctx.state.interruption, REQUEST_AGAIN_MS);
+    if (ctx.state.interruption) throw new Interrupted();
+    if (!heard) {
+      await request();
+      continue;
+    }
+    const grantsSeen = ctx.slot.grants;
+    const holder = await step(ctx, { activity: 'isSlotHolder' }, () =>
+      controlActs.isSlotHolder.executeWithOptions({ summary: 'confirm the grant with the slot workflow' }, [
+        ctx.slotWorkflowId,
+        ctx.workflowId,
+      ]),
+    );
+    if (holder) return;
+    if (ctx.slot.grants !== grantsSeen) continue; // another grant came meanwhile: confirm that one
+    ctx.slot.granted = false;
+    ctx.refuse({
+      who: 'slotGranted',
+      action: 'slotGranted',
+      reason: 'grant not confirmed: the slot workflow does not list this promotion as a holder',
+    });
+  }
 }
 
 export async function staging(ctx: GatedContext): Promise<void> {
