@@ -56,8 +56,8 @@ export function whyNotAwaitingApproval(state: PromotionState, now: number): stri
 class IdentityRefused extends Error {}
 
 export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean): void {
-  const { state, workflowId, change } = ctx;
-  const usedSignatures = new Set<string>();
+  // Carried over when the promotion continues as new: a signature used once is refused in every run.
+  const { state, workflowId, change, usedSignatures } = ctx;
 
   function authorize(action: HumanAction, who: string): { approver: string; settings: PromotionSettings } {
     const settings = ctx.settings;
