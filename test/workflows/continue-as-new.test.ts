@@ -8,7 +8,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type Rig } from '../helpers/harness';
 import { signedApproval, testSecretKey } from '../helpers/approver-keys';
-import { runHistories } from '../helpers/runs';
+import { floodUntilContinued, runHistories } from '../helpers/runs';
 import { signedRequest } from '../../src/approvals/signed-request';
 import { approveUpdate, resolveUpdate, type PromotionResult } from '../../src/workflows/messages';
 
@@ -26,24 +26,6 @@ const INITIAL = { stable: { version: 'initial', replicas: 4 }, canary: null };
 const LIMIT = 400;
 /** What one run may add past the limit before its next safe point continues it. */
 const MARGIN = 60;
-
-/**
- * Refused decisions (an unknown approver), in bursts, until the promotion has continued as new.
- * Between bursts it pauses: the server refuses to close a run while new signals are arriving (the
- * run takes them and tries again), so a flood that never pauses delays the continue-as-new.
- */
-async function floodUntilContinued(h: WorkflowHandle): Promise<number> {
-  const before = (await h.describe()).runId;
-  let sent = 0;
-  for (let burst = 0; burst < 50; burst++) {
-    for (let i = 0; i < 20; i++, sent++) await h.signal('approve', { approver: `mallory-${sent}`, via: 'signal' });
-    for (let poll = 0; poll < 20; poll++) {
-      if ((await h.describe()).runId !== before) return sent;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error('the promotion never continued as new');
-}
 
 const refusedWith = (re: RegExp) => (err: unknown) => {
   assert.match(String((err as { cause?: Error }).cause?.message), re);
