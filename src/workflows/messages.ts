@@ -270,6 +270,12 @@ export const queuePositionSignal = defineSignal<[{ position: number }]>('queuePo
 
 export const DEFAULT_SLOT_WORKFLOW_ID = 'airlock-blast-radius';
 
+/**
+ * Memo of a promotion's continued runs: when its first run started (ISO). Visibility lists a
+ * continued run with its own start time, and the alert route needs the promotion's.
+ */
+export const PROMOTION_STARTED_MEMO = 'airlockPromotionStartedAt';
+
 /** Deterministic id: one promotion per service and commit, so a duplicate start finds the first. */
 export function promotionWorkflowId(change: Pick<Change, 'service' | 'commit'>): string {
   return `promotion-${change.service}-${change.commit}`;

@@ -10,6 +10,7 @@ import { createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type R
 import { signedApproval, testSecretKey } from '../helpers/approver-keys';
 import { floodUntilContinued, runHistories } from '../helpers/runs';
 import { signedRequest } from '../../src/approvals/signed-request';
+import { readPromotion } from '../../src/client/promotion-view';
 import { approveUpdate, resolveUpdate, type PromotionResult } from '../../src/workflows/messages';
 
 let env: TestWorkflowEnvironment;
@@ -146,6 +147,26 @@ describe('bounded history: continue-as-new at safe points', () => {
       await assertBoundedRuns(h, 3);
       await assertSlotReleased(rig);
     });
+  });
+
+  test('airlock status of a continued run: the state query, and with no worker the state the new run reported', async () => {
+    const rig = createRig(env);
+    const h = await rig.run(async () => {
+      const h = await rig.start({}, { historyLimit: LIMIT });
+      await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
+      await floodUntilContinued(h);
+      const live = await readPromotion(env.client, h.workflowId);
+      assert.deepEqual([live.source, live.state.stage, live.state.deployed], ['query', 'baking', ['staging']]);
+      return h;
+    });
+    try {
+      const view = await readPromotion(env.client, h.workflowId, { queryTimeoutMs: 1_000 });
+      assert.deepEqual([view.source, view.executionStatus], ['history', 'RUNNING']);
+      assert.deepEqual([view.state.stage, view.state.deployed], ['baking', ['staging']]);
+      assert.match(view.notice ?? '', /no worker answered/);
+    } finally {
+      await h.terminate('end of test');
+    }
   });
 
   test('a failed rollback waiting for a human continues as new and still holds the slot until a signed resolve', async () => {

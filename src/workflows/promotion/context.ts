@@ -52,6 +52,8 @@ export interface PromotionContext {
   readonly historyLimit: number;
   /** 1 for the first run of the promotion, +1 for each continue-as-new. */
   readonly run: number;
+  /** When the promotion's first run started (workflow ms). */
+  readonly startedAt: number;
   /** Where a continued run picks up: the stage that was waiting, and until when (workflow ms). */
   resume?: { stage: Stage; until: number };
   readonly state: PromotionState;
@@ -97,6 +99,7 @@ export function createContext(
     ...flags,
     historyLimit: input.historyLimit ?? HISTORY_LIMIT,
     run: (carried?.run ?? 0) + 1,
+    startedAt: carried?.startedAt ?? wf.workflowInfo().runStartTime.getTime(),
     ...(carried ? { resume: { stage: state.stage, until: carried.until } } : {}),
     state,
     rollback: new RollbackPlan(

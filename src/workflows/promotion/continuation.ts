@@ -4,14 +4,16 @@
 // points: a wait with no deploy, snapshot or restore running, all handlers finished.
 import * as wf from '@temporalio/workflow';
 import type { ErrorRateMonitorState } from '../error-rate-monitor';
-import type { PromotionInput, PromotionResult, PromotionState } from '../messages';
-import { HISTORY_LIMIT, type Evidence, type PromotionContext } from './context';
+import { PROMOTION_STARTED_MEMO, type PromotionInput, type PromotionResult, type PromotionState } from '../messages';
+import { HISTORY_LIMIT, iso, type Evidence, type PromotionContext } from './context';
 import type { RecordedRestore } from './rollback-plan';
 
 /** Everything the rest of a promotion depends on, carried from one run to the next. */
 export interface PromotionContinuation {
   /** How many runs came before the one this starts. */
   run: number;
+  /** When the promotion's first run started (workflow ms). */
+  startedAt: number;
   /** The whole state; `state.stage` is the wait the next run resumes in. */
   state: PromotionState;
   /** When that wait ends (workflow ms, absolute): a bake resumes with exactly what was left of it. */
@@ -52,6 +54,7 @@ export async function continueAsNewAt(ctx: PromotionContext, until: number, wait
   if (!waiting()) return;
   const continued: PromotionContinuation = {
     run: ctx.run,
+    startedAt: ctx.startedAt,
     state: ctx.state,
     until,
     evidence: ctx.evidence,
@@ -70,7 +73,9 @@ export async function continueAsNewAt(ctx: PromotionContext, until: number, wait
     continued,
   };
   // Search attributes explicitly: the next run is found by the same AirlockService / AirlockStage.
+  // The memo tells whoever lists it (the alert route) when the promotion, not this run, started.
   await wf.makeContinueAsNewFunc<(input: PromotionInput) => Promise<PromotionResult>>({
     typedSearchAttributes: wf.workflowInfo().typedSearchAttributes,
+    memo: { [PROMOTION_STARTED_MEMO]: iso(ctx.startedAt) },
   })(next);
 }
