@@ -17,13 +17,15 @@ export interface StartedPromotion {
 export async function startPromotion(
   client: Client,
   change: Change,
-  opts: { taskQueue?: string; slotWorkflowId?: string } = {},
+  /** `historyLimit`: see PromotionInput; tests and benches only. */
+  opts: { taskQueue?: string; slotWorkflowId?: string; historyLimit?: number } = {},
 ): Promise<StartedPromotion> {
   const workflowId = promotionWorkflowId(change);
   const input: PromotionInput = {
     v: 1,
     change,
     ...(opts.slotWorkflowId ? { slotWorkflowId: opts.slotWorkflowId } : {}),
+    ...(opts.historyLimit ? { historyLimit: opts.historyLimit } : {}),
   };
   try {
     const handle = await client.workflow.start<typeof promotion>('promotion', {

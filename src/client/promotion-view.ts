@@ -5,7 +5,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { temporal } from '@temporalio/proto';
-import { stateQuery, type Change, type PromotionResult, type PromotionState } from '../workflows/messages';
+import { stateQuery, type PromotionInput, type PromotionResult, type PromotionState } from '../workflows/messages';
 import { initialState } from '../workflows/promotion/initial-state';
 import { isUnreachable, PromotionLookupError } from './lookup-error';
 
@@ -85,11 +85,11 @@ async function stateFromHistory(client: Client, workflowId: string): Promise<His
     state = await decode<PromotionState>(lastReport.activityTaskScheduledEventAttributes?.input);
     reportedAt = eventTime(lastReport);
   } else {
-    state = initialState(
-      workflowId,
-      (await decode<{ change: Change }>(started?.input)).change,
-      eventTime(events[0]) ?? new Date(0).toISOString(),
-    );
+    // A run that continued as new starts from the state its previous run carried over.
+    const input = await decode<Pick<PromotionInput, 'change' | 'continued'>>(started?.input);
+    state =
+      input.continued?.state ??
+      initialState(workflowId, input.change, eventTime(events[0]) ?? new Date(0).toISOString());
   }
 
   const last = events[events.length - 1];

@@ -8,7 +8,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { errorRateSampleSchema, describeIssue } from '../workflows/payload-schemas';
 import { assessSample, type BreachRule, type Verdict } from '../workflows/breach-rule';
-import { errorRateSignal, type ErrorRateSample } from '../workflows/messages';
+import { errorRateSignal, PROMOTION_STARTED_MEMO, type ErrorRateSample } from '../workflows/messages';
 import type { ServerDeps } from './deps';
 import { HttpError } from './http-errors';
 
@@ -169,7 +169,9 @@ export function registerAlertWebhook(app: FastifyInstance, deps: ServerDeps, tok
       // Service names are declared in the policy (checked above), so they are safe in the query.
       const query = `WorkflowType = 'promotion' AND AirlockService = '${service}' AND ExecutionStatus = 'Running'`;
       for await (const wf of deps.temporal.workflow.list({ query })) {
-        const chosen = group[mostSevere(samples, rule, wf.startTime.getTime())];
+        // A run that continued as new is listed with its own start; the promotion began earlier.
+        const startedAt = Date.parse(String(wf.memo?.[PROMOTION_STARTED_MEMO] ?? ''));
+        const chosen = group[mostSevere(samples, rule, Number.isNaN(startedAt) ? wf.startTime.getTime() : startedAt)];
         const sample =
           group.length > 1
             ? { ...chosen.sample, source: `${chosen.sample.source}, most severe of ${group.length}` }

@@ -3,22 +3,52 @@
 import { assessSample, type BreachRule } from './breach-rule';
 import type { Environment, ErrorRateEvidence, ErrorRateSample, ErrorRateSummary, Interruption } from './messages';
 
-export class ErrorRateMonitor {
-  readonly summary: ErrorRateSummary = { samples: 0, inconclusive: 0, stale: 0 };
-  private readonly readyAt = new Map<Environment, number>();
-  private readonly lastEvidenceAt = new Map<Environment, number>();
+/** Everything a monitor knows, as data: what a run that continues as new hands to the next. */
+export interface ErrorRateMonitorState {
+  summary: ErrorRateSummary;
+  readyAt: Partial<Record<Environment, number>>;
+  firstReadyAt: Partial<Record<Environment, number>>;
+  lastEvidenceAt: Partial<Record<Environment, number>>;
+  judgeFromFirstReadiness: boolean;
+}
 
-  private readonly firstReadyAt = new Map<Environment, number>();
+const toMap = (r: Partial<Record<Environment, number>> = {}) =>
+  new Map(Object.entries(r) as Array<[Environment, number]>);
+
+export class ErrorRateMonitor {
+  readonly summary: ErrorRateSummary;
+  private readonly readyAt: Map<Environment, number>;
+  private readonly lastEvidenceAt: Map<Environment, number>;
+
+  private readonly firstReadyAt: Map<Environment, number>;
 
   /**
    * `judgeFromFirstReadiness`: a sample is about the new version if observed after it *first* ran in
    * the environment (the canary), so a breach seen during the canary and delivered after the full
    * rollout still counts. Off only when replaying promotions started before this rule.
+   * `from`: the state of the previous run's monitor, when the promotion continued as new.
    */
   constructor(
     private readonly rollback: BreachRule,
     private readonly judgeFromFirstReadiness = false,
-  ) {}
+    from?: ErrorRateMonitorState,
+  ) {
+    this.summary = from ? { ...from.summary } : { samples: 0, inconclusive: 0, stale: 0 };
+    this.readyAt = toMap(from?.readyAt);
+    this.firstReadyAt = toMap(from?.firstReadyAt);
+    this.lastEvidenceAt = toMap(from?.lastEvidenceAt);
+  }
+
+  /** The monitor as data; `new ErrorRateMonitor(rule, s.judgeFromFirstReadiness, s)` is the same monitor. */
+  get state(): ErrorRateMonitorState {
+    return {
+      summary: { ...this.summary },
+      readyAt: Object.fromEntries(this.readyAt),
+      firstReadyAt: Object.fromEntries(this.firstReadyAt),
+      lastEvidenceAt: Object.fromEntries(this.lastEvidenceAt),
+      judgeFromFirstReadiness: this.judgeFromFirstReadiness,
+    };
+  }
 
   /** The change became ready in `environment` at `at`: older samples describe the old version. */
   deployed(environment: Environment, at: number): void {

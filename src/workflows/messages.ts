@@ -5,6 +5,7 @@ import type { Attribution } from '../approvals/verify-decision';
 import type { DecisionSignature } from '../approvals/decision-signature';
 import type { Finding } from '../policy/engine/finding';
 import type { PromotionSettings } from '../policy/config/schema';
+import type { PromotionContinuation } from './promotion/continuation';
 
 export type Environment = 'staging' | 'production';
 
@@ -62,6 +63,13 @@ export interface PromotionInput {
   change: Change;
   /** Task queue and id of the blast-radius workflow to queue on; defaults to the shared one. */
   slotWorkflowId?: string;
+  /**
+   * Events after which a run continues as new at its next safe point (default 5,000; the server's
+   * own suggestion counts too). Lowered only by tests and benches, to see continue-as-new quickly.
+   */
+  historyLimit?: number;
+  /** Set only by the promotion itself when it continues as new: everything the next run resumes from. */
+  continued?: PromotionContinuation;
 }
 
 export interface ErrorRateSample {
@@ -264,6 +272,12 @@ export const slotGrantedSignal = defineSignal<[{ grantedAt: string }]>('slotGran
 export const queuePositionSignal = defineSignal<[{ position: number }]>('queuePosition');
 
 export const DEFAULT_SLOT_WORKFLOW_ID = 'airlock-blast-radius';
+
+/**
+ * Memo of a promotion's continued runs: when its first run started (ISO). Visibility lists a
+ * continued run with its own start time, and the alert route needs the promotion's.
+ */
+export const PROMOTION_STARTED_MEMO = 'airlockPromotionStartedAt';
 
 /** Deterministic id: one promotion per service and commit, so a duplicate start finds the first. */
 export function promotionWorkflowId(change: Pick<Change, 'service' | 'commit'>): string {

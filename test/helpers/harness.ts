@@ -97,7 +97,8 @@ export interface Rig {
   reports: PromotionState[];
   /** Runs fn while a worker polls this rig's task queue. */
   run<T>(fn: () => Promise<T>): Promise<T>;
-  start(change?: Partial<Change>): Promise<WorkflowHandle>;
+  /** `historyLimit`: events after which a run continues as new (PromotionInput.historyLimit). */
+  start(change?: Partial<Change>, opts?: { historyLimit?: number }): Promise<WorkflowHandle>;
 }
 
 export function createRig(
@@ -160,9 +161,9 @@ export function createRig(
         clearTimeout(timer);
       }
     },
-    async start(change = {}) {
+    async start(change = {}, opts = {}) {
       const c = makeChange(change);
-      const started = await startPromotion(env.client, c, { taskQueue, slotWorkflowId });
+      const started = await startPromotion(env.client, c, { taskQueue, slotWorkflowId, ...opts });
       return env.client.workflow.getHandle(started.workflowId);
     },
   };

@@ -33,7 +33,22 @@ test('every recorded ending of the stage machine is a fixture', () => {
     // Recorded again from the current behaviour (promotion v2), beside the older recording.
     assert.ok(names.includes(`${n}.promotion-v2`), `missing replay fixture ${n}.promotion-v2.json`);
   }
+  // Promotions that continued as new: the run that continued and the runs that resumed.
+  for (const n of ['promoted-across-runs', 'rolled-back-across-runs']) {
+    const runNumber = (name: string) => Number(/\.run-(\d+)\./.exec(name)?.[1]);
+    const runs = fixtures
+      .filter((f) => f.name.startsWith(`${n}.run-`))
+      .sort((a, b) => runNumber(a.name) - runNumber(b.name));
+    assert.ok(runs.length >= 2, `missing replay fixtures ${n}.run-<n>.continue-as-new.json`);
+    assert.ok(runs.slice(0, -1).every((f) => continuedAsNew(f.history)));
+    assert.ok(runs.slice(1).every((f) => resumed(f.history)));
+  }
 });
+
+const firstEvent = (h: (typeof fixtures)[number]['history']) => h.events?.[0]?.workflowExecutionStartedEventAttributes;
+const continuedAsNew = (h: (typeof fixtures)[number]['history']) =>
+  !!h.events?.[h.events.length - 1]?.workflowExecutionContinuedAsNewEventAttributes;
+const resumed = (h: (typeof fixtures)[number]['history']) => !!firstEvent(h)?.continuedExecutionRunId;
 
 test('the current workflow code replays every recorded history deterministically', async () => {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -56,9 +71,13 @@ test('an incompatible edit of the workflow is caught as a determinism violation'
     workflowsPath: require.resolve('./drifted-workflows'),
     logger: new DefaultLogger('WARN'),
   });
+  // A promotion from the start, and a run that resumed after continuing as new.
   const promoted = fixtures.find((f) => f.name === 'promoted.json')!;
-  await assert.rejects(
-    Worker.runReplayHistory({ workflowBundle: drifted }, promoted.history, promoted.workflowId),
-    DeterminismViolationError,
-  );
+  const resumedRun = fixtures.find((f) => f.name.startsWith('promoted-across-runs.run-2.'))!;
+  for (const f of [promoted, resumedRun]) {
+    await assert.rejects(
+      Worker.runReplayHistory({ workflowBundle: drifted }, f.history, f.workflowId),
+      DeterminismViolationError,
+    );
+  }
 });

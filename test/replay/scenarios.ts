@@ -4,12 +4,15 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { feed, sendSample, untilStage, type PolicyOverrides } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
+import { floodUntilContinued } from '../helpers/runs';
 import { abortUpdate, approveUpdate } from '../../src/workflows/messages';
 
 export interface Scenario {
   name: string;
   policy?: PolicyOverrides;
   blockFinding?: boolean;
+  /** PromotionInput.historyLimit: low, so the promotion continues as new; one fixture per run. */
+  historyLimit?: number;
   outcome: string;
   drive(env: TestWorkflowEnvironment, h: WorkflowHandle): Promise<void>;
 }
@@ -79,6 +82,35 @@ export const SCENARIOS: Scenario[] = [
         stepMinutes: 1,
       });
       await h.executeUpdate(abortUpdate, { args: [{ by: 'carol', reason: 'pager says stop' }] });
+      await feed(env, h, { stop: () => false, stepMinutes: 1 });
+    },
+  },
+  {
+    // Continued as new in the bake and between the two approvals (and wherever else 300 events ran out).
+    name: 'promoted-across-runs',
+    outcome: 'promoted',
+    historyLimit: 300,
+    async drive(env, h) {
+      await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
+      await floodUntilContinued(h);
+      await feed(env, h, { stop: untilStage('awaiting_approval') });
+      await approve(env, h, 'alice');
+      await floodUntilContinued(h);
+      await h.signal('approve', await signedApproval(env, h, 'bob'));
+      await feed(env, h, { stop: () => false });
+    },
+  },
+  {
+    // A breach in the canary after continuing as new: the restores come from earlier runs' plans.
+    name: 'rolled-back-across-runs',
+    outcome: 'rolled_back',
+    historyLimit: 300,
+    async drive(env, h) {
+      await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
+      await floodUntilContinued(h);
+      await feed(env, h, { stop: (s) => s.stage === 'canary' && s.deployed.includes('production') });
+      await floodUntilContinued(h);
+      await sendSample(env, h, { environment: 'production', rate: 0.05, baseline: 0.01, requestCount: 5000 });
       await feed(env, h, { stop: () => false, stepMinutes: 1 });
     },
   },

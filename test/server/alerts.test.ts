@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createRig, devServerEnv, state } from '../helpers/harness';
+import { floodUntilContinued } from '../helpers/runs';
 import { startLiveServer, type LiveServer } from './server-rig';
 
 const TOKEN = 'alert-token-0123456789abcdef';
@@ -232,6 +233,31 @@ describe('POST /webhooks/alerts', () => {
       } finally {
         await Promise.all([n.terminate('test over'), s.terminate('test over')]);
       }
+    });
+  });
+
+  test('after the promotion continued as new, a breach observed before that still outranks a newer healthy alert', async () => {
+    const rig = createRig(env, { policy: { bakeHours: 1 } });
+    await rig.run(async () => {
+      const h = await rig.start({}, { historyLimit: 100 });
+      await untilStage(h, 'baking');
+      const breachSeenAt = new Date().toISOString(); // after staging was ready, before the continue-as-new
+      await new Promise((r) => setTimeout(r, 1100));
+      await floodUntilContinued(h);
+      const ok = await server.post(
+        '/webhooks/alerts',
+        alertmanagerBatch([
+          { service: 'notification-service', error_rate: '0.5', request_count: '2000', startsAt: breachSeenAt },
+          { service: 'notification-service', error_rate: '0.01' },
+        ]),
+        auth,
+      );
+      assert.equal(ok.status, 202, JSON.stringify(ok.json));
+      // The run that is listed started after the breach was seen; the promotion did not.
+      assert.deepEqual([ok.json.signalled, ok.json.signals[0].mostSevere], [[h.workflowId], 0]);
+      const r = await h.result();
+      assert.equal(r.outcome, 'rolled_back');
+      assert.equal(r.interruption?.kind === 'breach' && r.interruption.sample.rate, 0.5);
     });
   });
 

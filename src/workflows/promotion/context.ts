@@ -1,9 +1,10 @@
 // What every stage of one promotion shares: its state (what the `state` query and the reporters
 // see), the rollback plan, the evidence the production gate re-checks, and, once the policy gate
-// has passed, the settings and the error-rate monitor as required fields.
+// has passed, the settings and the error-rate monitor as required fields. A run that continued as
+// new starts from what the previous run carried over (continuation.ts).
 import * as wf from '@temporalio/workflow';
 import type { PromotionSettings } from '../../policy/config/schema';
-import type { ErrorRateMonitor } from '../error-rate-monitor';
+import { ErrorRateMonitor } from '../error-rate-monitor';
 import {
   DEFAULT_SLOT_WORKFLOW_ID,
   REFUSALS_KEPT,
@@ -16,7 +17,7 @@ import {
 import { RollbackPlan } from './rollback-plan';
 import { stageKey } from '../search-attributes';
 import { promotionDetails } from '../ui-details';
-import { reportActs } from './activity-options';
+import { reportActs, restoreActs } from './activity-options';
 import { initialState } from './initial-state';
 
 /** Thrown by a stage when the promotion is stopping: `state.interruption` says why. */
@@ -44,12 +45,26 @@ export interface PromotionContext {
    * every step, a failed restore ends rollback_failed. False only when replaying older histories.
    */
   readonly v2: boolean;
+  /** Decisions are checked for a verifiable identity (false only when replaying older histories). */
+  readonly signedDecisions: boolean;
+  /** Promotions started on this code continue as new at safe points; older ones replay as they ran. */
+  readonly mayContinueAsNew: boolean;
+  /** Events after which a run continues as new at its next safe point. */
+  readonly historyLimit: number;
+  /** 1 for the first run of the promotion, +1 for each continue-as-new. */
+  readonly run: number;
+  /** When the promotion's first run started (workflow ms). */
+  readonly startedAt: number;
+  /** Where a continued run picks up: the stage that was waiting, and until when (workflow ms). */
+  resume?: { stage: Stage; until: number };
   readonly state: PromotionState;
   readonly rollback: RollbackPlan;
   readonly evidence: Evidence;
   readonly reports: Promise<unknown>[];
   /** `grants` counts grant signals heard, so a confirmation answers for the grants it saw. */
   readonly slot: { requested: boolean; granted: boolean; grants: number };
+  /** Signatures already used by an accepted decision: a replayed one is refused, in every run. */
+  readonly usedSignatures: Set<string>;
   settings?: PromotionSettings;
   monitor?: ErrorRateMonitor;
   /** The policy configures a metrics source: one watch activity per window polls it. */
@@ -59,6 +74,8 @@ export interface PromotionContext {
   refuse(r: Omit<PromotionState['refusals'][number], 'at'>): void;
   setStage(stage: Stage): void;
   report(): void;
+  /** The end of the wait to resume when this run continued as new in `stage` (once), else undefined. */
+  resumedAt(stage: Stage): number | undefined;
 }
 
 /** The context once the policy gate has allowed the change. */
@@ -68,20 +85,49 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 
 const REPORTED_REFUSALS = 10;
 
-export function createContext(input: PromotionInput, v2: boolean): PromotionContext {
+/** Default events per run: well under the server's 51,200, and its own suggestion (4 Ki events) usually comes first. */
+export const HISTORY_LIMIT = 5_000;
+
+export function createContext(
+  input: PromotionInput,
+  flags: { v2: boolean; signedDecisions: boolean; mayContinueAsNew: boolean },
+): PromotionContext {
   const { workflowId } = wf.workflowInfo();
-  const state: PromotionState = initialState(workflowId, input.change, iso(Date.now()));
+  const carried = input.continued;
+  const state: PromotionState = carried?.state ?? initialState(workflowId, input.change, iso(Date.now()));
+  const settings = carried ? state.settings : undefined;
   const ctx: PromotionContext = {
     workflowId,
     change: input.change,
     slotWorkflowId: input.slotWorkflowId ?? DEFAULT_SLOT_WORKFLOW_ID,
-    v2,
+    ...flags,
+    historyLimit: input.historyLimit ?? HISTORY_LIMIT,
+    run: (carried?.run ?? 0) + 1,
+    startedAt: carried?.startedAt ?? wf.workflowInfo().runStartTime.getTime(),
+    ...(carried ? { resume: { stage: state.stage, until: carried.until } } : {}),
     state,
-    rollback: new RollbackPlan(),
-    evidence: { gateAllowed: false, bakeMs: 0, stagingReadyAt: 0, bakeEndedAt: 0, canaryClean: false },
+    rollback: new RollbackPlan(
+      (r) =>
+        restoreActs(
+          ctx.v2 ? (ctx.settings?.rollback.maxRetryMinutes ?? 30) : undefined,
+        ).restoreEnvironment.executeWithOptions({ summary: `rollback: restore ${r.environment}` }, [r.snapshot]),
+      carried?.rollback,
+    ),
+    evidence: carried?.evidence ?? {
+      gateAllowed: false,
+      bakeMs: 0,
+      stagingReadyAt: 0,
+      bakeEndedAt: 0,
+      canaryClean: false,
+    },
     reports: [],
-    slot: { requested: false, granted: false, grants: 0 },
-    metricsWatch: false,
+    slot: { grants: 0, ...(carried?.slot ?? { requested: false, granted: false }) },
+    usedSignatures: new Set(carried?.usedSignatures),
+    ...(settings ? { settings } : {}),
+    ...(carried?.monitor && settings
+      ? { monitor: new ErrorRateMonitor(settings.rollback, carried.monitor.judgeFromFirstReadiness, carried.monitor) }
+      : {}),
+    metricsWatch: carried?.metricsWatch ?? false,
     interrupt(i) {
       state.interruption ??= i;
     },
@@ -111,6 +157,12 @@ export function createContext(input: PromotionInput, v2: boolean): PromotionCont
             wf.log.warn('stage report failed', { stage: snapshot.stage, error: String(err) });
           }),
       );
+    },
+    resumedAt(stage) {
+      const r = ctx.resume;
+      if (r?.stage !== stage) return undefined;
+      ctx.resume = undefined;
+      return r.until;
     },
   };
   return ctx;

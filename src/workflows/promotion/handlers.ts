@@ -55,8 +55,8 @@ export function whyNotAwaitingApproval(state: PromotionState, now: number): stri
 class IdentityRefused extends Error {}
 
 export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean): void {
-  const { state, workflowId, change } = ctx;
-  const usedSignatures = new Set<string>();
+  // Carried over when the promotion continues as new: a signature used once is refused in every run.
+  const { state, workflowId, change, usedSignatures } = ctx;
   // Before this version a stop arriving while the gate ran was refused and the change went on.
   const stopsWaitForGate = wf.patched('stops-wait-for-gate');
   const gateRunning = () => stopsWaitForGate && state.stage === 'policy_gate';

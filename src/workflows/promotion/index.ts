@@ -1,14 +1,16 @@
 // The promotion: one merged change of one service, from policy gate to production or back.
 // Deterministic: time, timers and I/O come from the SDK and from activities. `run` is the README's
 // diagram; every way out of it (a stop, a failed activity, a cancel) goes through one unwind and
-// one release of the slot.
+// one release of the slot. A long wait may continue as new (continuation.ts): the next run resumes
+// in that stage, and only the run that ends releases the slot.
 import * as wf from '@temporalio/workflow';
 import type { Interruption, Outcome, PromotionInput, PromotionResult } from '../messages';
 import { outcomeKey } from '../search-attributes';
 import { controlActs } from './activity-options';
-import { createContext, Interrupted, iso, type PromotionContext } from './context';
+import { createContext, Interrupted, iso, type GatedContext, type PromotionContext } from './context';
+import { continueAsNewAt, continueAsNewDue } from './continuation';
 import { registerHandlers } from './handlers';
-import { awaitApproval, bake, canary, freeze, policyGate, production, queue, staging } from './stages';
+import { awaitApproval, bake, canary, freeze, policyGate, production, queue, staging, type GatedStage } from './stages';
 
 const OUTCOME_OF: Record<Interruption['kind'], Outcome> = {
   breach: 'rolled_back',
@@ -22,14 +24,24 @@ const OUTCOME_OF: Record<Interruption['kind'], Outcome> = {
 };
 
 export async function promotion(input: PromotionInput): Promise<PromotionResult> {
-  // Decisions are checked for a verifiable identity from this version on (docs/approvals.md).
-  const signedDecisions = wf.patched('signed-decisions');
-  const ctx = createContext(input, wf.patched('promotion-v2'));
+  // A continued run is new code (patched() would say true): it keeps the behaviour the promotion
+  // started with, carried over. Decisions are checked for a verifiable identity from
+  // 'signed-decisions' on (docs/approvals.md).
+  const carried = input.continued?.flags;
+  const signedDecisions = carried ? carried.signedDecisions : wf.patched('signed-decisions');
+  const v2 = carried ? carried.v2 : wf.patched('promotion-v2');
+  const ctx = createContext(input, {
+    v2,
+    signedDecisions,
+    mayContinueAsNew: !!carried || wf.patched('continue-as-new'),
+  });
   registerHandlers(ctx, signedDecisions);
+  if (input.continued) ctx.report(); // the Web UI details and `airlock status` of the new run
 
   let outcome: Outcome;
   try {
-    outcome = await run(ctx);
+    // A run that continued as new while a failed rollback waited for a human goes on waiting.
+    outcome = ctx.resumedAt('awaiting_resolution') !== undefined ? 'rollback_failed' : await run(ctx);
   } catch (err) {
     outcome = await compensate(ctx, err);
   }
@@ -46,14 +58,26 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
 }
 
 async function run(ctx: PromotionContext): Promise<Outcome> {
-  const gated = await policyGate(ctx);
+  // A continued run passed the gate in an earlier run: its settings and monitor were carried over.
+  const gated = ctx.resume ? (ctx as GatedContext) : await policyGate(ctx);
   if (gated === 'blocked') return 'blocked';
-  for (const stage of [queue, staging, bake, freeze, canary, awaitApproval, production]) await stage(gated);
+  for (const stage of resumingAt(ctx, [queue, staging, bake, freeze, canary, awaitApproval, production]))
+    await stage(gated);
   return 'promoted';
+}
+
+/** The stages still to run: all of them, or, in a continued run, from the one that was waiting. */
+function resumingAt(ctx: PromotionContext, stages: GatedStage[]): GatedStage[] {
+  const stage = ctx.resume?.stage;
+  if (!stage) return stages;
+  const i = stages.findIndex((s) => s.resumesIn === stage);
+  if (i < 0) throw new Error(`continued in stage ${stage}, where no stage resumes`);
+  return stages.slice(i);
 }
 
 /** Every way out of `run` but success: restore everything deployed, newest first. */
 async function compensate(ctx: PromotionContext, err: unknown): Promise<Outcome> {
+  if (err instanceof wf.ContinueAsNew) throw err; // not an ending: the next run goes on
   if (err instanceof Interrupted) return unwind(ctx);
   if (wf.isCancellation(err)) {
     // Cancelled from outside (UI, CLI): an abort; rollback and release must still happen.
@@ -96,7 +120,11 @@ async function finish(ctx: PromotionContext, outcome: Outcome): Promise<void> {
     state.outcome = outcome;
     wf.upsertSearchAttributes([{ key: outcomeKey, value: outcome }]);
     ctx.setStage('awaiting_resolution');
-    await wf.condition(() => !!state.resolution);
+    // This wait can last days while alerts and decisions arrive: a safe point to continue as new.
+    while (!state.resolution) {
+      await wf.condition(() => !!state.resolution || continueAsNewDue(ctx));
+      if (!state.resolution) await continueAsNewAt(ctx, 0, () => !state.resolution);
+    }
   }
   // Set before the release: the slot workflow confirms a release by asking whether we have ended.
   state.outcome = outcome;

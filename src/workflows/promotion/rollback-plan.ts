@@ -1,13 +1,18 @@
-// Rollback as a saga: a compensation is pushed *before* each deploy (a deploy can half-apply and
-// then fail; restoring the recorded snapshot is idempotent), and the plan runs newest first. It is
-// the only record of what is deployed: a restore that failed leaves its environment listed.
+// Rollback as a saga: a restore is recorded *before* each deploy (a deploy can half-apply and then
+// fail; restoring the recorded snapshot is idempotent), and the plan runs newest first. It is the
+// only record of what is deployed: a restore that failed leaves its environment listed. The plan is
+// data (the snapshot per environment, in order), so a run that continues as new carries it over.
 import { CancellationScope } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
 import type { Environment } from '../messages';
 
-interface Compensation {
+export type EnvironmentSnapshot = Awaited<ReturnType<Activities['snapshotEnvironment']>>;
+
+/** One compensation: restore `environment` to the snapshot recorded before the change touched it. */
+export interface RecordedRestore {
   label: string;
   environment: Environment;
-  run: () => Promise<void>;
+  snapshot: EnvironmentSnapshot;
 }
 
 export interface RollbackReport {
@@ -18,32 +23,45 @@ export interface RollbackReport {
 }
 
 export class RollbackPlan {
-  private readonly compensations: Compensation[] = [];
+  private readonly restores: RecordedRestore[];
 
-  push(label: string, environment: Environment, run: () => Promise<void>): void {
-    this.compensations.push({ label, environment, run });
+  /** `restore` runs one compensation; `recorded` is a plan carried over from an earlier run, oldest first. */
+  constructor(
+    private readonly restore: (r: RecordedRestore) => Promise<unknown>,
+    recorded: readonly RecordedRestore[] = [],
+  ) {
+    this.restores = [...recorded];
+  }
+
+  push(r: RecordedRestore): void {
+    this.restores.push(r);
   }
 
   get isEmpty(): boolean {
-    return this.compensations.length === 0;
+    return this.restores.length === 0;
+  }
+
+  /** The plan as data, oldest first (what a continued run is given). */
+  get recorded(): RecordedRestore[] {
+    return [...this.restores];
   }
 
   /** Runs every compensation, newest first, even when the workflow is being cancelled. */
   async run(onStep: (label: string) => void): Promise<RollbackReport> {
     const errors: string[] = [];
     const stillDeployed: Environment[] = [];
-    for (const c of [...this.compensations].reverse()) {
-      onStep(c.label);
+    for (const r of [...this.restores].reverse()) {
+      onStep(r.label);
       try {
-        await CancellationScope.nonCancellable(c.run);
+        await CancellationScope.nonCancellable(() => this.restore(r));
       } catch (err) {
         // An ActivityFailure says only "Activity task failed"; the reason (403, 5xx, ...) is its cause.
         const cause = (err as { cause?: Error }).cause;
-        errors.push(`${c.label}: ${cause?.message ?? (err as Error).message}`);
-        stillDeployed.push(c.environment);
+        errors.push(`${r.label}: ${cause?.message ?? (err as Error).message}`);
+        stillDeployed.push(r.environment);
       }
     }
-    this.compensations.length = 0;
+    this.restores.length = 0;
     return { ...(errors.length ? { error: errors.join('; ') } : {}), stillDeployed };
   }
 }

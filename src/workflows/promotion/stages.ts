@@ -4,8 +4,8 @@ import * as wf from '@temporalio/workflow';
 import { HOUR_MS, MINUTE_MS } from '../../common/durations';
 import { formatMinutes } from '../../common/format';
 import { ErrorRateMonitor } from '../error-rate-monitor';
-import type { Environment } from '../messages';
-import { controlActs, deployActs, readActs, restoreActs } from './activity-options';
+import type { Environment, Stage } from '../messages';
+import { controlActs, deployActs, readActs } from './activity-options';
 import { Interrupted, iso, type GatedContext, type PromotionContext } from './context';
 import { watch, type WatchResult } from './watch';
 
@@ -52,13 +52,10 @@ async function stoppable<T>(ctx: GatedContext, environment: Environment, run: ()
   });
   try {
     if (ctx.state.deployed.includes(environment)) {
-      await watch(
-        ctx,
-        environment,
-        Date.now() + 24 * HOUR_MS,
-        `watch ${environment} during the rollout`,
-        () => settled,
-      );
+      // Not a safe point: the rollout activity is running.
+      await watch(ctx, environment, Date.now() + 24 * HOUR_MS, `watch ${environment} during the rollout`, {
+        done: () => settled,
+      });
     } else {
       await wf.condition(() => settled || !!ctx.state.interruption);
     }
@@ -79,6 +76,9 @@ const stopUnlessElapsed = (r: WatchResult) => {
   if (r !== 'elapsed') throw new Interrupted();
 };
 
+/** A stage after the policy gate; `resumesIn`: the stage whose wait a continued run resumes in it. */
+export type GatedStage = ((ctx: GatedContext) => Promise<void>) & { resumesIn?: Stage };
+
 /** Snapshot, push its restore, deploy: the sequence every environment goes through. */
 async function deployWithRestore(
   ctx: GatedContext,
@@ -92,12 +92,7 @@ async function deployWithRestore(
       environment,
     ]),
   );
-  const restore = restoreActs(ctx.v2 ? (ctx.settings.rollback.maxRetryMinutes ?? 30) : undefined);
-  ctx.rollback.push(`restore ${environment}`, environment, () =>
-    restore.restoreEnvironment
-      .executeWithOptions({ summary: `rollback: restore ${environment}` }, [before])
-      .then(() => undefined),
-  );
+  ctx.rollback.push({ label: `restore ${environment}`, environment, snapshot: before });
   await step(ctx, { activity: deploy.activity, deploy: environment }, deploy.run);
 }
 
@@ -182,98 +177,126 @@ export async function staging(ctx: GatedContext): Promise<void> {
   ctx.monitor.deployed('staging', ctx.evidence.stagingReadyAt);
 }
 
+// The long waits below are safe points (`safePoint`): nothing that changes an environment runs
+// during them, so a run may continue as new there; the next run calls the same stage, which finds
+// its wait in ctx.resumedAt() and skips what came before it (each step happened exactly once).
+
 /** The bake is measured from readiness in staging, by a server-side timer: nothing shortens it. */
 export async function bake(ctx: GatedContext): Promise<void> {
   const { evidence, settings, state } = ctx;
-  evidence.bakeMs = settings.bake.minHours * HOUR_MS;
-  const bakeEndsAt = evidence.stagingReadyAt + evidence.bakeMs;
-  state.stagingReadyAt = iso(evidence.stagingReadyAt);
-  state.bakeEndsAt = iso(bakeEndsAt);
-  ctx.setStage('baking');
+  let bakeEndsAt = ctx.resumedAt('baking');
+  if (bakeEndsAt === undefined) {
+    evidence.bakeMs = settings.bake.minHours * HOUR_MS;
+    bakeEndsAt = evidence.stagingReadyAt + evidence.bakeMs;
+    state.stagingReadyAt = iso(evidence.stagingReadyAt);
+    state.bakeEndsAt = iso(bakeEndsAt);
+    ctx.setStage('baking');
+  }
   stopUnlessElapsed(
-    await watch(ctx, 'staging', bakeEndsAt, `bake ${formatMinutes(settings.bake.minHours * 60)} in staging`),
+    await watch(ctx, 'staging', bakeEndsAt, `bake ${formatMinutes(settings.bake.minHours * 60)} in staging`, {
+      safePoint: true,
+    }),
   );
   evidence.bakeEndedAt = Date.now();
 }
+bake.resumesIn = 'baking' as const;
 
 /** A planned-operation window holds the deploy; staging stays watched. */
 export async function freeze(ctx: GatedContext): Promise<void> {
-  const wait = await step(ctx, { activity: 'deployWaitMs' }, () =>
-    controlActs.deployWaitMs.executeWithOptions({ summary: 'check planned-operation windows' }, [
-      ctx.change.service,
-      'production',
-    ]),
-  );
-  if (wait.waitMs <= 0) return;
-  ctx.setStage('frozen');
-  stopUnlessElapsed(
-    await watch(ctx, 'staging', Date.now() + wait.waitMs, `frozen: ${wait.reason ?? 'planned operation'}`),
-  );
+  let frozenUntil = ctx.resumedAt('frozen');
+  let reason = 'planned operation';
+  if (frozenUntil === undefined) {
+    const wait = await step(ctx, { activity: 'deployWaitMs' }, () =>
+      controlActs.deployWaitMs.executeWithOptions({ summary: 'check planned-operation windows' }, [
+        ctx.change.service,
+        'production',
+      ]),
+    );
+    if (wait.waitMs <= 0) return;
+    ctx.setStage('frozen');
+    frozenUntil = Date.now() + wait.waitMs;
+    reason = wait.reason ?? reason;
+  }
+  stopUnlessElapsed(await watch(ctx, 'staging', frozenUntil, `frozen: ${reason}`, { safePoint: true }));
 }
+freeze.resumesIn = 'frozen' as const;
 
 export async function canary(ctx: GatedContext): Promise<void> {
   const { change, settings, state } = ctx;
-  ctx.setStage('canary');
-  await deployWithRestore(ctx, 'production', {
-    activity: 'deployCanary',
-    run: () =>
-      deployActs.deployCanary.executeWithOptions(
-        { summary: `canary ${change.version} on ${settings.canary.percent}% of production` },
-        [{ service: change.service, version: change.version, percent: settings.canary.percent }],
-      ),
-  });
-  state.deployed.push('production');
-  const canaryAt = Date.now();
-  ctx.monitor.deployed('production', canaryAt);
-  const canaryEndsAt = canaryAt + settings.canary.minMinutes * MINUTE_MS;
-  state.canaryStartedAt = iso(canaryAt);
-  state.canaryWatchEndsAt = iso(canaryEndsAt);
+  let canaryEndsAt = ctx.resumedAt('canary');
+  if (canaryEndsAt === undefined) {
+    ctx.setStage('canary');
+    await deployWithRestore(ctx, 'production', {
+      activity: 'deployCanary',
+      run: () =>
+        deployActs.deployCanary.executeWithOptions(
+          { summary: `canary ${change.version} on ${settings.canary.percent}% of production` },
+          [{ service: change.service, version: change.version, percent: settings.canary.percent }],
+        ),
+    });
+    state.deployed.push('production');
+    const canaryAt = Date.now();
+    ctx.monitor.deployed('production', canaryAt);
+    canaryEndsAt = canaryAt + settings.canary.minMinutes * MINUTE_MS;
+    state.canaryStartedAt = iso(canaryAt);
+    state.canaryWatchEndsAt = iso(canaryEndsAt);
+  }
   stopUnlessElapsed(
-    await watch(ctx, 'production', canaryEndsAt, `canary watch ${formatMinutes(settings.canary.minMinutes)}`),
+    await watch(ctx, 'production', canaryEndsAt, `canary watch ${formatMinutes(settings.canary.minMinutes)}`, {
+      safePoint: true,
+    }),
   );
   ctx.evidence.canaryClean = true;
 }
+canary.resumesIn = 'canary' as const;
 
 /** Two distinct allowed humans, never an author; the canary stays watched until then. */
 export async function awaitApproval(ctx: GatedContext): Promise<void> {
   const { settings, state } = ctx;
-  const requestedAt = Date.now();
-  const deadline = requestedAt + settings.approval.timeoutHours * HOUR_MS;
-  state.approvalRequestedAt = iso(requestedAt);
-  state.approvalDeadline = iso(deadline);
-  ctx.setStage('awaiting_approval');
+  let deadline = ctx.resumedAt('awaiting_approval');
+  if (deadline === undefined) {
+    const requestedAt = Date.now();
+    deadline = requestedAt + settings.approval.timeoutHours * HOUR_MS;
+    state.approvalRequestedAt = iso(requestedAt);
+    state.approvalDeadline = iso(deadline);
+    ctx.setStage('awaiting_approval');
+  }
   const required = settings.approvers.required;
-  const r = await watch(
-    ctx,
-    'production',
-    deadline,
-    `awaiting ${required} approvals (canary still watched)`,
-    () => state.approvals.length >= required,
-  );
+  const r = await watch(ctx, 'production', deadline, `awaiting ${required} approvals (canary still watched)`, {
+    done: () => state.approvals.length >= required,
+    safePoint: true,
+  });
   if (r === 'elapsed') ctx.interrupt({ kind: 'approval_timeout', hours: settings.approval.timeoutHours });
   if (r !== 'done') throw new Interrupted();
 }
+awaitApproval.resumesIn = 'awaiting_approval' as const;
 
 export async function production(ctx: GatedContext): Promise<void> {
   const { change, settings } = ctx;
-  const violation = productionGateViolation(ctx);
-  if (violation) {
-    ctx.interrupt({ kind: 'invariant_violated', message: violation });
-    throw new Interrupted();
+  let watchEndsAt = ctx.resumedAt('production');
+  if (watchEndsAt === undefined) {
+    const violation = productionGateViolation(ctx);
+    if (violation) {
+      ctx.interrupt({ kind: 'invariant_violated', message: violation });
+      throw new Interrupted();
+    }
+    ctx.setStage('production');
+    await step(ctx, { activity: 'promoteCanary', deploy: 'production' }, () =>
+      deployActs.promoteCanary.executeWithOptions({ summary: `roll out ${change.version} to all of production` }, [
+        { service: change.service, version: change.version },
+      ]),
+    );
+    const rolledOutAt = Date.now();
+    ctx.monitor.deployed('production', rolledOutAt);
+    watchEndsAt = rolledOutAt + settings.production.watchMinutes * MINUTE_MS;
   }
-  ctx.setStage('production');
-  await step(ctx, { activity: 'promoteCanary', deploy: 'production' }, () =>
-    deployActs.promoteCanary.executeWithOptions({ summary: `roll out ${change.version} to all of production` }, [
-      { service: change.service, version: change.version },
-    ]),
-  );
-  const rolledOutAt = Date.now();
-  ctx.monitor.deployed('production', rolledOutAt);
-  const watchEndsAt = rolledOutAt + settings.production.watchMinutes * MINUTE_MS;
   stopUnlessElapsed(
-    await watch(ctx, 'production', watchEndsAt, `production watch ${formatMinutes(settings.production.watchMinutes)}`),
+    await watch(ctx, 'production', watchEndsAt, `production watch ${formatMinutes(settings.production.watchMinutes)}`, {
+      safePoint: true,
+    }),
   );
 }
+production.resumesIn = 'production' as const;
 
 /** Re-checks every invariant of DESIGN.md from recorded evidence; a violation is a bug, never a gate. */
 export function productionGateViolation(ctx: GatedContext): string | undefined {

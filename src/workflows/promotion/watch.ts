@@ -7,6 +7,7 @@ import { MINUTE_MS } from '../../common/durations';
 import type { Environment } from '../messages';
 import { watchActs } from './activity-options';
 import { iso, type GatedContext } from './context';
+import { continueAsNewAt, continueAsNewDue } from './continuation';
 
 export type WatchResult = 'elapsed' | 'done' | 'interrupted';
 
@@ -73,16 +74,30 @@ function startSourceWatch(ctx: GatedContext, environment: Environment, until: nu
   return watching;
 }
 
+export interface WatchOptions {
+  /** The wait ends early, as 'done', once this holds (the approvals are in, the rollout ended). */
+  done?: () => boolean;
+  /**
+   * Nothing that changes an environment runs during this wait: the run may continue as new here
+   * (continuation.ts) and the next run resumes the same wait until `until`. With a metrics-source
+   * watch, only before it starts: its silence clock lives in the activity, not in the workflow.
+   */
+  safePoint?: boolean;
+}
+
 /** Waits until `until` (or `done()`); breach, silence or a human's stop end it as 'interrupted'. */
 export async function watch(
   ctx: GatedContext,
   environment: Environment,
   until: number,
   label: string,
-  done: () => boolean = () => false,
+  { done = () => false, safePoint = false }: WatchOptions = {},
 ): Promise<WatchResult> {
   const { state, monitor } = ctx;
   const maxSilenceMs = ctx.settings.monitoring.maxSilenceMinutes * MINUTE_MS;
+  const waiting = () => !state.interruption && !done();
+  const continueAsNewHere = () => safePoint && continueAsNewDue(ctx);
+  if (ctx.metricsWatch && continueAsNewHere()) await continueAsNewAt(ctx, until, waiting);
   const source = startSourceWatch(ctx, environment, until, label);
   try {
     for (;;) {
@@ -109,9 +124,13 @@ export async function watch(
         return 'interrupted';
       }
       if (now >= until) return 'elapsed';
+      if (continueAsNewHere()) {
+        await continueAsNewAt(ctx, until, waiting);
+        continue; // only when the wait ended meanwhile
+      }
       const wakeAt = Math.min(until, silenceAt);
       const summary = wakeAt === until ? label : `${label}: next conclusive ${environment} error-rate sample due`;
-      await wf.condition(() => !!state.interruption || done(), wakeAt - now, { summary });
+      await wf.condition(() => !!state.interruption || done() || continueAsNewHere(), wakeAt - now, { summary });
     }
   } finally {
     await source?.stop();
