@@ -222,4 +222,14 @@ export async function sendSample(
 }
 
 export const untilStage = (stage: Stage) => (s: PromotionState) => s.stage === stage;
+
+/** Polls `fn` (real time, no time skipped) until `ok` holds; fails saying what it waited for. */
+export async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string, tries = 200): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const v = await fn();
+    if (ok(v)) return v;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(await fn()).slice(0, 600)}`);
+}
 export { Worker };
