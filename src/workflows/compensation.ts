@@ -115,9 +115,11 @@ export async function compensation(input: CompensationInput): Promise<Compensati
     restoredByPromotion: recorded.restoredByPromotion,
   });
   if (recorded.restores.length) {
-    ctx.setStage('rolling_back');
     const settle = (recorded.endedAt ? Date.parse(recorded.endedAt) : 0) + SETTLE_MS - Date.now();
-    if (settle > 0) await wf.sleep(settle, { summary: 'let deploys of the ended promotion stop' });
+    if (settle > 0) {
+      ctx.setStage('rolling_back'); // reported now; unwind reports it again as it starts the restores
+      await wf.sleep(settle, { summary: 'let deploys of the ended promotion stop' });
+    }
     const restore = restoreActs(recorded.settings?.rollback.maxRetryMinutes ?? 30);
     for (const r of recorded.restores) {
       ctx.rollback.push(r.label, r.environment, () =>

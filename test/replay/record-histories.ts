@@ -14,7 +14,7 @@ import { version as sdkVersion } from '@temporalio/workflow/package.json';
 /** The newest behaviour the recordings show: the promotion workflow's latest patch id. */
 const RECORDING = 'promotion-v2';
 /** The same for the slot workflow (and the compensation it starts): its latest patch id. */
-const SLOT_RECORDING = 'slot-v1';
+const SLOT_RECORDING = 'compensate-ended-holders';
 
 function save(file: string, workflowId: string, history: unknown) {
   const doc = {
