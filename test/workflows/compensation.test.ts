@@ -189,7 +189,21 @@ describe('a terminated promotion is compensated by the slot reaper', () => {
         [a.workflowId],
       );
       assert.equal((await state(b)).stage, 'queued');
-      assert.equal((await comp.describe()).status.name, 'RUNNING');
+      const firstRun = await comp.describe();
+      assert.equal(firstRun.status.name, 'RUNNING');
+
+      // Terminating the compensation does not skip it either: the next check starts it again.
+      await comp.terminate('operator: not this too');
+      await env.sleep('6 minutes');
+      const again = await comp.describe();
+      assert.equal(again.status.name, 'RUNNING');
+      assert.notEqual(again.runId, firstRun.runId);
+      assert.deepEqual(
+        (await slots(rig)).holders.map((h) => h.workflowId),
+        [a.workflowId],
+      );
+      for (let i = 0; i < 100 && (await compState(comp)).stage !== 'awaiting_resolution'; i++)
+        await env.sleep('5 minutes');
 
       // The same resolve rules as a promotion's: unsigned is refused; signed by an allowed human ends it.
       const note = 'restored staging by hand from the snapshot';
