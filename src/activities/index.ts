@@ -7,6 +7,7 @@ import { createDeployActivities } from './deploy';
 import { createPolicyGateActivity, type ChangeChecker } from './gate';
 import { createReportActivity, type Reporter } from './report';
 import { createSlotActivities } from './slot';
+import { createCompensationActivities } from './compensation';
 import { createDeployWindowActivity, type DeployWindowFn } from './deploy-window';
 import { createErrorRateWatchActivity, type MetricsSourceFactory } from './watch';
 import { createMetricsSourceFactory } from '../integrations/metrics-source-factory';
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     evaluatePolicyGate: createPolicyGateActivity(deps.loadPolicy, deps.checkChange),
     deployWaitMs: createDeployWindowActivity(deps.loadPolicy, deps.deployWindow),
     ...createSlotActivities(deps.temporal, deps.loadPolicy),
+    ...createCompensationActivities(deps.temporal),
     reportStage: createReportActivity(deps.reporters),
     watchErrorRate: createErrorRateWatchActivity(deps.metrics ?? createMetricsSourceFactory()),
   };

@@ -95,15 +95,19 @@ export function createSlotActivities(client: Client, loadPolicy: () => LoadedPol
       } while (nextPageToken?.length);
       return holders;
     },
-    /** Of the given workflow ids, those that are no longer running (terminated, timed out, gone). */
-    async findEndedWorkflows(workflowIds: string[]): Promise<string[]> {
-      const ended: string[] = [];
-      for (const id of workflowIds) {
+    /**
+     * Of the given workflow ids, those that are no longer running, with how they ended: the status
+     * name of describe() (TERMINATED, TIMED_OUT, FAILED, COMPLETED, ...) or NOT_FOUND. Slot
+     * workflows recorded before compensate-ended-holders got bare ids here.
+     */
+    async findEndedWorkflows(workflowIds: string[]): Promise<Array<{ workflowId: string; status: string }>> {
+      const ended: Array<{ workflowId: string; status: string }> = [];
+      for (const workflowId of workflowIds) {
         try {
-          const d = await client.workflow.getHandle(id).describe();
-          if (d.status.name !== 'RUNNING') ended.push(id);
+          const d = await client.workflow.getHandle(workflowId).describe();
+          if (d.status.name !== 'RUNNING') ended.push({ workflowId, status: d.status.name });
         } catch (err) {
-          if (err instanceof WorkflowNotFoundError) ended.push(id);
+          if (err instanceof WorkflowNotFoundError) ended.push({ workflowId, status: 'NOT_FOUND' });
           else throw err;
         }
       }

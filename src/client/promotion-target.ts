@@ -1,4 +1,4 @@
-// `service | workflow-id` → the workflow id of that promotion: the one in flight, or with
+// `service | workflow-id` → the workflow id of that promotion (or of its compensation): the one in flight, or with
 // `ended: 'latest'` the newest promotion of that service when none is in flight.
 import type { Client } from '@temporalio/client';
 import { PromotionLookupError } from './lookup-error';
@@ -11,7 +11,8 @@ export interface TargetOptions {
 }
 
 export async function resolveWorkflowId(client: Client, target: string, o: TargetOptions = {}): Promise<string> {
-  if (target.startsWith('promotion-')) return target;
+  // A compensation (compensate-promotion-…) answers `state` and waits for `resolve` like a promotion.
+  if (target.startsWith('promotion-') || target.startsWith('compensate-promotion-')) return target;
   // Validated before it goes into a visibility query: no query injection through a service name.
   if (!SERVICE.test(target))
     throw new PromotionLookupError(

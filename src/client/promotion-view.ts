@@ -5,7 +5,13 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { temporal } from '@temporalio/proto';
-import { stateQuery, type PromotionInput, type PromotionResult, type PromotionState } from '../workflows/messages';
+import {
+  compensationWorkflowId,
+  stateQuery,
+  type PromotionInput,
+  type PromotionResult,
+  type PromotionState,
+} from '../workflows/messages';
 import { initialState } from '../workflows/promotion/initial-state';
 import { isUnreachable, PromotionLookupError } from './lookup-error';
 
@@ -125,15 +131,18 @@ function describeAbnormalClose(e: Event | undefined, s: PromotionState): string 
     ? `still deployed as last reported: ${s.deployed.join(', ')}`
     : 'nothing was deployed as last reported';
   const at = eventTime(e);
+  // The blast-radius slot's reaper compensates these endings (src/workflows/compensation.ts).
+  const compensated = ` The slot's reaper restores it within 5 minutes: airlock status ${compensationWorkflowId(s.workflowId)}.`;
   const t = e.workflowExecutionTerminatedEventAttributes;
   if (t)
-    return `TERMINATED at ${at}${t.identity ? ` by ${t.identity}` : ''}${t.reason ? `: ${t.reason}` : ''}. The workflow ran no rollback; ${left}.`;
+    return `TERMINATED at ${at}${t.identity ? ` by ${t.identity}` : ''}${t.reason ? `: ${t.reason}` : ''}. The workflow ran no rollback; ${left}.${compensated}`;
   if (e.workflowExecutionFailedEventAttributes) {
     const f = e.workflowExecutionFailedEventAttributes.failure;
-    return `FAILED at ${at}: ${f?.message ?? 'no message'}. ${left}.`;
+    return `FAILED at ${at}: ${f?.message ?? 'no message'}. ${left}.${compensated}`;
   }
   if (e.workflowExecutionCanceledEventAttributes) return `CANCELLED at ${at}. ${left}.`;
-  if (e.workflowExecutionTimedOutEventAttributes) return `TIMED OUT at ${at}. The workflow ran no rollback; ${left}.`;
+  if (e.workflowExecutionTimedOutEventAttributes)
+    return `TIMED OUT at ${at}. The workflow ran no rollback; ${left}.${compensated}`;
   if (e.workflowExecutionContinuedAsNewEventAttributes)
     return `continued as new at ${at}; showing the state before it.`;
   return undefined;

@@ -57,7 +57,7 @@ export function renderStatus(s: PromotionState): string {
     );
   if (s.stage === 'awaiting_resolution') {
     lines.push(
-      `  ROLLBACK FAILED: restore by hand, then: airlock resolve ${s.workflowId} --as ID --key FILE --note '…'`,
+      `  ROLLBACK FAILED: restore by hand, then: airlock resolve ${resolveTarget(s)} --as ID --key FILE --note '…'`,
     );
   }
   if (s.resolution) lines.push(`  resolved by ${s.resolution.by} at ${s.resolution.at}: ${s.resolution.note}`);
@@ -71,6 +71,10 @@ export function renderStatus(s: PromotionState): string {
 }
 
 const pct = formatRate;
+
+/** Who waits for `airlock resolve`: the promotion, or the compensation that restores it after it was terminated. */
+const resolveTarget = (s: PromotionState) =>
+  s.interruption?.kind === 'workflow_ended' ? s.interruption.compensation : s.workflowId;
 
 export function describeInterruption(i: NonNullable<PromotionState['interruption']>): string {
   switch (i.kind) {
@@ -89,5 +93,7 @@ export function describeInterruption(i: NonNullable<PromotionState['interruption
       return `${i.activity} failed: ${i.message}`;
     case 'invariant_violated':
       return `invariant violated: ${i.message}`;
+    case 'workflow_ended':
+      return `the promotion's workflow was ${i.status}${i.endedAt ? ` at ${i.endedAt}` : ''} and ran no rollback; compensated by ${i.compensation}`;
   }
 }

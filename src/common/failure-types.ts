@@ -12,5 +12,7 @@ export const FailureType = {
   DecisionRefused: 'AirlockDecisionRefused',
   /** The policy names a metrics source this worker cannot build: the workflow falls back to its own silence clock. */
   MetricsSourceUnavailable: 'AirlockMetricsSourceUnavailable',
+  /** A promotion's history cannot be read (gone after the namespace's retention): its compensation cannot tell what to restore. */
+  PromotionHistoryMissing: 'AirlockPromotionHistoryMissing',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

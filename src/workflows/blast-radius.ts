@@ -4,6 +4,7 @@
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { formatDuration, HOUR_MS, MINUTE_MS } from '../common/durations';
+import { COMPENSATED_STATUSES } from './compensation';
 import {
   queuePositionSignal,
   releaseSlotSignal,
@@ -26,8 +27,13 @@ export interface BlastRadiusInput {
   positions?: Record<string, number>;
 }
 
-/** How often holders are checked for having ended without releasing, while someone waits. */
+/** How often holders are checked for having ended without releasing (before the patch below: only while someone waits). */
 const HOLDER_CHECK_MS = 5 * MINUTE_MS;
+/**
+ * Holders are checked whenever there are any, and one that ended terminated, timed out or failed
+ * (so ran no rollback) keeps its slot until its compensation workflow has ended cleanly.
+ */
+const COMPENSATE_PATCH = 'compensate-ended-holders';
 /** Continue as new well before the history gets heavy; the state is small. */
 const MAX_HISTORY_EVENTS = 4000;
 
@@ -178,15 +184,41 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
     }
   }
 
-  /** Frees slots held by promotions that ended without releasing (terminated, timed out). */
+  /**
+   * Frees slots held by promotions that ended without releasing. One that ended outside its own
+   * code (terminated, timed out, failed) ran no rollback: its compensation is started (idempotent,
+   * so every check asks again) and its slot stays held until the compensation has completed.
+   */
   async function reapEndedHolders(): Promise<void> {
-    const ended = await tolerant('checking the holders', () =>
-      acts.findEndedWorkflows.executeWithOptions({ summary: 'check slot holders are still running' }, [
-        holders.map((h) => h.workflowId),
-      ]),
+    const compensating = wf.patched(COMPENSATE_PATCH);
+    const ended: Array<string | { workflowId: string; status: string }> | undefined = await tolerant(
+      'checking the holders',
+      () =>
+        acts.findEndedWorkflows.executeWithOptions({ summary: 'check slot holders are still running' }, [
+          holders.map((h) => h.workflowId),
+        ]),
     );
-    for (const id of ended ?? []) {
-      wf.log.warn('slot holder ended without releasing; slot reclaimed', { workflowId: id });
+    for (const e of ended ?? []) {
+      // Results recorded before the patch are bare ids.
+      const { workflowId: id, status } = typeof e === 'string' ? { workflowId: e, status: 'UNKNOWN' } : e;
+      const holder = holders.find((h) => h.workflowId === id);
+      if (compensating && holder && COMPENSATED_STATUSES.includes(status)) {
+        const c = await tolerant('starting a compensation', () =>
+          acts.startCompensation.executeWithOptions({ summary: `compensate ${id} (${status})` }, [
+            { promotionWorkflowId: id, service: holder.service, slotWorkflowId: wf.workflowInfo().workflowId },
+          ]),
+        );
+        if (!c) continue; // held; asked again at the next check
+        if (c.status !== 'COMPLETED') {
+          if (!holder.compensation)
+            wf.log.warn('slot holder ended without its rollback; compensating, slot held', { workflowId: id, status });
+          holder.compensation = c.workflowId;
+          continue;
+        }
+        wf.log.warn('slot holder compensated; slot reclaimed', { workflowId: id, compensation: c.workflowId });
+      } else {
+        wf.log.warn('slot holder ended without releasing; slot reclaimed', { workflowId: id, status });
+      }
       remove(id);
     }
   }
@@ -224,12 +256,10 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
       continue;
     }
     if (dirty) continue;
-    // Sleep until something changes, the hourly limit opens, or (while anyone waits) a holder check is due.
+    // Sleep until something changes, the hourly limit opens, or a holder check is due.
     const next = nextStartAllowedAt();
-    const waits = [
-      next !== undefined ? next - Date.now() : Infinity,
-      queue.length && holders.length ? HOLDER_CHECK_MS : Infinity,
-    ];
+    const checkHolders = holders.length > 0 && (queue.length > 0 || wf.patched(COMPENSATE_PATCH));
+    const waits = [next !== undefined ? next - Date.now() : Infinity, checkHolders ? HOLDER_CHECK_MS : Infinity];
     const waitMs = Math.max(1, Math.min(...waits));
     if (waitMs === Infinity) {
       await wf.condition(() => dirty);
@@ -238,6 +268,6 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
     const summary =
       waitMs === waits[0] ? `hourly start limit: next start in ${formatDuration(waitMs)}` : 'next slot-holder check';
     const woke = await wf.condition(() => dirty, waitMs, { summary });
-    if (!woke && queue.length && holders.length) await reapEndedHolders();
+    if (!woke && checkHolders) await reapEndedHolders();
   }
 }

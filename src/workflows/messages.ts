@@ -159,7 +159,13 @@ export type Interruption =
   | { kind: 'deploy_failed'; environment: Environment; message: string }
   /** Any other activity failed for good (after its retries, or at once when not retryable). */
   | { kind: 'activity_failed'; activity: string; message: string }
-  | { kind: 'invariant_violated'; message: string };
+  | { kind: 'invariant_violated'; message: string }
+  /**
+   * The promotion's execution ended outside its own code (terminated, timed out, failed; the
+   * server's history limit terminates): it ran no rollback, so the slot's reaper started the
+   * compensation workflow `compensation`, which restores the recorded snapshots instead.
+   */
+  | { kind: 'workflow_ended'; status: string; endedAt?: string; compensation: string };
 
 /** What a metrics-source watch saw in one window (docs/monitoring.md); recorded in history, so small. */
 export interface ErrorRateEvidence {
@@ -252,6 +258,11 @@ export interface SlotHolder {
   workflowId: string;
   service: string;
   grantedAt: string;
+  /**
+   * The holder ended without its own rollback (terminated, timed out, failed): the id of the
+   * compensation workflow restoring it. The slot stays held until that has ended cleanly.
+   */
+  compensation?: string;
 }
 export interface SlotState {
   holders: SlotHolder[];
@@ -278,6 +289,11 @@ export const DEFAULT_SLOT_WORKFLOW_ID = 'airlock-blast-radius';
  * continued run with its own start time, and the alert route needs the promotion's.
  */
 export const PROMOTION_STARTED_MEMO = 'airlockPromotionStartedAt';
+
+/** The compensation of a promotion that ended without its rollback: one per promotion, so two reapers never run two. */
+export function compensationWorkflowId(promotionWorkflowId: string): string {
+  return `compensate-${promotionWorkflowId}`;
+}
 
 /** Deterministic id: one promotion per service and commit, so a duplicate start finds the first. */
 export function promotionWorkflowId(change: Pick<Change, 'service' | 'commit'>): string {

@@ -41,6 +41,8 @@ export function promotionDetails(s: PromotionState, nowMs: number): string {
   else if (i?.kind === 'deploy_failed') lines.push(`deploy to ${i.environment} failed: ${i.message}`);
   else if (i?.kind === 'activity_failed') lines.push(`${i.activity} failed: ${i.message}`);
   else if (i?.kind === 'invariant_violated') lines.push(`invariant violated: ${i.message}`);
+  else if (i?.kind === 'workflow_ended')
+    lines.push(`workflow ${i.status}${i.endedAt ? ` at ${i.endedAt}` : ''}; compensated by ${i.compensation}`);
   const blocks = s.findings.filter((f) => f.level === 'block');
   if (blocks.length) lines.push(`blocked by ${blocks.map((f) => f.rule).join(', ')}`);
   if (s.rollback)

@@ -106,6 +106,8 @@ describe('status without a worker', () => {
     expect(r.out).toMatch(
       /NOTICE +TERMINATED at .*: operator pressed terminate\. The workflow ran no rollback; still deployed as last reported: staging\./,
     );
+    // Where to look next: the compensation the blast-radius slot's reaper starts for it.
+    expect(r.out).toContain(`airlock status compensate-${h.workflowId}`);
   });
 
   test('unknown ids and services are one line with the not-found exit code, never a stack trace', async () => {

@@ -38,6 +38,31 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   return env;
 }
 
+/**
+ * Works around sdk-java#1138: the time-skipping test server never releases the time-skipping lock
+ * it holds for an activity that was still open when its workflow ended (here: terminated
+ * mid-deploy), so from then on its clock only runs at wall-clock speed. Releases one lock per
+ * activity the ended workflow's history leaves open. Returns how many. (A lock it cannot see, such
+ * as a workflow task in flight at the terminate, is not released: timers after it then run at
+ * wall-clock speed, e.g. the compensation's one-minute settle wait takes a real minute.)
+ */
+export async function releaseTimeLocksOfEnded(env: TestWorkflowEnvironment, h: WorkflowHandle): Promise<number> {
+  const open = new Set<string>();
+  for (const e of (await h.fetchHistory()).events ?? []) {
+    if (e.activityTaskScheduledEventAttributes) open.add(String(e.eventId));
+    const closed =
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskTimedOutEventAttributes ??
+      e.activityTaskCanceledEventAttributes;
+    if (closed) open.delete(String(closed.scheduledEventId));
+  }
+  const testService = env.connection.testService;
+  if (!testService) throw new Error('releaseTimeLocksOfEnded: not a time-skipping test environment');
+  for (let i = 0; i < open.size; i++) await testService.unlockTimeSkipping({});
+  return open.size;
+}
+
 export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   const executable = serverExecutable('temporal');
@@ -261,4 +286,14 @@ export async function sendSample(
 }
 
 export const untilStage = (stage: Stage) => (s: PromotionState) => s.stage === stage;
+
+/** Polls `fn` (real time, no time skipped) until `ok` holds; fails saying what it waited for. */
+export async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string, tries = 200): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const v = await fn();
+    if (ok(v)) return v;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(await fn()).slice(0, 600)}`);
+}
 export { Worker };

@@ -82,6 +82,14 @@ spec:
 `;
 }
 
+/** The policy's kubernetes section for the test cluster (appended with testPolicyYaml's `extra`). */
+export const KUBERNETES_POLICY = `kubernetes:
+  staging: { context: airlock, namespace: staging }
+  production: { context: airlock, namespace: production }
+  containers: [app]
+  rolloutTimeoutMinutes: 2
+`;
+
 export const SETTINGS: KubernetesSettings = kubernetesSchema.parse({
   staging: { namespace: NAMESPACE.staging },
   production: { namespace: NAMESPACE.production },

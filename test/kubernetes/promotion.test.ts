@@ -10,7 +10,7 @@ import { createKubernetesDeployer, canaryName } from '../../src/integrations/kub
 import { parsePolicy } from '../../src/policy/config/load';
 import type { PromotionResult } from '../../src/workflows/messages';
 import { testPolicyYaml } from '../helpers/harness';
-import { prepareCluster, readDeployment, readyPodImages, serviceYaml } from './fixtures';
+import { KUBERNETES_POLICY, prepareCluster, readDeployment, readyPodImages, serviceYaml } from './fixtures';
 
 let cluster: TestCluster;
 let env: TestWorkflowEnvironment;
@@ -21,13 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([cluster?.teardown(), env?.teardown()]);
 });
-
-const KUBERNETES_POLICY = `kubernetes:
-  staging: { context: airlock, namespace: staging }
-  production: { context: airlock, namespace: production }
-  containers: [app]
-  rolloutTimeoutMinutes: 2
-`;
 
 test('breach during the canary: production and staging restored to their exact templates, canary gone', async () => {
   const service = 'notification-service';

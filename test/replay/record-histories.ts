@@ -6,13 +6,27 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { createRig, timeSkippingEnv } from '../helpers/harness';
 import { runHistories } from '../helpers/runs';
 import { SCENARIOS } from './scenarios';
+import { SLOT_SCENARIOS } from './slot-scenarios';
 import { version as sdkVersion } from '@temporalio/workflow/package.json';
 
 /** The newest behaviour the recordings show: the promotion workflow's latest patch id. */
 const RECORDING = 'continue-as-new';
+/** The same for the slot workflow (and the compensation it starts): its latest patch id. */
+const SLOT_RECORDING = 'compensate-ended-holders';
+
+function save(file: string, workflowId: string, history: unknown) {
+  const doc = {
+    workflowId,
+    sdkVersion,
+    recordedAt: new Date().toISOString(),
+    history: JSON.parse(historyToJSON(history as never)),
+  };
+  writeFileSync(file, JSON.stringify(doc, null, 1) + '\n');
+}
 
 async function main() {
   const env = await timeSkippingEnv();
@@ -50,14 +64,29 @@ async function main() {
       const runs = await runHistories(env.client, h.workflowId);
       for (const [i, { history }] of runs.entries()) {
         const file = fileOf(runs.length > 1 ? i + 1 : undefined);
-        const doc = {
-          workflowId: h.workflowId,
-          sdkVersion,
-          recordedAt: new Date().toISOString(),
-          history: JSON.parse(historyToJSON(history)),
-        };
-        writeFileSync(file, JSON.stringify(doc, null, 1) + '\n');
+        save(file, h.workflowId, history);
         console.log(`${s.name}: ${history.events?.length} events -> ${file}`);
+      }
+    }
+    for (const s of SLOT_SCENARIOS) {
+      const fileOf = (name: string) => join(__dirname, 'histories', `${name}.${SLOT_RECORDING}.json`);
+      if (existsSync(fileOf(s.name))) {
+        console.log(`${s.name}: ${fileOf(s.name)} exists; fixtures are never overwritten`);
+        continue;
+      }
+      const rig = createRig(env);
+      const kept = await rig.run(() => s.drive(env, rig));
+      for (const k of kept) {
+        const history = await env.client.workflow
+          .getHandle(k.workflowId)
+          .fetchHistory()
+          .catch((err) => {
+            if (err instanceof WorkflowNotFoundError || (err as { code?: number }).code === 5) return undefined; // e.g. no compensation on older code
+            throw err;
+          });
+        if (!history) continue;
+        save(fileOf(k.name), k.workflowId, history);
+        console.log(`${k.name}: ${history.events?.length} events -> ${fileOf(k.name)}`);
       }
     }
   } finally {

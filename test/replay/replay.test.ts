@@ -43,6 +43,14 @@ test('every recorded ending of the stage machine is a fixture', () => {
     assert.ok(runs.slice(0, -1).every((f) => continuedAsNew(f.history)));
     assert.ok(runs.slice(1).every((f) => resumed(f.history)));
   }
+  // The slot workflow never ends: its runs from before compensate-ended-holders must replay, and so
+  // must the compensation it starts (test/replay/slot-scenarios.ts).
+  for (const n of [
+    'slot-terminated-holder.slot-v1',
+    'slot-terminated-holder.compensate-ended-holders',
+    'compensation-terminated-in-bake.compensate-ended-holders',
+  ])
+    assert.ok(names.includes(n), `missing replay fixture ${n}.json`);
 });
 
 const firstEvent = (h: (typeof fixtures)[number]['history']) => h.events?.[0]?.workflowExecutionStartedEventAttributes;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { createRig, feed, state, timeSkippingEnv, untilStage } from '../helpers/harness';
+import { createRig, feed, state, timeSkippingEnv, untilStage, waitFor } from '../helpers/harness';
 import { abortUpdate, slotStateQuery, type PromotionResult, type SlotState } from '../../src/workflows/messages';
 
 let env: TestWorkflowEnvironment;
@@ -24,15 +24,6 @@ const slots = (rig: { slotWorkflowId: string }): Promise<SlotState> =>
       if (err instanceof WorkflowNotFoundError) return EMPTY;
       throw err;
     });
-
-async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = await fn();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(await fn()).slice(0, 600)}`);
-}
 
 describe('blast-radius slot', () => {
   test('a second service queues behind the one in flight and starts only when it ends', async () => {

@@ -3,11 +3,10 @@
 // refusal says why; identity refusals are recorded in state.refusals so the history shows them.
 import * as wf from '@temporalio/workflow';
 import type { z } from 'zod';
-import type { PromotionSettings } from '../../policy/config/schema';
-import { checkDecisionIdentity, type Attribution, type SignedRequest } from '../../approvals/verify-decision';
-import { FailureType } from '../../common/failure-types';
+import type { SignedRequest } from '../../approvals/verify-decision';
 import { formatDuration } from '../../common/durations';
-import { authorizeHuman, type HumanAction } from '../approval-authorization';
+import { createDecisionChecks, handling as handleDecision, validating } from '../decision-checks';
+import { registerResolveHandler } from '../resolve-handler';
 import {
   abortSignal,
   abortUpdate,
@@ -17,7 +16,6 @@ import {
   queuePositionSignal,
   rejectSignal,
   rejectUpdate,
-  resolveUpdate,
   slotGrantedSignal,
   stateQuery,
   type Approval,
@@ -30,7 +28,6 @@ import {
   describeIssue,
   errorRateSampleSchema,
   rejectRequestSchema,
-  resolveRequestSchema,
 } from '../payload-schemas';
 import { iso, type PromotionContext } from './context';
 
@@ -50,13 +47,17 @@ export function whyNotAwaitingApproval(state: PromotionState, now: number): stri
   }
 }
 
-// Identity refusals (forged, replayed, unsigned, stale signature) are recorded in state.refusals,
-// so an update carrying one passes its validator and is refused by its handler, in history.
-class IdentityRefused extends Error {}
-
 export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean): void {
   // Carried over when the promotion continues as new: a signature used once is refused in every run.
   const { state, workflowId, change, usedSignatures } = ctx;
+  const checks = createDecisionChecks({
+    workflowId,
+    change,
+    settings: () => ctx.settings,
+    signedDecisions,
+    usedSignatures,
+  });
+  const { authorize, checkIdentity } = checks;
   // Before this version a stop arriving while the gate ran was refused and the change went on.
   const stopsWaitForGate = wf.patched('stops-wait-for-gate');
   const gateRunning = () => stopsWaitForGate && state.stage === 'policy_gate';
@@ -65,21 +66,6 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
    * runs is judged as soon as the gate has decided: never dropped, never accepted unchecked.
    */
   const afterGate = () => wf.condition(() => !gateRunning());
-
-  function authorize(action: HumanAction, who: string): { approver: string; settings: PromotionSettings } {
-    const settings = ctx.settings;
-    if (!settings) throw new Error(`${action}: the policy gate is still running; try again in a few seconds`);
-    const auth = authorizeHuman({ workflowId, change, settings, now: Date.now() }, action, who);
-    if (!auth.ok) throw new Error(auth.reason);
-    return { approver: auth.approver, settings };
-  }
-
-  function checkIdentity(action: HumanAction, req: SignedRequest, settings: PromotionSettings): Attribution {
-    if (!signedDecisions) return 'unsigned'; // histories from before signed decisions replay as they ran
-    const r = checkDecisionIdentity(req, { workflowId, action, settings, now: Date.now(), usedSignatures });
-    if (!r.ok) throw new IdentityRefused(r.reason);
-    return r.attribution;
-  }
 
   function validateApproval(raw: ApprovalRequest) {
     const parsed = approvalRequestSchema.safeParse(raw);
@@ -145,27 +131,9 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   const abort = (raw: unknown) => stop('abort', parseAbort(raw));
   const refuseRecorded = (action: string, who: unknown, err: Error) =>
     ctx.refuse({ who: String(who ?? '(unknown)'), action, reason: err.message });
-  /** Update validator: identity refusals pass, so the handler can record them in history. */
-  const validating = (fn: () => unknown) => {
-    try {
-      fn();
-    } catch (err) {
-      if (!(err instanceof IdentityRefused)) throw err;
-    }
-  };
   /** Update handler: a refusal fails the update with a typed failure; identity refusals are recorded. */
-  function handling<T>(action: string, who: unknown, fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof IdentityRefused) refuseRecorded(action, who, err);
-      throw wf.ApplicationFailure.create({
-        type: FailureType.DecisionRefused,
-        message: (err as Error).message,
-        nonRetryable: true,
-      });
-    }
-  }
+  const handling = <T>(action: string, who: unknown, fn: () => T): T =>
+    handleDecision(fn, (err) => refuseRecorded(action, who, err));
   // Signals cannot answer: a refused signal is recorded where `state` and the UI show it.
   const refusing = (action: string, who: unknown, fn: () => void) => {
     try {
@@ -205,26 +173,7 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   });
 
   // A failed rollback holds the slot until a human, signed, says it has been dealt with.
-  const validateResolve = (raw: unknown) => {
-    const req = parseOrThrow(resolveRequestSchema, 'resolve', raw);
-    if (state.stage !== 'awaiting_resolution') {
-      throw new Error(`resolve: nothing to resolve; stage is ${state.stage} (only a failed rollback waits for this)`);
-    }
-    const { approver, settings } = authorize('resolve', req.approver);
-    checkIdentity('resolve', { ...req, approver, text: req.note }, settings);
-    return { approver, req };
-  };
-  wf.setHandler(
-    resolveUpdate,
-    (raw) =>
-      handling('resolve', raw?.approver, () => {
-        const { approver, req } = validateResolve(raw);
-        if (req.signature) usedSignatures.add(req.signature.value);
-        state.resolution = { by: approver, note: req.note, at: iso(Date.now()) };
-        return { accepted: true as const };
-      }),
-    { validator: (raw) => validating(() => validateResolve(raw)) },
-  );
+  registerResolveHandler({ state, checks, recordRefusal: refuseRecorded });
   wf.setHandler(errorRateSignal, (raw) => {
     const parsed = errorRateSampleSchema.safeParse(raw);
     if (!parsed.success) {

@@ -21,6 +21,8 @@ const OUTCOME_OF: Record<Interruption['kind'], Outcome> = {
   deploy_failed: 'failed',
   activity_failed: 'failed',
   invariant_violated: 'failed',
+  // Never raised by the promotion itself: its compensation workflow reports it (src/workflows/compensation.ts).
+  workflow_ended: 'failed',
 };
 
 export async function promotion(input: PromotionInput): Promise<PromotionResult> {
@@ -90,7 +92,8 @@ async function compensate(ctx: PromotionContext, err: unknown): Promise<Outcome>
   return wf.CancellationScope.nonCancellable(() => unwind(ctx));
 }
 
-async function unwind(ctx: PromotionContext): Promise<Outcome> {
+/** Runs the rollback plan; also the compensation workflow's (src/workflows/compensation.ts). */
+export async function unwind(ctx: PromotionContext): Promise<Outcome> {
   const { state } = ctx;
   const outcome = state.interruption ? OUTCOME_OF[state.interruption.kind] : 'failed';
   if (ctx.rollback.isEmpty) return outcome;
@@ -112,7 +115,8 @@ async function unwind(ctx: PromotionContext): Promise<Outcome> {
   return 'rollback_failed';
 }
 
-async function finish(ctx: PromotionContext, outcome: Outcome): Promise<void> {
+/** The ending: a failed rollback waits for `resolve`, then the slot is released; shared with the compensation. */
+export async function finish(ctx: PromotionContext, outcome: Outcome): Promise<void> {
   const { state } = ctx;
   if (outcome === 'rollback_failed' && ctx.v2) {
     // Something may still run the change: the service keeps its slot (nothing else of it starts)
