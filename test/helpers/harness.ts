@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { msToTs } from '@temporalio/common/lib/time';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { ActivityDeps } from '../../src/activities';
 import {
@@ -169,10 +170,11 @@ export function createRig(
       // A stuck test fails with a reason instead of hanging the suite.
       let timer: NodeJS.Timeout | undefined;
       const limit = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`rig.run: test body still running after ${RUN_LIMIT_MS / 1000} s`)),
-          RUN_LIMIT_MS,
-        );
+        timer = setTimeout(() => {
+          void openWorkflows(env).then((open) =>
+            reject(new Error(`rig.run: test body still running after ${RUN_LIMIT_MS / 1000} s; open: ${open}`)),
+          );
+        }, RUN_LIMIT_MS);
       });
       try {
         return await worker.runUntil(async () => {
@@ -193,6 +195,38 @@ export function createRig(
     },
   };
   return rig;
+}
+
+/** Every open workflow of the server with what it waits for: why time may not be skipping. */
+async function openWorkflows(env: TestWorkflowEnvironment): Promise<string> {
+  try {
+    const page = await env.client.workflowService.listOpenWorkflowExecutions({
+      namespace: env.namespace ?? 'default',
+      maximumPageSize: 200,
+      startTimeFilter: { earliestTime: msToTs(0), latestTime: msToTs(Date.now() + 365 * 86_400_000) },
+    });
+    const lines = await Promise.all(
+      (page.executions ?? []).map(async (e) => {
+        const { raw } = await env.client.workflow.getHandle(e.execution!.workflowId!).describe();
+        const acts = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name}#${a.attempt}`);
+        const h = env.client.workflow.getHandle(e.execution!.workflowId!);
+        const events = ((await h.fetchHistory()).events ?? []).slice(-8);
+        const tail = events.map((ev) =>
+          [
+            ev.eventType,
+            ev.activityTaskScheduledEventAttributes?.activityType?.name,
+            ev.workflowExecutionSignaledEventAttributes?.signalName,
+          ]
+            .filter(Boolean)
+            .join(':'),
+        );
+        return `${e.execution!.workflowId} [${acts.join(',')}]${raw.pendingWorkflowTask ? ' +task' : ''} tail ${tail.join(' ')}`;
+      }),
+    );
+    return lines.join('; ') || '(none)';
+  } catch (err) {
+    return `(listing failed: ${String(err)})`;
+  }
 }
 
 /**
