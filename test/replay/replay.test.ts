@@ -34,14 +34,27 @@ test('every recorded ending of the stage machine is a fixture', () => {
     assert.ok(names.includes(`${n}.promotion-v2`), `missing replay fixture ${n}.promotion-v2.json`);
   }
   // Promotions that continued as new: the run that continued and the runs that resumed.
+  // Each recording (continue-as-new, slot-v2, ...) is its own chain of runs.
   for (const n of ['promoted-across-runs', 'rolled-back-across-runs']) {
     const runNumber = (name: string) => Number(/\.run-(\d+)\./.exec(name)?.[1]);
-    const runs = fixtures
-      .filter((f) => f.name.startsWith(`${n}.run-`))
-      .sort((a, b) => runNumber(a.name) - runNumber(b.name));
-    assert.ok(runs.length >= 2, `missing replay fixtures ${n}.run-<n>.continue-as-new.json`);
-    assert.ok(runs.slice(0, -1).every((f) => continuedAsNew(f.history)));
-    assert.ok(runs.slice(1).every((f) => resumed(f.history)));
+    const recordingOf = (name: string) => name.replace(/^.*\.run-\d+\./, '').replace(/\.json$/, '');
+    const chained = fixtures.filter((f) => f.name.startsWith(`${n}.run-`));
+    const recordings = new Set(chained.map((f) => recordingOf(f.name)));
+    assert.ok(recordings.has('continue-as-new'), `missing replay fixtures ${n}.run-<n>.continue-as-new.json`);
+    for (const recording of recordings) {
+      const runs = chained
+        .filter((f) => recordingOf(f.name) === recording)
+        .sort((a, b) => runNumber(a.name) - runNumber(b.name));
+      assert.ok(runs.length >= 2, `${n} (${recording}): fewer than two runs`);
+      assert.ok(
+        runs.slice(0, -1).every((f) => continuedAsNew(f.history)),
+        `${n} (${recording}) continued`,
+      );
+      assert.ok(
+        runs.slice(1).every((f) => resumed(f.history)),
+        `${n} (${recording}) resumed`,
+      );
+    }
   }
   // The slot workflow never ends: its runs from before compensate-ended-holders must replay, and so
   // must the compensation it starts (test/replay/slot-scenarios.ts).
