@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { ActivityDeps } from '../../src/activities';
+import type { Activities, ActivityDeps } from '../../src/activities';
 import {
   createSimulatedDeployer,
   type SimulatedDeployer,
@@ -109,6 +109,8 @@ export function createRig(
     /** Fault injection around the simulated deployer (rig.deployer stays the model tests inspect). */
     wrapDeployer?: (d: SimulatedDeployer) => Deployer;
     deps?: Partial<ActivityDeps>;
+    /** Fault injection at the activity layer: wraps the real activities before the worker gets them. */
+    wrapActivities?: (activities: Activities) => Activities;
   } = {},
 ): Rig {
   const deployer = createSimulatedDeployer(opts.deployer);
@@ -140,6 +142,7 @@ export function createRig(
         taskQueue,
         deps,
         workflowBundle: await workflowBundle(),
+        ...(opts.wrapActivities ? { wrapActivities: opts.wrapActivities } : {}),
       });
       // A stuck test fails with a reason instead of hanging the suite.
       let timer: NodeJS.Timeout | undefined;
