@@ -28,6 +28,8 @@ export interface BlastRadiusInput {
 
 /** How often holders are checked for having ended without releasing, while someone waits. */
 const HOLDER_CHECK_MS = 5 * MINUTE_MS;
+/** How soon a release whose confirmation failed (the promotion could not be asked) is asked again. */
+const RELEASE_RETRY_MS = MINUTE_MS;
 /** Continue as new well before the history gets heavy; the state is small. */
 const MAX_HISTORY_EVENTS = 4000;
 
@@ -229,6 +231,8 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
     const waits = [
       next !== undefined ? next - Date.now() : Infinity,
       queue.length && holders.length ? HOLDER_CHECK_MS : Infinity,
+      // Before this, a release left unconfirmed waited for the next signal, which might never come.
+      releases.size && wf.patched('release-retry') ? RELEASE_RETRY_MS : Infinity,
     ];
     const waitMs = Math.max(1, Math.min(...waits));
     if (waitMs === Infinity) {
@@ -236,7 +240,11 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
       continue;
     }
     const summary =
-      waitMs === waits[0] ? `hourly start limit: next start in ${formatDuration(waitMs)}` : 'next slot-holder check';
+      waitMs === waits[0]
+        ? `hourly start limit: next start in ${formatDuration(waitMs)}`
+        : waitMs === waits[2]
+          ? 'confirm a release again'
+          : 'next slot-holder check';
     const woke = await wf.condition(() => dirty, waitMs, { summary });
     if (!woke && queue.length && holders.length) await reapEndedHolders();
   }

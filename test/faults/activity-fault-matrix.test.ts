@@ -409,6 +409,32 @@ describe('activity fault matrix: a restore that fails during a rollback', () => 
 
 describe('activity fault matrix: the slot release and the slot workflow', () => {
   for (const mode of MODES) {
+    test(`releaseSlot failing ${mode} at the end: the outcome stands, the slot is reclaimed once another promotion waits`, async () => {
+      const first = (args: unknown[]) => String(args[1]).startsWith(`promotion-${SERVICE}-`);
+      const { rig, calls } = faultRig([{ activity: 'releaseSlot', mode, when: first }], {
+        policyText: testPolicyYaml({ ...POLICY, maxServicesInFlight: 1 }),
+      });
+      await rig.run(async () => {
+        const h = await rig.start();
+        await drive(h);
+        const r: PromotionResult = await h.result();
+        assert.equal(r.outcome, 'promoted');
+        assert.equal(failedCalls(calls, 'releaseSlot'), attempts(mode, ATTEMPTS.control));
+        assert.deepEqual(rig.deployer.view(SERVICE, 'production'), PROMOTED);
+        // Nobody released it: the ended promotion still holds the slot while nobody waits.
+        assert.deepEqual(await slotHolders(rig), [h.workflowId]);
+        // Another promotion queues: the slot workflow's holder check finds the holder ended.
+        const next = await rig.start({ service: 'search-service' });
+        const s = await feed(env, next, { stop: (x) => x.deployed.includes('staging'), stepMinutes: 1, maxSteps: 60 });
+        assert.deepEqual(s.deployed, ['staging']);
+        assert.deepEqual(await slotHolders(rig), [next.workflowId]);
+        await next.signal('abort', { by: 'alice', reason: 'fault test over' });
+        assert.equal((await next.result()).outcome, 'aborted');
+        await assertSlotReleased(rig);
+        await assertSlotWorkflowRunning(rig);
+      });
+    });
+
     test(`slotLimits failing ${mode} on every grant: the slot workflow keeps its limits and grants, promoted`, async () => {
       const { rig, calls } = faultRig([{ activity: 'slotLimits', mode }]);
       await rig.run(async () => {
@@ -417,6 +443,21 @@ describe('activity fault matrix: the slot release and the slot workflow', () => 
         assert.equal((await h.result()).outcome, 'promoted');
         assert.equal(failedCalls(calls, 'slotLimits'), attempts(mode, ATTEMPTS.slot));
         await assertSlotReleased(rig);
+        await assertSlotWorkflowRunning(rig);
+      });
+    });
+
+    test(`hasPromotionEnded failing ${mode} when the release comes: asked again, the slot is released`, async () => {
+      const { rig, calls } = faultRig([{ activity: 'hasPromotionEnded', mode, times: attempts(mode, ATTEMPTS.slot) }]);
+      await rig.run(async () => {
+        const h = await rig.start();
+        await drive(h);
+        assert.equal((await h.result()).outcome, 'promoted');
+        assert.equal(failedCalls(calls, 'hasPromotionEnded'), attempts(mode, ATTEMPTS.slot));
+        await assertSlotWorkflowRunning(rig);
+        // Nothing else happens to the slot workflow: it must ask again by itself.
+        for (let i = 0; i < 20 && (await slotHolders(rig)).length; i++) await env.sleep('1 minute');
+        assert.deepEqual(await slotHolders(rig), [], 'the release was confirmed on a later round');
         await assertSlotWorkflowRunning(rig);
       });
     });
