@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
-import { createActivities, type ActivityDeps } from '../activities';
+import { createActivities, type Activities, type ActivityDeps } from '../activities';
 import { createLogReporter } from '../integrations/log/log-reporter';
 import { integrationReporters } from './integration-reporters';
 import { createSimulatedDeployer } from '../integrations/simulation/simulated-deployer';
@@ -23,6 +23,8 @@ export interface AirlockWorkerOptions {
   deps: ActivityDeps;
   /** A pre-built bundle (tests bundle once); otherwise the worker bundles WORKFLOWS_PATH. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Tests only: wraps the real activities (fault injection); production passes none. */
+  wrapActivities?: (activities: Activities) => Activities;
 }
 
 export function createAirlockWorker(o: AirlockWorkerOptions): Promise<Worker> {
@@ -31,7 +33,7 @@ export function createAirlockWorker(o: AirlockWorkerOptions): Promise<Worker> {
     namespace: o.namespace,
     taskQueue: o.taskQueue,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities(o.deps),
+    activities: o.wrapActivities ? o.wrapActivities(createActivities(o.deps)) : createActivities(o.deps),
     // A stop reaches a running deploy only in a heartbeat's reply; the default throttle (0.8 × the
     // 20 s heartbeat timeout) delayed the cancel by ~16 s, a rollout's worth of time.
     maxHeartbeatThrottleInterval: '2 seconds',

@@ -34,6 +34,8 @@ const HOLDER_CHECK_MS = 5 * MINUTE_MS;
  * (so ran no rollback) keeps its slot until its compensation workflow has ended cleanly.
  */
 const COMPENSATE_PATCH = 'compensate-ended-holders';
+/** How soon a release whose confirmation failed (the promotion could not be asked) is asked again. */
+const RELEASE_RETRY_MS = MINUTE_MS;
 /** Continue as new well before the history gets heavy; the state is small. */
 const MAX_HISTORY_EVENTS = 4000;
 
@@ -259,14 +261,23 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
     // Sleep until something changes, the hourly limit opens, or a holder check is due.
     const next = nextStartAllowedAt();
     const checkHolders = holders.length > 0 && (queue.length > 0 || wf.patched(COMPENSATE_PATCH));
-    const waits = [next !== undefined ? next - Date.now() : Infinity, checkHolders ? HOLDER_CHECK_MS : Infinity];
+    const waits = [
+      next !== undefined ? next - Date.now() : Infinity,
+      checkHolders ? HOLDER_CHECK_MS : Infinity,
+      // Before this, a release left unconfirmed waited for the next signal, which might never come.
+      releases.size && wf.patched('release-retry') ? RELEASE_RETRY_MS : Infinity,
+    ];
     const waitMs = Math.max(1, Math.min(...waits));
     if (waitMs === Infinity) {
       await wf.condition(() => dirty);
       continue;
     }
     const summary =
-      waitMs === waits[0] ? `hourly start limit: next start in ${formatDuration(waitMs)}` : 'next slot-holder check';
+      waitMs === waits[0]
+        ? `hourly start limit: next start in ${formatDuration(waitMs)}`
+        : waitMs === waits[2]
+          ? 'confirm a release again'
+          : 'next slot-holder check';
     const woke = await wf.condition(() => dirty, waitMs, { summary });
     if (!woke && checkHolders) await reapEndedHolders();
   }

@@ -4,7 +4,7 @@ import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSour
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { msToTs } from '@temporalio/common/lib/time';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { ActivityDeps } from '../../src/activities';
+import type { Activities, ActivityDeps } from '../../src/activities';
 import {
   createSimulatedDeployer,
   type SimulatedDeployer,
@@ -135,6 +135,8 @@ export function createRig(
     /** Fault injection around the simulated deployer (rig.deployer stays the model tests inspect). */
     wrapDeployer?: (d: SimulatedDeployer) => Deployer;
     deps?: Partial<ActivityDeps>;
+    /** Fault injection at the activity layer: wraps the real activities before the worker gets them. */
+    wrapActivities?: (activities: Activities) => Activities;
   } = {},
 ): Rig {
   const deployer = createSimulatedDeployer(opts.deployer);
@@ -166,6 +168,7 @@ export function createRig(
         taskQueue,
         deps,
         workflowBundle: await workflowBundle(),
+        ...(opts.wrapActivities ? { wrapActivities: opts.wrapActivities } : {}),
       });
       // A stuck test fails with a reason instead of hanging the suite.
       let timer: NodeJS.Timeout | undefined;

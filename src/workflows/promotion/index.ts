@@ -133,10 +133,20 @@ export async function finish(ctx: PromotionContext, outcome: Outcome): Promise<v
   // Set before the release: the slot workflow confirms a release by asking whether we have ended.
   state.outcome = outcome;
   if (ctx.slot.requested) {
-    await controlActs.releaseSlot.executeWithOptions({ summary: 'release the blast-radius slot' }, [
-      ctx.slotWorkflowId,
-      ctx.workflowId,
-    ]);
+    try {
+      await controlActs.releaseSlot.executeWithOptions({ summary: 'release the blast-radius slot' }, [
+        ctx.slotWorkflowId,
+        ctx.workflowId,
+      ]);
+    } catch (err) {
+      // The outcome is decided: a release that could not be sent must not fail the promotion (its
+      // result and outcome would be lost). The slot workflow reclaims the slot of a holder that has
+      // ended at its next holder check, while another promotion waits (blast-radius.ts).
+      if (!wf.patched('release-failure-tolerated')) throw err;
+      wf.log.error('slot release failed; the slot workflow reclaims it once this promotion has ended', {
+        error: String((err as { cause?: Error }).cause?.message ?? err),
+      });
+    }
   }
   state.outcome = outcome;
   state.endedAt = iso(Date.now());
