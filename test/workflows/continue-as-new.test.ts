@@ -2,7 +2,7 @@
 // and the next run goes on exactly where the last stopped: the rest of the bake and no more, the
 // approvals so far, the signatures already used, the rollback plan, the slot, the error-rate
 // monitor. Time-skipping server, real 24 h bake; a low history limit so each run is short.
-import { afterAll, beforeAll, describe, test } from 'vitest';
+import { afterEach, beforeEach, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -13,11 +13,13 @@ import { signedRequest } from '../../src/approvals/signed-request';
 import { readPromotion } from '../../src/client/promotion-view';
 import { approveUpdate, resolveUpdate, type PromotionResult } from '../../src/workflows/messages';
 
+// A server per test: a test that stops its worker with an activity outstanding (the status test)
+// leaves the time-skipping server unable to skip time, which would stall the tests after it.
 let env: TestWorkflowEnvironment;
-beforeAll(async () => {
+beforeEach(async () => {
   env = await timeSkippingEnv();
 });
-afterAll(async () => {
+afterEach(async () => {
   await env?.teardown();
 });
 
