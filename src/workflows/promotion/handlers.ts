@@ -66,6 +66,8 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
    * runs is judged as soon as the gate has decided: never dropped, never accepted unchecked.
    */
   const afterGate = () => wf.condition(() => !gateRunning());
+  /** Judged at once (in the order received) unless the gate is still running. */
+  const whenGated = <T>(fn: () => T): T | Promise<T> => (gateRunning() ? afterGate().then(fn) : fn());
 
   function validateApproval(raw: ApprovalRequest) {
     const parsed = approvalRequestSchema.safeParse(raw);
@@ -149,28 +151,16 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   wf.setHandler(approveSignal, (req) => refusing('approve', req?.approver, () => recordApproval(req, 'signal')));
   wf.setHandler(
     rejectUpdate,
-    async (req) => {
-      await afterGate();
-      return handling('reject', req?.approver, () => (reject(req), { accepted: true as const }));
-    },
+    (req) => whenGated(() => handling('reject', req?.approver, () => (reject(req), { accepted: true as const }))),
     { validator: (req) => validating(() => validateStop('reject', parseReject(req))) },
   );
-  wf.setHandler(rejectSignal, async (req) => {
-    await afterGate();
-    refusing('reject', req?.approver, () => reject(req));
-  });
+  wf.setHandler(rejectSignal, (req) => whenGated(() => refusing('reject', req?.approver, () => reject(req))));
   wf.setHandler(
     abortUpdate,
-    async (req) => {
-      await afterGate();
-      return handling('abort', req?.by, () => (abort(req), { accepted: true as const }));
-    },
+    (req) => whenGated(() => handling('abort', req?.by, () => (abort(req), { accepted: true as const }))),
     { validator: (req) => validating(() => validateStop('abort', parseAbort(req))) },
   );
-  wf.setHandler(abortSignal, async (req) => {
-    await afterGate();
-    refusing('abort', req?.by, () => abort(req));
-  });
+  wf.setHandler(abortSignal, (req) => whenGated(() => refusing('abort', req?.by, () => abort(req))));
 
   // A failed rollback holds the slot until a human, signed, says it has been dealt with.
   registerResolveHandler({ state, checks, recordRefusal: refuseRecorded });
