@@ -14,6 +14,7 @@ import { FailureType } from '../common/failure-types';
 import type { Environment } from '../workflows/messages';
 import {
   DeployRejectedError,
+  type ChangeRef,
   type DeployCallOptions,
   type Deployer,
   type DeployResult,
@@ -74,24 +75,36 @@ function logged(result: DeployResult): DeployResult {
 
 export function createDeployActivities(deployer: Deployer) {
   return {
-    async snapshotEnvironment(service: string, environment: Environment): Promise<EnvironmentSnapshot> {
-      return guarded(`snapshot ${service} in ${environment}`, (o) => deployer.snapshot(service, environment, o));
+    async snapshotEnvironment(
+      service: string,
+      environment: Environment,
+      change?: ChangeRef,
+    ): Promise<EnvironmentSnapshot> {
+      return guarded(`snapshot ${service} in ${environment}`, (o) =>
+        deployer.snapshot(service, environment, o, change),
+      );
     },
     async deployToEnvironment(req: {
       service: string;
       environment: Environment;
       version: string;
+      change?: ChangeRef;
     }): Promise<DeployResult> {
       return logged(
         await guarded(`deploy ${req.service} ${req.version} to ${req.environment}`, (o) => deployer.deploy(req, o)),
       );
     },
-    async deployCanary(req: { service: string; version: string; percent: number }): Promise<DeployResult> {
+    async deployCanary(req: {
+      service: string;
+      version: string;
+      percent: number;
+      change?: ChangeRef;
+    }): Promise<DeployResult> {
       return logged(
         await guarded(`canary ${req.service} ${req.version} at ${req.percent}%`, (o) => deployer.deployCanary(req, o)),
       );
     },
-    async promoteCanary(req: { service: string; version: string }): Promise<DeployResult> {
+    async promoteCanary(req: { service: string; version: string; change?: ChangeRef }): Promise<DeployResult> {
       return logged(
         await guarded(`promote ${req.service} ${req.version} to all of production`, (o) => deployer.promote(req, o)),
       );

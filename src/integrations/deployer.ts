@@ -39,22 +39,41 @@ export interface DeployCallOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The merged change a deploy carries: deployers that render an environment from the repository
+ * (kustomize, Helm, manifests, Terraform) read it at `commit` and compare with `baseCommit`;
+ * image-tag deployers ignore it and deploy `version`.
+ */
+export interface ChangeRef {
+  commit: string;
+  baseCommit?: string;
+}
+
 export interface Deployer {
   /** e.g. "simulated", "kubernetes". */
   readonly kind: string;
-  snapshot(service: string, environment: Environment, options?: DeployCallOptions): Promise<EnvironmentSnapshot>;
+  /** Records everything `change` would touch in `environment` (the workload, for image-tag deployers). */
+  snapshot(
+    service: string,
+    environment: Environment,
+    options?: DeployCallOptions,
+    change?: ChangeRef,
+  ): Promise<EnvironmentSnapshot>;
   /** Puts `version` on the whole of `environment` and waits until the rollout is ready. */
   deploy(
-    req: { service: string; environment: Environment; version: string },
+    req: { service: string; environment: Environment; version: string; change?: ChangeRef },
     options?: DeployCallOptions,
   ): Promise<DeployResult>;
   /** Runs `version` beside the stable production version on `percent` of production. */
   deployCanary(
-    req: { service: string; version: string; percent: number },
+    req: { service: string; version: string; percent: number; change?: ChangeRef },
     options?: DeployCallOptions,
   ): Promise<DeployResult>;
   /** Gives the stable production workload `version`, waits, then removes the canary. */
-  promote(req: { service: string; version: string }, options?: DeployCallOptions): Promise<DeployResult>;
+  promote(
+    req: { service: string; version: string; change?: ChangeRef },
+    options?: DeployCallOptions,
+  ): Promise<DeployResult>;
   /** Restores the snapshot exactly (canary included), and waits until ready. */
   restore(snapshot: EnvironmentSnapshot, options?: DeployCallOptions): Promise<DeployResult>;
 }

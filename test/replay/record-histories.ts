@@ -13,10 +13,10 @@ import { SCENARIOS } from './scenarios';
 import { SLOT_SCENARIOS } from './slot-scenarios';
 import { version as sdkVersion } from '@temporalio/workflow/package.json';
 
-/** The newest behaviour the recordings show: the promotion workflow's latest patch id (slot-v2, stops-wait-for-gate). */
-const RECORDING = 'slot-v2';
-/** The same for the slot workflow (and the compensation it starts): its latest patch id. */
-const SLOT_RECORDING = 'slot-v2';
+/** The newest behaviour the recordings show: the promotion workflow's latest patch id (reports-outside-handlers). */
+const RECORDING = 'reports-outside-handlers';
+/** The same for the slot workflow and the compensation it starts (which queues its reports the same way). */
+const SLOT_RECORDING = 'reports-outside-handlers';
 
 function save(file: string, workflowId: string, history: unknown) {
   const doc = {

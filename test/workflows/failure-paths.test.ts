@@ -13,6 +13,7 @@ import {
   testPolicyYaml,
   timeSkippingEnv,
   untilStage,
+  waitFor,
   type Rig,
 } from '../helpers/harness';
 import { signedApproval, testSecretKey } from '../helpers/approver-keys';
@@ -126,6 +127,62 @@ describe('failure paths compensate', () => {
       assert.equal(r.outcome, 'failed');
       assert.equal(r.interruption?.kind === 'activity_failed' && r.interruption.activity, 'evaluatePolicyGate');
       assert.deepEqual(rig.deployer.operations, []);
+    });
+  });
+
+  describe('a stop sent while the policy gate runs is judged once the gate has decided', () => {
+    /** A rig whose content checks wait until the test lets them go, so the gate is still running. */
+    function gateHeld() {
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      const gate = { started: false, release };
+      const rig = createRig(env, {
+        deps: {
+          checkChange: async () => {
+            gate.started = true;
+            await released;
+            return [];
+          },
+        },
+      });
+      return { rig, gate };
+    }
+    const whileGateRuns = async (gate: { started: boolean }) => {
+      for (let i = 0; i < 400 && !gate.started; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.ok(gate.started, 'the policy gate is running');
+    };
+
+    test('a reject from an approver stops the promotion before anything is deployed', async () => {
+      const { rig, gate } = gateHeld();
+      await rig.run(async () => {
+        const h = await rig.start();
+        await whileGateRuns(gate);
+        await h.signal('reject', { approver: 'alice', reason: 'not this change' });
+        assert.equal((await state(h)).stage, 'policy_gate', 'the signal arrived while the gate ran');
+        gate.release();
+        const r: PromotionResult = await h.result();
+        assert.equal(r.outcome, 'rejected');
+        assert.deepEqual(r.interruption, { kind: 'rejected', by: 'alice', reason: 'not this change' });
+        assert.deepEqual(rig.deployer.operations, [], 'nothing deployed after a stop accepted during the gate');
+        await assertSlotReleased(rig);
+      });
+    });
+
+    test('an abort Update from someone the policy does not allow is refused (to its caller) after the gate, and the change goes on', async () => {
+      const { rig, gate } = gateHeld();
+      await rig.run(async () => {
+        const h = await rig.start();
+        await whileGateRuns(gate);
+        const refused = h.executeUpdate('abort', { args: [{ by: 'mallory', reason: 'mine now' }] });
+        await new Promise((r) => setTimeout(r, 200));
+        gate.release();
+        await assert.rejects(refused, refusedWith(/mallory/));
+        const s = await waitFor(() => state(h), untilStage('baking'), 'staging deployed and baking');
+        assert.equal(s.interruption, undefined);
+        await h.signal('abort', { by: 'alice', reason: 'end of test' });
+        assert.equal(((await h.result()) as PromotionResult).outcome, 'aborted');
+        assertRestored(rig);
+      });
     });
   });
 

@@ -60,6 +60,7 @@ export interface PromotionContext {
   readonly state: PromotionState;
   readonly rollback: RollbackPlan;
   readonly evidence: Evidence;
+  /** Reports scheduled so far: each settles when its activity has ended (never rejects). */
   readonly reports: Promise<unknown>[];
   /** `grants` counts grant signals heard, so a confirmation answers for the grants it saw. */
   readonly slot: { requested: boolean; granted: boolean; grants: number };
@@ -74,6 +75,8 @@ export interface PromotionContext {
   refuse(r: Omit<PromotionState['refusals'][number], 'at'>): void;
   setStage(stage: Stage): void;
   report(): void;
+  /** Every report asked for so far has been scheduled and has ended. */
+  reportsSettled(): Promise<void>;
   /** The end of the wait to resume when this run continued as new in `stage` (once), else undefined. */
   resumedAt(stage: Stage): number | undefined;
 }
@@ -96,6 +99,27 @@ export function createContext(
   const carried = input.continued;
   const state: PromotionState = carried?.state ?? initialState(workflowId, input.change, iso(Date.now()));
   const settings = carried ? state.settings : undefined;
+  // An activity scheduled by an Update handler, between the update's acceptance and its completion,
+  // made the SDK fail replay ("Update machine does not handle this event: ActivityTaskScheduled").
+  // Reports are queued and scheduled by the workflow's own coroutine once the handlers have run.
+  const queueReports = wf.patched('reports-outside-handlers');
+  const queued: PromotionState[] = [];
+  const schedule = (snapshot: PromotionState) =>
+    ctx.reports.push(
+      reportActs.reportStage
+        .executeWithOptions({ summary: `report stage ${snapshot.stage}` }, [snapshot])
+        .catch((err) => {
+          wf.log.warn('stage report failed', { stage: snapshot.stage, error: String(err) });
+        }),
+    );
+  if (queueReports) {
+    void (async () => {
+      for (;;) {
+        await wf.condition(() => queued.length > 0);
+        for (const snapshot of queued.splice(0)) schedule(snapshot);
+      }
+    })();
+  }
   const ctx: PromotionContext = {
     workflowId,
     change: input.change,
@@ -150,13 +174,12 @@ export function createContext(
       const dropped = (state.refusalsDropped ?? 0) + state.refusals.length - refusals.length;
       const snapshot = { ...state, refusals, ...(dropped ? { refusalsDropped: dropped } : {}), now: iso(Date.now()) };
       wf.setCurrentDetails(promotionDetails(snapshot, Date.now()));
-      ctx.reports.push(
-        reportActs.reportStage
-          .executeWithOptions({ summary: `report stage ${state.stage}` }, [snapshot])
-          .catch((err) => {
-            wf.log.warn('stage report failed', { stage: snapshot.stage, error: String(err) });
-          }),
-      );
+      if (queueReports) queued.push(snapshot);
+      else schedule(snapshot);
+    },
+    async reportsSettled() {
+      await wf.condition(() => queued.length === 0);
+      await Promise.all(ctx.reports);
     },
     resumedAt(stage) {
       const r = ctx.resume;

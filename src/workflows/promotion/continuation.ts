@@ -50,7 +50,7 @@ export function continueAsNewDue(ctx: PromotionContext): boolean {
  */
 export async function continueAsNewAt(ctx: PromotionContext, until: number, waiting: () => boolean): Promise<void> {
   await wf.condition(wf.allHandlersFinished);
-  await Promise.all(ctx.reports);
+  await ctx.reportsSettled();
   if (!waiting()) return;
   const continued: PromotionContinuation = {
     run: ctx.run,

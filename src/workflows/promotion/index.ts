@@ -152,6 +152,6 @@ export async function finish(ctx: PromotionContext, outcome: Outcome): Promise<v
   state.endedAt = iso(Date.now());
   wf.upsertSearchAttributes([{ key: outcomeKey, value: outcome }]);
   ctx.setStage('ended');
-  await Promise.all(ctx.reports);
+  await ctx.reportsSettled();
   await wf.condition(wf.allHandlersFinished);
 }

@@ -4,7 +4,7 @@ import * as wf from '@temporalio/workflow';
 import { HOUR_MS, MINUTE_MS } from '../../common/durations';
 import { formatMinutes } from '../../common/format';
 import { ErrorRateMonitor } from '../error-rate-monitor';
-import type { Environment, Stage } from '../messages';
+import type { Change, Environment, Stage } from '../messages';
 import { controlActs, deployActs, readActs } from './activity-options';
 import { Interrupted, iso, type GatedContext, type PromotionContext } from './context';
 import { watch, type WatchResult } from './watch';
@@ -79,6 +79,12 @@ const stopUnlessElapsed = (r: WatchResult) => {
 /** A stage after the policy gate; `resumesIn`: the stage whose wait a continued run resumes in it. */
 export type GatedStage = ((ctx: GatedContext) => Promise<void>) & { resumesIn?: Stage };
 
+/** What a deployer that renders from the repository reads: the merge commit and its base. */
+const changeRef = (change: Change) => ({
+  commit: change.commit,
+  ...(change.baseCommit ? { baseCommit: change.baseCommit } : {}),
+});
+
 /** Snapshot, push its restore, deploy: the sequence every environment goes through. */
 async function deployWithRestore(
   ctx: GatedContext,
@@ -90,6 +96,7 @@ async function deployWithRestore(
     readActs.snapshotEnvironment.executeWithOptions({ summary: `record ${environment} before the change` }, [
       change.service,
       environment,
+      changeRef(change),
     ]),
   );
   ctx.rollback.push({ label: `restore ${environment}`, environment, snapshot: before });
@@ -169,7 +176,7 @@ export async function staging(ctx: GatedContext): Promise<void> {
     activity: 'deployToEnvironment',
     run: () =>
       deployActs.deployToEnvironment.executeWithOptions({ summary: `deploy ${change.version} to staging` }, [
-        { service: change.service, environment: 'staging', version: change.version },
+        { service: change.service, environment: 'staging', version: change.version, change: changeRef(change) },
       ]),
   });
   state.deployed.push('staging');
@@ -231,7 +238,14 @@ export async function canary(ctx: GatedContext): Promise<void> {
       run: () =>
         deployActs.deployCanary.executeWithOptions(
           { summary: `canary ${change.version} on ${settings.canary.percent}% of production` },
-          [{ service: change.service, version: change.version, percent: settings.canary.percent }],
+          [
+            {
+              service: change.service,
+              version: change.version,
+              percent: settings.canary.percent,
+              change: changeRef(change),
+            },
+          ],
         ),
     });
     state.deployed.push('production');
@@ -283,7 +297,7 @@ export async function production(ctx: GatedContext): Promise<void> {
     ctx.setStage('production');
     await step(ctx, { activity: 'promoteCanary', deploy: 'production' }, () =>
       deployActs.promoteCanary.executeWithOptions({ summary: `roll out ${change.version} to all of production` }, [
-        { service: change.service, version: change.version },
+        { service: change.service, version: change.version, change: changeRef(change) },
       ]),
     );
     const rolledOutAt = Date.now();
