@@ -218,6 +218,15 @@ describe('plan, apply and roll back a root', () => {
   });
 });
 
+test('a root the change created is rolled back by a destroy plan at the head commit', async () => {
+  const network = { repoDir: repo.dir, commit: repo.commits.base, dir: 'terraform/network', stateDir };
+  await runner.applyRoot(network);
+  assert.deepEqual(inputsIn(stateFile()), { 'terraform_data.vpc': '10.0.0.0/16' });
+  const destroyed = await runner.applyRoot({ ...network, destroy: true });
+  assert.deepEqual(destroyed.summary, { add: 0, change: 0, destroy: 1, replace: 0, forget: 0 });
+  assert.deepEqual(inputsIn(stateFile()), {});
+});
+
 describe('bad input: a clear error, nothing changed', () => {
   test('HCL that does not parse names the file and line; the state is untouched', async () => {
     await runner.applyRoot({ ...production(), commit: repo.commits.head });

@@ -1,6 +1,7 @@
 // Plans and applies one Terraform root at one commit with the real `tofu`: a private checkout of
 // the commit, `init` against Airlock's local state, `plan -out`, `show`, and for an apply, `apply`
-// of exactly that saved plan. Rollback is applyRoot at the base commit.
+// of exactly that saved plan. Rollback is applyRoot at the base commit (or with `destroy` at the
+// head commit, for a root the change created).
 import { join, posix } from 'node:path';
 import { throwIfAborted } from '../cancellation';
 import { checkoutRoot, type RootCheckout } from './root-checkout';
@@ -88,7 +89,8 @@ export function createTerraformRunner({ tofu, lockTimeoutSeconds = 30 }: Terrafo
       await tofuIn(co, req, 'workspace', ['workspace', 'select', '-or-create=true', req.workspace]);
     const file = join(co.scratchDir, 'airlock.tfplan');
     const varFlags = co.varFiles.map((f) => `-var-file=${f}`);
-    await tofuIn(co, req, 'plan', ['plan', '-input=false', ...lockFlags, ...varFlags, `-out=${file}`]);
+    const mode = req.destroy ? ['-destroy'] : [];
+    await tofuIn(co, req, 'plan', ['plan', '-input=false', ...mode, ...lockFlags, ...varFlags, `-out=${file}`]);
     const json = await tofuIn(co, req, 'show', ['show', '-json', file]);
     const text = await tofuIn(co, req, 'show', ['show', file]);
     return { plan: readPlan(json, text), file };

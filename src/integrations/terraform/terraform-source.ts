@@ -21,6 +21,11 @@ export interface TerraformRootRequest extends TerraformSource {
    * owned by Airlock, one per root and environment; it outlives every call.
    */
   stateDir: string;
+  /**
+   * Plan the destruction of everything in the root's state (`plan -destroy`), with the commit's
+   * configuration: the rollback of a root the change created, which has no base commit to re-apply.
+   */
+  destroy?: boolean;
   /** Cancellation: tofu gets SIGINT (it releases its lock and writes state), then the call rejects. */
   signal?: AbortSignal;
 }
