@@ -293,8 +293,13 @@ describe('locking and cancellation', () => {
     await assert.rejects(holder, /promotion cancelled/);
     assert.ok(Date.now() - cancelledAt < 30_000, 'tofu stopped on SIGINT instead of finishing the 60 s provisioner');
     assert.equal(existsSync(lockInfo), false, 'tofu released its lock before the call returned');
-    // The lock is free again: the next run is not refused.
-    await runner.planRoot(slow);
+    // ... and wrote the state it had: the interrupted resource is recorded, tainted for replacement.
+    const state = JSON.parse(readFileSync(stateFile(), 'utf8')) as {
+      resources: { instances: { status?: string }[] }[];
+    };
+    assert.equal(state.resources[0]?.instances[0]?.status, 'tainted');
+    // The lock is free again: the next run is not refused, and it replaces the tainted resource.
+    assert.deepEqual((await runner.planRoot(slow)).summary, { add: 0, change: 0, destroy: 0, replace: 1, forget: 0 });
     assert.deepEqual(scratchLeft(), []);
   });
 
