@@ -4,10 +4,12 @@ import { spawn } from 'node:child_process';
 import type { FileTree } from '../change-files';
 import { TreeError } from './tree-error';
 
-function runGit(repoDir: string, args: string[], input?: string): Promise<Buffer> {
+/** Runs git in `repoDir`; rejects with a TreeError carrying git's stderr. `env` is added to the process's. */
+export function runGit(repoDir: string, args: string[], input?: string, env?: NodeJS.ProcessEnv): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', ['-C', repoDir, ...args], {
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      ...(env ? { env: { ...process.env, ...env } } : {}),
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
