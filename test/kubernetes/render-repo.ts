@@ -92,7 +92,12 @@ replicas:
     count: 1
 `,
   'k8s/overlays/production/kustomization.yaml': productionOverlay(3, null),
-  'charts/search-service/Chart.yaml': 'apiVersion: v2\nname: search-service\nversion: 0.1.0\n',
+  'charts/search-service/Chart.yaml': `apiVersion: v2
+name: search-service
+version: 0.1.0
+# Needs the pinned build's real Kubernetes version (without its -ldflags Helm assumes v1.20).
+kubeVersion: ">= 1.30.0-0"
+`,
   'charts/search-service/values.yaml': 'replicas: 1\nmemory: 256Mi\nimage: { tag: "2.0.0" }\n',
   'charts/search-service/values-staging.yaml': 'replicas: 2\n',
   'charts/search-service/values-production.yaml': 'replicas: 4\nmemory: 512Mi\n',
