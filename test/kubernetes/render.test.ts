@@ -27,7 +27,7 @@ import {
   type RenderedObject,
   type RenderOptions,
 } from '../../src/integrations/render';
-import { REPO_ROOT, renderToolExecutable } from '../helpers/tools';
+import { renderToolExecutable } from '../helpers/tools';
 import { BASE_FILES, createTestRepo, HEAD_CHANGES, type TestRepo } from './render-repo';
 
 const tools = { kustomize: renderToolExecutable('kustomize'), helm: renderToolExecutable('helm') };
@@ -365,6 +365,19 @@ describe('render errors name the tool and the file, and nothing else is done', (
     expect(err.message).toMatch(/templates\/configmap\.yaml/);
   });
 
+  test('a chart dependency that is not vendored: Helm says which (no download is attempted)', async () => {
+    const err = await renderFailure(
+      {
+        'charts/search-service/Chart.yaml': `${BASE_FILES['charts/search-service/Chart.yaml']}dependencies:
+  - { name: redis, version: 19.0.0, repository: https://charts.example.com }
+`,
+      },
+      chart('production'),
+    );
+    expect([err.tool, err.path]).toEqual(['helm', 'charts/search-service']);
+    expect(err.message).toMatch(/redis/);
+  });
+
   test('invalid YAML in a manifests directory: the file and the line', async () => {
     const err = await renderFailure(
       { 'deploy/payment-service/zz-broken.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x\ndata: {}\n' },
@@ -439,7 +452,7 @@ describe('cancellation', () => {
   test('an abort kills the running tool at once, rejects with the reason and removes the tree', async () => {
     // A stand-in for kustomize that hangs (as a remote base on a dead network would), so the test
     // can abort while it runs; it records its pid so the test can see it is gone.
-    const bin = mkdtempSync(join(REPO_ROOT, '.tools', 'render-test-'));
+    const bin = mkdtempSync(join(tmpdir(), 'hanging-kustomize-'));
     try {
       const pidFile = join(bin, 'pid');
       const hanging = join(bin, 'kustomize');

@@ -69,6 +69,8 @@ export async function renderKubernetes(source: KubernetesSource, opts: RenderOpt
       } else {
         rendered = await renderManifests(source.manifests, tree);
       }
+      // Aborted while files were being read: a cancelled render returns nothing, as the tools' do.
+      opts.signal?.throwIfAborted();
       return finish(rendered, source, opts);
     },
     opts.signal,
