@@ -1,6 +1,6 @@
-// `kustomize build <dir>` of the commit's tree. To learn which file each object came from, the
-// kustomization (in the private copy only) gets `buildMetadata: [originAnnotations]`; the
-// annotation is removed again unless the repo asked for it itself.
+// `kustomize build ./<dir>` of the commit's tree (./ so that no directory name reads as an option).
+// To learn which file each object came from, the kustomization (in the private copy only) gets
+// `buildMetadata: [originAnnotations]`; the annotation is removed again unless the repo asked for it.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { parse, parseDocument } from 'yaml';
@@ -49,7 +49,7 @@ export async function renderKustomize(
   const { root, sha, executable, signal } = tree;
   await requireInTree(root, dir, 'directory', 'kustomize', sha);
   const added = await requestOrigins(root, dir);
-  const stdout = await runRenderTool('kustomize', executable, ['build', dir], { cwd: root, path: dir, signal });
+  const stdout = await runRenderTool('kustomize', executable, ['build', `./${dir}`], { cwd: root, path: dir, signal });
   const objects = toKubernetesObjects(parseDocuments(stdout, 'kustomize', dir), 'kustomize', dir);
   return objects.map((object) => {
     const annotations = object.metadata.annotations;

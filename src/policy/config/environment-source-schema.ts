@@ -16,6 +16,7 @@ function repoPath(what: 'directory' | 'file') {
       if (path.includes('\\')) return fail('contains a backslash; use / between path segments');
       if (path.includes('\0')) return fail('contains a NUL byte');
       if (path.split('/').includes('..')) return fail('contains ".."; paths may not leave the repo');
+      if (path.startsWith('-')) return fail('starts with "-", which kustomize or helm would read as an option');
     })
     .transform((path) => path.replace(/^(\.\/)+/, '').replace(/\/+$/, '') || '.');
 }

@@ -93,6 +93,9 @@ test('paths that leave the repo or are absolute are refused, naming the field', 
   assert.deepEqual(bad('{ kustomize: ../other-repo/k8s }'), [
     'services.0.environments.staging.kubernetes.kustomize: "../other-repo/k8s" contains ".."; paths may not leave the repo',
   ]);
+  assert.deepEqual(bad('{ kustomize: "-o/etc/cron.d/x" }'), [
+    'services.0.environments.staging.kubernetes.kustomize: "-o/etc/cron.d/x" starts with "-", which kustomize or helm would read as an option',
+  ]);
   assert.deepEqual(bad('{ manifests: /etc/kubernetes }'), [
     'services.0.environments.staging.kubernetes.manifests: "/etc/kubernetes" is absolute; paths are relative to the repo root',
   ]);
