@@ -434,7 +434,7 @@ describe('render errors name the tool and the file, and nothing else is done', (
     );
     expect(missing).toBeInstanceOf(RenderError);
     expect((missing as Error).message).toBe(
-      `render: helm: charts/search-service: ${join(scratch, 'no-helm')} not found: run scripts/install-helm.sh or set AIRLOCK_HELM`,
+      `render: helm: charts/search-service: ${join(scratch, 'no-helm')} not found or not executable: run scripts/install-helm.sh or set AIRLOCK_HELM`,
     );
     // A commit the clone has not fetched yet: a fetch may fix it, so it is not marked non-retryable.
     const unknown = await render(PRODUCTION_OVERLAY, 'f'.repeat(40)).catch((e: unknown) => e);

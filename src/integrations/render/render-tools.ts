@@ -40,7 +40,7 @@ export async function runRenderTool(
       throw new RenderError(
         tool,
         opts.path,
-        `${executable} not found: run scripts/install-${tool}.sh or set ${ENV_VARIABLE[tool]}`,
+        `${executable} not found or not executable: run scripts/install-${tool}.sh or set ${ENV_VARIABLE[tool]}`,
       );
     }
     throw err;

@@ -46,7 +46,8 @@ export function runTool(
     child.stdout.on('data', collect(out));
     child.stderr.on('data', collect(err));
     child.on('error', (e: NodeJS.ErrnoException) => {
-      failure ??= e.code === 'ENOENT' ? new ToolNotFoundError(`${executable}: not found`) : e;
+      // Not there, or not executable: no retry can fix either.
+      failure ??= e.code === 'ENOENT' || e.code === 'EACCES' ? new ToolNotFoundError(`${executable}: ${e.code}`) : e;
     });
     child.on('close', (code) => {
       signal?.removeEventListener('abort', onAbort);
