@@ -5,6 +5,7 @@ import { isPublicKey } from '../../approvals/decision-signature';
 import { checksSchema } from './checks-schema';
 import { monitoringSchema } from './monitoring-schema';
 import { kubernetesSchema } from './kubernetes-schema';
+import { environmentsSchema } from './environment-source-schema';
 
 /** The bake every promotion gets unless the policy says loudly that it wants less. */
 export const STANDARD_BAKE_HOURS = 24;
@@ -45,6 +46,8 @@ export const serviceSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a DNS-style service name'),
     paths: z.array(z.string().min(1)).min(1, 'must list at least one path glob'),
+    /** How each environment is rendered from the repo; unset = image-tag mode (environment-source-schema.ts). */
+    environments: environmentsSchema.optional(),
   })
   .strict();
 
