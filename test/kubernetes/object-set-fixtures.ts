@@ -11,6 +11,8 @@ export interface RenderOptions {
   memory?: string;
   probePath?: string;
   config?: Record<string, string>;
+  /** Extra environment variables of the app container (a field a change adds). */
+  env?: Record<string, string>;
   /** Names of extra Services (beside the one named after the service). */
   extraServices?: string[];
 }
@@ -45,6 +47,7 @@ export function deployment(namespace: string, name: string, o: RenderOptions = {
               image: `registry.example/${name}:v1`,
               ports: [{ containerPort: 8080 }],
               envFrom: [{ configMapRef: { name: `${name}-config` } }],
+              ...(o.env ? { env: Object.entries(o.env).map(([k, v]) => ({ name: k, value: v })) } : {}),
               livenessProbe: { httpGet: { path: o.probePath ?? '/healthz', port: 8080 }, periodSeconds: 10 },
               resources: { requests: { memory: o.memory ?? '64Mi', cpu: '10m' } },
             },

@@ -153,12 +153,12 @@ describe('changes of the story: diff, snapshot, apply, ready, exact restore', ()
     assert.doesNotMatch(diff.text, /resourceVersion|managedFields|creationTimestamp|uid:/);
   });
 
-  test('memory change', async () => {
+  test('memory change (with an added variable, which restore removes again)', async () => {
     const name = 'memory-svc';
     const diff = await roundTrip(
       name,
       render(NS, name),
-      render(NS, name, { memory: '256Mi' }),
+      render(NS, name, { memory: '256Mi', env: { NEW_FLAG: 'on' } }),
       unchangedBut(name, { [`Deployment/${name}`]: 'update' }),
       async () =>
         assert.equal(
