@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only breach,merge,approval,history,bound,scale,policy] [-- --scale N]
+// npm run bench [-- --quick] [-- --only breach,merge,approval,history,bound,scale,policy,object-set] [-- --scale N]
 // Every figure is measured next to its floor in the same run and reported as a ratio, because the
 // machine is shared and absolute figures move with whatever else runs. Prints a table and writes
 // bench/results/latest.json (and a timestamped copy). Method: docs/benchmarks.md.
@@ -12,10 +12,11 @@ import { benchHistorySize, benchHistoryWatch, type HistorySizeResult, type Watch
 import { benchHistoryBound, type HistoryBoundOptions, type HistoryBoundResult } from './history-bound';
 import { benchApproval, benchBreach, benchMerge, type LatencyResult } from './latency';
 import { benchPolicyEngine, type PolicyEngineResult } from './policy-engine';
+import { benchObjectSet, type ObjectSetBenchResult } from './object-set';
 import { benchScale, type ScaleResult } from './scale';
 import { ratio, round } from './lib/stats';
 
-export const BENCHMARKS = ['breach', 'merge', 'approval', 'history', 'bound', 'scale', 'policy'] as const;
+export const BENCHMARKS = ['breach', 'merge', 'approval', 'history', 'bound', 'scale', 'policy', 'object-set'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 export interface BenchOptions {
@@ -296,6 +297,20 @@ function scaleRows(r: ScaleResult): Row[] {
   ];
 }
 
+function objectSetRows(r: ObjectSetBenchResult): Row[] {
+  const q = ratio(r.applyMedianMs, r.floorMedianMs);
+  return [
+    {
+      benchmark: 'Object set, staging apply',
+      figure: `median of ${r.runs} (${r.objects} objects, until ready)`,
+      measured: ms(r.applyMedianMs),
+      floor: ms(r.floorMedianMs),
+      ratio: x(q),
+      target: `≤ 1.5× floor: ${q <= 1.5 ? 'met' : 'MISSED'}`,
+    },
+  ];
+}
+
 function policyRows(r: PolicyEngineResult): Row[] {
   return [
     {
@@ -334,6 +349,12 @@ async function main(): Promise<void> {
     console.error(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s] ${what}`);
 
   // CPU-bound and Temporal-free: first, before any server shares the cores.
+  if (want('object-set')) {
+    step('object set (Kubernetes)');
+    const r = await benchObjectSet(o.quick ? 2 : 5);
+    results.objectSet = r;
+    rows.push(...objectSetRows(r));
+  }
   if (want('policy')) {
     step('policy engine');
     const r = await benchPolicyEngine(o.policyRuns);

@@ -1,26 +1,43 @@
-// Reads an object as the exact JSON the API server sent. The typed client drops fields its models
-// do not know (a cluster newer than the client), and a snapshot must restore every field verbatim.
+// Talks to the API server in the exact JSON it sends and receives. The typed client drops fields
+// its models do not know (a cluster newer than the client) on reads *and* on the bodies it sends,
+// and a snapshot must be read and restored field for field, verbatim.
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 
+export interface RawRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** e.g. /apis/apps/v1/namespaces/ns/deployments/name */
+  path: string;
+  query?: Record<string, string | undefined>;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Defaults to application/json (application/apply-patch+yaml for server-side apply: JSON is YAML). */
+  contentType?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 /**
- * GET `path` (e.g. /apis/apps/v1/namespaces/ns/deployments/name); throws ApiException on HTTP errors.
- * An aborted `signal` sends nothing; an abort during the request destroys it (Node's AbortError).
+ * Sends one request and resolves with the parsed JSON answer; throws ApiException on HTTP errors
+ * (its body is the server's Status). An aborted `signal` sends nothing; an abort during the request
+ * destroys it (Node's AbortError).
  */
-export async function getRawJson<T = Record<string, unknown>>(
-  kc: KubeConfig,
-  path: string,
-  timeoutMs = 30_000,
-  signal?: AbortSignal,
-): Promise<T> {
+export async function sendRawJson<T = Record<string, unknown>>(kc: KubeConfig, r: RawRequest): Promise<T> {
+  const { signal } = r;
+  const timeoutMs = r.timeoutMs ?? 30_000;
   signal?.throwIfAborted();
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const url = new URL(path, cluster.server.endsWith('/') ? cluster.server : `${cluster.server}/`);
+  const url = new URL(r.path, cluster.server.endsWith('/') ? cluster.server : `${cluster.server}/`);
+  for (const [k, v] of Object.entries(r.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+  const payload = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body), 'utf8');
   const opts: import('node:https').RequestOptions = {
-    method: 'GET',
-    headers: { Accept: 'application/json' },
+    method: r.method,
+    headers: {
+      Accept: 'application/json',
+      ...(payload ? { 'Content-Type': r.contentType ?? 'application/json', 'Content-Length': payload.length } : {}),
+    },
     timeout: timeoutMs,
     ...(signal ? { signal } : {}),
   };
@@ -42,11 +59,24 @@ export async function getRawJson<T = Record<string, unknown>>(
         }
         const code = res.statusCode ?? 0;
         if (code >= 200 && code < 300) resolve(body as T);
-        else reject(new ApiException(code, `GET ${url.pathname} failed`, body, res.headers as Record<string, string>));
+        else
+          reject(
+            new ApiException(code, `${r.method} ${url.pathname} failed`, body, res.headers as Record<string, string>),
+          );
       });
     });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url.pathname}: no answer within ${timeoutMs} ms`)));
+    req.on('timeout', () => req.destroy(new Error(`${r.method} ${url.pathname}: no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
-    req.end();
+    req.end(payload);
   });
+}
+
+/** GET `path`; throws ApiException on HTTP errors. */
+export function getRawJson<T = Record<string, unknown>>(
+  kc: KubeConfig,
+  path: string,
+  timeoutMs = 30_000,
+  signal?: AbortSignal,
+): Promise<T> {
+  return sendRawJson<T>(kc, { method: 'GET', path, timeoutMs, signal });
 }

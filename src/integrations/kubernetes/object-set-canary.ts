@@ -1,0 +1,144 @@
+// The canary of an object set: what of a change can run on a fraction of production beside the
+// stable version, and what cannot. Only a Deployment's pod template can: its new pods run as
+// `<name>-canary` next to the stable ones, reached through the stable Service (same pod labels).
+// Everything else (config the stable pods read, Services, autoscalers, budgets, RBAC, replica
+// counts, deletions) reaches all of production at once; the approval request lists it.
+// Pure: no requests.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
+import { canaryName, canaryReplicas, TRACK_LABEL } from './kubernetes-deployer';
+import { stripServerFields } from './object-set-strip';
+import { idKey, idOf, type Json, type ObjectId } from './object-set';
+
+export interface CanaryInput {
+  /**
+   * The production render. Pass the diff's `after` objects (server-defaulted by the dry run): a
+   * raw render differs from live in every default the API server fills in, which would make every
+   * template look changed.
+   */
+  desired: (KubernetesObject | Json)[];
+  /** The live objects (the diff's `before`, or a snapshot's objects). */
+  live: (KubernetesObject | Json)[];
+  percent: number;
+}
+
+export interface NotCanaried {
+  id: ObjectId;
+  reason: string;
+}
+
+export interface CanaryPlan {
+  /** Canary Deployments to apply beside the render (applyObjects with prune: false). */
+  canary: Json[];
+  notCanaried: NotCanaried[];
+}
+
+interface DeploymentShape {
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+  spec?: Json & {
+    replicas?: number;
+    selector?: Json & { matchLabels?: Record<string, string> };
+    template?: Json & { metadata?: Json & { labels?: Record<string, string> } };
+  };
+}
+
+const KIND_REASONS: Record<string, string> = {
+  ConfigMap: 'read by the stable pods: a change reaches all of them, not a fraction',
+  Secret: 'read by the stable pods: a change reaches all of them, not a fraction',
+  Service: 'one Service sends traffic to stable and canary pods alike',
+  HorizontalPodAutoscaler: 'scales the stable workload as a whole',
+  PodDisruptionBudget: 'guards the stable pods as a whole',
+  ServiceAccount: 'the identity of the stable pods: changes for all of them',
+  Role: 'RBAC: granted to the stable pods at once',
+  RoleBinding: 'RBAC: granted to the stable pods at once',
+};
+
+const withoutTemplate = (spec: DeploymentShape['spec']) => {
+  const rest = { ...spec };
+  delete rest.template;
+  return rest;
+};
+
+/** The canary of one Deployment: the desired template beside `stableReplicas` stable pods. */
+function canaryOf(desired: DeploymentShape, stableReplicas: number, percent: number): Json {
+  const name = desired.metadata?.name ?? '';
+  const spec = structuredClone(desired.spec ?? {});
+  const template = spec.template ?? {};
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: canaryName(name),
+      namespace: desired.metadata?.namespace,
+      labels: { ...desired.metadata?.labels, [TRACK_LABEL]: 'canary' },
+      annotations: { 'airlock.dev/canary-of': name },
+    },
+    spec: {
+      ...spec,
+      replicas: canaryReplicas(stableReplicas, percent),
+      // The stable pods' labels are kept, so the stable Service's selector reaches the canary pods.
+      selector: { ...spec.selector, matchLabels: { ...spec.selector?.matchLabels, [TRACK_LABEL]: 'canary' } },
+      template: {
+        ...template,
+        metadata: { ...template.metadata, labels: { ...template.metadata?.labels, [TRACK_LABEL]: 'canary' } },
+      },
+    },
+  };
+}
+
+/** What a Deployment's change means for the canary: a canary, reasons, or both. */
+function planDeployment(
+  id: ObjectId,
+  desired: DeploymentShape,
+  live: DeploymentShape,
+  percent: number,
+  plan: CanaryPlan,
+) {
+  const templateChanged = !isDeepStrictEqual(desired.spec?.template, live.spec?.template);
+  if (templateChanged) plan.canary.push(canaryOf(desired, live.spec?.replicas ?? 1, percent));
+  const [d, l] = [withoutTemplate(desired.spec), withoutTemplate(live.spec)];
+  if (d.replicas !== l.replicas)
+    plan.notCanaried.push({
+      id,
+      reason: `replica count ${l.replicas ?? 1} → ${d.replicas ?? 1}: applies to production at once`,
+    });
+  delete d.replicas;
+  delete l.replicas;
+  if (!isDeepStrictEqual(d, l))
+    plan.notCanaried.push({ id, reason: 'Deployment spec outside the pod template (strategy, selector, ...)' });
+  if (!isDeepStrictEqual(desired.metadata, live.metadata))
+    plan.notCanaried.push({ id, reason: 'Deployment labels or annotations' });
+}
+
+/** Which Deployments get a canary (pod template changed) and what of the change cannot be canaried. */
+export function canaryObjects(input: CanaryInput): CanaryPlan {
+  const plan: CanaryPlan = { canary: [], notCanaried: [] };
+  const strip = (o: KubernetesObject | Json) => stripServerFields(o as Json);
+  const live = new Map(input.live.map((o) => [idKey(idOf(o)), strip(o)]));
+  const wanted = new Set<string>();
+  for (const o of input.desired) {
+    const id = idOf(o);
+    wanted.add(idKey(id));
+    const desired = strip(o);
+    const before = live.get(idKey(id));
+    if (before && isDeepStrictEqual(desired, before)) continue;
+    if (id.kind !== 'Deployment')
+      plan.notCanaried.push({
+        id,
+        reason: `${id.kind}: ${KIND_REASONS[id.kind] ?? 'not a Deployment pod template: applies to production at once'}`,
+      });
+    else if (!before)
+      plan.notCanaried.push({
+        id,
+        reason: 'new Deployment: no stable pods to run beside; it starts with the full rollout',
+      });
+    else planDeployment(id, desired as DeploymentShape, before as DeploymentShape, input.percent, plan);
+  }
+  for (const [key, o] of live)
+    if (!wanted.has(key))
+      plan.notCanaried.push({
+        id: idOf(o),
+        reason: `${String(o.kind)} deleted: removal reaches all of production at once`,
+      });
+  return plan;
+}

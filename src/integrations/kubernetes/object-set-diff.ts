@@ -1,0 +1,133 @@
+// The diff of an object set: what a server-side apply of the render would change, computed by the
+// API server itself (dry-run apply, so defaults, admission and validation all count), per object
+// and as a unified YAML diff a human approves. The digest binds an approval to that exact text.
+import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createTwoFilesPatch } from 'diff';
+import { stringify } from 'yaml';
+import { createObjectSetClient } from './object-set-client';
+import { liveObjectsNotDesired } from './object-set-live';
+import { inApplyOrder } from './object-set-order';
+import { scopeObjectSet } from './object-set-scope';
+import { stripServerFields } from './object-set-strip';
+import {
+  describeId,
+  idOf,
+  ObjectRejectedError,
+  SERVICE_LABEL,
+  type Json,
+  type ObjectId,
+  type ObjectSet,
+} from './object-set';
+
+export type ObjectAction = 'create' | 'update' | 'unchanged' | 'delete';
+
+/** One object's change; `before`/`after` without server-managed fields (see stripServerFields). */
+export interface ObjectDiff {
+  id: ObjectId;
+  action: ObjectAction;
+  /** Live now (absent for create). */
+  before?: Json;
+  /** As the API server would store it (absent for delete). */
+  after?: Json;
+}
+
+export interface ObjectSetDiff {
+  namespace: string;
+  service: string;
+  /** In apply order; deletions last. */
+  objects: ObjectDiff[];
+  /** Unified diff of every changed object, YAML with sorted keys; empty when nothing changes. */
+  text: string;
+  /** sha256 (hex) of `text`: the same render on the same live state gives the same digest. */
+  digest: string;
+}
+
+/**
+ * Fields the server allocates anew on every create (a dry-run create included): shown, they would
+ * make the diff, and its digest, differ on every computation of the same change.
+ */
+function withoutAllocatedFields(after: Json, desired: Json): Json {
+  const copy = structuredClone(after);
+  const spec = copy.spec as Json | undefined;
+  const wanted = (desired.spec ?? {}) as Json;
+  if (copy.kind === 'Service' && spec) {
+    if (wanted.clusterIP === undefined) delete spec.clusterIP;
+    if (wanted.clusterIPs === undefined) delete spec.clusterIPs;
+  }
+  if (copy.kind === 'Job' && spec) {
+    // The Job controller's selector and pod labels are derived from the new object's uid.
+    delete spec.selector;
+    const labels = ((spec.template as Json | undefined)?.metadata as Json | undefined)?.labels as
+      Record<string, string> | undefined;
+    for (const l of ['controller-uid', 'batch.kubernetes.io/controller-uid']) delete labels?.[l];
+  }
+  return copy;
+}
+
+const yamlOf = (o: Json | undefined) => (o ? stringify(o, { sortMapEntries: true }) : '');
+
+/** The unified diff of one changed object; /dev/null on the side where it does not exist. */
+function patchOf(d: ObjectDiff): string {
+  const name = `${d.id.kind}/${d.id.namespace}/${d.id.name}`;
+  return createTwoFilesPatch(
+    d.before ? `a/${name}` : '/dev/null',
+    d.after ? `b/${name}` : '/dev/null',
+    yamlOf(d.before),
+    yamlOf(d.after),
+    undefined,
+    undefined,
+    { context: 3 },
+  );
+}
+
+/** Refuses to take over an object that another service's object set owns. */
+function checkOwner(set: ObjectSet, id: ObjectId, live: Json | null): void {
+  const owner = ((live?.metadata as Json | undefined)?.labels as Record<string, string> | undefined)?.[SERVICE_LABEL];
+  if (owner !== undefined && owner !== set.service)
+    throw new ObjectRejectedError(
+      `kubernetes: ${describeId(id)} is live with ${SERVICE_LABEL}=${owner}: it belongs to another service, ${set.service} may not change it`,
+    );
+}
+
+/** Render vs live, by server-side dry-run apply; no object is changed. */
+export async function diffObjects(
+  kc: KubeConfig,
+  set: ObjectSet,
+  o: { signal?: AbortSignal } = {},
+): Promise<ObjectSetDiff> {
+  const client = createObjectSetClient(kc);
+  const scoped = await scopeObjectSet(client, set, o.signal);
+  const objects: ObjectDiff[] = [];
+  for (const s of scoped) {
+    const live = await client.get(s.id, o.signal);
+    checkOwner(set, s.id, live);
+    const after = stripServerFields(await client.apply(s.body, s.id, { dryRun: true, signal: o.signal }));
+    if (!live) {
+      objects.push({ id: s.id, action: 'create', after: withoutAllocatedFields(after, s.body) });
+      continue;
+    }
+    const before = stripServerFields(live);
+    objects.push({ id: s.id, action: isDeepStrictEqual(before, after) ? 'unchanged' : 'update', before, after });
+  }
+  const gone = await liveObjectsNotDesired(
+    client,
+    set,
+    scoped.map((s) => s.id),
+    o.signal,
+  );
+  for (const live of inApplyOrder(gone, (g) => idOf(g)).reverse())
+    objects.push({ id: idOf(live), action: 'delete', before: stripServerFields(live) });
+  const text = objects
+    .filter((d) => d.action !== 'unchanged')
+    .map(patchOf)
+    .join('');
+  return {
+    namespace: set.namespace,
+    service: set.service,
+    objects,
+    text,
+    digest: createHash('sha256').update(text).digest('hex'),
+  };
+}
