@@ -19,6 +19,7 @@ import {
 } from '@kubernetes/client-node';
 import { getRawJson } from '../../src/integrations/kubernetes/kubernetes-raw';
 import { REPO_ROOT } from './tools';
+import { backgroundBuildDone } from './background-build';
 
 export const KUBERNETES_BIN = resolve(REPO_ROOT, '.tools/kubernetes/bin');
 const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
@@ -78,29 +79,8 @@ export function kubernetesBinariesMissing(): string[] {
   return BINARIES.filter((b) => !existsSync(join(KUBERNETES_BIN, b)));
 }
 
-const INSTALL_STATUS = resolve(REPO_ROOT, '.tools/kubernetes/.background-status');
-const INSTALL_LOG = resolve(REPO_ROOT, '.tools/kubernetes/install.log');
-
-/** Waits for the background build scripts/setup.sh started, if one is under way. */
-async function backgroundInstallDone(timeoutMs = 40 * 60_000): Promise<void> {
-  if (!existsSync(INSTALL_LOG) && !existsSync(INSTALL_STATUS)) return;
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(INSTALL_STATUS)) {
-    if (Date.now() > deadline)
-      throw new Error(
-        `test cluster: the background Kubernetes build is still running after ${timeoutMs / 60_000} min; see ${INSTALL_LOG}`,
-      );
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-  const status = readFileSync(INSTALL_STATUS, 'utf8').trim();
-  if (status !== '0') {
-    const tail = existsSync(INSTALL_LOG) ? readFileSync(INSTALL_LOG, 'utf8').split('\n').slice(-30).join('\n') : '';
-    throw new Error(`test cluster: scripts/install-kubernetes.sh failed (exit ${status}):\n${tail}`);
-  }
-}
-
 export async function startTestCluster(): Promise<TestCluster> {
-  await backgroundInstallDone();
+  await backgroundBuildDone();
   const missing = kubernetesBinariesMissing();
   if (missing.length) {
     throw new Error(

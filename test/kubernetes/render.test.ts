@@ -28,9 +28,19 @@ import {
   type RenderOptions,
 } from '../../src/integrations/render';
 import { renderToolExecutable } from '../helpers/tools';
+import { backgroundBuildDone } from '../helpers/background-build';
 import { BASE_FILES, createTestRepo, HEAD_CHANGES, type TestRepo } from './render-repo';
 
-const tools = { kustomize: renderToolExecutable('kustomize'), helm: renderToolExecutable('helm') };
+// setup.sh builds kustomize and Helm in the background: the paths are read once that is done.
+const tools = {
+  get kustomize() {
+    return renderToolExecutable('kustomize');
+  },
+  get helm() {
+    return renderToolExecutable('helm');
+  },
+};
+beforeAll(() => backgroundBuildDone(), 45 * 60_000);
 
 const STAGING_OVERLAY: KubernetesSource = { kustomize: 'k8s/overlays/staging' };
 const PRODUCTION_OVERLAY: KubernetesSource = { kustomize: 'k8s/overlays/production' };

@@ -19,9 +19,16 @@ import {
 import { resolveTofuBinary } from '../../src/integrations/terraform/tofu-binary';
 import { tofuEnv } from '../../src/integrations/terraform/run-tofu';
 import { createTerraformRepo, type TerraformRepo } from './terraform-repo';
+import { backgroundBuildDone } from '../helpers/background-build';
 
-const tofu = resolveTofuBinary();
-const runner = createTerraformRunner({ tofu, lockTimeoutSeconds: 1 });
+// setup.sh builds OpenTofu in the background: its path is resolved once that is done.
+let tofu: string;
+let runner: ReturnType<typeof createTerraformRunner>;
+beforeAll(async () => {
+  await backgroundBuildDone();
+  tofu = resolveTofuBinary();
+  runner = createTerraformRunner({ tofu, lockTimeoutSeconds: 1 });
+}, 45 * 60_000);
 const DATABASE = 'terraform/modules/shared/database.tf';
 
 let repo: TerraformRepo;
@@ -276,8 +283,19 @@ describe('locking and cancellation', () => {
     const holder = runner.applyRoot({ ...slow, signal: controller.signal });
     holder.catch(() => undefined);
     const lockInfo = join(stateDir, '.terraform.tfstate.lock.info');
-    for (let i = 0; i < 300 && !existsSync(lockInfo); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(existsSync(lockInfo), 'the first apply holds the state lock');
+    // applyRoot plans (locking and unlocking), then applies: wait for the apply's own lock, or the
+    // plan below could slip in between the two and find the state free.
+    const applyHolds = () => {
+      try {
+        return (
+          (JSON.parse(readFileSync(lockInfo, 'utf8')) as { Operation?: string }).Operation === 'OperationTypeApply'
+        );
+      } catch {
+        return false; // not there yet, or being written
+      }
+    };
+    for (let i = 0; i < 600 && !applyHolds(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(applyHolds(), 'the first apply holds the state lock');
 
     await assert.rejects(runner.planRoot(slow), (err: unknown) => {
       assert.ok(err instanceof TerraformLockError, String(err));
