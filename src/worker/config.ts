@@ -18,6 +18,12 @@ const configSchema = z.object({
   AIRLOCK_SIMULATION_ROLLOUT_MS: z.coerce.number().int().min(0).default(0),
   /** A local clone of the infrastructure repository; the policy gate reads the change's trees from it. */
   AIRLOCK_REPO_DIR: z.string().min(1).optional(),
+  /** Where Airlock keeps the state of the Terraform roots the policy names (absolute; one folder per environment and root). */
+  AIRLOCK_TERRAFORM_STATE_DIR: z
+    .string()
+    .min(1)
+    .refine((p) => p.startsWith('/'), 'must be an absolute directory')
+    .optional(),
   /** A workflow bundle built ahead of time (bundleWorkflowCode): the worker starts without bundling. */
   AIRLOCK_WORKFLOW_BUNDLE: z.string().min(1).optional(),
 });
@@ -30,6 +36,7 @@ export type AirlockConfig = {
   simulationStateFile: string;
   simulationRolloutMs: number;
   repoDir?: string;
+  terraformStateDir?: string;
   workflowBundlePath?: string;
 };
 
@@ -47,6 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig 
     simulationStateFile: c.AIRLOCK_SIMULATION_STATE,
     simulationRolloutMs: c.AIRLOCK_SIMULATION_ROLLOUT_MS,
     ...(c.AIRLOCK_REPO_DIR ? { repoDir: c.AIRLOCK_REPO_DIR } : {}),
+    ...(c.AIRLOCK_TERRAFORM_STATE_DIR ? { terraformStateDir: c.AIRLOCK_TERRAFORM_STATE_DIR } : {}),
     ...(c.AIRLOCK_WORKFLOW_BUNDLE ? { workflowBundlePath: c.AIRLOCK_WORKFLOW_BUNDLE } : {}),
     ...(c.KUBECONFIG ? { kubeconfigPath: c.KUBECONFIG } : {}),
   };

@@ -3,6 +3,9 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Deployer } from '../integrations/deployer';
 import { createKubernetesDeployer } from '../integrations/kubernetes/kubernetes-deployer';
+import { createChangeDeployer } from '../integrations/change-deployer';
+import { createTerraformRunner } from '../integrations/terraform/terraform-runner';
+import { resolveTofuBinary } from '../integrations/terraform/tofu-binary';
 import { readNodePoolFreeMemory, type NodePoolMemory } from '../integrations/kubernetes/kubernetes-capacity';
 import type { ChangeChecker } from '../activities/gate';
 import type { LoadedPolicy } from '../policy/config/load';
@@ -37,10 +40,15 @@ export interface KubernetesWiring {
   withFreeMemory(checker: ChangeChecker): ChangeChecker;
 }
 
-/** Loads the kubeconfig (the given path, else KUBECONFIG / ~/.kube/config / in-cluster) and builds both. */
+/**
+ * Loads the kubeconfig (the given path, else KUBECONFIG / ~/.kube/config / in-cluster) and builds both.
+ * With a clone (`repoDir`), services whose policy says how their environments are rendered deploy
+ * the change itself (change-deployer.ts); the others, and every service without a clone, deploy an image tag.
+ */
 export function createKubernetesWiring(
   kubeconfigPath: string | undefined,
   loadPolicy: () => LoadedPolicy,
+  source: { repoDir?: string; terraformStateDir?: string } = {},
 ): KubernetesWiring {
   const kubeconfig = new KubeConfig();
   if (kubeconfigPath) kubeconfig.loadFromFile(kubeconfigPath);
@@ -54,8 +62,31 @@ export function createKubernetesWiring(
     return k;
   };
   settings(); // refuse to start without the section rather than fail the first promotion
+  const rendered = loadPolicy().policy.services.filter((s) => s.environments);
+  if (rendered.length && !source.repoDir)
+    throw new Error(
+      `config: AIRLOCK_REPO_DIR: required: the policy renders ${rendered.map((s) => s.name).join(', ')} from the repository (services[].environments), and without a clone Airlock would deploy an image tag instead of the change`,
+    );
+  const imageDeployer = createKubernetesDeployer({ kubeconfig, settings });
+  const deployer = source.repoDir
+    ? createChangeDeployer({
+        kubeconfig,
+        settings,
+        services: () => loadPolicy().policy.services,
+        repoDir: source.repoDir,
+        imageDeployer,
+        ...(source.terraformStateDir
+          ? {
+              terraform: {
+                runner: createTerraformRunner({ tofu: resolveTofuBinary() }),
+                stateDir: source.terraformStateDir,
+              },
+            }
+          : {}),
+      })
+    : imageDeployer;
   return {
-    deployer: createKubernetesDeployer({ kubeconfig, settings }),
+    deployer,
     withFreeMemory: (checker) =>
       withClusterFreeMemory(checker, () =>
         readNodePoolFreeMemory(kubeconfig, {

@@ -46,7 +46,12 @@ export function createDeps(config: AirlockConfig, temporal: Client): ActivityDep
   const loadPolicy = () => parsePolicy(readFileSync(config.policyPath, 'utf8'), config.policyPath);
   loadPolicy(); // refuse to start on a broken policy rather than fail the first promotion
   const kubernetes =
-    config.deployer === 'kubernetes' ? createKubernetesWiring(config.kubeconfigPath, loadPolicy) : undefined;
+    config.deployer === 'kubernetes'
+      ? createKubernetesWiring(config.kubeconfigPath, loadPolicy, {
+          ...(config.repoDir ? { repoDir: config.repoDir } : {}),
+          ...(config.terraformStateDir ? { terraformStateDir: config.terraformStateDir } : {}),
+        })
+      : undefined;
   return {
     deployer:
       kubernetes?.deployer ??

@@ -86,6 +86,8 @@ export interface PolicyOverrides {
   maxSilenceMinutes?: number;
   maxServicesInFlight?: number;
   maxStartsPerHour?: number;
+  /** Replaces the services list (YAML list items, indented two spaces). */
+  services?: string;
   extra?: string;
 }
 
@@ -108,9 +110,12 @@ rollback: { thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001 }
 monitoring: { maxSilenceMinutes: ${o.maxSilenceMinutes ?? 60} }
 blastRadius: { maxServicesInFlight: ${o.maxServicesInFlight ?? 1}, maxStartsPerHour: ${o.maxStartsPerHour ?? 5} }
 services:
-  - { name: notification-service, paths: ["k8s/*/notification-service/**"] }
+${
+  o.services ??
+  `  - { name: notification-service, paths: ["k8s/*/notification-service/**"] }
   - { name: search-service, paths: ["k8s/*/search-service/**"] }
-  - { name: payment-service, paths: ["k8s/*/payment-service/**"] }
+  - { name: payment-service, paths: ["k8s/*/payment-service/**"] }`
+}
 ${o.extra ?? ''}`;
 }
 

@@ -1,0 +1,276 @@
+// The deployer of the change itself: for a service whose policy says how its environments are
+// rendered (`services[].environments`: kustomize, Helm or manifests, and a Terraform root), each
+// step applies what the merge commit renders, not an image tag. Staging and production get the
+// full render (server-side apply, prune, readiness); the canary runs the production render's
+// changed pod templates beside stable; a snapshot records every object the change touches exactly
+// (and the commit Terraform roots go back to), and restore puts every one of them back. Services
+// in image-tag mode go to the image deployer as before.
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { Environment } from '../workflows/messages';
+import type { EnvironmentSource, KubernetesSource, TerraformSource } from '../policy/config/environment-source-schema';
+import { environmentSource } from '../policy/config/environment-source-schema';
+import type { KubernetesSettings } from '../policy/config/kubernetes-schema';
+import {
+  DeployRejectedError,
+  type ChangeRef,
+  type DeployCallOptions,
+  type Deployer,
+  type DeployResult,
+  type EnvironmentSnapshot,
+} from './deployer';
+import { renderKubernetes } from './render';
+import { applyObjects } from './kubernetes/object-set-apply';
+import { canaryObjects } from './kubernetes/object-set-canary';
+import { createObjectSetClient } from './kubernetes/object-set-client';
+import { deleteObjects } from './kubernetes/object-set-deletion';
+import { diffObjects } from './kubernetes/object-set-diff';
+import { restoreObjects } from './kubernetes/object-set-restore';
+import { snapshotObjects, type ObjectSnapshot } from './kubernetes/object-set-snapshot';
+import { describeId, idKey, idOf, type Json, type ObjectId } from './kubernetes/object-set';
+import type { TerraformRunner } from './terraform/terraform-runner';
+
+/** The kind written into snapshots this deployer takes; restore hands any other to the image deployer. */
+export const CHANGE_DEPLOYER = 'change';
+
+/** What a change-deployer snapshot carries beyond EnvironmentSnapshot: every touched object, and Terraform. */
+export interface ChangeSnapshot extends EnvironmentSnapshot {
+  deployer: typeof CHANGE_DEPLOYER;
+  objects: ObjectSnapshot[];
+  /** Roots to put back: re-applied at `commit` (the base), or destroyed when the change created them. */
+  terraform: { source: TerraformSource; commit: string; destroy: boolean }[];
+}
+
+export interface ChangeDeployerOptions {
+  kubeconfig: KubeConfig;
+  /** The policy's `kubernetes:` section: namespace and context per environment. */
+  settings: () => KubernetesSettings;
+  /** The policy's services (their `environments`), read at each call: the live policy. */
+  services: () => { name: string; environments?: Parameters<typeof environmentSource>[0]['environments'] }[];
+  /** The worker's clone, read by commit. */
+  repoDir: string;
+  /** Services in image-tag mode. */
+  imageDeployer: Deployer;
+  /** Terraform roots: the runner and the directory Airlock keeps their state under (one per environment and root). */
+  terraform?: { runner: TerraformRunner; stateDir: string };
+  pollMs?: number;
+}
+
+const isRendered = (k?: KubernetesSource): k is Exclude<KubernetesSource, { image: unknown }> => !!k && !('image' in k);
+const canaryOf = (name: string) => `${name}-canary`;
+
+export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
+  const sourceOf = (service: string, environment: Environment): EnvironmentSource => {
+    const s = o.services().find((x) => x.name === service);
+    return s ? environmentSource(s, environment) : { kubernetes: { image: {} } };
+  };
+  const ownsChange = (service: string, environment: Environment) => {
+    const src = sourceOf(service, environment);
+    return isRendered(src.kubernetes) || !!src.terraform;
+  };
+  const needChange = (service: string, change?: ChangeRef): ChangeRef => {
+    if (!change)
+      throw new DeployRejectedError(
+        `${service}: its policy renders environments from the repository, but the deploy carries no commit`,
+      );
+    return change;
+  };
+  const kubeconfigFor = (environment: Environment): { kc: KubeConfig; namespace: string } => {
+    const s = o.settings()[environment];
+    const context = s.context ?? o.kubeconfig.getCurrentContext();
+    const kc = new KubeConfig();
+    kc.loadFromString(o.kubeconfig.exportConfig());
+    if (!kc.getContextObject(context))
+      throw new DeployRejectedError(
+        `kubernetes: policy kubernetes.${environment}.context "${context}" is not a context of the kubeconfig`,
+      );
+    kc.setCurrentContext(context);
+    return { kc, namespace: s.namespace };
+  };
+  const render = async (
+    source: KubernetesSource | undefined,
+    commit: string | undefined,
+    namespace: string,
+    signal?: AbortSignal,
+  ): Promise<KubernetesObject[]> => {
+    if (!isRendered(source) || !commit) return [];
+    const objects = await renderKubernetes(source, {
+      repoDir: o.repoDir,
+      commit,
+      namespace,
+      ...(signal ? { signal } : {}),
+    });
+    return objects.map((r) => r.object);
+  };
+  const wait = (signal?: AbortSignal) => ({
+    timeoutMs: o.settings().rolloutTimeoutMinutes * 60_000,
+    ...(o.pollMs ? { pollMs: o.pollMs } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  const stateDirOf = (environment: Environment, source: TerraformSource) => {
+    if (!o.terraform)
+      throw new DeployRejectedError(
+        `terraform: the policy gives ${environment} a Terraform root (${source.dir}) but the worker has no state directory (set AIRLOCK_TERRAFORM_STATE_DIR)`,
+      );
+    return `${o.terraform.stateDir}/${environment}/${source.dir}${source.workspace ? `@${source.workspace}` : ''}`;
+  };
+
+  /** Objects the base rendered that the head no longer does: deleted even if Airlock never labelled them. */
+  const removedByChange = (base: KubernetesObject[], head: KubernetesObject[], namespace: string): ObjectId[] => {
+    const kept = new Set(head.map((x) => idKey(idOf(x, namespace))));
+    // Only in the environment's namespace: nothing elsewhere is ever deleted.
+    return base.map((x) => idOf(x, namespace)).filter((id) => id.namespace === namespace && !kept.has(idKey(id)));
+  };
+
+  /** The full render of `environment` at the change's commit: applied, pruned, ready. */
+  async function applyRender(
+    service: string,
+    environment: Environment,
+    change: ChangeRef,
+    signal?: AbortSignal,
+  ): Promise<string[]> {
+    const source = sourceOf(service, environment);
+    const done: string[] = [];
+    if (isRendered(source.kubernetes)) {
+      const { kc, namespace } = kubeconfigFor(environment);
+      const head = await render(source.kubernetes, change.commit, namespace, signal);
+      const base = await render(source.kubernetes, change.baseCommit, namespace, signal);
+      await diffObjects(kc, { namespace, service, desired: head }, signal ? { signal } : {}); // refuses foreign objects
+      const r = await applyObjects(kc, { namespace, service, desired: head }, wait(signal));
+      const gone = await deleteObjects(createObjectSetClient(kc), removedByChange(base, head, namespace), wait(signal));
+      done.push(`${r.applied.length} objects applied, ${r.pruned.length + gone.length} removed in ${namespace}`);
+    }
+    if (source.terraform && o.terraform) {
+      const plan = await o.terraform.runner.applyRoot({
+        ...source.terraform,
+        repoDir: o.repoDir,
+        commit: change.commit,
+        stateDir: stateDirOf(environment, source.terraform),
+        ...(signal ? { signal } : {}),
+      });
+      const s = plan.summary;
+      done.push(`terraform ${source.terraform.dir}: ${s.add} added, ${s.change} changed, ${s.destroy} destroyed`);
+    }
+    return done;
+  }
+
+  const result = (summary: string): DeployResult => ({ readyAt: new Date().toISOString(), summary });
+
+  return {
+    kind: `change+${o.imageDeployer.kind}`,
+
+    async snapshot(service, environment, options: DeployCallOptions = {}, change?: ChangeRef) {
+      if (!ownsChange(service, environment)) return o.imageDeployer.snapshot(service, environment, options, change);
+      const ref = needChange(service, change);
+      const source = sourceOf(service, environment);
+      let objects: ObjectSnapshot[] = [];
+      if (isRendered(source.kubernetes)) {
+        const { kc, namespace } = kubeconfigFor(environment);
+        const head = await render(source.kubernetes, ref.commit, namespace, options.signal);
+        const base = await render(source.kubernetes, ref.baseCommit, namespace, options.signal);
+        const diff = await diffObjects(kc, { namespace, service, desired: head }, options);
+        // Every object the change may touch: the render's, the labelled ones it prunes, the ones the
+        // base had, and in production the canary copies (absent now, so restore deletes them).
+        const ids = new Map<string, ObjectId>();
+        for (const id of [
+          ...diff.objects.map((d) => d.id),
+          ...removedByChange(base, head, namespace),
+          ...(environment === 'production'
+            ? head
+                .filter((x) => x.kind === 'Deployment')
+                .map((x) => ({ ...idOf(x, namespace), name: canaryOf(x.metadata?.name ?? '') }))
+            : []),
+        ])
+          ids.set(idKey(id), id);
+        objects = await snapshotObjects(kc, [...ids.values()], options);
+      }
+      const terraform = source.terraform
+        ? [
+            {
+              source: source.terraform,
+              // A root with no base commit to go back to is destroyed (the change created it).
+              commit: ref.baseCommit ?? ref.commit,
+              destroy: !ref.baseCommit,
+            },
+          ]
+        : [];
+      const snapshot: ChangeSnapshot = {
+        service,
+        environment,
+        stable: null,
+        canary: null,
+        capturedAt: new Date().toISOString(),
+        deployer: CHANGE_DEPLOYER,
+        objects,
+        terraform,
+      };
+      return snapshot;
+    },
+
+    async deploy(req, options = {}) {
+      if (!ownsChange(req.service, req.environment)) return o.imageDeployer.deploy(req, options);
+      const done = await applyRender(req.service, req.environment, needChange(req.service, req.change), options.signal);
+      return result(`${req.service} ${req.environment} at ${req.change!.commit.slice(0, 12)}: ${done.join('; ')}`);
+    },
+
+    async deployCanary(req, options = {}) {
+      if (!ownsChange(req.service, 'production')) return o.imageDeployer.deployCanary(req, options);
+      const ref = needChange(req.service, req.change);
+      const source = sourceOf(req.service, 'production');
+      if (!isRendered(source.kubernetes))
+        return result(`${req.service}: nothing to canary (Terraform only): reaches production only after approval`);
+      const { kc, namespace } = kubeconfigFor('production');
+      const head = await render(source.kubernetes, ref.commit, namespace, options.signal);
+      const diff = await diffObjects(kc, { namespace, service: req.service, desired: head }, options);
+      // Server-defaulted objects on both sides, so only real template changes make a canary.
+      const plan = canaryObjects({
+        desired: diff.objects.flatMap((d) => (d.after ? [d.after] : [])),
+        live: diff.objects.flatMap((d) => (d.before ? [d.before] : [])),
+        percent: req.percent,
+      });
+      const notCanaried = plan.notCanaried.map((n) => `${describeId(n.id)} (${n.reason})`);
+      const tail = notCanaried.length
+        ? `; not canaried, reaches production only after approval: ${notCanaried.join(', ')}`
+        : '';
+      if (!plan.canary.length) return result(`${req.service}: no pod template changes, canary skipped${tail}`);
+      await applyObjects(
+        kc,
+        { namespace, service: req.service, desired: plan.canary as KubernetesObject[] },
+        { ...wait(options.signal), prune: false },
+      );
+      const names = plan.canary.map((c) => (c as Json & { metadata: { name: string } }).metadata.name);
+      return result(`${req.service}: canary ${names.join(', ')} at ${req.percent}% of production${tail}`);
+    },
+
+    async promote(req, options = {}) {
+      if (!ownsChange(req.service, 'production')) return o.imageDeployer.promote(req, options);
+      // The full production render; the canary copies are labelled for the service and not in it: pruned.
+      const done = await applyRender(req.service, 'production', needChange(req.service, req.change), options.signal);
+      return result(`${req.service} production at ${req.change!.commit.slice(0, 12)}: ${done.join('; ')}`);
+    },
+
+    async restore(snapshot, options = {}) {
+      if (snapshot.deployer !== CHANGE_DEPLOYER) return o.imageDeployer.restore(snapshot, options);
+      const s = snapshot as ChangeSnapshot;
+      const done: string[] = [];
+      if (s.objects.length) {
+        const { kc, namespace } = kubeconfigFor(s.environment);
+        const r = await restoreObjects(kc, s.objects, wait(options.signal));
+        done.push(`${r.restored.length} objects restored, ${r.deleted.length} deleted in ${namespace}`);
+      }
+      for (const t of s.terraform) {
+        if (!o.terraform)
+          throw new DeployRejectedError(`terraform: cannot restore ${t.source.dir}: no state directory`);
+        await o.terraform.runner.applyRoot({
+          ...t.source,
+          repoDir: o.repoDir,
+          commit: t.commit,
+          destroy: t.destroy,
+          stateDir: stateDirOf(s.environment, t.source),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        done.push(`terraform ${t.source.dir} ${t.destroy ? 'destroyed' : `re-applied at ${t.commit.slice(0, 12)}`}`);
+      }
+      return result(`${s.service} ${s.environment} restored: ${done.join('; ') || 'nothing was touched'}`);
+    },
+  };
+}
