@@ -66,6 +66,33 @@ test('every recorded ending of the stage machine is a fixture', () => {
     assert.ok(names.includes(n), `missing replay fixture ${n}.json`);
 });
 
+test('from reports-outside-handlers on, no report is scheduled inside an Update (between its acceptance and completion)', () => {
+  const recorded = fixtures.filter((f) => f.name.includes('.reports-outside-handlers.'));
+  assert.ok(
+    recorded.some((f) => f.name === 'promoted.reports-outside-handlers.json'),
+    'missing replay fixture promoted.reports-outside-handlers.json (approve Updates)',
+  );
+  let updates = 0;
+  for (const f of recorded) {
+    const open = new Set<string>();
+    for (const e of f.history.events ?? []) {
+      const accepted = e.workflowExecutionUpdateAcceptedEventAttributes?.protocolInstanceId;
+      const completed = e.workflowExecutionUpdateCompletedEventAttributes?.meta?.updateId;
+      if (accepted) {
+        open.add(e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.updateId ?? accepted);
+        updates++;
+      }
+      if (completed) open.delete(completed);
+      const scheduled = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      assert.ok(
+        !(scheduled === 'reportStage' && open.size),
+        `${f.name}: reportStage scheduled (event ${String(e.eventId)}) while Update ${[...open].join(', ')} was open`,
+      );
+    }
+  }
+  assert.ok(updates > 0, 'the recordings hold Updates');
+});
+
 const firstEvent = (h: (typeof fixtures)[number]['history']) => h.events?.[0]?.workflowExecutionStartedEventAttributes;
 const continuedAsNew = (h: (typeof fixtures)[number]['history']) =>
   !!h.events?.[h.events.length - 1]?.workflowExecutionContinuedAsNewEventAttributes;
