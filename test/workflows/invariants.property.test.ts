@@ -142,6 +142,13 @@ const mild: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: stopBy(NOT_ALLOWED) },
   { weight: 1, arbitrary: restart },
 );
+/**
+ * The same after the bake starts, without restarts: a worker that a restart will stop keeps no cache
+ * (restartableWorker), so a restart after the bake made every task of the 24 h bake a full replay,
+ * and one run cost minutes (370 s, seed 810973626 path 5). Restarts stay in the early commands and
+ * in the hostile runs; replay of every whole history is checked at the end of each run anyway.
+ */
+const mildLater: fc.Arbitrary<Command> = mild.filter((c) => c.t !== 'restart');
 /** A reason to stop: a human who may, a breaching sample (ignored where it describes the old version), silence. */
 const stopper: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: stopBy(ALLOWED) },
@@ -163,10 +170,10 @@ const towardProduction: fc.Arbitrary<Command[]> = fc
   .record({
     early: fc.array(mild, { maxLength: 3 }),
     canaryFirst: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
-    inCanary: fc.array(mild, { maxLength: 2 }),
+    inCanary: fc.array(mildLater, { maxLength: 2 }),
     pair: fc.shuffledSubarray(ALLOWED, { minLength: 2, maxLength: 2 }),
     vias: fc.tuple(via, via),
-    inApproval: fc.array(mild, { maxLength: 4 }),
+    inApproval: fc.array(mildLater, { maxLength: 4 }),
     // The two approvers' names on requests that must be refused: unsigned, forged, signed long ago.
     impostors: fc.array(
       fc.record({
@@ -178,7 +185,7 @@ const towardProduction: fc.Arbitrary<Command[]> = fc
       { maxLength: 2 },
     ),
     at: fc.tuple(fc.nat(), fc.nat(), fc.nat()),
-    after: fc.array(mild, { maxLength: 2 }),
+    after: fc.array(mildLater, { maxLength: 2 }),
     stop: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: stopper }),
   })
   .map((r) => {
