@@ -14,6 +14,7 @@ import { FailureType } from '../common/failure-types';
 import type { Environment } from '../workflows/messages';
 import {
   DeployRejectedError,
+  type ChangePreview,
   type ChangeRef,
   type DeployCallOptions,
   type Deployer,
@@ -108,6 +109,14 @@ export function createDeployActivities(deployer: Deployer) {
       return logged(
         await guarded(`promote ${req.service} ${req.version} to all of production`, (o) => deployer.promote(req, o)),
       );
+    },
+    async previewChange(req: {
+      service: string;
+      environment: Environment;
+      change: ChangeRef;
+    }): Promise<ChangePreview | null> {
+      if (!deployer.preview) return null;
+      return (await guarded(`preview ${req.service} in ${req.environment}`, (o) => deployer.preview!(req, o))) ?? null;
     },
     async restoreEnvironment(snapshot: EnvironmentSnapshot): Promise<DeployResult> {
       return logged(

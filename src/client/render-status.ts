@@ -49,6 +49,13 @@ export function renderStatus(s: PromotionState): string {
       `  approvals ${s.approvals.length}/${required}${who ? `: ${who}` : ''}${s.approvalDeadline && !s.outcome ? `; deadline ${s.approvalDeadline}` : ''}`,
     );
   }
+  const pc = s.productionChange;
+  if (pc && !s.outcome) {
+    lines.push(`  production change (${pc.digest.slice(0, 19)}):`);
+    for (const n of pc.notes) lines.push(`    ! ${n}`);
+    for (const l of pc.text.split('\n')) lines.push(`    ${l}`);
+    if (pc.omittedChars) lines.push(`    … ${pc.omittedChars} more characters not shown`);
+  }
   for (const f of s.findings) lines.push(`  ${f.level.padEnd(8)} ${f.rule}: ${f.message}`);
   if (s.interruption) lines.push(`  stopped  ${describeInterruption(s.interruption)}`);
   if (s.rollback)

@@ -5,6 +5,7 @@
 // changed pod templates beside stable; a snapshot records every object the change touches exactly
 // (and the commit Terraform roots go back to), and restore puts every one of them back. Services
 // in image-tag mode go to the image deployer as before.
+import { createHash } from 'node:crypto';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Environment } from '../workflows/messages';
 import type { EnvironmentSource, KubernetesSource, TerraformSource } from '../policy/config/environment-source-schema';
@@ -12,6 +13,7 @@ import { environmentSource } from '../policy/config/environment-source-schema';
 import type { KubernetesSettings } from '../policy/config/kubernetes-schema';
 import {
   DeployRejectedError,
+  type ChangePreview,
   type ChangeRef,
   type DeployCallOptions,
   type Deployer,
@@ -246,6 +248,58 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       // The full production render; the canary copies are labelled for the service and not in it: pruned.
       const done = await applyRender(req.service, 'production', needChange(req.service, req.change), options.signal);
       return result(`${req.service} production at ${req.change!.commit.slice(0, 12)}: ${done.join('; ')}`);
+    },
+
+    async preview(req, options = {}): Promise<ChangePreview | undefined> {
+      if (!ownsChange(req.service, req.environment)) return o.imageDeployer.preview?.(req, options);
+      const source = sourceOf(req.service, req.environment);
+      const parts: string[] = [];
+      const digests: string[] = [];
+      const notes: string[] = [];
+      if (isRendered(source.kubernetes)) {
+        const { kc, namespace } = kubeconfigFor(req.environment);
+        const head = await render(source.kubernetes, req.change.commit, namespace, options.signal);
+        const diff = await diffObjects(kc, { namespace, service: req.service, desired: head }, options);
+        const changed = diff.objects.filter((d) => d.action !== 'unchanged');
+        parts.push(
+          `# kubernetes ${namespace}: ${changed.map((d) => `${d.action} ${describeId(d.id)}`).join(', ') || 'no changes'}`,
+          diff.text,
+        );
+        digests.push(diff.digest);
+        if (req.environment === 'production') {
+          const plan = canaryObjects({
+            desired: diff.objects.flatMap((d) => (d.after ? [d.after] : [])),
+            live: diff.objects.flatMap((d) => (d.before ? [d.before] : [])),
+            percent: 10,
+          });
+          for (const n of plan.notCanaried)
+            notes.push(`not canaried, reaches production only after approval: ${describeId(n.id)} (${n.reason})`);
+        }
+      }
+      if (source.terraform && o.terraform) {
+        const plan = await o.terraform.runner.planRoot({
+          ...source.terraform,
+          repoDir: o.repoDir,
+          commit: req.change.commit,
+          stateDir: stateDirOf(req.environment, source.terraform),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        const s = plan.summary;
+        parts.push(
+          `# terraform ${source.terraform.dir}: ${s.add} to add, ${s.change} to change, ${s.replace} to replace, ${s.destroy} to destroy`,
+          plan.text,
+        );
+        digests.push(plan.digest);
+        if (req.environment === 'production' && (s.destroy || s.replace))
+          notes.push(`terraform ${source.terraform.dir} destroys or replaces resources in production`);
+        notes.push(`not canaried, reaches production only after approval: terraform ${source.terraform.dir}`);
+      }
+      return {
+        environment: req.environment,
+        text: parts.join('\n'),
+        digest: `sha256:${createHash('sha256').update(digests.join('\n')).digest('hex')}`,
+        notes,
+      };
     },
 
     async restore(snapshot, options = {}) {

@@ -49,6 +49,20 @@ export interface ChangeRef {
   baseCommit?: string;
 }
 
+/**
+ * What a change will do to an environment, computed against live without changing it (server-side
+ * dry-run, `tofu plan`): shown to approvers before they decide.
+ */
+export interface ChangePreview {
+  environment: Environment;
+  /** Unified diff of every object, then each Terraform plan. */
+  text: string;
+  /** sha256 over the object diff and the plans: the same change on the same live state, the same digest. */
+  digest: string;
+  /** What approvers should know beyond the diff, e.g. what the canary did not exercise. */
+  notes: string[];
+}
+
 export interface Deployer {
   /** e.g. "simulated", "kubernetes". */
   readonly kind: string;
@@ -74,6 +88,11 @@ export interface Deployer {
     req: { service: string; version: string; change?: ChangeRef },
     options?: DeployCallOptions,
   ): Promise<DeployResult>;
+  /** The diff `change` would apply to `environment` now; absent for deployers of image tags. */
+  preview?(
+    req: { service: string; environment: Environment; change: ChangeRef },
+    options?: DeployCallOptions,
+  ): Promise<ChangePreview | undefined>;
   /** Restores the snapshot exactly (canary included), and waits until ready. */
   restore(snapshot: EnvironmentSnapshot, options?: DeployCallOptions): Promise<DeployResult>;
 }

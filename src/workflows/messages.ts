@@ -214,6 +214,11 @@ export interface PromotionState {
   canaryWatchEndsAt?: string;
   approvalRequestedAt?: string;
   approvalDeadline?: string;
+  /**
+   * The production diff (server-side dry-run) and Terraform plan approvers decide on, computed as
+   * the approval is requested; `text` is cut at PREVIEW_CHARS (`omittedChars` says how much is left).
+   */
+  productionChange?: { text: string; digest: string; notes: string[]; omittedChars?: number };
   approvals: Approval[];
   /** The newest refusals (at most REFUSALS_KEPT); older ones are counted in refusalsDropped. */
   refusals: Array<{ at: string; who: string; action: string; reason: string }>;

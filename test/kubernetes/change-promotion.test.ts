@@ -159,7 +159,16 @@ describe('the merged manifests are what is staged, canaried, approved and rolled
     const rig = rigFor();
     await rig.run(async () => {
       const h = await rig.start({ service: SERVICE, commit: head, baseCommit: base, version: head.slice(0, 12) });
-      await feed(env, h, { stop: untilStage('awaiting_approval'), stepMinutes: 5 });
+      const asked = await feed(env, h, { stop: untilStage('awaiting_approval'), stepMinutes: 5 });
+      // The approvers see what production will get: the server-side dry-run diff, not a description.
+      const pc = asked.productionChange;
+      assert.ok(pc, 'the approval request carries the production change');
+      // Staged, canaried: the stable Deployment is updated, the canary copy goes with the rollout.
+      assert.match(pc.text, /^# kubernetes production: .*update Deployment production\/notification-service\b/m);
+      assert.match(pc.text, /^# kubernetes production: .*delete Deployment production\/notification-service-canary/m);
+      assert.match(pc.text, /^-\s+failureThreshold: 3$/m);
+      assert.match(pc.text, /^\+\s+failureThreshold: 5$/m);
+      assert.match(pc.digest, /^sha256:[0-9a-f]{64}$/);
       await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] });
       await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'bob')] });
       await feed(env, h, { stop: untilStage('ended'), stepMinutes: 5 });

@@ -265,10 +265,32 @@ export async function canary(ctx: GatedContext): Promise<void> {
 canary.resumesIn = 'canary' as const;
 
 /** Two distinct allowed humans, never an author; the canary stays watched until then. */
+/** Characters of the production diff kept in the state (every report and query copies it). */
+const PREVIEW_CHARS = 6_000;
+
+/** What approvers decide on: the production diff and plans as they stand now, not the change's description. */
+async function previewProduction(ctx: GatedContext): Promise<void> {
+  const { change, state } = ctx;
+  const preview = await step(ctx, { activity: 'previewChange' }, () =>
+    readActs.previewChange.executeWithOptions({ summary: 'the production change, for the approvers' }, [
+      { service: change.service, environment: 'production', change: changeRef(change) },
+    ]),
+  );
+  if (!preview) return; // an image-tag deployer: the change is the version
+  const omitted = preview.text.length - PREVIEW_CHARS;
+  state.productionChange = {
+    text: omitted > 0 ? preview.text.slice(0, PREVIEW_CHARS) : preview.text,
+    digest: preview.digest,
+    notes: preview.notes,
+    ...(omitted > 0 ? { omittedChars: omitted } : {}),
+  };
+}
+
 export async function awaitApproval(ctx: GatedContext): Promise<void> {
   const { settings, state } = ctx;
   let deadline = ctx.resumedAt('awaiting_approval');
   if (deadline === undefined) {
+    if (wf.patched('production-preview')) await previewProduction(ctx);
     const requestedAt = Date.now();
     deadline = requestedAt + settings.approval.timeoutHours * HOUR_MS;
     state.approvalRequestedAt = iso(requestedAt);
