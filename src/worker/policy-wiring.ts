@@ -6,6 +6,42 @@ import type { Finding } from '../policy/engine/finding';
 import { deployWait } from '../policy/engine/planned-operations';
 import { gitTree } from '../policy/engine/trees/git-tree';
 import { TreeError } from '../policy/engine/trees/tree-error';
+import { checkRendered, type EnvironmentRenders } from '../policy/engine/check-rendered';
+import { environmentSource } from '../policy/config/environment-source-schema';
+import type { Policy } from '../policy/config/schema';
+import type { Change } from '../workflows/messages';
+import { renderKubernetes, RenderError } from '../integrations/render';
+
+const ENVIRONMENTS = ['staging', 'production'] as const;
+
+/**
+ * The object rules on what each environment renders at base and head (a service whose policy says
+ * how it is rendered); a file-level finding of the same rule on the same file is not repeated. A
+ * render that fails blocks: what cannot be rendered cannot be applied or judged.
+ */
+async function renderedFindings(repoDir: string, policy: Policy, change: Change, fileFindings: Finding[]) {
+  const service = policy.services.find((s) => s.name === change.service);
+  if (!service?.environments || !change.baseCommit) return [];
+  const renders: EnvironmentRenders[] = [];
+  for (const environment of ENVIRONMENTS) {
+    const source = environmentSource(service, environment).kubernetes;
+    if (!source || 'image' in source) continue;
+    const namespace = policy.kubernetes?.[environment].namespace ?? 'default';
+    try {
+      const [base, head] = await Promise.all(
+        [change.baseCommit, change.commit].map((commit) => renderKubernetes(source, { repoDir, commit, namespace })),
+      );
+      renders.push({ environment, base, head });
+    } catch (err) {
+      if (!(err instanceof RenderError)) throw err;
+      return [
+        { rule: 'unrenderable', level: 'block' as const, file: err.path, message: `${environment}: ${err.message}` },
+      ];
+    }
+  }
+  const seen = new Set(fileFindings.map((f) => `${f.rule} ${f.file ?? ''}`));
+  return (await checkRendered(policy, renders)).filter((f) => !seen.has(`${f.rule} ${f.file ?? ''}`));
+}
 
 function skipped(why: string): Finding[] {
   // Never a silent allow: the approvers see that nobody read the change's content.
@@ -26,7 +62,8 @@ export function createChangeChecker(repoDir?: string): ChangeChecker {
       return skipped(`change ${change.commit.slice(0, 12)} carries no baseCommit to compare with`);
     try {
       const trees = { base: await gitTree(repoDir, change.baseCommit), head: await gitTree(repoDir, change.commit) };
-      return await checkChange(policy, trees, { service: change.service });
+      const findings = await checkChange(policy, trees, { service: change.service });
+      return [...findings, ...(await renderedFindings(repoDir, policy, change, findings))];
     } catch (err) {
       if (!(err instanceof TreeError)) throw err;
       // The gate fails closed: a change whose content cannot be read is not promoted.
