@@ -113,12 +113,14 @@ export function createContext(
         }),
     );
   if (queueReports) {
-    void (async () => {
+    // Not cancellable: a cancelled workflow still reports its rollback and its end (finish waits
+    // for the queue), and a cancelled wait here would have left the queue undrained for ever.
+    void wf.CancellationScope.nonCancellable(async () => {
       for (;;) {
         await wf.condition(() => queued.length > 0);
         for (const snapshot of queued.splice(0)) schedule(snapshot);
       }
-    })();
+    });
   }
   const ctx: PromotionContext = {
     workflowId,
