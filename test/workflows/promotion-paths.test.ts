@@ -283,8 +283,10 @@ describe('promotion on the time-skipping server', () => {
     const rig = createRig(env, { deployer: { rolloutMs: 1500 } });
     await rig.run(async () => {
       const h = await rig.start();
-      for (let s = await state(h); s.stage !== 'staging'; s = await state(h))
-        await new Promise((r) => setTimeout(r, 50));
+      // Wait for the deploy itself to be in flight: stage `staging` starts with the snapshot, and an
+      // abort during the snapshot rightly deploys nothing (what the fresh-clone run once hit).
+      while (!rig.deployer.operations.some((o) => o.op === 'deploy')) await new Promise((r) => setTimeout(r, 20));
+      assert.equal((await state(h)).stage, 'staging');
       await h.signal('abort', { by: 'alice', reason: 'wrong change' });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'aborted');
