@@ -9,6 +9,7 @@
 // retried). It ends only when the deployer call has returned, so nothing of it is still to be sent
 // when the workflow's restore starts.
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { setMaxListeners } from 'node:events';
 import { Context, log } from '@temporalio/activity';
 import { FailureType } from '../common/failure-types';
 import type { Environment } from '../workflows/messages';
@@ -33,12 +34,18 @@ function cancellation(signal: AbortSignal, what: string, err?: unknown): Cancell
   return new CancelledFailure(`${what}: cancelled`, [], err instanceof Error ? err : undefined);
 }
 
+/** Requests a deployer sends at once (apply batches of 8, one list per kind): each listens to the signal. */
+const MAX_REQUESTS_IN_FLIGHT = 64;
+
 async function guarded<T>(what: string, fn: (options: DeployCallOptions) => Promise<T>): Promise<T> {
   // Heartbeats let the server notice a worker that died mid-rollout within the heartbeat timeout
   // and retry on another worker, instead of waiting out the 20-minute start-to-close timeout; and
   // they are how a cancellation reaches the activity (the answer to a heartbeat carries it).
   const ctx = Context.current();
   const signal = ctx.cancellationSignal;
+  // One listener per request in flight: a 50-object apply holds more than Node's default of 10 at
+  // once, which is concurrency, not a leak (each is removed when its request settles).
+  setMaxListeners(MAX_REQUESTS_IN_FLIGHT, signal);
   ctx.heartbeat();
   const beat = setInterval(() => ctx.heartbeat(), DEPLOY_HEARTBEAT_MS);
   try {

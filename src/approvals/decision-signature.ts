@@ -26,15 +26,24 @@ export interface DecisionClaim {
   slackUser?: string;
   /** The comment (approve) or reason (reject / abort): signed so it cannot be rewritten. */
   text?: string;
+  /**
+   * Approvals of a change deployer's promotion: the digest of the production diff and plans the
+   * approver saw (state.productionChange.digest), so an approval cannot be moved to other content.
+   */
+  changeDigest?: string;
   at: string;
   nonce: string;
 }
 
 const DOMAIN = 'airlock-decision-v1';
+// A claim that covers a production change is signed under its own domain: no v1 signature can be
+// read as covering one, and v1 bytes stay exactly what signers before it produced.
+const DOMAIN_WITH_CHANGE = 'airlock-decision-v2';
 
 export function canonicalDecision(c: DecisionClaim): Uint8Array {
   // A JSON array is unambiguous: no field can smuggle a separator into the next one.
-  const fields = [DOMAIN, c.workflowId, c.action, c.approver, c.via, c.slackUser ?? '', c.text ?? '', c.at, c.nonce];
+  const common = [c.workflowId, c.action, c.approver, c.via, c.slackUser ?? '', c.text ?? '', c.at, c.nonce];
+  const fields = c.changeDigest === undefined ? [DOMAIN, ...common] : [DOMAIN_WITH_CHANGE, ...common, c.changeDigest];
   return new TextEncoder().encode(JSON.stringify(fields));
 }
 

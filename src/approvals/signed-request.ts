@@ -12,6 +12,8 @@ export interface SignInput {
   secretKey: Uint8Array;
   via?: 'cli' | 'slack';
   slackUser?: string;
+  /** approve: the digest of the production change the approver saw (state.productionChange.digest). */
+  changeDigest?: string;
   /** Signing time, ms since epoch; defaults to this machine's clock. */
   now?: number;
 }
@@ -37,13 +39,20 @@ export function signedRequest(
       via,
       ...(i.slackUser ? { slackUser: i.slackUser } : {}),
       ...(text ? { text } : {}),
+      ...(i.changeDigest !== undefined ? { changeDigest: i.changeDigest } : {}),
       at,
       nonce,
     },
     i.secretKey,
   );
   const common = { via, signature, ...(i.slackUser ? { slackUser: i.slackUser } : {}) };
-  if (action === 'approve') return { approver, ...(text ? { comment: text } : {}), ...common };
+  if (action === 'approve')
+    return {
+      approver,
+      ...(text ? { comment: text } : {}),
+      ...(i.changeDigest !== undefined ? { changeDigest: i.changeDigest } : {}),
+      ...common,
+    };
   if (!text) throw new Error(`${action}: a reason is required`);
   if (action === 'reject') return { approver, reason: text, ...common };
   if (action === 'resolve') return { approver, note: text, ...common };

@@ -9,6 +9,8 @@ export interface SignedRequest {
   via?: string;
   slackUser?: string;
   text?: string;
+  /** The production change the approver approves (approve only; see DecisionClaim.changeDigest). */
+  changeDigest?: string;
   signature?: DecisionSignature;
 }
 
@@ -102,6 +104,7 @@ function checkSignature(
     via: req.via ?? 'cli',
     ...(req.slackUser ? { slackUser: req.slackUser } : {}),
     ...(req.text ? { text: req.text } : {}),
+    ...(req.changeDigest !== undefined ? { changeDigest: req.changeDigest } : {}),
     at: sig.at,
     nonce: sig.nonce,
   };

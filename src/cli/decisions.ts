@@ -7,6 +7,7 @@ import {
   approveUpdate,
   rejectUpdate,
   resolveUpdate,
+  stateQuery,
   type AbortRequest,
   type ApprovalRequest,
   type ApprovalResult,
@@ -16,6 +17,7 @@ import {
 import { CliError, ExitCode } from './errors';
 import { parseSecretKey, readKeyFile } from '../approvals/key-file';
 import { toCliError } from './temporal-errors';
+import { changeDigestSchema } from '../workflows/payload-schemas';
 
 export interface DecisionOptions {
   client: Client;
@@ -63,11 +65,16 @@ const signing = (o: DecisionOptions, secretKey: Uint8Array, text: string | undef
 
 // Without a key the request goes unsigned: the workflow refuses it for approve (docs/approvals.md)
 // and accepts it for a stop, which only ever makes things safer.
-function approvalRequest(o: DecisionOptions, comment: string | undefined): ApprovalRequest {
+function approvalRequest(
+  o: DecisionOptions,
+  key: Uint8Array | undefined,
+  comment: string | undefined,
+  changeDigest?: string,
+): ApprovalRequest {
   const approver = requireApprover('approve', o);
-  const key = secretKeyOf(o);
-  if (key) return signedRequest('approve', signing(o, key, comment));
-  return { approver, via: 'cli', ...(comment?.trim() ? { comment: comment.trim() } : {}) };
+  const digest = changeDigest !== undefined ? { changeDigest } : {};
+  if (key) return signedRequest('approve', { ...signing(o, key, comment), ...digest });
+  return { approver, via: 'cli', ...(comment?.trim() ? { comment: comment.trim() } : {}), ...digest };
 }
 
 function rejectRequest(o: DecisionOptions, reason: string | undefined): RejectRequest {
@@ -84,10 +91,27 @@ function abortRequest(o: DecisionOptions, reason: string | undefined): AbortRequ
   return key ? signedRequest('abort', signing(o, key, r)) : { by, reason: r, via: 'cli' };
 }
 
-export async function approve(o: DecisionOptions & { comment?: string }): Promise<ApprovalResult> {
-  const req = approvalRequest(o, o.comment);
+/**
+ * Approves the production change with digest `changeDigest` (what `airlock diff` and `status`
+ * showed); without one, the change the promotion shows now, whose digest the result names.
+ */
+export async function approve(
+  o: DecisionOptions & { comment?: string; changeDigest?: string },
+): Promise<ApprovalResult & { changeDigest?: string }> {
+  if (o.changeDigest !== undefined && !changeDigestSchema.safeParse(o.changeDigest).success)
+    throw new CliError(
+      `approve: --change "${o.changeDigest}" must be sha256: and 64 hex digits (airlock diff prints it)`,
+      ExitCode.Usage,
+    );
+  requireApprover('approve', o);
+  const key = secretKeyOf(o); // a bad key is refused before anything is sent
   try {
-    return await o.client.workflow.getHandle(o.workflowId).executeUpdate(approveUpdate, { args: [req] });
+    const handle = o.client.workflow.getHandle(o.workflowId);
+    const changeDigest = o.changeDigest ?? (await handle.query(stateQuery)).productionChange?.digest;
+    const r = await handle.executeUpdate(approveUpdate, {
+      args: [approvalRequest(o, key, o.comment, changeDigest)],
+    });
+    return { ...r, ...(changeDigest ? { changeDigest } : {}) };
   } catch (err) {
     throw toCliError(err, o.workflowId);
   }

@@ -88,6 +88,15 @@ export function buildProgram(
     });
 
   program
+    .command('diff <target>')
+    .description('the whole production diff and Terraform plans a promotion asks approval for, with their digest')
+    .action(async (target: string) => {
+      const { productionDiff, renderProductionChange } = await import('./diff.js');
+      const { workflowId, preview } = await productionDiff(await connect(), target);
+      print(json(), { workflowId, ...preview }, renderProductionChange(workflowId, preview));
+    });
+
+  program
     .command('list')
     .description('promotions in flight, queued, and ended in the last 7 days')
     .action(async () => {
@@ -109,13 +118,24 @@ export function buildProgram(
   };
   decision('approve', 'approve a promotion awaiting approval (signed with --key)')
     .option('--comment <text>', 'why you approve; signed with the decision')
-    .action(async (target: string, o: { as: string; key?: string; comment?: string }) => {
+    .option(
+      '--change <digest>',
+      'the production change you reviewed (airlock diff prints its digest); refused if production changed since. Default: the one shown now',
+    )
+    .action(async (target: string, o: { as: string; key?: string; comment?: string; change?: string }) => {
       const { c, workflowId, approve } = await decide(target);
-      const r = await approve({ client: c, workflowId, approver: o.as, keyFile: o.key, comment: o.comment });
+      const r = await approve({
+        client: c,
+        workflowId,
+        approver: o.as,
+        keyFile: o.key,
+        comment: o.comment,
+        ...(o.change !== undefined ? { changeDigest: o.change } : {}),
+      });
       print(
         json(),
         r,
-        `approved ${workflowId}: ${r.approvals.length}/${r.required}${r.complete ? ' — complete, production rollout follows' : ''}`,
+        `approved ${workflowId}${r.changeDigest ? ` (production change ${r.changeDigest})` : ''}: ${r.approvals.length}/${r.required}${r.complete ? ' — complete, production rollout follows' : ''}`,
       );
     });
   decision('reject', 'reject a promotion: everything deployed is rolled back')

@@ -12,6 +12,7 @@ import type { Client } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import type { temporal } from '@temporalio/proto';
 import type { EnvironmentSnapshot } from '../integrations/deployer';
+import { fetchRunHistories } from './run-histories';
 import type { PromotionSettings } from '../policy/config/schema';
 import type { Change, Environment, PromotionInput } from '../workflows/messages';
 
@@ -114,15 +115,7 @@ const READ = new Set([
 export async function readRecordedRollback(client: Client, workflowId: string): Promise<RecordedRollback> {
   const converter = client.options.loadedDataConverter;
   const decode = (p?: temporal.api.common.v1.IPayloads | null) => decodeArrayFromPayloads(converter, p?.payloads);
-  const runs: Event[][] = [];
-  let runId: string | undefined;
-  for (;;) {
-    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    const events = history.events ?? [];
-    runs.unshift(events);
-    runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
-    if (!runId) break;
-  }
+  const runs = await fetchRunHistories(client, workflowId);
   const activities: ActivityEvent[] = [];
   for (const events of runs) {
     const scheduled = new Map<string, { name: string; args: unknown[] }>();

@@ -49,9 +49,11 @@ export function renderStatus(s: PromotionState): string {
       `  approvals ${s.approvals.length}/${required}${who ? `: ${who}` : ''}${s.approvalDeadline && !s.outcome ? `; deadline ${s.approvalDeadline}` : ''}`,
     );
   }
+  for (const v of s.approvalsVoided ?? [])
+    lines.push(`  voided   approvals of ${v.approvers.join(', ') || 'nobody'} at ${v.at}: ${v.reason}`);
   const pc = s.productionChange;
   if (pc && !s.outcome) {
-    lines.push(`  production change (${pc.digest.slice(0, 19)}):`);
+    lines.push(`  production change ${pc.digest} (approvals sign it; all of it: airlock diff ${s.workflowId}):`);
     for (const n of pc.notes) lines.push(`    ! ${n}`);
     for (const l of pc.text.split('\n')) lines.push(`    ${l}`);
     if (pc.omittedChars) lines.push(`    … ${pc.omittedChars} more characters not shown`);

@@ -12,6 +12,8 @@ export interface SlackDecision {
   workflowId: string;
   slackUser: string;
   reason?: string;
+  /** The production change the clicked message showed; a slash command approves the one shown now. */
+  changeDigest?: string;
 }
 
 /** Runs the decision and returns the Slack message that replaces the approval request. */
@@ -42,7 +44,10 @@ export async function runSlackDecision(
   let line: string;
   try {
     if (d.action === 'approve') {
-      const r = await handle.executeUpdate(approveUpdate, { args: [signedRequest('approve', common)] });
+      const changeDigest = d.changeDigest ?? (await handle.query(stateQuery)).productionChange?.digest;
+      const r = await handle.executeUpdate(approveUpdate, {
+        args: [signedRequest('approve', { ...common, ...(changeDigest ? { changeDigest } : {}) })],
+      });
       line = `:white_check_mark: Approved by ${approver} (${r.approvals.length}/${r.required})${r.complete ? ' — production rollout follows' : ''}`;
     } else {
       await handle.executeUpdate(rejectUpdate, {

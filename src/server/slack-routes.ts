@@ -13,12 +13,20 @@ import { runSlackDecision, type SlackDecision } from './slack-decision';
 import { createSlackVerifier } from './slack-verify';
 
 const workflowId = z.string().regex(/^promotion-[a-z0-9-]+-[0-9a-f]{40}$/, 'must be a promotion workflow id');
+/** A button's value: the workflow id, and the digest of the production change the message showed. */
+const buttonValue = z
+  .string()
+  .regex(/^promotion-[a-z0-9-]+-[0-9a-f]{40}( sha256:[0-9a-f]{64})?$/, 'must be a promotion workflow id')
+  .transform((v) => {
+    const [id, digest] = v.split(' ');
+    return { workflowId: id, ...(digest ? { changeDigest: digest } : {}) };
+  });
 const blockActionsSchema = z.object({
   type: z.literal('block_actions'),
   user: z.object({ id: z.string().min(1) }),
   response_url: z.url(),
   actions: z
-    .array(z.object({ action_id: z.enum([APPROVE_ACTION, REJECT_ACTION]), value: workflowId }))
+    .array(z.object({ action_id: z.enum([APPROVE_ACTION, REJECT_ACTION]), value: buttonValue }))
     .length(1, 'must hold exactly one action'),
 });
 const commandSchema = z.object({
@@ -64,7 +72,7 @@ export function registerSlackRoutes(
     const a = r.data.actions[0];
     later(r.data.response_url, {
       action: a.action_id === APPROVE_ACTION ? 'approve' : 'reject',
-      workflowId: a.value,
+      ...a.value,
       slackUser: r.data.user.id,
     });
     return reply.code(200).send();

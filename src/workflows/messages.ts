@@ -93,6 +93,11 @@ export interface ApprovalRequest {
   signature?: DecisionSignature;
   /** The Slack user the bridge verified (via: 'slack' only); covered by the signature. */
   slackUser?: string;
+  /**
+   * The digest of the production change approved (state.productionChange.digest); covered by the
+   * signature. Required when the promotion shows one: an approval is of content, not of a name.
+   */
+  changeDigest?: string;
 }
 
 export interface RejectRequest {
@@ -127,6 +132,8 @@ export interface Approval {
   comment?: string;
   /** How the approver's identity was established (absent in histories from before signatures). */
   attribution?: Attribution;
+  /** The production change approved (state.productionChange.digest), when the promotion shows one. */
+  changeDigest?: string;
 }
 
 export interface ApprovalResult {
@@ -220,6 +227,8 @@ export interface PromotionState {
    */
   productionChange?: { text: string; digest: string; notes: string[]; omittedChars?: number };
   approvals: Approval[];
+  /** Approvals voided because production changed between approval and rollout (asked again). */
+  approvalsVoided?: Array<{ at: string; approvers: string[]; reason: string }>;
   /** The newest refusals (at most REFUSALS_KEPT); older ones are counted in refusalsDropped. */
   refusals: Array<{ at: string; who: string; action: string; reason: string }>;
   refusalsDropped?: number;

@@ -31,8 +31,17 @@ const signature = z
   .optional();
 const slackUser = z.string().max(40).optional();
 
+/** The digest of a production change, as previewChange computes it. */
+export const changeDigestSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256: and 64 hex digits');
 export const approvalRequestSchema = z
-  .object({ approver: who, comment: z.string().max(2000).optional(), via, signature, slackUser })
+  .object({
+    approver: who,
+    comment: z.string().max(2000).optional(),
+    via,
+    signature,
+    slackUser,
+    changeDigest: changeDigestSchema.optional(),
+  })
   .passthrough();
 export const rejectRequestSchema = z
   .object({ approver: who, reason: z.string().trim().min(1, 'is required').max(2000), via, signature, slackUser })

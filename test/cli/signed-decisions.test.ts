@@ -10,6 +10,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { createRig, feed, state, timeSkippingEnv, untilStage } from '../helpers/harness';
 import { testSecretKey } from '../helpers/approver-keys';
 import { approve, reject } from '../../src/cli/decisions';
+import { productionDiff } from '../../src/cli/diff';
 import { CliError, ExitCode } from '../../src/cli/errors';
 import { encodeBase64 } from '../../src/approvals/base64';
 import { signedRequest } from '../../src/approvals/signed-request';
@@ -47,6 +48,11 @@ describe('signed decisions through the CLI', () => {
       await feed(env, h, { stop: untilStage('awaiting_approval') });
       const now = await env.currentTimeMs();
       const client = env.client;
+      // An image-tag promotion: its change is its version, there is no diff to show.
+      await assert.rejects(
+        productionDiff(client, wid),
+        (e: unknown) => e instanceof CliError && /has no production change to show/.test(e.message),
+      );
 
       const aliceReq = signedRequest('approve', {
         workflowId: wid,
@@ -182,6 +188,23 @@ describe('signed decisions through the CLI', () => {
       approve({ client: env.client, workflowId: 'promotion-x-y', approver: 'alice', privateKey: 'not-a-key' }),
       (e: unknown) =>
         e instanceof CliError && e.exitCode === ExitCode.Usage && /32-byte ed25519 secret key/.test(e.message),
+    );
+    await assert.rejects(
+      approve({
+        client: env.client,
+        workflowId: 'promotion-x-y',
+        approver: 'alice',
+        privateKey: testSecretKey('alice'),
+        changeDigest: 'sha256:abc',
+      }),
+      (e: unknown) =>
+        e instanceof CliError &&
+        e.exitCode === ExitCode.Usage &&
+        /--change "sha256:abc" must be sha256:/.test(e.message),
+    );
+    await assert.rejects(
+      productionDiff(env.client, 'promotion-none-0000'),
+      (e: unknown) => e instanceof CliError && e.exitCode === ExitCode.NotFound,
     );
     await assert.rejects(
       reject({ client: env.client, workflowId: 'promotion-x-y', approver: 'alice', reason: '  ' }),

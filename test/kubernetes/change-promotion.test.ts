@@ -9,7 +9,16 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createRig, feed, sendSample, testPolicyYaml, timeSkippingEnv, untilStage } from '../helpers/harness';
+import { Worker } from '@temporalio/worker';
+import {
+  createRig,
+  feed,
+  sendSample,
+  testPolicyYaml,
+  timeSkippingEnv,
+  untilStage,
+  workflowBundle,
+} from '../helpers/harness';
 import { startTestCluster, type TestCluster } from '../helpers/kubernetes-cluster';
 import { backgroundBuildDone } from '../helpers/background-build';
 import { REPO_ROOT } from '../helpers/tools';
@@ -20,7 +29,8 @@ import { renderKubernetes } from '../../src/integrations/render';
 import { stripServerFields } from '../../src/integrations/kubernetes/object-set-strip';
 import { SERVICE_LABEL, type Json } from '../../src/integrations/kubernetes/object-set';
 import { parsePolicy } from '../../src/policy/config/load';
-import { approveUpdate, type PromotionResult } from '../../src/workflows/messages';
+import { approveUpdate, stateQuery, type PromotionResult } from '../../src/workflows/messages';
+import { readProductionChange } from '../../src/client/production-change';
 import { KUBERNETES_POLICY, NAMESPACE, prepareCluster } from './fixtures';
 import { BASE_FILES, createTestRepo, type TestRepo } from './render-repo';
 
@@ -181,5 +191,69 @@ describe('the merged manifests are what is staged, canaried, approved and rolled
     assert.equal(production?.spec.replicas, 3, 'the render says 3 replicas');
     assert.equal(deploymentIn(after, NAMESPACE.production, `${SERVICE}-canary`), undefined, 'canary pruned');
     assert.equal(threshold(deploymentIn(after, NAMESPACE.staging, SERVICE)), 5);
+  });
+
+  test('approvals are of the production change: a wrong or missing digest is refused, and drift after approval asks again', async () => {
+    await liveAtBase();
+    const rig = rigFor();
+    await rig.run(async () => {
+      const h = await rig.start({ service: SERVICE, commit: head, baseCommit: base, version: head.slice(0, 12) });
+      const asked = await feed(env, h, { stop: untilStage('awaiting_approval'), stepMinutes: 5 });
+      const shown = asked.productionChange!.digest;
+      const other = `sha256:${'0'.repeat(64)}`;
+      await assert.rejects(
+        h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice', undefined, other)] }),
+        (e: Error) => /is not the production change awaiting approval/.test(String((e.cause as Error)?.message)),
+      );
+      await assert.rejects(
+        h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice', undefined, null)] }),
+        (e: Error) => /changeDigest is required/.test(String((e.cause as Error)?.message)),
+      );
+      // The digest is signed: moving a signature made for one change onto another is a forgery.
+      const forged = { ...(await signedApproval(env, h, 'alice', undefined, other)), changeDigest: shown };
+      await assert.rejects(h.executeUpdate(approveUpdate, { args: [forged] }), (e: Error) =>
+        /forged or altered/.test(String((e.cause as Error)?.message)),
+      );
+      assert.equal((await h.query(stateQuery)).approvals.length, 0, 'no refused approval counted');
+
+      await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] });
+      // Someone scales the live production Deployment by hand after alice approved: the rollout's
+      // diff is no longer the one approved.
+      await cluster.admin.apps.patchNamespacedDeploymentScale({
+        name: SERVICE,
+        namespace: NAMESPACE.production,
+        body: [{ op: 'replace', path: '/spec/replicas', value: 5 }],
+      });
+      await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'bob')] });
+      const again = await feed(env, h, {
+        stop: (s) => s.stage === 'awaiting_approval' && !!s.approvalsVoided?.length,
+        stepMinutes: 1,
+      });
+      assert.deepEqual(again.approvals, [], 'the approvals of the old diff are void');
+      assert.deepEqual(again.approvalsVoided?.[0].approvers, ['alice', 'bob']);
+      assert.notEqual(again.productionChange!.digest, shown);
+      assert.match(again.productionChange!.text, /^-\s+replicas: 5$/m, 'the new diff shows the drift');
+      // `airlock diff` reads the newest preview, whole, from history.
+      const recorded = await readProductionChange(env.client, h.workflowId);
+      assert.equal(recorded?.digest, again.productionChange!.digest);
+      assert.equal(recorded?.previews, 2);
+      // The old digest no longer approves; the new one does.
+      await assert.rejects(
+        h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice', undefined, shown)] }),
+      );
+      await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] });
+      await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'bob')] });
+      await feed(env, h, { stop: untilStage('ended'), stepMinutes: 5 });
+      const r: PromotionResult = await h.result();
+      assert.equal(r.outcome, 'promoted');
+      assert.deepEqual(
+        r.approvals.map((a) => a.changeDigest),
+        [again.productionChange!.digest, again.productionChange!.digest],
+      );
+      // The path through drift and a second approval replays (as after a worker restart).
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, await h.fetchHistory(), h.workflowId);
+    });
+    const production = deploymentIn(await liveObjects(), NAMESPACE.production, SERVICE);
+    assert.equal(production?.spec.replicas, 3, 'the rollout put back what the render says');
   });
 });

@@ -50,7 +50,12 @@ async function until(h: WorkflowHandle, pred: (s: PromotionState) => boolean): P
 
 let clicks = 0;
 /** A block_actions payload as Slack sends it for a button click. */
-function click(user: string, workflowId: string, action = 'airlock_approve'): { body: string; respondPath: string } {
+function click(
+  user: string,
+  workflowId: string,
+  action = 'airlock_approve',
+  value = workflowId,
+): { body: string; respondPath: string } {
   const respondPath = `/respond/T0001/${++clicks}`;
   const payload = {
     type: 'block_actions',
@@ -67,7 +72,7 @@ function click(user: string, workflowId: string, action = 'airlock_approve'): { 
         action_id: action,
         block_id: 'airlock_decision',
         text: { type: 'plain_text', text: 'Approve' },
-        value: workflowId,
+        value,
         type: 'button',
         action_ts: '1700000001.000200',
       },
@@ -147,6 +152,16 @@ describe('Slack interactions', () => {
         [['alice', 'slack', 'slack-bridge']],
       );
       assert.equal(s.refusals.length, 0);
+
+      // A button made for another message: it names a production change this promotion does not show.
+      const moved = click('U0BOB0001', h.workflowId, 'airlock_approve', `${h.workflowId} sha256:${'0'.repeat(64)}`);
+      assert.equal(
+        (await server.post('/slack/interactions', moved.body, slackHeaders(SIGNING_SECRET, moved.body))).status,
+        200,
+      );
+      const movedAnswer = await slack.waitFor((c) => c.path === moved.respondPath);
+      assert.match(contextText(movedAnswer.body), /bob's approve refused: .*names a production change/);
+      assert.equal((await state(h)).approvals.length, 1);
 
       // bob's genuine click completes the set; the promotion reaches production.
       assert.equal(

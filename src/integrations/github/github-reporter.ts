@@ -56,6 +56,21 @@ function summary(s: PromotionState): string {
       `Error rate: ${formatRate(s.errorRate.last.rate)} vs baseline ${formatRate(s.errorRate.last.baseline)} in ${s.errorRate.last.environment}`,
     );
   if (s.approvals.length) lines.push(`Approvals: ${s.approvals.map((a) => `${a.approver} (${a.via})`).join(', ')}`);
+  for (const v of s.approvalsVoided ?? [])
+    lines.push(`Approvals of ${v.approvers.join(', ') || 'nobody'} voided ${v.at}: ${v.reason}`);
+  const pc = s.productionChange;
+  if (pc && !s.outcome)
+    lines.push(
+      '',
+      `**Production change awaiting approval** (\`${pc.digest}\`)`,
+      ...pc.notes.map((n) => `- :warning: ${n}`),
+      '```diff',
+      pc.text,
+      '```',
+      pc.omittedChars
+        ? `${pc.omittedChars} more characters: \`airlock diff ${s.workflowId}\``
+        : `Also: \`airlock diff ${s.workflowId}\``,
+    );
   if (s.interruption) lines.push('', '**Stopped**', '```json', JSON.stringify(s.interruption, null, 2), '```');
   if (s.rollback)
     lines.push(`Rollback: ${s.rollback.steps.join(', ')}${s.rollback.error ? ` FAILED: ${s.rollback.error}` : ''}`);

@@ -8,6 +8,8 @@ export const APPROVE_ACTION = 'airlock_approve';
 export const REJECT_ACTION = 'airlock_reject';
 
 const pct = formatRate;
+/** Slack's limit on a section's text. */
+const SECTION_CHARS = 3000;
 
 export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text: string; blocks: unknown[] } {
   const c = s.change;
@@ -47,6 +49,15 @@ export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text:
       },
     },
   ];
+  const pc = s.productionChange;
+  if (pc) {
+    // A section holds at most 3,000 characters: the notes first, then as much diff as fits.
+    const notes = pc.notes.map((n) => `:warning: ${n}`).join('\n');
+    const head = `*Production change* \`${pc.digest.slice(0, 19)}…\` (full: \`airlock diff ${s.workflowId}\`)\n${notes}`;
+    const room = SECTION_CHARS - head.length - 10;
+    const diff = pc.text.length > room ? `${pc.text.slice(0, Math.max(0, room - 2))}\n…` : pc.text;
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${head}\n\`\`\`${diff}\`\`\`` } });
+  }
   if (outcomeLine) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: outcomeLine }] });
   if (s.stage === 'awaiting_approval') {
     blocks.push({
@@ -58,7 +69,8 @@ export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text:
           action_id: APPROVE_ACTION,
           style: 'primary',
           text: { type: 'plain_text', text: 'Approve' },
-          value: s.workflowId,
+          // The click approves the change this message shows, not whatever production gets later.
+          value: s.productionChange ? `${s.workflowId} ${s.productionChange.digest}` : s.workflowId,
         },
         {
           type: 'button',

@@ -47,6 +47,30 @@ export function whyNotAwaitingApproval(state: PromotionState, now: number): stri
   }
 }
 
+/**
+ * An approval of a promotion that shows its production change must name that change's digest: the
+ * approver approves content, and content that changed since (drift, a new preview) needs a new one.
+ */
+export function checkApprovedChange(state: PromotionState, digest: string | undefined): void {
+  const shown = state.productionChange?.digest;
+  if (!shown) {
+    // An image-tag promotion: the change is its version. A digest here was made for something else.
+    if (digest !== undefined)
+      throw new Error(`approve: changeDigest ${digest} names a production change, but this promotion shows none`);
+    return;
+  }
+  if (digest === undefined)
+    throw new Error(
+      `approve: changeDigest is required: this promotion asks approval of its production change ${shown} ` +
+        `(airlock diff ${state.workflowId}); airlock approve and the Slack button send it`,
+    );
+  if (digest !== shown)
+    throw new Error(
+      `approve: changeDigest ${digest} is not the production change awaiting approval (${shown}); ` +
+        `production changed since it was shown: review airlock diff ${state.workflowId} and approve again`,
+    );
+}
+
 export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean): void {
   // Carried over when the promotion continues as new: a signature used once is refused in every run.
   const { state, workflowId, change, usedSignatures } = ctx;
@@ -61,6 +85,8 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   // Before this version a stop arriving while the gate ran was refused and the change went on.
   const stopsWaitForGate = wf.patched('stops-wait-for-gate');
   const gateRunning = () => stopsWaitForGate && state.stage === 'policy_gate';
+  // Before this version an approval named the promotion only, not the production change it approved.
+  const approvalCoversChange = wf.patched('approval-covers-change');
   /**
    * Who may stop a change is in the policy the gate loads, so a stop that arrives while the gate
    * runs is judged as soon as the gate has decided: never dropped, never accepted unchecked.
@@ -75,6 +101,7 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     if (state.stage !== 'awaiting_approval') throw new Error(whyNotAwaitingApproval(state, Date.now()));
     const req = parsed.data;
     const { approver, settings } = authorize('approve', req.approver);
+    if (approvalCoversChange) checkApprovedChange(state, req.changeDigest);
     const attribution = checkIdentity('approve', { ...req, approver, text: req.comment }, settings);
     if (state.approvals.some((a) => a.approver === approver)) {
       throw new Error(
@@ -93,6 +120,7 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
       via: req.via ?? via,
       ...(req.comment ? { comment: req.comment } : {}),
       attribution,
+      ...(req.changeDigest ? { changeDigest: req.changeDigest } : {}),
     };
     state.approvals.push(approval);
     ctx.report();

@@ -286,11 +286,11 @@ async function previewProduction(ctx: GatedContext): Promise<void> {
   };
 }
 
-export async function awaitApproval(ctx: GatedContext): Promise<void> {
+export async function awaitApproval(ctx: GatedContext, opts: { previewed?: boolean } = {}): Promise<void> {
   const { settings, state } = ctx;
   let deadline = ctx.resumedAt('awaiting_approval');
   if (deadline === undefined) {
-    if (wf.patched('production-preview')) await previewProduction(ctx);
+    if (!opts.previewed && wf.patched('production-preview')) await previewProduction(ctx);
     const requestedAt = Date.now();
     deadline = requestedAt + settings.approval.timeoutHours * HOUR_MS;
     state.approvalRequestedAt = iso(requestedAt);
@@ -316,6 +316,7 @@ export async function production(ctx: GatedContext): Promise<void> {
       ctx.interrupt({ kind: 'invariant_violated', message: violation });
       throw new Interrupted();
     }
+    if (ctx.state.productionChange && wf.patched('production-drift-check')) await approvedChangeStillLive(ctx);
     ctx.setStage('production');
     await step(ctx, { activity: 'promoteCanary', deploy: 'production' }, () =>
       deployActs.promoteCanary.executeWithOptions({ summary: `roll out ${change.version} to all of production` }, [
@@ -333,6 +334,40 @@ export async function production(ctx: GatedContext): Promise<void> {
   );
 }
 production.resumesIn = 'production' as const;
+
+/**
+ * Production may have changed since the approvers saw its diff (someone edited a live object, the
+ * canary's Deployment was scaled): the diff is computed again right before the rollout, and when
+ * its digest differs the approvals are void and the approvers are asked again, on the new diff.
+ */
+async function approvedChangeStillLive(ctx: GatedContext): Promise<void> {
+  const { state } = ctx;
+  for (;;) {
+    const approved = state.productionChange!.digest;
+    await previewProduction(ctx);
+    const live = state.productionChange!.digest;
+    if (live === approved) break;
+    state.approvalsVoided = [
+      ...(state.approvalsVoided ?? []),
+      {
+        at: iso(Date.now()),
+        approvers: state.approvals.map((a) => a.approver),
+        reason: `production changed after approval: the diff was ${approved}, is now ${live}`,
+      },
+    ];
+    wf.log.warn('production drifted after approval; asking the approvers again', { approved, live });
+    state.approvals = [];
+    await awaitApproval(ctx, { previewed: true });
+  }
+  const stale = state.approvals.filter((a) => a.changeDigest !== state.productionChange!.digest);
+  if (stale.length) {
+    ctx.interrupt({
+      kind: 'invariant_violated',
+      message: `approvals of ${stale.map((a) => a.approver).join(', ')} are not of the production change being rolled out`,
+    });
+    throw new Interrupted();
+  }
+}
 
 /** Re-checks every invariant of DESIGN.md from recorded evidence; a violation is a bug, never a gate. */
 export function productionGateViolation(ctx: GatedContext): string | undefined {
