@@ -42,7 +42,7 @@ export function checkRunTitle(s: PromotionState): string {
   }
 }
 
-function summary(s: PromotionState): string {
+export function checkRunSummary(s: PromotionState): string {
   const lines = [`**${checkRunTitle(s)}** — ${s.change.service} \`${s.change.version}\``];
   if (s.findings.length)
     lines.push('', '**Policy findings**', ...s.findings.map((f) => `- ${f.level}: ${f.rule}: ${f.message}`));
@@ -137,7 +137,7 @@ export function createGithubReporter(octokit: Octokit): Reporter {
       if (!s.change.repository) return; // a change that did not come from GitHub has nowhere to report
       const [owner, repo] = s.change.repository.split('/');
       const ref = s.change.commit;
-      const output = { title: checkRunTitle(s), summary: summary(s) };
+      const output = { title: checkRunTitle(s), summary: checkRunSummary(s) };
       const ended = s.stage === 'ended' && s.outcome;
       const checkState = ended
         ? { status: 'completed' as const, conclusion: CONCLUSION[s.outcome!] }
