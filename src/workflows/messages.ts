@@ -227,6 +227,8 @@ export interface PromotionState {
    */
   productionChange?: { text: string; digest: string; notes: string[]; omittedChars?: number };
   approvals: Approval[];
+  /** What each deploy did, in the deployer's words (the canary's says what it skipped and why). */
+  deploys?: Array<{ activity: string; at: string; summary: string }>;
   /** Approvals voided because production changed between approval and rollout (asked again). */
   approvalsVoided?: Array<{ at: string; approvers: string[]; reason: string }>;
   /** The newest refusals (at most REFUSALS_KEPT); older ones are counted in refusalsDropped. */

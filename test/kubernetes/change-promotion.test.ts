@@ -166,6 +166,7 @@ describe('the merged manifests are what is staged, canaried, approved and rolled
   });
 
   test('approved by two people: production runs the render of the merge commit, canary gone', async () => {
+    await liveAtBase();
     const rig = rigFor();
     await rig.run(async () => {
       const h = await rig.start({ service: SERVICE, commit: head, baseCommit: base, version: head.slice(0, 12) });
@@ -179,6 +180,12 @@ describe('the merged manifests are what is staged, canaried, approved and rolled
       assert.match(pc.text, /^-\s+failureThreshold: 3$/m);
       assert.match(pc.text, /^\+\s+failureThreshold: 5$/m);
       assert.match(pc.digest, /^sha256:[0-9a-f]{64}$/);
+      // What each deploy did is in the state, in the deployer's words.
+      assert.deepEqual(
+        asked.deploys?.map((d) => d.activity),
+        ['deployToEnvironment', 'deployCanary'],
+      );
+      assert.match(asked.deploys![1].summary, /canary notification-service-canary at 10% of production/);
       await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] });
       await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'bob')] });
       await feed(env, h, { stop: untilStage('ended'), stepMinutes: 5 });

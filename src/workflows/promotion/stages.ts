@@ -89,7 +89,7 @@ const changeRef = (change: Change) => ({
 async function deployWithRestore(
   ctx: GatedContext,
   environment: Environment,
-  deploy: { activity: string; run: () => Promise<unknown> },
+  deploy: { activity: string; run: () => Promise<{ summary: string }> },
 ): Promise<void> {
   const { change } = ctx;
   const before = await step(ctx, { activity: 'snapshotEnvironment' }, () =>
@@ -100,7 +100,19 @@ async function deployWithRestore(
     ]),
   );
   ctx.rollback.push({ label: `restore ${environment}`, environment, snapshot: before });
-  await step(ctx, { activity: deploy.activity, deploy: environment }, deploy.run);
+  recordDeploy(ctx, deploy.activity, await step(ctx, { activity: deploy.activity, deploy: environment }, deploy.run));
+}
+
+/** Characters of a deployer's summary kept in the state. */
+const DEPLOY_SUMMARY_CHARS = 1_000;
+
+/**
+ * What each deploy did, in the deployer's words, where status, the check run and the Web UI show
+ * it: e.g. that the canary was skipped (no pod template changes) and what it did not exercise.
+ */
+function recordDeploy(ctx: GatedContext, activity: string, result: { summary: string }): void {
+  const summary = result.summary.slice(0, DEPLOY_SUMMARY_CHARS);
+  ctx.state.deploys = [...(ctx.state.deploys ?? []), { activity, at: iso(Date.now()), summary }];
 }
 
 export async function policyGate(ctx: PromotionContext): Promise<GatedContext | 'blocked'> {
@@ -318,11 +330,12 @@ export async function production(ctx: GatedContext): Promise<void> {
     }
     if (ctx.state.productionChange && wf.patched('production-drift-check')) await approvedChangeStillLive(ctx);
     ctx.setStage('production');
-    await step(ctx, { activity: 'promoteCanary', deploy: 'production' }, () =>
+    const result = await step(ctx, { activity: 'promoteCanary', deploy: 'production' }, () =>
       deployActs.promoteCanary.executeWithOptions({ summary: `roll out ${change.version} to all of production` }, [
         { service: change.service, version: change.version, change: changeRef(change) },
       ]),
     );
+    recordDeploy(ctx, 'promoteCanary', result);
     const rolledOutAt = Date.now();
     ctx.monitor.deployed('production', rolledOutAt);
     watchEndsAt = rolledOutAt + settings.production.watchMinutes * MINUTE_MS;
