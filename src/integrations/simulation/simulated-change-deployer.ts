@@ -56,6 +56,8 @@ export interface SimulatedChangeDeployerOptions {
 
 type RenderedSource = Exclude<KubernetesSource, { image: unknown }>;
 const isRendered = (k?: KubernetesSource): k is RenderedSource => !!k && !('image' in k);
+const isCanaryCopy = (o: Json) =>
+  !!((o.metadata as Json | undefined)?.annotations as Record<string, string> | undefined)?.['airlock.dev/canary-of'];
 const ownerOf = (o: Json) =>
   ((o.metadata as Json | undefined)?.labels as Record<string, string> | undefined)?.[SERVICE_LABEL];
 
@@ -227,8 +229,13 @@ export function createSimulatedChangeDeployer(o: SimulatedChangeDeployerOptions)
     async preview(req, options = {}): Promise<ChangePreview | undefined> {
       if (!renderedSource(req.service, req.environment)) return o.imageDeployer.preview?.(req, options);
       const w = await renderWrite(req.service, req.environment, req.change, options.signal);
-      const before = [...w.put.map((x) => idOf(x)), ...w.delete].flatMap((id) => present(req.environment, id));
-      const diff = diffSimulatedObjects(before, w.put);
+      const live = [...w.put.map((x) => idOf(x)), ...w.delete].flatMap((id) => present(req.environment, id));
+      // Airlock's own canary copies are not the change: left out of the diff, named in a note.
+      const canaries = live.filter(isCanaryCopy);
+      const diff = diffSimulatedObjects(
+        live.filter((x) => !isCanaryCopy(x)),
+        w.put,
+      );
       const changed = diff.objects.filter((d) => d.action !== 'unchanged');
       const namespace = o.namespaceOf(req.environment);
       const header = `# kubernetes ${namespace} [simulated]: ${changed.map((d) => `${d.action} ${describeId(d.id)}`).join(', ') || 'no changes'}`;
@@ -236,6 +243,7 @@ export function createSimulatedChangeDeployer(o: SimulatedChangeDeployerOptions)
       if (req.environment === 'production')
         for (const n of (await canaryPlan(req.service, req.change, 10, options.signal)).notCanaried)
           notes.push(`not canaried, reaches production only after approval: ${describeId(n.id)} (${n.reason})`);
+      for (const c of canaries) notes.push(`the canary copy ${describeId(idOf(c))} is removed by the rollout`);
       const terraform = unsimulated(req.service, req.environment);
       if (terraform) notes.push(terraform.slice(2));
       return {

@@ -242,6 +242,12 @@ describe('simulated change deployer', () => {
     );
     expect((await d.preview!({ service: 'web', environment: 'production', change: change() }))!.digest).toBe(p.digest);
     expect(store.all('production')).toEqual(before);
+    // At approval time the canary runs: Airlock's own copy is named in a note, not shown as the change.
+    await d.deployCanary({ service: 'web', version: 'v2', percent: 10, change: change() });
+    const during = (await d.preview!({ service: 'web', environment: 'production', change: change() }))!;
+    expect(during.text).toBe(p.text);
+    expect(during.digest).toBe(p.digest);
+    expect(during.notes).toContain('the canary copy Deployment production-ns/web-canary is removed by the rollout');
   });
 
   test('a Secret or an object in another namespace is refused naming each, and nothing is written', async () => {
