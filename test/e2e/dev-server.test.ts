@@ -78,11 +78,12 @@ describe('dev server', () => {
     );
     assert.match(shown, /^-\s+failureThreshold: 3$/m);
     assert.match(shown, /^\+\s+failureThreshold: 5$/m);
-    assert.ok(lines.some((l) => l.includes('the production change both approvers see')));
-    assert.ok(
-      lines.some((l) => /^\s+\| \+\s+failureThreshold: 5$/.test(l)),
-      'the demo printed the diff',
+    const output = lines.join('\n');
+    assert.match(
+      output,
+      /^notification-service: the production change both approvers see \(state\.productionChange, sha256:[0-9a-f]{64}\):$/m,
     );
+    assert.match(output, /^\s+\| \+\s+failureThreshold: 5$/m, 'the demo printed the diff');
 
     // What the simulated cluster holds afterwards, read from the store's file: the probe fix in
     // production, no canary copy; search-service exactly its base render in both environments.
@@ -126,7 +127,8 @@ describe('dev server', () => {
       assert.match(JSON.stringify(expected), /"memory":"512Mi"/);
       assert.equal(r.rolledBack.restoredExactly[environment], true);
     }
-    assert.ok(lines.some((l) => /production: the objects equal the snapshot from before the change, exactly/.test(l)));
+    assert.match(output, /^ {2}production: the objects equal the snapshot from before the change, exactly/m);
+    assert.match(output, /^ {2}staging: the objects equal the snapshot from before the change, exactly/m);
 
     // The Web UI's view: the custom search attributes are kept current to the end.
     assert.deepEqual(
