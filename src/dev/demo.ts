@@ -122,10 +122,11 @@ const quoted = (text: string) =>
 
 /** The environments as they run before the agent's changes: the base commit rendered and applied. */
 async function seedSimulatedCluster(deployer: Deployer, repo: DemoRepo, log: (l: string) => void) {
+  log(`the simulated cluster before the agent's changes (base ${repo.base.slice(0, 12)}, rendered and applied):`);
   for (const service of ['notification-service', 'search-service'])
     for (const environment of DEMO_ENVIRONMENTS) {
       const r = await deployer.deploy({ service, environment, version: 'base', change: { commit: repo.base } });
-      log(`seed ${r.summary}`);
+      log(`  ${r.summary}`);
     }
 }
 

@@ -153,7 +153,8 @@ export function createSimulatedChangeDeployer(o: SimulatedChangeDeployerOptions)
     const ids = new Set(head.map((x) => idKey(idOf(x))));
     const live = [
       ...head.flatMap((x) => present('production', idOf(x))),
-      ...o.store.ofService('production', service).filter((x) => !ids.has(idKey(idOf(x)))),
+      // A canary copy already running is Airlock's, not part of the change: its removal is no finding.
+      ...o.store.ofService('production', service).filter((x) => !ids.has(idKey(idOf(x))) && !isCanaryCopy(x)),
     ];
     return canaryObjects({ desired: head, live, percent });
   }

@@ -247,7 +247,10 @@ describe('simulated change deployer', () => {
     const during = (await d.preview!({ service: 'web', environment: 'production', change: change() }))!;
     expect(during.text).toBe(p.text);
     expect(during.digest).toBe(p.digest);
-    expect(during.notes).toContain('the canary copy Deployment production-ns/web-canary is removed by the rollout');
+    expect(during.notes).toEqual([
+      ...p.notes,
+      'the canary copy Deployment production-ns/web-canary is removed by the rollout',
+    ]);
   });
 
   test('a Secret or an object in another namespace is refused naming each, and nothing is written', async () => {
