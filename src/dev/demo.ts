@@ -1,11 +1,14 @@
-// `npm run demo`: two promotions through the real stage machine on the local dev server, with
-// short, loudly labelled durations. notification-service is promoted after two approvals signed
-// by the real `airlock approve` CLI; search-service breaches during its canary and rolls back.
-// Both stay in the Temporal Web UI with their search attributes, histories and summaries.
+// `npm run demo`: two promotions of the agent's own manifest changes through the real stage
+// machine on the local dev server, with short, loudly labelled durations. The demo makes a small
+// git infra repo (demo-repo.ts); the simulated deployer renders each merge commit from it and
+// applies the objects to its in-memory cluster. notification-service's probe fix
+// (failureThreshold 3 → 5) is promoted after two approvals, signed by the real `airlock approve`
+// CLI, of the production diff printed here; search-service's memory change breaches during its
+// canary and is rolled back, and the demo checks that staging and production hold exactly the
+// objects they had before. Both stay in the Temporal Web UI with their search attributes.
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { Client } from '@temporalio/client';
@@ -20,6 +23,11 @@ import { loadConfig } from '../worker/config';
 import { packageRoot } from '../worker/package-root';
 import { formatRate, formatRise } from '../common/format';
 import { stateQuery, type Change, type PromotionResult, type PromotionState } from '../workflows/messages';
+import type { Deployer } from '../integrations/deployer';
+import type { Json } from '../integrations/kubernetes/object-set';
+import { createSimulatedObjectStore } from '../integrations/simulation/simulated-object-store';
+import { simulatedObjectsFile } from '../worker/simulation-wiring';
+import { createDemoRepo, DEMO_ENVIRONMENTS, manifestsDir, type DemoRepo } from './demo-repo';
 
 const REPO_ROOT = packageRoot();
 
@@ -35,8 +43,14 @@ export interface DemoOptions {
 }
 
 export interface DemoResult {
-  promoted: { workflowId: string; result: PromotionResult };
-  rolledBack: { workflowId: string; result: PromotionResult };
+  /** `productionChange`: the production diff both approvers were shown (state.productionChange.text). */
+  promoted: { workflowId: string; result: PromotionResult; productionChange?: string };
+  /** `restoredExactly`: per environment, the service's simulated objects equal those from before the change. */
+  rolledBack: { workflowId: string; result: PromotionResult; restoredExactly: Record<string, boolean> };
+  /** The demo's infra repo and its commits. */
+  repo: DemoRepo;
+  /** The simulated object store's file (environment → objects). */
+  objectsFile: string;
 }
 
 /** The sample policy with short durations (allowShortBake says so) and fresh demo approver keys. */
@@ -56,6 +70,14 @@ function demoPolicy(
   policy.canary = { ...policy.canary, minMinutes: o.canarySeconds / 60 };
   policy.production = { watchMinutes: o.productionWatchSeconds / 60 };
   policy.monitoring = { ...policy.monitoring, maxSilenceMinutes: 1, intervalSeconds: 5 };
+  // The two services are rendered from the demo repo's plain manifests: the change itself is promoted.
+  for (const s of policy.services as Array<{ name: string; paths: string[]; environments?: unknown }>) {
+    if (s.name !== 'notification-service' && s.name !== 'search-service') continue;
+    s.paths = [`deploy/${s.name}/**`];
+    s.environments = Object.fromEntries(
+      DEMO_ENVIRONMENTS.map((e) => [e, { kubernetes: { manifests: manifestsDir(s.name, e) } }]),
+    );
+  }
   const path = resolve(dir, 'demo.policy.yaml');
   writeFileSync(
     path,
@@ -90,6 +112,30 @@ async function cliApprove(workflowId: string, approver: string, keyFile: string,
 
 const pct = formatRate;
 
+/** Indented, so the diff reads as a quotation in the demo's output. */
+const quoted = (text: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `    | ${l}`)
+    .join('\n');
+
+/** The environments as they run before the agent's changes: the base commit rendered and applied. */
+async function seedSimulatedCluster(deployer: Deployer, repo: DemoRepo, log: (l: string) => void) {
+  log(`the simulated cluster before the agent's changes (base ${repo.base.slice(0, 12)}, rendered and applied):`);
+  for (const service of ['notification-service', 'search-service'])
+    for (const environment of DEMO_ENVIRONMENTS) {
+      const r = await deployer.deploy({ service, environment, version: 'base', change: { commit: repo.base } });
+      log(`  ${r.summary}`);
+    }
+}
+
+/** The service's objects per environment, read back from the simulated object store's file. */
+function objectsOf(file: string, service: string): Record<string, Json[]> {
+  const store = createSimulatedObjectStore({ stateFile: file });
+  return Object.fromEntries(DEMO_ENVIRONMENTS.map((e) => [e, store.ofService(e, service)]));
+}
+
 async function stateOf(client: Client, workflowId: string): Promise<PromotionState> {
   return client.workflow.getHandle(workflowId).query(stateQuery);
 }
@@ -105,6 +151,8 @@ export async function runDemo(client: Client, o: DemoOptions = {}): Promise<Demo
     productionWatchSeconds: o.productionWatchSeconds ?? 20,
   };
   const policy = demoPolicy(dir, durations);
+  const repo = createDemoRepo(resolve(dir, 'infra'));
+  const objectsFile = simulatedObjectsFile(resolve(dir, 'simulation.json'));
   const taskQueue = o.taskQueue ?? 'airlock-demo';
   const slotWorkflowId = `${taskQueue}-blast-radius`;
   const config = {
@@ -113,29 +161,35 @@ export async function runDemo(client: Client, o: DemoOptions = {}): Promise<Demo
       AIRLOCK_POLICY: policy.path,
       AIRLOCK_TASK_QUEUE: taskQueue,
       AIRLOCK_SIMULATION_STATE: resolve(dir, 'simulation.json'),
+      AIRLOCK_REPO_DIR: repo.dir,
     }),
   };
   const { connection, namespace } = await connectWorkerConnection();
-  const worker = await createAirlockWorker({ connection, namespace, taskQueue, deps: createDeps(config, client) });
+  const deps = createDeps(config, client);
+  const worker = await createAirlockWorker({ connection, namespace, taskQueue, deps });
   log(
     `DEMO durations (bake.allowShortBake: true): bake ${durations.bakeSeconds}s, canary ${durations.canarySeconds}s, production watch ${durations.productionWatchSeconds}s; policy ${policy.path}`,
   );
+  log(`infra repo ${repo.dir}: the deployer renders each merge commit from it (plain manifests) [simulated cluster]`);
+  await seedSimulatedCluster(deps.deployer, repo, log);
 
-  const commit = () => randomBytes(20).toString('hex');
   const good: Change = {
     service: 'notification-service',
-    commit: commit(),
+    commit: repo.probeFix,
+    baseCommit: repo.base,
     author: 'airlock-agent[bot]',
-    version: 'v2.4.1',
-    title: 'Raise notification batch size',
+    version: repo.probeFix.slice(0, 12),
+    title: 'notification-service: liveness failureThreshold 3 -> 5',
   };
   const bad: Change = {
     service: 'search-service',
-    commit: commit(),
+    commit: repo.memoryChange,
+    baseCommit: repo.probeFix,
     author: 'airlock-agent[bot]',
-    version: 'v7.0.0',
-    title: 'New query planner',
+    version: repo.memoryChange.slice(0, 12),
+    title: 'search-service: memory 512Mi -> 768Mi',
   };
+  const searchBefore = objectsOf(objectsFile, bad.service);
 
   const drive = async (): Promise<DemoResult> => {
     const a = await startPromotion(client, good, { taskQueue, slotWorkflowId });
@@ -143,6 +197,8 @@ export async function runDemo(client: Client, o: DemoOptions = {}): Promise<Demo
     log(`started ${a.workflowId}\nstarted ${b.workflowId} (queued behind it: at most one service in flight)`);
     const ended = new Map<string, PromotionResult>();
     const approved = new Set<string>();
+    let shown: string | undefined;
+    const gateShown = new Set<string>();
     const lastStage = new Map<string, string>();
     for (const h of [a, b]) {
       void client.workflow
@@ -162,6 +218,10 @@ export async function runDemo(client: Client, o: DemoOptions = {}): Promise<Demo
         if (lastStage.get(id) !== s.stage) {
           lastStage.set(id, s.stage);
           log(`${change.service}: ${s.stage}${s.queuePosition ? ` (queue position ${s.queuePosition})` : ''}`);
+          const warnings = s.findings.filter((f) => f.level === 'warn');
+          if (s.stage !== 'policy_gate' && !gateShown.has(id) && warnings.length)
+            log(`  the policy gate allowed it with warnings: ${[...new Set(warnings.map((f) => f.rule))].join(', ')}`);
+          if (s.stage !== 'policy_gate') gateShown.add(id);
         }
         const handle = client.workflow.getHandle(id);
         const observedAt = new Date().toISOString();
@@ -180,15 +240,32 @@ export async function runDemo(client: Client, o: DemoOptions = {}): Promise<Demo
         }
         if (s.stage === 'awaiting_approval' && !approved.has(id)) {
           approved.add(id);
+          const pc = s.productionChange;
+          if (id === a.workflowId) shown = pc?.text;
+          log(
+            pc
+              ? `${change.service}: the production change both approvers see (state.productionChange, ${pc.digest}):\n${quoted(pc.text)}${pc.notes.map((n) => `\n    note: ${n}`).join('')}`
+              : `${change.service}: no production diff in the approval request`,
+          );
           await cliApprove(id, 'alice', policy.keys.alice, log);
           await cliApprove(id, 'bob', policy.keys.bob, log);
         }
       }
       await new Promise((r) => setTimeout(r, (o.sampleEverySeconds ?? 3) * 1000));
     }
-    const result = {
-      promoted: { workflowId: a.workflowId, result: ended.get(a.workflowId)! },
-      rolledBack: { workflowId: b.workflowId, result: ended.get(b.workflowId)! },
+    const searchAfter = objectsOf(objectsFile, bad.service);
+    const restoredExactly = Object.fromEntries(
+      DEMO_ENVIRONMENTS.map((e) => [e, isDeepStrictEqual(searchAfter[e], searchBefore[e])]),
+    );
+    const result: DemoResult = {
+      promoted: {
+        workflowId: a.workflowId,
+        result: ended.get(a.workflowId)!,
+        ...(shown !== undefined ? { productionChange: shown } : {}),
+      },
+      rolledBack: { workflowId: b.workflowId, result: ended.get(b.workflowId)!, restoredExactly },
+      repo,
+      objectsFile,
     };
     log(`${good.service}: ${result.promoted.result.outcome}`);
     const why = result.rolledBack.result.interruption;
@@ -199,6 +276,10 @@ export async function runDemo(client: Client, o: DemoOptions = {}): Promise<Demo
           ? ` (${why.kind})`
           : '';
     log(`${bad.service}: ${result.rolledBack.result.outcome}${evidence}`);
+    for (const e of DEMO_ENVIRONMENTS)
+      log(
+        `  ${e}: ${restoredExactly[e] ? 'the objects equal the snapshot from before the change, exactly' : 'the objects DIFFER from the snapshot from before the change'} (${searchAfter[e].map((x) => `${String(x.kind)}/${(x.metadata as Json).name as string}`).join(', ')}; compared whole) [simulated]`,
+      );
     return result;
   };
   return worker.runUntil(drive);

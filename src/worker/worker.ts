@@ -6,13 +6,13 @@ import type { Client } from '@temporalio/client';
 import { createActivities, type Activities, type ActivityDeps } from '../activities';
 import { createLogReporter } from '../integrations/log/log-reporter';
 import { integrationReporters } from './integration-reporters';
-import { createSimulatedDeployer } from '../integrations/simulation/simulated-deployer';
 import { createMetricsSourceFactory, datadogCredentialsFromEnv } from '../integrations/metrics-source-factory';
 import { loadConfig, type AirlockConfig } from './config';
 import { parsePolicy } from '../policy/config/load';
 import { connectClient, connectWorkerConnection } from '../client/temporal-connection';
 import { createChangeChecker, deployWindow } from './policy-wiring';
 import { createKubernetesWiring } from './kubernetes-wiring';
+import { createSimulationWiring } from './simulation-wiring';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -53,9 +53,7 @@ export function createDeps(config: AirlockConfig, temporal: Client): ActivityDep
         })
       : undefined;
   return {
-    deployer:
-      kubernetes?.deployer ??
-      createSimulatedDeployer({ stateFile: config.simulationStateFile, rolloutMs: config.simulationRolloutMs }),
+    deployer: kubernetes?.deployer ?? createSimulationWiring(config, loadPolicy),
     loadPolicy,
     checkChange: kubernetes
       ? kubernetes.withFreeMemory(createChangeChecker(config.repoDir))

@@ -14,6 +14,8 @@ import { createRig, devServerEnv, state } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 import { runDemo } from '../../src/dev/demo';
 import { approveUpdate } from '../../src/workflows/messages';
+import { renderKubernetes } from '../../src/integrations/render';
+import type { Json } from '../../src/integrations/kubernetes/object-set';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -38,7 +40,7 @@ async function listIds(query: string, want: number): Promise<string[]> {
 }
 
 describe('dev server', () => {
-  test('npm run demo: one promotion promoted by two CLI-signed approvals, one rolled back on a canary breach, both findable by search attribute', async () => {
+  test('npm run demo: the probe fix promoted by two CLI-signed approvals of its production diff, a memory change rolled back on a canary breach to exactly the objects before, both findable by search attribute', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'airlock-demo-'));
     const lines: string[] = [];
     const r = await runDemo(env.client, {
@@ -67,16 +69,66 @@ describe('dev server', () => {
     assert.equal(why?.kind, 'breach');
     assert.equal(why?.kind === 'breach' && why.sample.environment, 'production');
 
-    // What the simulated deployer holds afterwards: the new version in production for one, nothing for the other.
-    const sim = JSON.parse(readFileSync(join(dir, 'simulation.json'), 'utf8')) as Record<
-      string,
-      { stable: { version: string }; canary: unknown }
-    >;
-    assert.equal(sim['production/notification-service'].stable.version, 'v2.4.1');
-    assert.equal(sim['production/notification-service'].canary, null);
-    assert.equal(sim['production/search-service'].stable.version, 'initial');
-    assert.equal(sim['production/search-service'].canary, null);
-    assert.equal(sim['staging/search-service'].stable.version, 'initial');
+    // What approvers were shown: the real production diff of the probe fix, not the title.
+    const shown = r.promoted.productionChange ?? '';
+    assert.match(
+      shown,
+      /^# kubernetes production \[simulated\]: update Deployment production\/notification-service$/m,
+      shown,
+    );
+    assert.match(shown, /^-\s+failureThreshold: 3$/m);
+    assert.match(shown, /^\+\s+failureThreshold: 5$/m);
+    const output = lines.join('\n');
+    assert.match(
+      output,
+      /^notification-service: the production change both approvers see \(state\.productionChange, sha256:[0-9a-f]{64}\):$/m,
+    );
+    assert.match(output, /^\s+\| \+\s+failureThreshold: 5$/m, 'the demo printed the diff');
+
+    // What the simulated cluster holds afterwards, read from the store's file: the probe fix in
+    // production, no canary copy; search-service exactly its base render in both environments.
+    const objects = JSON.parse(readFileSync(r.objectsFile, 'utf8')) as Record<string, Record<string, Json>>;
+    const ofService = (environment: string, service: string) =>
+      Object.values(objects[environment])
+        .filter((o) => ((o.metadata as Json).labels as Record<string, string>)['airlock.dev/service'] === service)
+        .map((o) => `${String(o.kind)}/${(o.metadata as Json).name as string}`)
+        .sort();
+    assert.deepEqual(ofService('production', 'notification-service'), [
+      'Deployment/notification-service',
+      'Service/notification-service',
+    ]);
+    assert.match(
+      JSON.stringify(objects.production['apps/Deployment/production/notification-service']),
+      /"failureThreshold":5/,
+    );
+    for (const environment of ['staging', 'production'] as const) {
+      const base = await renderKubernetes(
+        { manifests: `deploy/search-service/${environment}` },
+        { repoDir: r.repo.dir, commit: r.repo.base, namespace: environment },
+      );
+      const expected = base.map((x) => ({
+        ...x.object,
+        metadata: {
+          ...x.object.metadata,
+          labels: { ...x.object.metadata.labels, 'airlock.dev/service': 'search-service' },
+        },
+      }));
+      for (const o of expected)
+        assert.deepEqual(
+          objects[environment][
+            `${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}/${o.kind}/${environment}/${o.metadata.name}`
+          ],
+          o,
+        );
+      assert.deepEqual(ofService(environment, 'search-service'), [
+        'Deployment/search-service',
+        'Service/search-service',
+      ]);
+      assert.match(JSON.stringify(expected), /"memory":"512Mi"/);
+      assert.equal(r.rolledBack.restoredExactly[environment], true);
+    }
+    assert.match(output, /^ {2}production: the objects equal the snapshot from before the change, exactly/m);
+    assert.match(output, /^ {2}staging: the objects equal the snapshot from before the change, exactly/m);
 
     // The Web UI's view: the custom search attributes are kept current to the end.
     assert.deepEqual(

@@ -69,7 +69,7 @@ function withoutAllocatedFields(after: Json, desired: Json): Json {
 const yamlOf = (o: Json | undefined) => (o ? stringify(o, { sortMapEntries: true }) : '');
 
 /** The unified diff of one changed object; /dev/null on the side where it does not exist. */
-function patchOf(d: ObjectDiff): string {
+export function patchOf(d: ObjectDiff): string {
   const name = `${d.id.kind}/${d.id.namespace}/${d.id.name}`;
   return createTwoFilesPatch(
     d.before ? `a/${name}` : '/dev/null',

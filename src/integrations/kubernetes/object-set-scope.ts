@@ -82,6 +82,16 @@ function localProblems(set: ObjectSet): string[] {
 }
 
 /**
+ * The checks that need no API server (identity, namespace, Secrets, known cluster-scoped kinds,
+ * duplicates, another service's label): the whole scope guard of the simulation, which has no
+ * discovery. Throws ObjectRejectedError naming every refused object.
+ */
+export function refuseLocalProblems(set: ObjectSet): void {
+  const problems = localProblems(set);
+  if (problems.length) refuse(set, problems);
+}
+
+/**
  * The set's objects as Airlock writes them, in apply order: namespace filled in, server-managed
  * fields dropped, SERVICE_LABEL added. Throws ObjectRejectedError (non-retryable) naming every
  * refused object; only discovery reads are sent before that.
@@ -105,12 +115,17 @@ export async function scopeObjectSet(
       problems.push(`${id.kind}/${id.name}: cluster-scoped kind, outside namespace ${set.namespace}`);
   }
   if (problems.length) refuse(set, problems);
-  const scoped = set.desired.map((o: KubernetesObject) => {
-    const body = stripServerFields(o as unknown as Json);
-    const metadata = body.metadata as Json & { labels?: Record<string, string> };
-    metadata.namespace = set.namespace;
-    metadata.labels = { ...metadata.labels, [SERVICE_LABEL]: set.service };
-    return { id: idOf(o, set.namespace), body };
-  });
-  return inApplyOrder(scoped, (s) => s.id);
+  return inApplyOrder(
+    set.desired.map((o) => scopedObject(set, o)),
+    (s) => s.id,
+  );
+}
+
+/** One rendered object as Airlock writes it: server-managed fields dropped, namespace and SERVICE_LABEL set. */
+export function scopedObject(set: ObjectSet, o: KubernetesObject): ScopedObject {
+  const body = stripServerFields(o as unknown as Json);
+  const metadata = body.metadata as Json & { labels?: Record<string, string> };
+  metadata.namespace = set.namespace;
+  metadata.labels = { ...metadata.labels, [SERVICE_LABEL]: set.service };
+  return { id: idOf(o, set.namespace), body };
 }
