@@ -177,6 +177,9 @@ describe('the merged manifests are what is staged, canaried, approved and rolled
       // Staged, canaried: the stable Deployment is updated, the canary copy goes with the rollout.
       assert.match(pc.text, /^# kubernetes production: .*update Deployment production\/notification-service\b/m);
       assert.match(pc.text, /^# kubernetes production: .*delete Deployment production\/notification-service-canary/m);
+      // Only the pod template changed, and the canary ran it: nothing reaches production unexercised
+      // (neither Airlock's own label on adopted objects nor its canary copy is part of the change).
+      assert.deepEqual(pc.notes, []);
       assert.match(pc.text, /^-\s+failureThreshold: 3$/m);
       assert.match(pc.text, /^\+\s+failureThreshold: 5$/m);
       assert.match(pc.digest, /^sha256:[0-9a-f]{64}$/);
