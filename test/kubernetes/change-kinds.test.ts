@@ -16,14 +16,14 @@ import { createKubernetesDeployer } from '../../src/integrations/kubernetes/kube
 import { createChangeDeployer, type ChangeSnapshot } from '../../src/integrations/change-deployer';
 import { DeployRejectedError, type ChangeRef, type Deployer } from '../../src/integrations/deployer';
 import { renderKubernetes } from '../../src/integrations/render';
-import { getRawJson } from '../../src/integrations/kubernetes/kubernetes-raw';
 import { diffObjects } from '../../src/integrations/kubernetes/object-set-diff';
 import { stripServerFields } from '../../src/integrations/kubernetes/object-set-strip';
-import { idKey, idOf, SERVICE_LABEL, type Json, type ObjectId } from '../../src/integrations/kubernetes/object-set';
+import { idKey, idOf, SERVICE_LABEL, type Json } from '../../src/integrations/kubernetes/object-set';
 import type { KubernetesSource } from '../../src/policy/config/environment-source-schema';
 import { kubernetesSchema } from '../../src/policy/config/kubernetes-schema';
 import type { Environment } from '../../src/workflows/messages';
 import { prepareCluster } from './fixtures';
+import { assertSameObjects, caseNamespaces, inNamespace, type DeploymentJson } from './case-namespaces';
 import { createTestRepo, type Files, type TestRepo } from './render-repo';
 import {
   BASE_RESOURCES,
@@ -201,6 +201,7 @@ spec: { selector: { app: notification-service }, ports: [{ port: 9090 }] }
 ];
 
 let cluster: TestCluster;
+let spaces: ReturnType<typeof caseNamespaces>;
 const repos: TestRepo[] = [];
 
 beforeAll(async () => {
@@ -208,6 +209,7 @@ beforeAll(async () => {
   cluster = await startTestCluster();
   await prepareCluster(cluster);
   await cluster.applyYaml(readFileSync(resolve(REPO_ROOT, 'docs/kubernetes-object-set-rbac.yaml'), 'utf8'));
+  spaces = caseNamespaces(cluster);
 }, 45 * 60_000);
 afterAll(async () => {
   for (const r of repos) r.remove();
@@ -220,25 +222,6 @@ function commits(base: Files | undefined, head: Files): { repo: TestRepo; change
   repos.push(repo);
   const baseCommit = repo.commit({ ...KINDS_BASE, ...base }, 'base');
   return { repo, change: { commit: repo.commit(head, 'the agent’s change'), baseCommit } };
-}
-
-/** Namespaces of one run, with the deployer's RBAC of docs/ bound in each. */
-async function namespaces(slug: string, run: number): Promise<Record<Environment, string>> {
-  const ns = { staging: `${slug}-${run}-staging`, production: `${slug}-${run}-production` };
-  for (const n of Object.values(ns))
-    await cluster.applyYaml(
-      [
-        `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${n} }`,
-        ...['airlock-deployer', 'airlock-object-set'].map(
-          (role) => `apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: { name: ${role}, namespace: ${n} }
-roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ${role} }
-subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: airlock-deployer }]`,
-        ),
-      ].join('\n---\n'),
-    );
-  return ns;
 }
 
 function deployerFor(c: Pick<KindCase, 'service' | 'source'>, repo: TestRepo, ns: Record<Environment, string>) {
@@ -267,78 +250,8 @@ function deployerFor(c: Pick<KindCase, 'service' | 'source'>, repo: TestRepo, ns
   });
 }
 
-const LISTED = [
-  ['apps/v1', 'Deployment', 'deployments'],
-  ['v1', 'Service', 'services'],
-  ['v1', 'ConfigMap', 'configmaps'],
-  ['autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers'],
-  ['policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets'],
-] as const;
-const root = (apiVersion: string) => (apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
-const pluralOf = (kind: string) => LISTED.find((l) => l[1] === kind)![2];
-
-/** Every object of the listed kinds in `namespaces`, exactly as the API server serves it, by identity. */
-async function liveObjects(namespaces: string[]): Promise<Map<string, Json>> {
-  const out = new Map<string, Json>();
-  for (const namespace of namespaces)
-    for (const [apiVersion, kind, plural] of LISTED) {
-      const list = await getRawJson<{ items: Json[] }>(
-        cluster.kubeconfig('admin'),
-        `${root(apiVersion)}/namespaces/${namespace}/${plural}`,
-      );
-      for (const item of list.items) {
-        const o = { apiVersion, kind, ...item };
-        if (idOf(o).name !== 'kube-root-ca.crt') out.set(idKey(idOf(o)), o);
-      }
-    }
-  return out;
-}
-
-async function liveObject(id: ObjectId): Promise<Json | null> {
-  try {
-    return await getRawJson(
-      cluster.kubeconfig('admin'),
-      `${root(id.apiVersion)}/namespaces/${id.namespace}/${pluralOf(id.kind)}/${id.name}`,
-    );
-  } catch (err) {
-    if ((err as { code?: number }).code === 404) return null;
-    throw err;
-  }
-}
-
-/** Live equals `expected` in everything but server-managed fields: same identities, same objects. */
-function assertSameObjects(live: Map<string, Json>, expected: Map<string, Json>, what: string) {
-  assert.deepEqual([...live.keys()].sort(), [...expected.keys()].sort(), `${what}: no object added or missing`);
-  for (const [key, object] of expected)
-    assert.deepEqual(stripServerFields(live.get(key)!), stripServerFields(object), `${what}: ${key}`);
-}
-
-const inNamespace = (objects: Map<string, Json>, namespace: string) =>
-  new Map([...objects].filter(([, o]) => idOf(o).namespace === namespace));
-
 const render = async (c: KindCase, repo: TestRepo, commit: string, environment: Environment, namespace: string) =>
   (await renderKubernetes(c.source(environment), { repoDir: repo.dir, commit, namespace })).map((r) => r.object);
-
-interface DeploymentJson extends Json {
-  metadata: { name: string; labels?: Record<string, string> };
-  spec: { replicas: number; template: { spec: Json } };
-  status?: { availableReplicas?: number; updatedReplicas?: number };
-}
-
-/** Waits until every Deployment of `namespace` has all its replicas available (after a hand-made apply). */
-async function settled(namespace: string): Promise<void> {
-  for (const deadline = Date.now() + 60_000; ;) {
-    const deployments = (await liveObjects([namespace])).values();
-    const waiting = [...deployments].filter(
-      (d) =>
-        d.kind === 'Deployment' &&
-        (d as DeploymentJson).status?.availableReplicas !== (d as DeploymentJson).spec.replicas,
-    );
-    if (!waiting.length) return;
-    assert.ok(Date.now() < deadline, `not ready: ${waiting.map((w) => idKey(idOf(w))).join(', ')}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** The base as live before the change: applied by someone else (kubectl, unlabelled), or by Airlock. */
 async function liveAtBase(
@@ -359,7 +272,7 @@ async function liveAtBase(
     ENVIRONMENTS.map(async (environment) => {
       const objects = await render(c, repo, base.commit, environment, ns[environment]);
       await cluster.applyYaml(objects.map((o) => stringify(o)).join('---\n'));
-      await settled(ns[environment]);
+      await spaces.settled(ns[environment]);
     }),
   );
 }
@@ -377,14 +290,14 @@ async function assertRendered(
   const changed = diff.objects.filter((d) => d.action !== 'unchanged');
   assert.deepEqual(changed, [], `${environment} runs the head render:\n${diff.text}`);
   for (const o of head) {
-    const live = await liveObject(idOf(o, namespace));
-    const labels = (live?.metadata as { labels?: Record<string, string> } | undefined)?.labels;
+    const object = await spaces.liveObject(idOf(o, namespace));
+    const labels = (object?.metadata as { labels?: Record<string, string> } | undefined)?.labels;
     assert.equal(labels?.[SERVICE_LABEL], c.service, `${idKey(idOf(o, namespace))} labelled for the service`);
   }
   const kept = new Set(head.map((o) => idKey(idOf(o, namespace))));
   for (const o of await render(c, repo, change.baseCommit!, environment, namespace))
     if (!kept.has(idKey(idOf(o, namespace))))
-      assert.equal(await liveObject(idOf(o, namespace)), null, `${idKey(idOf(o))}: removed by the change`);
+      assert.equal(await spaces.liveObject(idOf(o, namespace)), null, `${idKey(idOf(o))}: removed by the change`);
 }
 
 const canaries = (objects: Map<string, Json>) =>
@@ -393,22 +306,22 @@ const canaries = (objects: Map<string, Json>) =>
 /** Staging gets the change, production its canary (only changed pod templates), the preview and the rollout. */
 async function promoteRun(c: KindCase) {
   const { repo, change } = commits(c.base, c.head);
-  const ns = await namespaces(c.slug, 1);
+  const ns = await spaces.create(c.slug, 1);
   const deployer = deployerFor(c, repo, ns);
   const version = change.commit.slice(0, 12);
   const [svc, prd] = [c.service, ns.production];
   try {
     await liveAtBase(c, repo, change, ns, deployer);
-    const before = await liveObjects([ns.staging, prd]);
+    const before = await spaces.liveObjects([ns.staging, prd]);
 
     await deployer.snapshot(svc, 'staging', {}, change);
     await deployer.deploy({ service: svc, environment: 'staging', version, change });
     await assertRendered(c, repo, change, 'staging', ns.staging);
-    assertSameObjects(await liveObjects([prd]), inNamespace(before, prd), 'production before the canary');
+    assertSameObjects(await spaces.liveObjects([prd]), inNamespace(before, prd), 'production before the canary');
 
     await deployer.snapshot(svc, 'production', {}, change);
     const canary = await deployer.deployCanary({ service: svc, version, percent: PERCENT, change });
-    const during = await liveObjects([prd]);
+    const during = await spaces.liveObjects([prd]);
     const names = Object.keys(c.canary).map((n) => `${n}-canary`);
     assert.deepEqual(
       canaries(during)
@@ -464,22 +377,22 @@ async function promoteRun(c: KindCase) {
 
     await deployer.promote({ service: svc, version, change });
     await assertRendered(c, repo, change, 'production', prd);
-    assert.deepEqual(canaries(await liveObjects([prd])), [], 'the canary is gone after the rollout');
+    assert.deepEqual(canaries(await spaces.liveObjects([prd])), [], 'the canary is gone after the rollout');
   } finally {
-    await removeWorkloads(ns);
+    await spaces.removeWorkloads(ns);
   }
 }
 
 /** Staged and canaried, then both snapshots restored, newest first: everything as it was. */
 async function rollbackRun(c: KindCase) {
   const { repo, change } = commits(c.base, c.head);
-  const ns = await namespaces(c.slug, 2);
+  const ns = await spaces.create(c.slug, 2);
   const deployer = deployerFor(c, repo, ns);
   const version = change.commit.slice(0, 12);
   const svc = c.service;
   try {
     await liveAtBase(c, repo, change, ns, deployer);
-    const before = await liveObjects([ns.staging, ns.production]);
+    const before = await spaces.liveObjects([ns.staging, ns.production]);
 
     const staging = (await deployer.snapshot(svc, 'staging', {}, change)) as ChangeSnapshot;
     await deployer.deploy({ service: svc, environment: 'staging', version, change });
@@ -489,11 +402,11 @@ async function rollbackRun(c: KindCase) {
     await deployer.restore(staging);
 
     for (const s of [...staging.objects, ...production.objects]) {
-      const now = await liveObject(s.id);
+      const now = await spaces.liveObject(s.id);
       if (s.object === null) assert.equal(now, null, `${idKey(s.id)}: created by the change, deleted`);
       else assert.deepEqual(stripServerFields(now!), stripServerFields(s.object), `${idKey(s.id)} as snapshotted`);
     }
-    assertSameObjects(await liveObjects([ns.staging, ns.production]), before, 'after the rollback');
+    assertSameObjects(await spaces.liveObjects([ns.staging, ns.production]), before, 'after the rollback');
     // The snapshots covered what the change created and what it deleted.
     for (const environment of ENVIRONMENTS) {
       const namespace = ns[environment];
@@ -506,14 +419,8 @@ async function rollbackRun(c: KindCase) {
       for (const key of [...base, ...head]) assert.ok(snapped.has(key), `${key} is in the ${environment} snapshot`);
     }
   } finally {
-    await removeWorkloads(ns);
+    await spaces.removeWorkloads(ns);
   }
-}
-
-/** The kwok node has room for 110 pods: each case's Deployments go when it ends. */
-async function removeWorkloads(ns: Record<Environment, string>) {
-  for (const namespace of Object.values(ns))
-    await cluster.admin.apps.deleteCollectionNamespacedDeployment({ namespace, propagationPolicy: 'Background' });
 }
 
 describe('each change kind: staged, canaried, promoted; then staged, canaried, rolled back exactly', () => {
@@ -585,12 +492,12 @@ describe('bad input: a clear error naming the file and the object, nothing appli
   test.each(BAD.map((b) => [b.name, b] as const))('%s', async (_, b) => {
     const c: KindCase = { ...CASES[0], slug: b.slug, head: b.head };
     const { repo, change } = commits(undefined, b.head);
-    const ns = await namespaces(b.slug, 1);
+    const ns = await spaces.create(b.slug, 1);
     const deployer = deployerFor(c, repo, ns);
     const version = change.commit.slice(0, 12);
     try {
       await liveAtBase(c, repo, change, ns, deployer);
-      const before = await liveObjects([ns.staging, ns.production]);
+      const before = await spaces.liveObjects([ns.staging, ns.production]);
       const refused = (err: unknown) => {
         assert.ok(err instanceof DeployRejectedError, `non-retryable: ${String(err)}`);
         for (const re of b.error) assert.match(err.message, re);
@@ -599,9 +506,9 @@ describe('bad input: a clear error naming the file and the object, nothing appli
       // The workflow's first call refuses; so would the deploy if it were reached anyway.
       await assert.rejects(deployer.snapshot(c.service, 'staging', {}, change), refused);
       await assert.rejects(deployer.deploy({ service: c.service, environment: 'staging', version, change }), refused);
-      assertSameObjects(await liveObjects([ns.staging, ns.production]), before, 'nothing applied');
+      assertSameObjects(await spaces.liveObjects([ns.staging, ns.production]), before, 'nothing applied');
     } finally {
-      await removeWorkloads(ns);
+      await spaces.removeWorkloads(ns);
     }
   });
 });
