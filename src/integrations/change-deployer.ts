@@ -88,20 +88,41 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
     kc.setCurrentContext(context);
     return { kc, namespace: s.namespace };
   };
-  const render = async (
+  /** The render's objects, and the repo file of each (refusals name it). */
+  const renderSet = async (
     source: KubernetesSource | undefined,
     commit: string | undefined,
     namespace: string,
     signal?: AbortSignal,
-  ): Promise<KubernetesObject[]> => {
-    if (!isRendered(source) || !commit) return [];
+  ): Promise<{ desired: KubernetesObject[]; sources: Map<string, string> }> => {
+    if (!isRendered(source) || !commit) return { desired: [], sources: new Map() };
     const objects = await renderKubernetes(source, {
       repoDir: o.repoDir,
       commit,
       namespace,
       ...(signal ? { signal } : {}),
     });
-    return objects.map((r) => r.object);
+    return {
+      desired: objects.map((r) => r.object),
+      sources: new Map(objects.map((r) => [idKey(idOf(r.object, namespace)), r.source])),
+    };
+  };
+  const render = async (...args: Parameters<typeof renderSet>) => (await renderSet(...args)).desired;
+  /** The head render of `service` as an object set, and what the change removes (the base had, the head has not). */
+  const changeSet = async (
+    service: string,
+    source: KubernetesSource | undefined,
+    change: ChangeRef,
+    namespace: string,
+    signal?: AbortSignal,
+  ) => {
+    const head = await renderSet(source, change.commit, namespace, signal);
+    const base = await render(source, change.baseCommit, namespace, signal);
+    return {
+      set: { namespace, service, ...head },
+      head: head.desired,
+      removed: removedByChange(base, head.desired, namespace),
+    };
   };
   const wait = (signal?: AbortSignal) => ({
     timeoutMs: o.settings().rolloutTimeoutMinutes * 60_000,
@@ -134,11 +155,10 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
     const done: string[] = [];
     if (isRendered(source.kubernetes)) {
       const { kc, namespace } = kubeconfigFor(environment);
-      const head = await render(source.kubernetes, change.commit, namespace, signal);
-      const base = await render(source.kubernetes, change.baseCommit, namespace, signal);
-      await diffObjects(kc, { namespace, service, desired: head }, signal ? { signal } : {}); // refuses foreign objects
-      const r = await applyObjects(kc, { namespace, service, desired: head }, wait(signal));
-      const gone = await deleteObjects(createObjectSetClient(kc), removedByChange(base, head, namespace), wait(signal));
+      const { set, removed } = await changeSet(service, source.kubernetes, change, namespace, signal);
+      await diffObjects(kc, set, signal ? { signal } : {}); // refuses foreign objects
+      const r = await applyObjects(kc, set, wait(signal));
+      const gone = await deleteObjects(createObjectSetClient(kc), removed, wait(signal));
       done.push(`${r.applied.length} objects applied, ${r.pruned.length + gone.length} removed in ${namespace}`);
     }
     if (source.terraform && o.terraform) {
@@ -167,15 +187,14 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       let objects: ObjectSnapshot[] = [];
       if (isRendered(source.kubernetes)) {
         const { kc, namespace } = kubeconfigFor(environment);
-        const head = await render(source.kubernetes, ref.commit, namespace, options.signal);
-        const base = await render(source.kubernetes, ref.baseCommit, namespace, options.signal);
-        const diff = await diffObjects(kc, { namespace, service, desired: head }, options);
+        const { set, head, removed } = await changeSet(service, source.kubernetes, ref, namespace, options.signal);
+        const diff = await diffObjects(kc, set, options);
         // Every object the change may touch: the render's, the labelled ones it prunes, the ones the
         // base had, and in production the canary copies (absent now, so restore deletes them).
         const ids = new Map<string, ObjectId>();
         for (const id of [
           ...diff.objects.map((d) => d.id),
-          ...removedByChange(base, head, namespace),
+          ...removed,
           ...(environment === 'production'
             ? head
                 .filter((x) => x.kind === 'Deployment')
@@ -221,8 +240,8 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       if (!isRendered(source.kubernetes))
         return result(`${req.service}: nothing to canary (Terraform only): reaches production only after approval`);
       const { kc, namespace } = kubeconfigFor('production');
-      const head = await render(source.kubernetes, ref.commit, namespace, options.signal);
-      const diff = await diffObjects(kc, { namespace, service: req.service, desired: head }, options);
+      const { set, removed } = await changeSet(req.service, source.kubernetes, ref, namespace, options.signal);
+      const diff = await diffObjects(kc, set, { ...options, removed });
       // Server-defaulted objects on both sides, so only real template changes make a canary.
       const plan = canaryObjects({
         desired: diff.objects.flatMap((d) => (d.after ? [d.after] : [])),
@@ -258,8 +277,9 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       const notes: string[] = [];
       if (isRendered(source.kubernetes)) {
         const { kc, namespace } = kubeconfigFor(req.environment);
-        const head = await render(source.kubernetes, req.change.commit, namespace, options.signal);
-        const diff = await diffObjects(kc, { namespace, service: req.service, desired: head }, options);
+        const { set, removed } = await changeSet(req.service, source.kubernetes, req.change, namespace, options.signal);
+        // What the rollout deletes is shown too, labelled by Airlock or not (removedByChange).
+        const diff = await diffObjects(kc, set, { ...options, removed });
         const changed = diff.objects.filter((d) => d.action !== 'unchanged');
         parts.push(
           `# kubernetes ${namespace}: ${changed.map((d) => `${d.action} ${describeId(d.id)}`).join(', ') || 'no changes'}`,

@@ -11,7 +11,15 @@ import { dirname, join } from 'node:path';
 
 export type Files = Record<string, string | null>;
 
-const deployment = (failureThreshold: number) => `apiVersion: apps/v1
+export interface NotificationShape {
+  failureThreshold?: number;
+  memory?: string;
+  /** A ConfigMap the container reads its environment from. */
+  configMap?: string;
+}
+
+/** The notification-service Deployment of the story; the defaults are BASE's. */
+export const notificationDeployment = (s: NotificationShape = {}) => `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: notification-service
@@ -25,11 +33,13 @@ spec:
       containers:
         - name: app
           image: registry.example/notification-service:1.4.0
-          resources: { limits: { memory: 512Mi } }
+${s.configMap ? `          envFrom: [{ configMapRef: { name: ${s.configMap} } }]\n` : ''}          resources: { limits: { memory: ${s.memory ?? '512Mi'} } }
           livenessProbe:
             httpGet: { path: /healthz, port: 8080 }
-            failureThreshold: ${failureThreshold}
+            failureThreshold: ${s.failureThreshold ?? 3}
 `;
+
+const deployment = (failureThreshold: number) => notificationDeployment({ failureThreshold });
 
 const productionOverlay = (replicas: number, memory: string | null) => `resources: [../../base/notification-service]
 replicas:
@@ -69,6 +79,23 @@ spec:
         - name: search
           image: "registry.example/search-service:{{ .Values.image.tag }}"
           resources: { limits: { memory: {{ .Values.memory }} } }
+`;
+
+/** The payment-service Deployment and Service; `configMap`: one the container reads its environment from. */
+export const paymentDeployment = (version: string, configMap?: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: payment-service }
+spec:
+  replicas: 2
+  selector: { matchLabels: { app: payment-service } }
+  template:
+    metadata: { labels: { app: payment-service } }
+    spec: { containers: [{ name: app, image: "registry.example/payment-service:${version}"${configMap ? `, envFrom: [{ configMapRef: { name: ${configMap} } }]` : ''} }] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: payment-service }
+spec: { selector: { app: payment-service }, ports: [{ port: 80 }] }
 `;
 
 export const BASE_FILES: Files = {
@@ -116,21 +143,7 @@ metadata:
   annotations: { "helm.sh/hook": test }
 spec: { containers: [{ name: wget, image: busybox }] }
 `,
-  'deploy/payment-service/deployment.yaml': `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: payment-service }
-spec:
-  replicas: 2
-  selector: { matchLabels: { app: payment-service } }
-  template:
-    metadata: { labels: { app: payment-service } }
-    spec: { containers: [{ name: app, image: "registry.example/payment-service:3.1.0" }] }
----
-apiVersion: v1
-kind: Service
-metadata: { name: payment-service }
-spec: { selector: { app: payment-service }, ports: [{ port: 80 }] }
-`,
+  'deploy/payment-service/deployment.yaml': paymentDeployment('3.1.0'),
   'deploy/payment-service/limits.json': JSON.stringify({
     apiVersion: 'v1',
     kind: 'ConfigMap',

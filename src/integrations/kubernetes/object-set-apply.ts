@@ -10,9 +10,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { createObjectSetClient } from './object-set-client';
 import { deleteObjects } from './object-set-deletion';
 import { liveObjectsNotDesired } from './object-set-live';
-import { scopeObjectSet } from './object-set-scope';
+import { scopeObjectSet, type ScopedObject } from './object-set-scope';
 import { waitForWorkloads } from './workload-readiness';
-import { idOf, type ObjectId, type ObjectSet, type ObjectSetCallOptions } from './object-set';
+import { idOf, withSource, type ObjectId, type ObjectSet, type ObjectSetCallOptions } from './object-set';
 
 export interface ApplyOptions extends ObjectSetCallOptions {
   /** How long workloads may take to become ready (and pruned objects to go). Default 10 min. */
@@ -41,8 +41,12 @@ export async function applyObjects(kc: KubeConfig, set: ObjectSet, o: ApplyOptio
   const scoped = await scopeObjectSet(client, set, o.signal);
   // Every object past validation and admission first (a dry run persists nothing): a render with
   // one invalid object changes nothing at all. Concurrent, as nothing is written.
-  await inBatches(scoped, 8, (s) => client.apply(s.body, s.id, { dryRun: true, signal: o.signal }));
-  for (const s of scoped) await client.apply(s.body, s.id, { signal: o.signal });
+  const apply = (s: ScopedObject, dryRun: boolean) =>
+    client.apply(s.body, s.id, { dryRun, signal: o.signal }).catch((err: unknown) => {
+      throw withSource(err, s.source);
+    });
+  await inBatches(scoped, 8, (s) => apply(s, true));
+  for (const s of scoped) await apply(s, false);
   const applied = scoped.map((s) => s.id);
   const pruned =
     o.prune === false

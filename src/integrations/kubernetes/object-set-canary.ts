@@ -8,7 +8,10 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import { canaryName, canaryReplicas, TRACK_LABEL } from './kubernetes-deployer';
 import { stripServerFields } from './object-set-strip';
-import { idKey, idOf, type Json, type ObjectId } from './object-set';
+import { idKey, idOf, SERVICE_LABEL, type Json, type ObjectId } from './object-set';
+
+/** On every canary copy: the Deployment it is the canary of. */
+const CANARY_OF = 'airlock.dev/canary-of';
 
 export interface CanaryInput {
   /**
@@ -71,7 +74,7 @@ function canaryOf(desired: DeploymentShape, stableReplicas: number, percent: num
       name: canaryName(name),
       namespace: desired.metadata?.namespace,
       labels: { ...desired.metadata?.labels, [TRACK_LABEL]: 'canary' },
-      annotations: { 'airlock.dev/canary-of': name },
+      annotations: { [CANARY_OF]: name },
     },
     spec: {
       ...spec,
@@ -93,9 +96,10 @@ function planDeployment(
   live: DeploymentShape,
   percent: number,
   plan: CanaryPlan,
+  rendered: DeploymentShape,
 ) {
   const templateChanged = !isDeepStrictEqual(desired.spec?.template, live.spec?.template);
-  if (templateChanged) plan.canary.push(canaryOf(desired, live.spec?.replicas ?? 1, percent));
+  if (templateChanged) plan.canary.push(canaryOf(rendered, live.spec?.replicas ?? 1, percent));
   const [d, l] = [withoutTemplate(desired.spec), withoutTemplate(live.spec)];
   if (d.replicas !== l.replicas)
     plan.notCanaried.push({
@@ -110,16 +114,34 @@ function planDeployment(
     plan.notCanaried.push({ id, reason: 'Deployment labels or annotations' });
 }
 
+/**
+ * The object without server-managed fields and without Airlock's own label: adopting an object
+ * (first apply by Airlock) adds the label, which changes nothing the pods or their traffic see.
+ * The canary copies get the label again when applied (scopeObjectSet).
+ */
+function comparable(o: KubernetesObject | Json): Json {
+  const copy = stripServerFields(o as Json);
+  const metadata = copy.metadata as { labels?: Record<string, string> } | undefined;
+  if (metadata?.labels) {
+    delete metadata.labels[SERVICE_LABEL];
+    if (!Object.keys(metadata.labels).length) delete metadata.labels;
+  }
+  return copy;
+}
+
+/** A canary copy made earlier (live during the canary): its removal ends the canary, it is not a change. */
+const isCanaryCopy = (o: KubernetesObject | Json) =>
+  (o as KubernetesObject).metadata?.annotations?.[CANARY_OF] !== undefined;
+
 /** Which Deployments get a canary (pod template changed) and what of the change cannot be canaried. */
 export function canaryObjects(input: CanaryInput): CanaryPlan {
   const plan: CanaryPlan = { canary: [], notCanaried: [] };
-  const strip = (o: KubernetesObject | Json) => stripServerFields(o as Json);
-  const live = new Map(input.live.map((o) => [idKey(idOf(o)), strip(o)]));
+  const live = new Map(input.live.filter((o) => !isCanaryCopy(o)).map((o) => [idKey(idOf(o)), comparable(o)]));
   const wanted = new Set<string>();
   for (const o of input.desired) {
     const id = idOf(o);
     wanted.add(idKey(id));
-    const desired = strip(o);
+    const desired = comparable(o);
     const before = live.get(idKey(id));
     if (before && isDeepStrictEqual(desired, before)) continue;
     if (id.kind !== 'Deployment')
@@ -132,7 +154,10 @@ export function canaryObjects(input: CanaryInput): CanaryPlan {
         id,
         reason: 'new Deployment: no stable pods to run beside; it starts with the full rollout',
       });
-    else planDeployment(id, desired as DeploymentShape, before as DeploymentShape, input.percent, plan);
+    else {
+      const rendered = stripServerFields(o as Json) as DeploymentShape;
+      planDeployment(id, desired as DeploymentShape, before as DeploymentShape, input.percent, plan, rendered);
+    }
   }
   for (const [key, o] of live)
     if (!wanted.has(key))

@@ -10,12 +10,15 @@ import { createObjectSetClient } from './object-set-client';
 import { liveObjectsNotDesired } from './object-set-live';
 import { inApplyOrder } from './object-set-order';
 import { scopeObjectSet } from './object-set-scope';
+import { refuseSecrets } from './object-set-snapshot';
 import { stripServerFields } from './object-set-strip';
 import {
   describeId,
+  idKey,
   idOf,
   ObjectRejectedError,
   SERVICE_LABEL,
+  withSource,
   type Json,
   type ObjectId,
   type ObjectSet,
@@ -91,19 +94,27 @@ function checkOwner(set: ObjectSet, id: ObjectId, live: Json | null): void {
     );
 }
 
+export interface DiffOptions {
+  signal?: AbortSignal;
+  /**
+   * Objects the change removes whether or not they carry the service's label (the base rendered
+   * them, the head does not): shown as deletions when live, as the rollout will delete them.
+   */
+  removed?: ObjectId[];
+}
+
 /** Render vs live, by server-side dry-run apply; no object is changed. */
-export async function diffObjects(
-  kc: KubeConfig,
-  set: ObjectSet,
-  o: { signal?: AbortSignal } = {},
-): Promise<ObjectSetDiff> {
+export async function diffObjects(kc: KubeConfig, set: ObjectSet, o: DiffOptions = {}): Promise<ObjectSetDiff> {
   const client = createObjectSetClient(kc);
   const scoped = await scopeObjectSet(client, set, o.signal);
   const objects: ObjectDiff[] = [];
   for (const s of scoped) {
     const live = await client.get(s.id, o.signal);
     checkOwner(set, s.id, live);
-    const after = stripServerFields(await client.apply(s.body, s.id, { dryRun: true, signal: o.signal }));
+    const dryRun = await client.apply(s.body, s.id, { dryRun: true, signal: o.signal }).catch((err: unknown) => {
+      throw withSource(err, s.source);
+    });
+    const after = stripServerFields(dryRun);
     if (!live) {
       objects.push({ id: s.id, action: 'create', after: withoutAllocatedFields(after, s.body) });
       continue;
@@ -117,6 +128,15 @@ export async function diffObjects(
     scoped.map((s) => s.id),
     o.signal,
   );
+  const listed = new Set([...scoped.map((s) => s.id), ...gone.map((g) => idOf(g))].map(idKey));
+  refuseSecrets(o.removed ?? []); // their data would be in the diff, i.e. in Temporal history
+  for (const id of o.removed ?? []) {
+    // Only in the set's namespace: nothing elsewhere is ever deleted.
+    if (id.namespace !== set.namespace || listed.has(idKey(id))) continue;
+    listed.add(idKey(id));
+    const live = await client.get(id, o.signal);
+    if (live) gone.push({ apiVersion: id.apiVersion, kind: id.kind, ...live });
+  }
   for (const live of inApplyOrder(gone, (g) => idOf(g)).reverse())
     objects.push({ id: idOf(live), action: 'delete', before: stripServerFields(live) });
   const text = objects

@@ -23,6 +23,8 @@ import {
 export interface ScopedObject {
   id: ObjectId;
   body: Json;
+  /** The repo file it was rendered from, when the set says. */
+  source?: string;
 }
 
 // Known without asking the server; discovery catches the rest (custom cluster-scoped kinds).
@@ -47,6 +49,12 @@ const CLUSTER_SCOPED = new Set([
 // A label value: at most 63 characters, alphanumeric at both ends.
 const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
+/** " (from <file>)" when the set knows which repo file rendered the object. */
+const fromFile = (set: ObjectSet, id: ObjectId) => {
+  const source = set.sources?.get(idKey(id));
+  return source ? ` (from ${source})` : '';
+};
+
 function refuse(set: ObjectSet, problems: string[]): never {
   throw new ObjectRejectedError(
     `kubernetes: object set of service ${set.service} in namespace ${set.namespace} refused, nothing was applied:\n- ${problems.join('\n- ')}`,
@@ -60,7 +68,7 @@ function localProblems(set: ObjectSet): string[] {
   const seen = new Set<string>();
   set.desired.forEach((o, i) => {
     const id = idOf(o, set.namespace);
-    const name = `${id.kind || `object #${i + 1} (no kind)`}/${id.name || '(no name)'}`;
+    const name = `${id.kind || `object #${i + 1} (no kind)`}/${id.name || '(no name)'}${fromFile(set, id)}`;
     if (!o.apiVersion || !o.kind || !o.metadata?.name) {
       problems.push(`${name}: apiVersion, kind and metadata.name are required (generateName is not supported)`);
       return;
@@ -109,10 +117,9 @@ export async function scopeObjectSet(
       if (err instanceof ObjectRejectedError) return null;
       throw err;
     });
-    if (!r)
-      problems.push(`${id.kind}/${id.name}: kind ${id.kind} of ${id.apiVersion} is not served by this API server`);
-    else if (!r.namespaced)
-      problems.push(`${id.kind}/${id.name}: cluster-scoped kind, outside namespace ${set.namespace}`);
+    const name = `${id.kind}/${id.name}${fromFile(set, id)}`;
+    if (!r) problems.push(`${name}: kind ${id.kind} of ${id.apiVersion} is not served by this API server`);
+    else if (!r.namespaced) problems.push(`${name}: cluster-scoped kind, outside namespace ${set.namespace}`);
   }
   if (problems.length) refuse(set, problems);
   return inApplyOrder(
@@ -127,5 +134,6 @@ export function scopedObject(set: ObjectSet, o: KubernetesObject): ScopedObject 
   const metadata = body.metadata as Json & { labels?: Record<string, string> };
   metadata.namespace = set.namespace;
   metadata.labels = { ...metadata.labels, [SERVICE_LABEL]: set.service };
-  return { id: idOf(o, set.namespace), body };
+  const id = idOf(o, set.namespace);
+  return { id, body, source: set.sources?.get(idKey(id)) };
 }

@@ -31,6 +31,8 @@ export interface ObjectSet {
   namespace: string;
   service: string;
   desired: KubernetesObject[];
+  /** The repo file each object was rendered from, by idKey: refusals name it beside the object. */
+  sources?: ReadonlyMap<string, string>;
 }
 
 /** A call's options; `signal` stops it at once (see DeployCallOptions in ../deployer). */
@@ -42,6 +44,12 @@ export interface ObjectSetCallOptions {
 
 /** Refused input or a refused request that no retry can fix: names the object and the reason. */
 export class ObjectRejectedError extends DeployRejectedError {}
+
+/** `err` naming the repo file its object was rendered from, when it is a refusal of that object. */
+export function withSource(err: unknown, source: string | undefined): unknown {
+  if (!source || !(err instanceof DeployRejectedError)) return err;
+  return new ObjectRejectedError(`${err.message} (rendered from ${source})`);
+}
 
 /** "Deployment staging/payment-service" — as describeObject names objects. */
 export function describeId(id: ObjectId): string {

@@ -128,4 +128,29 @@ describe('canaryObjects', () => {
       'HorizontalPodAutoscaler/payment: HorizontalPodAutoscaler: scales the stable workload as a whole',
     ]);
   });
+
+  test("adoption (Airlock's label added to unchanged objects) and the live canary copy of the last step are no change", () => {
+    const unlabelled = (o: Json): Json => {
+      const copy = structuredClone(o) as { metadata: { labels?: Record<string, string> } };
+      delete copy.metadata.labels?.['airlock.dev/service'];
+      return copy;
+    };
+    const [canary] = canaryObjects({
+      desired: [deployment({ image: 'registry.example/payment:v2' })],
+      live: [deployment()],
+      percent: 10,
+    }).canary;
+    const plan = canaryObjects({
+      desired: [
+        deployment(),
+        {
+          ...configMap('info'),
+          metadata: { name: 'payment-config', namespace: NS, labels: { 'airlock.dev/service': 'payment' } },
+        },
+      ],
+      live: [unlabelled(deployment()), configMap('info'), canary],
+      percent: 10,
+    });
+    assert.deepEqual(plan, { canary: [], notCanaried: [] });
+  });
 });
