@@ -17,7 +17,12 @@ import { vacuousRule } from './rules/vacuous';
 
 /** One rendered object and the repository file that produced it (the tool's origin). */
 export interface RenderedDoc {
-  object: { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } };
+  object: {
+    apiVersion?: string;
+    kind?: string;
+    metadata?: { name?: string; namespace?: string };
+    [field: string]: unknown;
+  };
   source: string;
 }
 

@@ -41,10 +41,12 @@ function memoryGap(c: Container): string | undefined {
   );
 }
 
-export const vacuousRule: Rule = ({ manifests, checks }) => {
+export const vacuousRule: Rule = ({ manifests, checks, kustomizeBases }) => {
   const findings: Finding[] = [];
   const key = (doc: ManifestDoc, c: Container) => `${workloadKey(doc)}/${c.init ? 'init:' : ''}${c.name}`;
   for (const { file, before, after } of manifests) {
+    // A patch sets only what it changes; the object it patches is judged where it is rendered.
+    if (kustomizeBases.patches.has(file.path)) continue;
     const previous = new Map<string, unknown>();
     for (const doc of before) for (const c of containersOf(doc)) previous.set(key(doc, c), c.value);
     for (const doc of after) {
