@@ -54,7 +54,7 @@ export const vacuousRule: Rule = ({ manifests, checks, kustomizeBases }) => {
         // A container the change leaves as it was is not the change's doing.
         if (isDeepStrictEqual(previous.get(key(doc, c)), c.value)) continue;
         const where = `${c.init ? 'init container' : 'container'} "${c.name}" in ${workloadLabel(doc)}`;
-        const line = doc.line(c.path);
+        const line = doc.objectLine(c.path);
         const memory = memoryGap(c);
         if (memory) {
           findings.push({
