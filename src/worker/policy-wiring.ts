@@ -1,7 +1,9 @@
 // Plugs the policy engine into the worker's activities: the change's trees come from a local clone.
 import type { ChangeChecker } from '../activities/gate';
 import type { DeployWindowFn } from '../activities/deploy-window';
+import { diffTrees, type ChangeTrees } from '../policy/engine/change-files';
 import { checkChange } from '../policy/engine/check-change';
+import { changedRenderInputs } from '../policy/engine/render-inputs';
 import type { Finding } from '../policy/engine/finding';
 import { deployWait } from '../policy/engine/planned-operations';
 import { gitTree } from '../policy/engine/trees/git-tree';
@@ -19,9 +21,17 @@ const ENVIRONMENTS = ['staging', 'production'] as const;
  * how it is rendered); a file-level finding of the same rule on the same file is not repeated. A
  * render that fails blocks: what cannot be rendered cannot be applied or judged.
  */
-async function renderedFindings(repoDir: string, policy: Policy, change: Change, fileFindings: Finding[]) {
+async function renderedFindings(
+  repoDir: string,
+  policy: Policy,
+  change: Change,
+  trees: ChangeTrees,
+  fileFindings: Finding[],
+  now: Date,
+) {
   const service = policy.services.find((s) => s.name === change.service);
   if (!service?.environments || !change.baseCommit) return [];
+  const changed = (await diffTrees(trees)).map((f) => f.path);
   const renders: EnvironmentRenders[] = [];
   for (const environment of ENVIRONMENTS) {
     const source = environmentSource(service, environment).kubernetes;
@@ -31,7 +41,7 @@ async function renderedFindings(repoDir: string, policy: Policy, change: Change,
       const [base, head] = await Promise.all(
         [change.baseCommit, change.commit].map((commit) => renderKubernetes(source, { repoDir, commit, namespace })),
       );
-      renders.push({ environment, base, head });
+      renders.push({ environment, base, head, changedInputs: await changedRenderInputs(source, changed, trees) });
     } catch (err) {
       if (!(err instanceof RenderError)) throw err;
       return [
@@ -40,7 +50,8 @@ async function renderedFindings(repoDir: string, policy: Policy, change: Change,
     }
   }
   const seen = new Set(fileFindings.map((f) => `${f.rule} ${f.file ?? ''}`));
-  return (await checkRendered(policy, renders)).filter((f) => !seen.has(`${f.rule} ${f.file ?? ''}`));
+  const findings = await checkRendered(policy, renders, { now, service: service.name });
+  return findings.filter((f) => !seen.has(`${f.rule} ${f.file ?? ''}`));
 }
 
 function skipped(why: string): Finding[] {
@@ -62,8 +73,9 @@ export function createChangeChecker(repoDir?: string): ChangeChecker {
       return skipped(`change ${change.commit.slice(0, 12)} carries no baseCommit to compare with`);
     try {
       const trees = { base: await gitTree(repoDir, change.baseCommit), head: await gitTree(repoDir, change.commit) };
-      const findings = await checkChange(policy, trees, { service: change.service });
-      return [...findings, ...(await renderedFindings(repoDir, policy, change, findings))];
+      const now = new Date();
+      const findings = await checkChange(policy, trees, { service: change.service, now });
+      return [...findings, ...(await renderedFindings(repoDir, policy, change, trees, findings, now))];
     } catch (err) {
       if (!(err instanceof TreeError)) throw err;
       // The gate fails closed: a change whose content cannot be read is not promoted.

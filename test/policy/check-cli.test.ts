@@ -91,6 +91,7 @@ describe('airlock check', () => {
       assert.deepEqual([...new Set(JSON.parse(r.out).findings.map((f: { rule: string }) => f.rule))].sort(), [
         'memory-capacity',
         'memory-increase',
+        'vacuous-probe',
       ]);
     });
 

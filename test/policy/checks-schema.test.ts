@@ -18,6 +18,7 @@ describe('policy checks section', () => {
       maxReplicas: 10,
       forbiddenPaths: DEFAULT_FORBIDDEN_PATHS,
       sensitive: { secrets: 'block', networking: 'block', database: 'warn', production: 'warn' },
+      vacuous: { memoryLimit: 'warn', probes: 'warn' },
       maxFilesPerChange: 10,
       plannedOperations: [],
     });
@@ -43,6 +44,8 @@ describe('policy checks section', () => {
     ['  maxReplica: 5', /checks: Unrecognized key: "maxReplica"/],
     ['  nodePoolFreeMemory: 12GB', /checks.nodePoolFreeMemory: must be a positive Kubernetes quantity/],
     ['  sensitive: { secrets: allow }', /checks.sensitive.secrets/],
+    ['  vacuous: { probes: off }', /checks\.vacuous\.probes: .*"block".*"warn"/],
+    ['  vacuous: { memoryLimits: block }', /checks\.vacuous: Unrecognized key: "memoryLimits"/],
     [
       '  plannedOperations: [{ name: t, schedule: "every day", durationMinutes: 60, services: [a], action: freeze }]',
       /checks.plannedOperations.0.schedule: must be a cron expression/,

@@ -31,6 +31,11 @@ export async function checkFixture(
   return { findings, decision: decide(findings), rules: (level?: Finding['level']) => ruleSet(findings, level) };
 }
 
+/** The findings as `rule level` lines, in the engine's order. */
+export function verdicts(findings: Finding[]): string[] {
+  return findings.map((f) => `${f.rule} ${f.level}`);
+}
+
 function ruleSet(findings: Finding[], level?: Finding['level']): string[] {
   return [...new Set(findings.filter((f) => !level || f.level === level).map((f) => f.rule))].sort();
 }

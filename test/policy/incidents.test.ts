@@ -1,13 +1,13 @@
 // Each incident of the story as a change that must be blocked, and its safe twin that must pass.
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
-import { checkFixture } from './fixture-change';
+import { checkFixture, verdicts } from './fixture-change';
 
 describe('incidents are blocked, safe twins pass', () => {
   it('AI-DEPLOY-009: failureThreshold 1 is blocked at its line, naming the limit', async () => {
     const r = await checkFixture('incident-009-liveness-probe');
     assert.equal(r.decision, 'block');
-    assert.deepEqual(r.rules(), ['liveness-probe']);
+    assert.deepEqual(verdicts(r.findings), ['liveness-probe block', 'vacuous-probe warn']);
     const [f] = r.findings;
     assert.equal(f.file, 'k8s/staging/notification-service/deployment.yaml');
     assert.equal(f.line, 24);
@@ -15,9 +15,11 @@ describe('incidents are blocked, safe twins pass', () => {
     assert.match(f.message, /notification-service/);
   });
 
-  it('AI-DEPLOY-009 twin: failureThreshold 5 passes with no findings', async () => {
+  it('AI-DEPLOY-009 twin: failureThreshold 5 passes; the only finding is the missing readiness probe', async () => {
     const r = await checkFixture('incident-009-safe-twin');
-    assert.deepEqual(r.findings, []);
+    assert.deepEqual(verdicts(r.findings), ['vacuous-probe warn']);
+    assert.match(r.findings[0].message, /"notification-service" .* has no readinessProbe/);
+    assert.doesNotMatch(r.findings[0].message, /no livenessProbe/);
   });
 
   it('AI-DEPLOY-006: 512Mi → 2Gi on 8 replicas is blocked twice: +300 % and 12Gi over the 8Gi free', async () => {
@@ -35,9 +37,10 @@ describe('incidents are blocked, safe twins pass', () => {
     assert.match(increases[1].message, /from 512Mi to 2Gi \(\+300 %, limit \+50 %\)/);
   });
 
-  it('AI-DEPLOY-006 twin: exactly +50 % (512Mi → 768Mi) that fits the pool passes', async () => {
+  it('AI-DEPLOY-006 twin: exactly +50 % (512Mi → 768Mi) that fits the pool passes; its missing probes warn', async () => {
     const r = await checkFixture('incident-006-safe-twin');
-    assert.deepEqual(r.findings, []);
+    assert.deepEqual(verdicts(r.findings), ['vacuous-probe warn']);
+    assert.match(r.findings[0].message, /no livenessProbe.*no readinessProbe/);
   });
 
   it('AI-DEPLOY-001: replicas 3 → 17 is blocked; 3 → 5 passes', async () => {

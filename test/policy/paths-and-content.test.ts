@@ -1,7 +1,7 @@
 // Forbidden paths, reach through Kustomize, sensitive content, change size and malformed input.
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
-import { checkFixture, fixturePolicy } from './fixture-change';
+import { checkFixture, fixturePolicy, verdicts } from './fixture-change';
 
 describe('forbidden paths', () => {
   it('blocks the story globs, a deletion alike, and the policy file itself', async () => {
@@ -43,7 +43,8 @@ describe('forbidden paths', () => {
       fixturePolicy({ forbiddenPaths: ['terraform/production/**'] }),
     );
     assert.equal(r.decision, 'allow');
-    assert.deepEqual(r.rules(), ['sensitive-production']);
+    // The base's container has neither a memory limit nor probes: the memory and probe rules cannot judge it.
+    assert.deepEqual(r.rules(), ['sensitive-production', 'vacuous-memory-limit', 'vacuous-probe']);
   });
 });
 
@@ -56,6 +57,8 @@ describe('sensitive content', () => {
         ['sensitive-secrets', 'k8s/staging/payment-service/db-credentials.yaml', 'block'],
         ['sensitive-networking', 'k8s/staging/payment-service/ingress.yaml', 'block'],
         ['sensitive-secrets', 'k8s/staging/payment-service/worker.yaml', 'block'],
+        ['vacuous-memory-limit', 'k8s/staging/payment-service/worker.yaml', 'warn'],
+        ['vacuous-probe', 'k8s/staging/payment-service/worker.yaml', 'warn'],
       ],
     );
     assert.match(r.findings[2].message, /DB_PASSWORD/);
@@ -69,7 +72,13 @@ describe('sensitive content', () => {
       fixturePolicy({ sensitive: { ...policy.checks.sensitive, secrets: 'warn', networking: 'warn' } }),
     );
     assert.equal(r.decision, 'allow');
-    assert.equal(r.findings.length, 3);
+    assert.deepEqual(verdicts(r.findings).sort(), [
+      'sensitive-networking warn',
+      'sensitive-secrets warn',
+      'sensitive-secrets warn',
+      'vacuous-memory-limit warn',
+      'vacuous-probe warn',
+    ]);
   });
 });
 
@@ -103,6 +112,7 @@ describe('malformed input is a block, never skipped', () => {
       ['liveness-probe', 'k8s/staging/search-service/bad-quantity.yaml', 12],
       ['unparseable', 'k8s/staging/search-service/broken.yaml', 5],
       ['unparseable', 'k8s/staging/search-service/main.tf', 1],
+      ['vacuous-probe', 'k8s/staging/search-service/bad-quantity.yaml', 8],
     ]);
     assert.match(r.findings[0].message, /"2 Gigs" is not a Kubernetes quantity/);
     assert.match(r.findings[1].message, /failureThreshold "one", which is not a positive integer/);

@@ -28,7 +28,10 @@ describe('createChangeChecker', () => {
     );
     assert.deepEqual(
       findings.map((f) => [f.rule, f.level, f.file, f.line]),
-      [['liveness-probe', 'block', 'k8s/staging/notification-service/deployment.yaml', 24]],
+      [
+        ['liveness-probe', 'block', 'k8s/staging/notification-service/deployment.yaml', 24],
+        ['vacuous-probe', 'warn', 'k8s/staging/notification-service/deployment.yaml', 15],
+      ],
     );
   });
 
@@ -37,7 +40,7 @@ describe('createChangeChecker', () => {
       fixturePolicy(),
       change({ service: 'search-service', commit: repo.head, baseCommit: repo.base }),
     );
-    assert.deepEqual(findings.map((f) => f.rule).sort(), ['liveness-probe', 'service-mismatch']);
+    assert.deepEqual(findings.map((f) => f.rule).sort(), ['liveness-probe', 'service-mismatch', 'vacuous-probe']);
     assert.match(
       findings.find((f) => f.rule === 'service-mismatch')!.message,
       /deploys search-service but the change touches notification-service/,

@@ -71,6 +71,14 @@ export const checksSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * A container the change adds or edits with nothing for the memory or probe rules to judge (no
+     * memory limit; no liveness or readiness probe): warn the approvers, or block.
+     */
+    vacuous: z
+      .object({ memoryLimit: level.default('warn'), probes: level.default('warn') })
+      .strict()
+      .prefault({}),
     /** Blast radius of the change itself (agent_policy.yaml max_files_per_pr). */
     maxFilesPerChange: z.number().int().positive().default(10),
     plannedOperations: z.array(plannedOperationSchema).default([]),

@@ -13,6 +13,7 @@ import { plannedOperationRule } from './rules/planned-operation';
 import { reachRule } from './rules/reach';
 import { replicasRule } from './rules/replicas';
 import { sensitiveRule } from './rules/sensitive';
+import { vacuousRule } from './rules/vacuous';
 import type { Policy } from '../config/schema';
 import { isTerraformPath, parseTerraformFile, type TerraformJson } from './terraform-file';
 import { buildTerraformModules } from './terraform-modules';
@@ -23,6 +24,7 @@ export const RULES: Rule[] = [
   livenessProbeRule,
   memoryRule,
   replicasRule,
+  vacuousRule,
   plannedOperationRule,
   sensitiveRule,
   changeSizeRule,
@@ -37,6 +39,8 @@ export interface CheckOptions {
   service?: string;
   /** The rules to run (default RULES): rendered objects are judged by the object rules only. */
   rules?: Rule[];
+  /** Which declared services a path belongs to (default: the policy's path globs). */
+  servicesOf?: (path: string) => string[];
 }
 
 function unparseable(path: string, reason: string, line?: number): Finding {
@@ -147,7 +151,7 @@ export async function checkChange(policy: Policy, trees: ChangeTrees, options: C
     now: options.now ?? new Date(),
     protectedPaths: options.protectedPaths ?? [],
     ...(options.service ? { service: options.service } : {}),
-    servicesOf: serviceMatcher(policy),
+    servicesOf: options.servicesOf ?? serviceMatcher(policy),
   };
   for (const rule of options.rules ?? RULES) findings.push(...(await rule(ctx)));
   return sortFindings(findings);

@@ -8,13 +8,21 @@ import type { Policy } from '../config/schema';
 import type { FileTree } from './change-files';
 import { checkChange } from './check-change';
 import type { Finding } from './finding';
+import { isKustomizationPath } from './kustomize-bases';
 import { livenessProbeRule } from './rules/liveness-probe';
 import { memoryRule } from './rules/memory';
+import { plannedOperationRule } from './rules/planned-operation';
 import { replicasRule } from './rules/replicas';
+import { vacuousRule } from './rules/vacuous';
 
-/** One rendered object and the repository file that produced it. */
+/** One rendered object and the repository file that produced it (the tool's origin). */
 export interface RenderedDoc {
-  object: { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } };
+  object: {
+    apiVersion?: string;
+    kind?: string;
+    metadata?: { name?: string; namespace?: string };
+    [field: string]: unknown;
+  };
   source: string;
 }
 
@@ -22,10 +30,18 @@ export interface EnvironmentRenders {
   environment: string;
   base: RenderedDoc[];
   head: RenderedDoc[];
+  /** Files of the change this environment's render reads (render-inputs.ts); named in findings. */
+  changedInputs?: readonly string[];
+}
+
+export interface RenderedCheckOptions {
+  now?: Date;
+  /** The service these renders belong to: its planned-operation windows apply to them. */
+  service?: string;
 }
 
 /** The rules that judge an object's content (paths, sizes and reach are judged on the files). */
-export const OBJECT_RULES = [livenessProbeRule, memoryRule, replicasRule];
+export const OBJECT_RULES = [livenessProbeRule, memoryRule, replicasRule, plannedOperationRule, vacuousRule];
 
 const pathOf = (d: RenderedDoc) =>
   `rendered/${d.object.kind ?? 'Object'}/${d.object.metadata?.namespace ?? '-'}/${d.object.metadata?.name ?? '-'}.yaml`;
@@ -38,12 +54,36 @@ function treeOf(docs: RenderedDoc[]): FileTree {
   };
 }
 
-/** Findings on each environment's rendered objects, each naming the object and its source file. */
-export async function checkRendered(policy: Policy, renders: EnvironmentRenders[]): Promise<Finding[]> {
+/**
+ * The changed files that can have shaped `doc`: its own origin, and inputs that are no other
+ * object's origin (values files, helpers, patches, kustomizations, which configure many objects).
+ */
+function editedSources(doc: RenderedDoc, r: EnvironmentRenders): string[] {
+  const origins = new Set([...r.base, ...r.head].map((d) => d.source).filter((s) => !isKustomizationPath(s)));
+  const inputs = r.changedInputs ?? [doc.source];
+  const edited = inputs.filter((p) => p === doc.source || !origins.has(p));
+  // The origin first: a reader starts from the object's own file.
+  return [...edited.filter((p) => p === doc.source), ...edited.filter((p) => p !== doc.source)];
+}
+
+/** Findings on each environment's rendered objects, each naming the object and its source files. */
+export async function checkRendered(
+  policy: Policy,
+  renders: EnvironmentRenders[],
+  options: RenderedCheckOptions = {},
+): Promise<Finding[]> {
   const out: Finding[] = [];
   for (const r of renders) {
     const sources = new Map([...r.base, ...r.head].map((d) => [pathOf(d), d]));
-    const findings = await checkChange(policy, { base: treeOf(r.base), head: treeOf(r.head) }, { rules: OBJECT_RULES });
+    const findings = await checkChange(
+      policy,
+      { base: treeOf(r.base), head: treeOf(r.head) },
+      {
+        rules: OBJECT_RULES,
+        ...(options.now ? { now: options.now } : {}),
+        servicesOf: () => (options.service ? [options.service] : []),
+      },
+    );
     for (const f of findings) {
       const doc = f.file ? sources.get(f.file) : undefined;
       if (!doc) {
@@ -52,10 +92,15 @@ export async function checkRendered(policy: Policy, renders: EnvironmentRenders[
       }
       const { line: _line, ...rest } = f; // a line of the synthetic file means nothing to a reader
       const object = `${doc.object.kind} ${doc.object.metadata?.namespace ?? ''}/${doc.object.metadata?.name ?? ''}`;
+      const edited = editedSources(doc, r);
+      const origin = edited[0] === doc.source ? `${doc.source}, edited by this change` : doc.source;
+      const others = edited.filter((p) => p !== doc.source);
+      const also = others.length ? `; the change edits ${others.join(', ')}, which this render reads` : '';
       out.push({
         ...rest,
-        file: doc.source,
-        message: `${r.environment} render, ${object} (from ${doc.source}): ${f.message.replaceAll(f.file!, object)}`,
+        // The file to open: the object's own when the change edits it, else the edited input (values, patch, overlay).
+        file: edited[0] ?? doc.source,
+        message: `${r.environment} render, ${object} (from ${origin}${also}): ${f.message.replaceAll(f.file!, object)}`,
       });
     }
   }

@@ -12,29 +12,33 @@ export function isKustomizationPath(path: string): boolean {
 export interface KustomizeBases {
   /** Nodes are kustomization file paths and plain file paths. */
   graph: ReachGraph;
+  /** Files a kustomization applies as patches: partial objects, not workloads of their own. */
+  patches: Set<string>;
+}
+
+const PATCH_KEYS = ['patches', 'patchesJson6902'];
+
+/** The patch files a kustomization lists (strategic-merge and JSON 6902 alike). */
+function patchPaths(doc: unknown): string[] {
+  const out: string[] = [];
+  const list = getIn(doc, ['patchesStrategicMerge']);
+  if (Array.isArray(list)) out.push(...list.filter((x): x is string => typeof x === 'string' && !x.includes('\n')));
+  for (const key of PATCH_KEYS) {
+    const entries = getIn(doc, [key]);
+    if (Array.isArray(entries))
+      for (const p of entries) if (typeof getIn(p, ['path']) === 'string') out.push(getIn(p, ['path']) as string);
+  }
+  return out;
 }
 
 /** Every local path a kustomization refers to (resources, bases, components, patches, generators). */
 function references(doc: unknown): string[] {
   const out: string[] = [];
   const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-  for (const key of [
-    'resources',
-    'bases',
-    'components',
-    'patchesStrategicMerge',
-    'crds',
-    'configurations',
-    'transformers',
-    'generators',
-  ]) {
+  for (const key of ['resources', 'bases', 'components', 'crds', 'configurations', 'transformers', 'generators']) {
     out.push(...strings(getIn(doc, [key])));
   }
-  for (const key of ['patches', 'patchesJson6902']) {
-    const list = getIn(doc, [key]);
-    if (Array.isArray(list))
-      for (const p of list) if (typeof getIn(p, ['path']) === 'string') out.push(getIn(p, ['path']) as string);
-  }
+  out.push(...patchPaths(doc));
   for (const key of ['configMapGenerator', 'secretGenerator']) {
     const list = getIn(doc, [key]);
     if (!Array.isArray(list)) continue;
@@ -54,6 +58,7 @@ export function buildKustomizeBases(
   allPaths: ReadonlySet<string>,
 ): KustomizeBases {
   const graph = new ReachGraph();
+  const patches = new Set<string>();
   const kustomizationIn = (dir: string) =>
     [...KUSTOMIZATION_NAMES].map((n) => (dir ? `${dir}/${n}` : n)).find((p) => allPaths.has(p));
   for (const [path, docs] of kustomizations) {
@@ -65,7 +70,11 @@ export function buildKustomizeBases(
         // A directory reference means that directory's kustomization.
         graph.addUse(path, allPaths.has(target) ? target : (kustomizationIn(target) ?? target));
       }
+      for (const ref of patchPaths(doc.value)) {
+        const target = resolveRepoPath(dir, ref);
+        if (target !== undefined) patches.add(target);
+      }
     }
   }
-  return { graph };
+  return { graph, patches };
 }

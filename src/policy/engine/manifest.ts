@@ -16,6 +16,12 @@ export interface ManifestDoc {
   namespace?: string;
   /** 1-based line of the field, or of its nearest existing parent. */
   line(path: FieldPath): number | undefined;
+  /**
+   * 1-based line of the mapping or list at `path` (a container, a pod spec), or of its nearest
+   * parent. Free (recorded while parsing), unlike `line`: for rules that may point at every
+   * workload of a large change.
+   */
+  objectLine(path: FieldPath): number | undefined;
 }
 
 export type ManifestParse = { ok: true; docs: ManifestDoc[] } | { ok: false; reason: string; line?: number };
@@ -51,11 +57,31 @@ function createLineFinder(text: string): (index: number, path: FieldPath) => num
   };
 }
 
+/**
+ * Records, during the one js-yaml pass, the line where each mapping and list opened (a Map keyed
+ * by the parsed node itself), so a rule can point at every workload of a large change for free.
+ */
+function objectLineRecorder() {
+  const lines = new Map<unknown, number>();
+  const opened: number[] = [];
+  return {
+    lines,
+    listener(event: 'open' | 'close', state: { line: number; result: unknown }) {
+      if (event === 'open') return void opened.push(state.line);
+      const line = opened.pop();
+      const node = state.result;
+      if (line !== undefined && node !== null && typeof node === 'object' && !lines.has(node))
+        lines.set(node, line + 1);
+    },
+  };
+}
+
 export function parseManifestFile(file: string, text: string): ManifestParse {
   let values: unknown[];
+  const objects = objectLineRecorder();
   try {
     // YAML 1.2 core types, as the yaml library reads them: no dates, no `yes` booleans. Duplicate keys fail.
-    values = loadAll(text, undefined, { schema: CORE_SCHEMA, filename: file });
+    values = loadAll(text, undefined, { schema: CORE_SCHEMA, filename: file, listener: objects.listener });
   } catch (err) {
     if (!(err instanceof YAMLException)) throw err;
     return { ok: false, reason: `YAML: ${err.reason}`, ...(err.mark ? { line: err.mark.line + 1 } : {}) };
@@ -74,6 +100,13 @@ export function parseManifestFile(file: string, text: string): ManifestParse {
       name: str(metadata?.name),
       namespace: str(metadata?.namespace),
       line: (path) => lineOf(index, path),
+      objectLine: (path) => {
+        for (let n = path.length; n >= 0; n--) {
+          const line = objects.lines.get(getIn(value, path.slice(0, n)));
+          if (line !== undefined) return line;
+        }
+        return undefined;
+      },
     });
   });
   return { ok: true, docs: out };
