@@ -268,7 +268,7 @@ export function observe(state: SequentialTestState, sample: CountSample): Observ
     : '';
   const evidence =
     `${fmt(next.errors)} errors / ${fmt(next.requests)} requests (${pct(next.errors, next.requests)}) vs ` +
-    `${next.preDeploy ? 'pre-deploy' : 'baseline'} ${fmt(be)} / ${fmt(br)} (${pct(be, br)}${bound}) over ${next.samples} samples: ` +
+    `${next.preDeploy ? 'pre-deploy' : 'baseline'} ${fmt(be)} / ${fmt(br)} (${pct(be, br)}${bound}) over ${next.samples} sample${next.samples === 1 ? '' : 's'}: ` +
     `ratio ${Number.isFinite(estimatedRatio) ? estimatedRatio.toFixed(2) : '∞'}× (threshold ${r0.toFixed(2)}×); ` +
     `likelihood ratio ${big(Math.exp(statistic))} ${verdict === 'breach' ? '≥' : '<'} 1/α = ${big(Math.exp(threshold))}`;
   return { state: next, verdict, statistic, threshold, estimatedRatio, evidence };
