@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only breach,merge,approval,history,bound,scale,policy,object-set] [-- --scale N]
+// npm run bench [-- --quick] [-- --only breach,merge,approval,history,bound,scale,policy,object-set,decision] [-- --scale N]
 // Every figure is measured next to its floor in the same run and reported as a ratio, because the
 // machine is shared and absolute figures move with whatever else runs. Prints a table and writes
 // bench/results/latest.json (and a timestamped copy). Method: docs/benchmarks.md.
@@ -12,11 +12,30 @@ import { benchHistorySize, benchHistoryWatch, type HistorySizeResult, type Watch
 import { benchHistoryBound, type HistoryBoundOptions, type HistoryBoundResult } from './history-bound';
 import { benchApproval, benchBreach, benchMerge, type LatencyResult } from './latency';
 import { benchPolicyEngine, type PolicyEngineResult } from './policy-engine';
+import {
+  benchDecisionAccuracy,
+  FULL as DECISION_FULL,
+  QUICK as DECISION_QUICK,
+  render as renderDecisionAccuracy,
+  targets as decisionTargets,
+  type DecisionAccuracyOptions,
+  type DecisionAccuracyResult,
+} from './decision-accuracy';
 import { benchObjectSet, type ObjectSetBenchResult } from './object-set';
 import { benchScale, type ScaleResult } from './scale';
 import { ratio, round } from './lib/stats';
 
-export const BENCHMARKS = ['breach', 'merge', 'approval', 'history', 'bound', 'scale', 'policy', 'object-set'] as const;
+export const BENCHMARKS = [
+  'breach',
+  'merge',
+  'approval',
+  'history',
+  'bound',
+  'scale',
+  'policy',
+  'object-set',
+  'decision',
+] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 export interface BenchOptions {
@@ -32,6 +51,8 @@ export interface BenchOptions {
   bound: HistoryBoundOptions;
   scale: number;
   policyRuns: number;
+  /** Decision accuracy: simulated promotions per setting (healthy) and per regressed cell. */
+  decision: DecisionAccuracyOptions;
   out: string;
 }
 
@@ -73,6 +94,7 @@ export function parseArgs(argv: string[]): BenchOptions {
       : { samples: 10_000, decisions: 1_000, days: 4, steps: 1_000 },
     scale: count('--scale', quick ? 100 : 1000),
     policyRuns: quick ? 2 : 5,
+    decision: quick ? DECISION_QUICK : DECISION_FULL,
     out: value('--out') ?? join(__dirname, 'results', 'latest.json'),
   };
 }
@@ -324,6 +346,17 @@ function policyRows(r: PolicyEngineResult): Row[] {
   ];
 }
 
+function decisionRows(r: DecisionAccuracyResult): Row[] {
+  return decisionTargets(r).map((t) => ({
+    benchmark: 'Decision accuracy (simulated)',
+    figure: t.name,
+    measured: t.detail,
+    floor: '',
+    ratio: '',
+    target: t.met ? 'met' : 'MISSED',
+  }));
+}
+
 export function renderTable(rows: Row[]): string {
   const head: Row = {
     benchmark: 'Benchmark',
@@ -354,6 +387,14 @@ async function main(): Promise<void> {
     const r = await benchObjectSet(o.quick ? 2 : 5);
     results.objectSet = r;
     rows.push(...objectSetRows(r));
+  }
+  if (want('decision')) {
+    const d = o.decision;
+    step(`decision accuracy: ${d.healthyPromotions} healthy promotions per setting, ${d.workers} worker threads`);
+    const r = await benchDecisionAccuracy(d);
+    results.decision = r;
+    rows.push(...decisionRows(r));
+    console.error(renderDecisionAccuracy(r));
   }
   if (want('policy')) {
     step('policy engine');
