@@ -203,6 +203,38 @@ describe('the merged manifests are what is staged, canaried, approved and rolled
     assert.equal(threshold(deploymentIn(after, NAMESPACE.staging, SERVICE)), 5);
   });
 
+  test('a change the API server refuses (422) fails before staging is touched: the error names the object, nothing changed', async () => {
+    await liveAtBase();
+    const before = await liveObjects();
+    const invalid = repo.commit(
+      {
+        [DEPLOYMENT]: (BASE_FILES[DEPLOYMENT] as string).replace(
+          'image: registry.example/notification-service:1.4.0',
+          'image: registry.example/notification-service:1.4.0\n          ports: [{ containerPort: 99999 }]',
+        ),
+      },
+      'notification-service: expose a port (invalid number)',
+    );
+    const rig = rigFor();
+    await rig.run(async () => {
+      const h = await rig.start({ service: SERVICE, commit: invalid, baseCommit: base, version: invalid.slice(0, 12) });
+      const r: PromotionResult = await h.result();
+      assert.equal(r.outcome, 'failed');
+      // Found by the server-side dry run of the staging snapshot, before anything is applied.
+      assert.deepEqual(
+        [r.interruption?.kind, (r.interruption as { activity?: string }).activity],
+        ['activity_failed', 'snapshotEnvironment'],
+      );
+      const message = (r.interruption as { message: string }).message;
+      assert.match(message, /Deployment\/notification-service/);
+      assert.match(message, /containerPort|65535/);
+    });
+    const after = await liveObjects();
+    assert.deepEqual(Object.keys(after).sort(), Object.keys(before).sort());
+    for (const [key, object] of Object.entries(before))
+      assert.deepEqual(stripServerFields(after[key]!), stripServerFields(object!), `${key} exactly as before`);
+  });
+
   test('approvals are of the production change: a wrong or missing digest is refused, and drift after approval asks again', async () => {
     await liveAtBase();
     const rig = rigFor();
