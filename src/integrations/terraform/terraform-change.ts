@@ -42,7 +42,9 @@ const listDestructive = (plan: TerraformPlan) =>
 const counts = (p: TerraformPlan, tense: 'planned' | 'done') => {
   const s = p.summary;
   const [add, change, replace, destroy] =
-    tense === 'done' ? ['added', 'changed', 'replaced', 'destroyed'] : ['to add', 'to change', 'to replace', 'to destroy'];
+    tense === 'done'
+      ? ['added', 'changed', 'replaced', 'destroyed']
+      : ['to add', 'to change', 'to replace', 'to destroy'];
   return `${s.add} ${add}, ${s.change} ${change}, ${s.replace} ${replace}, ${s.destroy} ${destroy}`;
 };
 
@@ -72,7 +74,8 @@ export function createTerraformChange(o: TerraformChangeOptions) {
       base: trees.base,
     };
   }
-  const untouchedNotes = (r: Reach) => r.untouched.map((u) => `${describeRoot(u)}: not reached by the change, untouched`);
+  const untouchedNotes = (r: Reach) =>
+    r.untouched.map((u) => `${describeRoot(u)}: not reached by the change, untouched`);
 
   /** Production plans of the reached roots, refused whole when one destroys or replaces what its root does not allow. */
   async function checkedProductionPlans(
