@@ -307,7 +307,10 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       const s = snapshot as ChangeSnapshot;
       const done: string[] = [];
       // Newest first: Terraform was applied after the objects, so it goes back first.
-      const tf = terraformOf(s.environment, s.terraform.map((t) => t.source));
+      const tf = terraformOf(
+        s.environment,
+        s.terraform.map((t) => t.source),
+      );
       if (tf) done.push(...(await tf.run.restore(s.environment, s.terraform, options.signal)));
       if (s.objects.length) {
         const { kc, namespace } = kubeconfigFor(s.environment);
