@@ -59,10 +59,12 @@ async function guarded<T>(what: string, fn: (options: DeployCallOptions) => Prom
       log.info(`${what}: stopped by cancellation (${(signal.reason as Error)?.message ?? 'cancelled'})`);
       throw cancellation(signal, what, err);
     }
-    if (err instanceof DeployRejectedError) {
+    // Errors of the integrations say themselves whether another attempt can help (a Terraform
+    // plan that does not parse, a render error): those end the activity at once.
+    if (err instanceof DeployRejectedError || (err as { nonRetryable?: unknown } | null)?.nonRetryable === true) {
       throw ApplicationFailure.create({
         type: FailureType.DeployRejected,
-        message: `${what}: ${err.message}`,
+        message: `${what}: ${(err as Error).message}`,
         nonRetryable: true,
       });
     }

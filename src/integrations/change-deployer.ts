@@ -30,6 +30,7 @@ import { restoreObjects } from './kubernetes/object-set-restore';
 import { snapshotObjects, type ObjectSnapshot } from './kubernetes/object-set-snapshot';
 import { describeId, idKey, idOf, type Json, type ObjectId } from './kubernetes/object-set';
 import type { TerraformRunner } from './terraform/terraform-runner';
+import { createTerraformChange, type RootRestore } from './terraform/terraform-change';
 
 /** The kind written into snapshots this deployer takes; restore hands any other to the image deployer. */
 export const CHANGE_DEPLOYER = 'change';
@@ -38,8 +39,8 @@ export const CHANGE_DEPLOYER = 'change';
 export interface ChangeSnapshot extends EnvironmentSnapshot {
   deployer: typeof CHANGE_DEPLOYER;
   objects: ObjectSnapshot[];
-  /** Roots to put back: re-applied at `commit` (the base), or destroyed when the change created them. */
-  terraform: { source: TerraformSource; commit: string; destroy: boolean }[];
+  /** Roots the change reaches, in apply order: re-applied at `commit` (the base), or destroyed when the change created them. */
+  terraform: RootRestore[];
 }
 
 export interface ChangeDeployerOptions {
@@ -129,12 +130,17 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
     ...(o.pollMs ? { pollMs: o.pollMs } : {}),
     ...(signal ? { signal } : {}),
   });
-  const stateDirOf = (environment: Environment, source: TerraformSource) => {
-    if (!o.terraform)
+  const terraformChange = o.terraform
+    ? createTerraformChange({ runner: o.terraform.runner, stateDir: o.terraform.stateDir, repoDir: o.repoDir })
+    : undefined;
+  /** The environment's Terraform roots and what plans and applies them; refused when the worker keeps no state. */
+  const terraformOf = (environment: Environment, roots: TerraformSource[] | undefined) => {
+    if (!roots?.length) return undefined;
+    if (!terraformChange)
       throw new DeployRejectedError(
-        `terraform: the policy gives ${environment} a Terraform root (${source.dir}) but the worker has no state directory (set AIRLOCK_TERRAFORM_STATE_DIR)`,
+        `terraform: the policy gives ${environment} Terraform roots (${roots.map((r) => r.dir).join(', ')}) but the worker has no state directory (set AIRLOCK_TERRAFORM_STATE_DIR)`,
       );
-    return `${o.terraform.stateDir}/${environment}/${source.dir}${source.workspace ? `@${source.workspace}` : ''}`;
+    return { roots, run: terraformChange };
   };
 
   /** Objects the base rendered that the head no longer does: deleted even if Airlock never labelled them. */
@@ -153,6 +159,9 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
   ): Promise<string[]> {
     const source = sourceOf(service, environment);
     const done: string[] = [];
+    // Terraform is planned (and in production checked for destroy and replace) before anything is applied.
+    const tf = terraformOf(environment, source.terraform);
+    const applyTerraform = await tf?.run.prepareApply(service, environment, tf.roots, change, signal);
     if (isRendered(source.kubernetes)) {
       const { kc, namespace } = kubeconfigFor(environment);
       const { set, removed } = await changeSet(service, source.kubernetes, change, namespace, signal);
@@ -161,17 +170,7 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       const gone = await deleteObjects(createObjectSetClient(kc), removed, wait(signal));
       done.push(`${r.applied.length} objects applied, ${r.pruned.length + gone.length} removed in ${namespace}`);
     }
-    if (source.terraform && o.terraform) {
-      const plan = await o.terraform.runner.applyRoot({
-        ...source.terraform,
-        repoDir: o.repoDir,
-        commit: change.commit,
-        stateDir: stateDirOf(environment, source.terraform),
-        ...(signal ? { signal } : {}),
-      });
-      const s = plan.summary;
-      done.push(`terraform ${source.terraform.dir}: ${s.add} added, ${s.change} changed, ${s.destroy} destroyed`);
-    }
+    if (applyTerraform) done.push(...(await applyTerraform()));
     return done;
   }
 
@@ -204,16 +203,8 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
           ids.set(idKey(id), id);
         objects = await snapshotObjects(kc, [...ids.values()], options);
       }
-      const terraform = source.terraform
-        ? [
-            {
-              source: source.terraform,
-              // A root with no base commit to go back to is destroyed (the change created it).
-              commit: ref.baseCommit ?? ref.commit,
-              destroy: !ref.baseCommit,
-            },
-          ]
-        : [];
+      const tf = terraformOf(environment, source.terraform);
+      const terraform = tf ? await tf.run.snapshot(environment, tf.roots, ref) : [];
       const snapshot: ChangeSnapshot = {
         service,
         environment,
@@ -296,23 +287,12 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
             notes.push(`not canaried, reaches production only after approval: ${describeId(n.id)} (${n.reason})`);
         }
       }
-      if (source.terraform && o.terraform) {
-        const plan = await o.terraform.runner.planRoot({
-          ...source.terraform,
-          repoDir: o.repoDir,
-          commit: req.change.commit,
-          stateDir: stateDirOf(req.environment, source.terraform),
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
-        const s = plan.summary;
-        parts.push(
-          `# terraform ${source.terraform.dir}: ${s.add} to add, ${s.change} to change, ${s.replace} to replace, ${s.destroy} to destroy`,
-          plan.text,
-        );
-        digests.push(plan.digest);
-        if (req.environment === 'production' && (s.destroy || s.replace))
-          notes.push(`terraform ${source.terraform.dir} destroys or replaces resources in production`);
-        notes.push(`not canaried, reaches production only after approval: terraform ${source.terraform.dir}`);
+      const tf = terraformOf(req.environment, source.terraform);
+      if (tf) {
+        const plans = await tf.run.preview(req.environment, tf.roots, req.change, options.signal);
+        parts.push(...plans.parts);
+        digests.push(...plans.digests);
+        notes.push(...plans.notes);
       }
       return {
         environment: req.environment,
@@ -326,23 +306,16 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       if (snapshot.deployer !== CHANGE_DEPLOYER) return o.imageDeployer.restore(snapshot, options);
       const s = snapshot as ChangeSnapshot;
       const done: string[] = [];
+      // Newest first: Terraform was applied after the objects, so it goes back first.
+      const tf = terraformOf(
+        s.environment,
+        s.terraform.map((t) => t.source),
+      );
+      if (tf) done.push(...(await tf.run.restore(s.environment, s.terraform, options.signal)));
       if (s.objects.length) {
         const { kc, namespace } = kubeconfigFor(s.environment);
         const r = await restoreObjects(kc, s.objects, wait(options.signal));
         done.push(`${r.restored.length} objects restored, ${r.deleted.length} deleted in ${namespace}`);
-      }
-      for (const t of s.terraform) {
-        if (!o.terraform)
-          throw new DeployRejectedError(`terraform: cannot restore ${t.source.dir}: no state directory`);
-        await o.terraform.runner.applyRoot({
-          ...t.source,
-          repoDir: o.repoDir,
-          commit: t.commit,
-          destroy: t.destroy,
-          stateDir: stateDirOf(s.environment, t.source),
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
-        done.push(`terraform ${t.source.dir} ${t.destroy ? 'destroyed' : `re-applied at ${t.commit.slice(0, 12)}`}`);
       }
       return result(`${s.service} ${s.environment} restored: ${done.join('; ') || 'nothing was touched'}`);
     },

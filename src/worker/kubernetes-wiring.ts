@@ -67,6 +67,11 @@ export function createKubernetesWiring(
     throw new Error(
       `config: AIRLOCK_REPO_DIR: required: the policy renders ${rendered.map((s) => s.name).join(', ')} from the repository (services[].environments), and without a clone Airlock would deploy an image tag instead of the change`,
     );
+  const withRoots = rendered.filter((s) => s.environments?.staging?.terraform || s.environments?.production?.terraform);
+  if (withRoots.length && !source.terraformStateDir)
+    throw new Error(
+      `config: AIRLOCK_TERRAFORM_STATE_DIR: required: the policy gives ${withRoots.map((s) => s.name).join(', ')} Terraform roots (services[].environments.*.terraform), whose state Airlock keeps in that directory`,
+    );
   const imageDeployer = createKubernetesDeployer({ kubeconfig, settings });
   const deployer = source.repoDir
     ? createChangeDeployer({

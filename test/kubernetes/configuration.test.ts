@@ -58,7 +58,8 @@ test('AIRLOCK_DEPLOYER: simulated by default, kubernetes with KUBECONFIG, anythi
   assert.throws(() => loadConfig({ AIRLOCK_DEPLOYER: 'helm' }), /config: AIRLOCK_DEPLOYER: /);
 });
 
-test('the Kubernetes deployer refuses to start without the policy section', () => {
+/** A kubeconfig that points nowhere: the wiring only reads it. */
+function kubeconfigFile(): { dir: string; path: string } {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-kubeconfig-'));
   const path = join(dir, 'kubeconfig');
   writeFileSync(
@@ -72,6 +73,11 @@ test('the Kubernetes deployer refuses to start without the policy section', () =
       'current-context': 'x',
     }),
   );
+  return { dir, path };
+}
+
+test('the Kubernetes deployer refuses to start without the policy section', () => {
+  const { path } = kubeconfigFile();
   assert.throws(
     () => createKubernetesWiring(path, () => parsePolicy(testPolicyYaml(), 't')),
     /policy: kubernetes: the section is required when AIRLOCK_DEPLOYER=kubernetes/,
@@ -83,4 +89,26 @@ test('the Kubernetes deployer refuses to start without the policy section', () =
     ),
   );
   assert.equal(wiring.deployer.kind, 'kubernetes');
+});
+
+test('a policy with Terraform roots needs the state directory before the worker starts', () => {
+  const { dir, path } = kubeconfigFile();
+  const policy = () =>
+    parsePolicy(
+      testPolicyYaml({
+        services: `  - name: user-database
+    paths: ["terraform/**"]
+    environments:
+      staging: { terraform: { dir: terraform/staging } }
+      production: { terraform: { dir: terraform/production } }`,
+        extra: 'kubernetes:\n  staging: { namespace: a }\n  production: { namespace: b }\n',
+      }),
+      't',
+    );
+  assert.throws(
+    () => createKubernetesWiring(path, policy, { repoDir: dir }),
+    /^Error: config: AIRLOCK_TERRAFORM_STATE_DIR: required: the policy gives user-database Terraform roots/,
+  );
+  const wiring = createKubernetesWiring(path, policy, { repoDir: dir, terraformStateDir: join(dir, 'tfstate') });
+  assert.equal(wiring.deployer.kind, 'change+kubernetes');
 });

@@ -85,8 +85,10 @@ export function createSimulatedChangeDeployer(o: SimulatedChangeDeployerOptions)
   };
   /** What the simulation leaves out, said in every summary rather than skipped silently. */
   const unsimulated = (service: string, environment: Environment) => {
-    const t = sourceOf(service, environment).terraform;
-    return t ? `; terraform ${t.dir} not simulated (the simulation applies Kubernetes objects only)` : '';
+    const roots = sourceOf(service, environment).terraform ?? [];
+    return roots.length
+      ? `; terraform ${roots.map((r) => r.dir).join(', ')} not simulated (the simulation applies Kubernetes objects only)`
+      : '';
   };
 
   /** The render of `environment` at `commit`, as Airlock writes it (namespace, service label); refused like a cluster refuses it. */

@@ -1,6 +1,6 @@
 // Where a service's desired state lives per environment (`services[].environments`): how its
 // Kubernetes objects are rendered from the repo (kustomize overlay, Helm chart, plain manifests, or
-// image-tag mode) and which Terraform root it plans. Pure: no I/O, so workflow code may import types.
+// image-tag mode) and which Terraform roots it plans. Pure: no I/O, so workflow code may import types.
 import { z } from 'zod';
 
 /** A repo-relative path: read from the merge commit's tree, so it may not leave the repo. */
@@ -92,15 +92,48 @@ export const terraformSourceSchema = z
     workspace: workspace.optional(),
     /** Repo-relative `-var-file`s, in this order. */
     varFiles: z.array(repoFile).default([]),
+    /**
+     * Production only: let the apply destroy or replace resources. Without it a production plan
+     * that destroys or replaces anything is refused before anything is applied.
+     */
+    allowDestroy: z.boolean().default(false),
   })
   .strict();
 
 export type TerraformSource = z.infer<typeof terraformSourceSchema>;
 
+const rootKey = (r: TerraformSource) => `${r.dir}${r.workspace ? ` (workspace ${r.workspace})` : ''}`;
+
+const terraformRootListSchema = z.array(terraformSourceSchema).min(1, 'must list at least one root');
+
+/**
+ * One root or a list of them, always a list once parsed; applied in this order, restored in reverse.
+ * Chosen by shape rather than z.union, whose error would name neither form's field.
+ */
+const terraformRootsSchema = z
+  .unknown()
+  .transform((given, ctx): TerraformSource[] => {
+    const parsed = Array.isArray(given)
+      ? terraformRootListSchema.safeParse(given)
+      : terraformSourceSchema.transform((r) => [r]).safeParse(given);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    return z.NEVER;
+  })
+  .superRefine((roots, ctx) => {
+    // Two entries for one root and workspace would share one state: the second apply undoes the first.
+    const seen = new Set<string>();
+    roots.forEach((r, i) => {
+      if (seen.has(rootKey(r)))
+        ctx.addIssue({ code: 'custom', path: [i, 'dir'], message: `${rootKey(r)} is listed twice` });
+      seen.add(rootKey(r));
+    });
+  });
+
 export const environmentSourceSchema = z
   .object({
     kubernetes: kubernetesSourceSchema.optional(),
-    terraform: terraformSourceSchema.optional(),
+    terraform: terraformRootsSchema.optional(),
   })
   .strict()
   .refine((s) => s.kubernetes !== undefined || s.terraform !== undefined, {
@@ -116,6 +149,18 @@ export const environmentsSchema = z
   })
   .strict()
   .superRefine((envs, ctx) => {
+    // Staging may always destroy (it is where a destroy is found out); a flag there would read as a
+    // permission that production has not got.
+    // (Refinements run on a partly invalid object too: the roots may not have parsed into a list.)
+    const roots = Array.isArray(envs.staging?.terraform) ? envs.staging.terraform : [];
+    roots.forEach((r, i) => {
+      if (r.allowDestroy)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['staging', 'terraform', ...(roots.length > 1 ? [i] : []), 'allowDestroy'],
+          message: 'only applies to production: staging plans may always destroy or replace',
+        });
+    });
     // Half a configuration would promote a rendered staging and an image-tag production (or the
     // reverse): what staging baked would not be what production gets.
     for (const [given, missing] of [

@@ -54,7 +54,9 @@ production:
   );
   assert.deepEqual(environmentSource(s, 'staging'), {
     kubernetes: { kustomize: 'k8s/overlays/staging' },
-    terraform: { dir: 'terraform/staging', workspace: 'staging', varFiles: ['terraform/staging.tfvars'] },
+    terraform: [
+      { dir: 'terraform/staging', workspace: 'staging', varFiles: ['terraform/staging.tfvars'], allowDestroy: false },
+    ],
   });
   assert.deepEqual(environmentSource(s, 'production'), {
     kubernetes: {
@@ -74,7 +76,7 @@ production: { kubernetes: { image: {} }, terraform: { dir: tf } }
   assert.deepEqual(environmentSource(m, 'staging'), { kubernetes: { manifests: 'deploy/staging' } });
   assert.deepEqual(environmentSource(m, 'production'), {
     kubernetes: { image: {} },
-    terraform: { dir: 'tf', varFiles: [] },
+    terraform: [{ dir: 'tf', varFiles: [], allowDestroy: false }],
   });
   const h = service(
     withEnvironments(`
@@ -158,5 +160,49 @@ test('an environment gives kubernetes, terraform or both, and both environments 
   assert.match(
     problems(withEnvironments(`canary: { terraform: { dir: tf } }`)).join(),
     /^services\.0\.environments: .*canary/,
+  );
+});
+
+test('an environment may list several Terraform roots, in apply order; production may allow destroy', () => {
+  const s = service(
+    withEnvironments(`
+staging: { terraform: [{ dir: terraform/staging }, { dir: terraform/network, workspace: staging }] }
+production: { terraform: [{ dir: terraform/production, allowDestroy: true }, { dir: terraform/network/ }] }
+`),
+  );
+  assert.deepEqual(environmentSource(s, 'staging').terraform, [
+    { dir: 'terraform/staging', varFiles: [], allowDestroy: false },
+    { dir: 'terraform/network', workspace: 'staging', varFiles: [], allowDestroy: false },
+  ]);
+  assert.deepEqual(environmentSource(s, 'production').terraform, [
+    { dir: 'terraform/production', varFiles: [], allowDestroy: true },
+    { dir: 'terraform/network', varFiles: [], allowDestroy: false },
+  ]);
+});
+
+test('Terraform roots: no empty list, no root twice, allowDestroy only in production', () => {
+  const prod = 'production: { terraform: { dir: tf } }';
+  assert.deepEqual(problems(withEnvironments(`staging: { terraform: [] }\n${prod}`)), [
+    'services.0.environments.staging.terraform: must list at least one root',
+  ]);
+  assert.deepEqual(problems(withEnvironments(`staging: { terraform: [{ dir: tf }, { dir: ./tf/ }] }\n${prod}`)), [
+    'services.0.environments.staging.terraform.1.dir: tf is listed twice',
+  ]);
+  // The same directory in two workspaces is two states: allowed.
+  assert.doesNotThrow(() =>
+    parsePolicy(
+      withEnvironments(`staging: { terraform: [{ dir: tf, workspace: a }, { dir: tf, workspace: b }] }\n${prod}`),
+    ),
+  );
+  assert.deepEqual(problems(withEnvironments(`staging: { terraform: { dir: tf, allowDestroy: true } }\n${prod}`)), [
+    'services.0.environments.staging.terraform.allowDestroy: only applies to production: staging plans may always destroy or replace',
+  ]);
+  assert.deepEqual(
+    problems(
+      withEnvironments(
+        `staging: { terraform: { dir: tf } }\nproduction: { terraform: { dir: tf, allowDestroy: yes please } }`,
+      ),
+    ),
+    ['services.0.environments.production.terraform.allowDestroy: Invalid input: expected boolean, received string'],
   );
 });
