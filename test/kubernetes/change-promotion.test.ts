@@ -226,8 +226,9 @@ describe('the merged manifests are what is staged, canaried, approved and rolled
         ['activity_failed', 'snapshotEnvironment'],
       );
       const message = (r.interruption as { message: string }).message;
-      assert.match(message, /Deployment\/notification-service/);
-      assert.match(message, /containerPort|65535/);
+      assert.match(message, /Deployment staging\/notification-service refused: 422/);
+      assert.match(message, /containerPort: Invalid value: 99999/);
+      assert.match(message, /rendered from k8s\/base\/notification-service\/deployment\.yaml/);
     });
     const after = await liveObjects();
     assert.deepEqual(Object.keys(after).sort(), Object.keys(before).sort());
