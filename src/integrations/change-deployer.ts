@@ -266,6 +266,7 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       const parts: string[] = [];
       const digests: string[] = [];
       const notes: string[] = [];
+      let refused: string | undefined;
       if (isRendered(source.kubernetes)) {
         const { kc, namespace } = kubeconfigFor(req.environment);
         const { set, removed } = await changeSet(req.service, source.kubernetes, req.change, namespace, options.signal);
@@ -289,16 +290,18 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       }
       const tf = terraformOf(req.environment, source.terraform);
       if (tf) {
-        const plans = await tf.run.preview(req.environment, tf.roots, req.change, options.signal);
+        const plans = await tf.run.preview(req.service, req.environment, tf.roots, req.change, options.signal);
         parts.push(...plans.parts);
         digests.push(...plans.digests);
         notes.push(...plans.notes);
+        if (plans.refused) refused = plans.refused;
       }
       return {
         environment: req.environment,
         text: parts.join('\n'),
         digest: `sha256:${createHash('sha256').update(digests.join('\n')).digest('hex')}`,
         notes,
+        ...(refused ? { refused } : {}),
       };
     },
 

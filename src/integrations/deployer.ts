@@ -61,6 +61,11 @@ export interface ChangePreview {
   digest: string;
   /** What approvers should know beyond the diff, e.g. what the canary did not exercise. */
   notes: string[];
+  /**
+   * Set when production will refuse this change whatever the approvers decide (a Terraform plan
+   * that destroys what the policy does not allow): the promotion stops instead of asking anyone.
+   */
+  refused?: string;
 }
 
 export interface Deployer {

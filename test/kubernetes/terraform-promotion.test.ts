@@ -204,7 +204,7 @@ describe('a shared-module change reaching the staging and production roots', () 
 });
 
 describe('refused Terraform: nothing applied, the promotion ends failed', () => {
-  test('a production plan that replaces and destroys is refused without allowDestroy; staging goes back', async () => {
+  test('a production plan that replaces and destroys is refused without allowDestroy, before approval is asked; canary and staging go back', async () => {
     await liveAt(repo.commits.head);
     const stagingBefore = resourcesIn('staging', ROOT.staging, { withIds: false });
     const productionBefore = readFileSync(stateFile('production', ROOT.production));
@@ -215,19 +215,18 @@ describe('refused Terraform: nothing applied, the promotion ends failed', () => 
       // Staging may destroy: it did.
       const staging = resourcesIn('staging', ROOT.staging);
       assert.equal(staging['module.database.terraform_data.index_users_email'], undefined);
-      const asked = await feed(env, h, { stop: untilStage('awaiting_approval'), stepMinutes: 20 });
-      // The approvers are told loudly, before they decide.
+      // Production would refuse the plan whatever the approvers say: the promotion stops when it
+      // computes the production change, before anyone is asked, and says why.
+      const ended = await feed(env, h, { stop: untilStage('ended'), stepMinutes: 20 });
+      assert.equal(ended.approvalRequestedAt, undefined, 'no approval was asked for');
       assert.ok(
-        asked.productionChange?.notes.some(
+        ended.productionChange?.notes.some(
           (n) =>
             n.startsWith('REFUSED: terraform terraform/production would destroy or replace in production') &&
             n.includes('destroy module.database.terraform_data.index_users_email'),
         ),
-        `notes: ${asked.productionChange?.notes.join(' | ')}`,
+        `notes: ${ended.productionChange?.notes.join(' | ')}`,
       );
-      await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] });
-      await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'bob')] });
-      await feed(env, h, { stop: untilStage('ended'), stepMinutes: 20 });
       return h.result();
     });
     assert.equal(r.outcome, 'failed');

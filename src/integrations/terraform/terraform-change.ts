@@ -77,6 +77,11 @@ export function createTerraformChange(o: TerraformChangeOptions) {
   const untouchedNotes = (r: Reach) =>
     r.untouched.map((u) => `${describeRoot(u)}: not reached by the change, untouched`);
 
+  /** Why production refuses destroying plans, and how to allow them (the rollout's and the preview's words). */
+  const refusal = (service: string, refused: string[]) =>
+    `terraform: ${service}'s production plan destroys or replaces resources and the policy does not allow it: ${refused.join('; ')}. ` +
+    `To allow it, set allowDestroy: true on the root in services[${service}].environments.production.terraform`;
+
   /** Production plans of the reached roots, refused whole when one destroys or replaces what its root does not allow. */
   async function checkedProductionPlans(
     service: string,
@@ -89,11 +94,7 @@ export function createTerraformChange(o: TerraformChangeOptions) {
     const refused = roots.flatMap((r, i) =>
       !r.allowDestroy && destructiveChanges(plans[i]).length ? [`${r.dir}: ${listDestructive(plans[i])}`] : [],
     );
-    if (refused.length)
-      throw new DeployRejectedError(
-        `terraform: ${service}'s production plan destroys or replaces resources and the policy does not allow it, so nothing was applied: ${refused.join('; ')}. ` +
-          `To allow it, set allowDestroy: true on the root in services[${service}].environments.production.terraform`,
-      );
+    if (refused.length) throw new DeployRejectedError(`${refusal(service, refused)}, so nothing was applied`);
     return plans;
   }
 
@@ -145,11 +146,18 @@ export function createTerraformChange(o: TerraformChangeOptions) {
     },
 
     /** Each reached root's plan for the approvers, with loud notes on destroy and replace. */
-    async preview(environment: Environment, roots: TerraformSource[], change: ChangeRef, signal?: AbortSignal) {
+    async preview(
+      service: string,
+      environment: Environment,
+      roots: TerraformSource[],
+      change: ChangeRef,
+      signal?: AbortSignal,
+    ) {
       const r = await reach(roots, change);
       const parts: string[] = [];
       const digests: string[] = [];
       const notes: string[] = [];
+      const refused: string[] = [];
       for (const root of r.reached) {
         const plan = await o.runner.planRoot(request(environment, root, change.commit, signal));
         parts.push(`# ${describeRoot(root)}: ${counts(plan, 'planned')}`, plan.text);
@@ -161,15 +169,17 @@ export function createTerraformChange(o: TerraformChangeOptions) {
           notes.push(
             `DESTROYS IN PRODUCTION (allowed by the policy's allowDestroy): ${describeRoot(root)}: ${destroyed}`,
           );
-        else if (destroyed)
+        else if (destroyed) {
           notes.push(
             `REFUSED: ${describeRoot(root)} would destroy or replace in production (${destroyed}); the production apply will refuse it, as the root does not set allowDestroy`,
           );
+          refused.push(`${root.dir}: ${destroyed}`);
+        }
         if (environment === 'production')
           notes.push(`not canaried, reaches production only after approval: ${describeRoot(root)}`);
       }
       notes.push(...untouchedNotes(r));
-      return { parts, digests, notes };
+      return { parts, digests, notes, ...(refused.length ? { refused: refusal(service, refused) } : {}) };
     },
 
     /** Newest first: the roots in reverse apply order. */

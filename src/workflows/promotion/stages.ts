@@ -296,6 +296,11 @@ async function previewProduction(ctx: GatedContext): Promise<void> {
     notes: preview.notes,
     ...(omitted > 0 ? { omittedChars: omitted } : {}),
   };
+  // Approvals cannot change a refusal: asking two people for one would waste their time and the canary's.
+  if (preview.refused && wf.patched('preview-refusal')) {
+    ctx.interrupt({ kind: 'deploy_failed', environment: 'production', message: preview.refused });
+    throw new Interrupted();
+  }
 }
 
 export async function awaitApproval(ctx: GatedContext, opts: { previewed?: boolean } = {}): Promise<void> {
