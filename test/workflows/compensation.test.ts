@@ -69,7 +69,10 @@ async function compState(comp: WorkflowHandle): Promise<PromotionState> {
     try {
       return await comp.query(stateQuery);
     } catch (err) {
-      if (i > 200 || !/did not register a handler/.test(String((err as { cause?: Error }).cause?.message))) throw err;
+      // Queried before its first workflow task has run: the SDK raises QueryNotRegisteredError itself,
+      // or wraps the server's answer in a cause, depending on timing.
+      const e = err as Error & { cause?: Error };
+      if (i > 200 || !/did not register a handler/.test(`${e.message} ${e.cause?.message}`)) throw err;
       await new Promise((r) => setTimeout(r, 25));
     }
   }
