@@ -29,8 +29,6 @@ export interface BlastRadiusInput {
 
 /** How often holders are checked for having ended without releasing (before the patch below: only while someone waits). */
 const HOLDER_CHECK_MS = 5 * MINUTE_MS;
-/** How long an idle slot workflow sleeps before it looks again (see the idle wait). */
-const IDLE_WAKE_MS = 24 * 60 * MINUTE_MS;
 /**
  * Holders are checked whenever there are any, and one that ended terminated, timed out or failed
  * (so ran no rollback) keeps its slot until its compensation workflow has ended cleanly.
@@ -271,11 +269,7 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
     ];
     const waitMs = Math.max(1, Math.min(...waits));
     if (waitMs === Infinity) {
-      // Idle, it still wakes once a day: with a timer always pending, a time-skipping test server
-      // skips a day, not straight to the 10-year run timeout it gives every workflow (the idle slot
-      // workflow then ended TIMED_OUT under the fault matrix); in production, 3 events a day.
-      if (wf.patched('idle-wakeup')) await wf.condition(() => dirty, IDLE_WAKE_MS, { summary: 'idle' });
-      else await wf.condition(() => dirty);
+      await wf.condition(() => dirty);
       continue;
     }
     const summary =
