@@ -64,6 +64,14 @@ async function liveObjects(): Promise<Record<string, Json | null>> {
   return out;
 }
 
+/** Every object of both namespaces equals `before` but for server-managed fields; none added, none missing. */
+async function assertLiveAsBefore(before: Record<string, Json | null>): Promise<void> {
+  const after = await liveObjects();
+  assert.deepEqual(Object.keys(after).sort(), Object.keys(before).sort(), 'no object left behind, none missing');
+  for (const [key, object] of Object.entries(before))
+    assert.deepEqual(stripServerFields(after[key]!), stripServerFields(object!), `${key} exactly as before`);
+}
+
 const deploymentIn = (objects: Record<string, Json | null>, namespace: string, name: string) =>
   objects[`Deployment ${namespace}/${name}`] as
     | (Json & {
@@ -159,10 +167,7 @@ describe('the merged manifests are what is staged, canaried, approved and rolled
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'rolled_back');
     });
-    const after = await liveObjects();
-    assert.deepEqual(Object.keys(after).sort(), Object.keys(before).sort(), 'no object left behind, none missing');
-    for (const [key, object] of Object.entries(before))
-      assert.deepEqual(stripServerFields(after[key]!), stripServerFields(object!), `${key} exactly as before`);
+    await assertLiveAsBefore(before);
   });
 
   test('approved by two people: production runs the render of the merge commit, canary gone', async () => {
@@ -230,10 +235,7 @@ describe('the merged manifests are what is staged, canaried, approved and rolled
       assert.match(message, /containerPort: Invalid value: 99999/);
       assert.match(message, /rendered from k8s\/base\/notification-service\/deployment\.yaml/);
     });
-    const after = await liveObjects();
-    assert.deepEqual(Object.keys(after).sort(), Object.keys(before).sort());
-    for (const [key, object] of Object.entries(before))
-      assert.deepEqual(stripServerFields(after[key]!), stripServerFields(object!), `${key} exactly as before`);
+    await assertLiveAsBefore(before);
   });
 
   test('approvals are of the production change: a wrong or missing digest is refused, and drift after approval asks again', async () => {
