@@ -5,6 +5,7 @@ import * as wf from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { formatDuration, HOUR_MS, MINUTE_MS } from '../common/durations';
 import { COMPENSATED_STATUSES } from './compensation';
+import { KeptTimers } from './kept-timers';
 import {
   queuePositionSignal,
   releaseSlotSignal,
@@ -36,6 +37,13 @@ const HOLDER_CHECK_MS = 5 * MINUTE_MS;
 const COMPENSATE_PATCH = 'compensate-ended-holders';
 /** How soon a release whose confirmation failed (the promotion could not be asked) is asked again. */
 const RELEASE_RETRY_MS = MINUTE_MS;
+/**
+ * Waits never cancel their timer (kept-timers.ts), and an idle slot workflow wakes daily: the Java
+ * time-skipping test server gives every workflow a 10-year run timeout (sdk-java#191), so a slot
+ * workflow with no timer at all could be skipped to it and end TIMED_OUT.
+ */
+const KEPT_TIMERS_PATCH = 'slot-kept-timers';
+const IDLE_WAKE_MS = 24 * HOUR_MS;
 /** Continue as new well before the history gets heavy; the state is small. */
 const MAX_HISTORY_EVENTS = 4000;
 
@@ -58,6 +66,7 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
   const releases = new Set<string>();
   const regrants = new Set<string>();
   const refusals: NonNullable<SlotState['refusals']> = [];
+  const timers = new KeptTimers();
   const iso = (ms: number) => new Date(ms).toISOString();
   const known = (id: string) => holders.some((h) => h.workflowId === id) || queue.some((q) => q.workflowId === id);
   const remove = (id: string) => {
@@ -267,6 +276,9 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
       // Before this, a release left unconfirmed waited for the next signal, which might never come.
       releases.size && wf.patched('release-retry') ? RELEASE_RETRY_MS : Infinity,
     ];
+    // Timers that are never cancelled (kept-timers.ts); with them, an idle slot workflow wakes daily.
+    const keptTimers = wf.patched(KEPT_TIMERS_PATCH);
+    if (keptTimers) waits.push(IDLE_WAKE_MS);
     const waitMs = Math.max(1, Math.min(...waits));
     if (waitMs === Infinity) {
       await wf.condition(() => dirty);
@@ -277,8 +289,12 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
         ? `hourly start limit: next start in ${formatDuration(waitMs)}`
         : waitMs === waits[2]
           ? 'confirm a release again'
-          : 'next slot-holder check';
-    const woke = await wf.condition(() => dirty, waitMs, { summary });
+          : waitMs === waits[1]
+            ? 'next slot-holder check'
+            : 'idle: daily wake-up';
+    const woke = keptTimers
+      ? await timers.wait(() => dirty, waitMs, summary)
+      : await wf.condition(() => dirty, waitMs, { summary });
     if (!woke && checkHolders) await reapEndedHolders();
   }
 }

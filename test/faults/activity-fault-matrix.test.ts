@@ -283,37 +283,29 @@ describe('activity fault matrix: a failing activity stops the promotion, which r
   serverPerTest();
   for (const c of STOPPING) {
     for (const mode of MODES) {
-      // SKIPPED, NOT FIXED (issue 12 stays open): this one case hangs reproducibly since stop 20: the
-      // promotion ends `failed` with both environments restored, but the slot workflow's task after
-      // the `releaseSlot` signal is started and never completed on the time-skipping server (rig
-      // timeout lists `slot-… tail … 26:releaseSlot 5 6`). Cause not found; see the closing note.
-      const hangs = c.activity === 'deployCanary' && mode === 'retryable';
-      (hangs ? test.skip : test)(
-        `${c.activity} (${c.name}) failing ${mode}: failed, environments as before, slot released`,
-        async () => {
-          const fault: Fault = { activity: c.activity, mode, ...(c.when ? { when: c.when } : {}) };
-          const { rig, calls } = faultRig([fault]);
-          await rig.run(async () => {
-            const h = await rig.start();
-            const s = await drive(h);
-            const r: PromotionResult = await h.result();
-            assert.equal(r.outcome, 'failed');
-            assertInterruption(s, c.interruption, fault);
-            assert.equal(failedCalls(calls, c.activity), attempts(mode, c.attempts), 'attempts spent');
-            assert.deepEqual(ops(rig), c.ops);
-            assertRestored(rig);
-            assert.deepEqual(s.deployed, []);
-            assert.equal(s.rollback?.error, undefined);
-            if (c.slot) await assertSlotReleased(rig);
-            else
-              await assert.rejects(
-                env.client.workflow.getHandle(rig.slotWorkflowId).describe(),
-                WorkflowNotFoundError,
-                'no slot was ever asked for',
-              );
-          });
-        },
-      );
+      test(`${c.activity} (${c.name}) failing ${mode}: failed, environments as before, slot released`, async () => {
+        const fault: Fault = { activity: c.activity, mode, ...(c.when ? { when: c.when } : {}) };
+        const { rig, calls } = faultRig([fault]);
+        await rig.run(async () => {
+          const h = await rig.start();
+          const s = await drive(h);
+          const r: PromotionResult = await h.result();
+          assert.equal(r.outcome, 'failed');
+          assertInterruption(s, c.interruption, fault);
+          assert.equal(failedCalls(calls, c.activity), attempts(mode, c.attempts), 'attempts spent');
+          assert.deepEqual(ops(rig), c.ops);
+          assertRestored(rig);
+          assert.deepEqual(s.deployed, []);
+          assert.equal(s.rollback?.error, undefined);
+          if (c.slot) await assertSlotReleased(rig);
+          else
+            await assert.rejects(
+              env.client.workflow.getHandle(rig.slotWorkflowId).describe(),
+              WorkflowNotFoundError,
+              'no slot was ever asked for',
+            );
+        });
+      });
     }
   }
 });
@@ -469,25 +461,17 @@ describe('activity fault matrix: the slot release and the slot workflow', () => 
       });
     });
 
-    // SKIPPED for `retryable`, NOT FIXED (issue 12 stays open): in the last two fresh-clone runs its
-    // slot workflow ended TIMED_OUT: the Java time-skipping server gives every workflow a 10-year
-    // run timeout (sdk-java#191) and an idle slot workflow has no timer, so skipping can jump to it.
-    // A daily idle wake-up in the slot workflow avoided that but made the property test's env.sleep
-    // hang; it was reverted. See the closing note.
-    (mode === 'retryable' ? test.skip : test)(
-      `slotLimits failing ${mode} on every grant: the slot workflow keeps its limits and grants, promoted`,
-      async () => {
-        const { rig, calls } = faultRig([{ activity: 'slotLimits', mode }]);
-        await rig.run(async () => {
-          const h = await rig.start();
-          await drive(h);
-          assert.equal((await h.result()).outcome, 'promoted');
-          assert.equal(failedCalls(calls, 'slotLimits'), attempts(mode, ATTEMPTS.slot));
-          await assertSlotReleased(rig);
-          await assertSlotWorkflowRunning(rig);
-        });
-      },
-    );
+    test(`slotLimits failing ${mode} on every grant: the slot workflow keeps its limits and grants, promoted`, async () => {
+      const { rig, calls } = faultRig([{ activity: 'slotLimits', mode }]);
+      await rig.run(async () => {
+        const h = await rig.start();
+        await drive(h);
+        assert.equal((await h.result()).outcome, 'promoted');
+        assert.equal(failedCalls(calls, 'slotLimits'), attempts(mode, ATTEMPTS.slot));
+        await assertSlotReleased(rig);
+        await assertSlotWorkflowRunning(rig);
+      });
+    });
 
     test(`hasPromotionEnded failing ${mode} when the release comes: asked again, the slot is released`, async () => {
       const { rig, calls } = faultRig([{ activity: 'hasPromotionEnded', mode, times: attempts(mode, ATTEMPTS.slot) }]);

@@ -28,7 +28,12 @@ let runtimeInstalled = false;
 function quietRuntime() {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({
+    logger: new DefaultLogger(process.env.CORE_LOG ? 'DEBUG' : 'WARN'),
+    telemetryOptions: {
+      logging: { filter: process.env.CORE_LOG ?? 'temporal_sdk_core=WARN,temporalio_sdk_core=WARN', forward: {} },
+    },
+  } as never);
 }
 
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
@@ -190,6 +195,7 @@ export function createRig(
             return await Promise.race([fn(), limit]);
           } finally {
             await slotSettled(env, slotWorkflowId);
+            await retireIdleSlot(env, slotWorkflowId);
           }
         });
       } finally {
@@ -253,6 +259,23 @@ async function slotSettled(env: TestWorkflowEnvironment, slotWorkflowId: string)
       return; // never created
     }
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Ends the rig's slot workflow once nobody holds or waits for it, while its worker still runs. An
+ * idle slot workflow wakes daily (blast-radius.ts); on a shared time-skipping server a later test's
+ * skipped day would fire that timer on a task queue no worker polls any more, and the task left
+ * waiting there keeps the server's time from skipping for every other workflow.
+ */
+export async function retireIdleSlot(env: TestWorkflowEnvironment, slotWorkflowId: string): Promise<void> {
+  const slot = env.client.workflow.getHandle(slotWorkflowId);
+  try {
+    const s = await slot.query(slotStateQuery);
+    if (s.holders.length || s.queue.length) return;
+    await slot.terminate('test over: the idle slot workflow would wake on a queue no worker polls');
+  } catch {
+    // never created, or already ended
   }
 }
 

@@ -239,7 +239,12 @@ export type Input =
 export interface Recorded {
   workflowId: string;
   inputs: Input[];
-  activities: Array<{ type: string; scheduledAt: number; completed?: Span; result?: unknown }>;
+  /**
+   * `decidedSeq`: the index of the start of the workflow task that scheduled it; inputs with a lower
+   * seq were in that task's history. Event times cannot order these: the time-skipping server stamps
+   * a task's commands when the task completes, after signals that arrived while it ran.
+   */
+  activities: Array<{ type: string; scheduledAt: number; decidedSeq: number; completed?: Span; result?: unknown }>;
   /** Outcome of each approve/reject/abort update the server accepted: true when it succeeded. */
   updateSucceeded: Map<string, boolean>;
 }
@@ -270,7 +275,7 @@ export function readHistory(history: temporal.api.history.v1.IHistory, workflowI
     }
     const sch = e.activityTaskScheduledEventAttributes;
     if (sch) {
-      const a = { type: sch.activityType!.name!, scheduledAt: at };
+      const a = { type: sch.activityType!.name!, scheduledAt: at, decidedSeq: started?.index ?? index };
       rec.activities.push(a);
       byScheduledId.set(String(e.eventId), a);
     }

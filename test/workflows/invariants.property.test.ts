@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -14,6 +15,7 @@ import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { createActivities } from '../../src/activities';
 import {
   createRig,
+  retireIdleSlot,
   sendSample,
   slotWhenReleased,
   state,
@@ -306,6 +308,8 @@ async function diagnosis(): Promise<string> {
         })),
       ),
     );
+    if (process.env.AIRLOCK_PROPERTY_DUMP)
+      await h.fetchHistory().then((x) => writeFileSync(process.env.AIRLOCK_PROPERTY_DUMP!, JSON.stringify(x)));
     lines.push(
       await probe('lastEvents', () =>
         h
@@ -316,6 +320,10 @@ async function diagnosis(): Promise<string> {
   }
   if (current.slotWorkflowId) {
     const slot = env.client.workflow.getHandle(current.slotWorkflowId);
+    if (process.env.AIRLOCK_PROPERTY_DUMP)
+      await slot
+        .fetchHistory()
+        .then((x) => writeFileSync(`${process.env.AIRLOCK_PROPERTY_DUMP!}.slot`, JSON.stringify(x)));
     lines.push(
       await probe('slot', () =>
         slot.describe().then((d) => ({ status: d.status.name, pendingWorkflowTask: d.raw.pendingWorkflowTask })),
@@ -563,8 +571,10 @@ async function check(
         .map((a) => a.who),
     );
     assert.ok(genuine.size >= 2, `production with ${genuine.size} genuine distinct approvals${why()}`);
+    const promoteDecidedSeq = first('promoteCanary')!.decidedSeq;
     const breached = rec.inputs.some((x) => {
-      if (x.kind !== 'sample' || x.t.lo > promoteAt) return false;
+      // Samples the workflow had seen when it decided to roll out (history order, not event times).
+      if (x.kind !== 'sample' || x.seq > promoteDecidedSeq) return false;
       const ready = x.sample.environment === 'staging' ? stagingReady : canaryReady;
       return (
         ready !== undefined &&
@@ -764,6 +774,7 @@ test(
           const final = await step('state query', state(h));
           await check(h, rig, result, final, updates, { index: firstRun + tally.runs, seed, commands });
         } finally {
+          await step('retire the idle slot', retireIdleSlot(env, rig.slotWorkflowId));
           debug('stopping worker');
           await worker.stop();
           debug('stopped');

@@ -8,6 +8,7 @@ import type { Change, Environment, Stage } from '../messages';
 import { controlActs, deployActs, readActs } from './activity-options';
 import { Interrupted, iso, type GatedContext, type PromotionContext } from './context';
 import { watch, type WatchResult } from './watch';
+import { cancelAfterGrace } from './cancel-after-grace';
 
 interface StepWhat {
   /** The activity's name, for the interruption a failure becomes. */
@@ -63,7 +64,7 @@ async function stoppable<T>(ctx: GatedContext, environment: Environment, run: ()
     await running.catch(() => undefined); // cancelled from outside: wait for the activity to end
     throw err;
   }
-  if (!settled) scope.cancel();
+  await cancelAfterGrace(scope, () => settled);
   try {
     return await running;
   } catch (err) {

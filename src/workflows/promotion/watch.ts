@@ -8,6 +8,7 @@ import type { Environment } from '../messages';
 import { watchActs } from './activity-options';
 import { iso, type GatedContext } from './context';
 import { continueAsNewAt, continueAsNewDue } from './continuation';
+import { cancelAfterGrace } from './cancel-after-grace';
 
 export type WatchResult = 'elapsed' | 'done' | 'interrupted';
 
@@ -68,7 +69,7 @@ function startSourceWatch(ctx: GatedContext, environment: Environment, until: nu
       },
     );
   watching.stop = async () => {
-    scope.cancel();
+    await cancelAfterGrace(scope, () => !watching.running);
     await done;
   };
   return watching;
