@@ -9,6 +9,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { MonitoringSettings } from '../policy/config/monitoring-schema';
 import type { QueryTarget } from '../policy/config/query-template';
 import { assessSample, type BreachRule } from '../workflows/breach-rule';
+import { hasCounts, judgeCounts } from '../workflows/count-judgement';
+import type { SequentialTestState } from '../workflows/sequential-breach-test';
 import { FailureType } from '../common/failure-types';
 import type { Environment, ErrorRateEvidence, ErrorRateSample } from '../workflows/messages';
 
@@ -30,6 +32,12 @@ export interface ErrorRateWatchInput {
   label: string;
   monitoring: MonitoringSettings;
   rollback: BreachRule;
+  /** Samples with counts go to the sequential breach test (promotions started before it: per sample). */
+  sequential?: boolean;
+  /** The watch's test so far (the canary's test runs on through the approval wait). */
+  test?: SequentialTestState;
+  /** Where the previous window's last counting interval ended (ms); absent: at readiness. */
+  windowFrom?: number;
 }
 
 export type ErrorRateWatchResult =
@@ -40,6 +48,8 @@ export type ErrorRateWatchResult =
       risePercent: number;
       thresholdPercent: number;
       evidence: ErrorRateEvidence;
+      /** The sequential test's verdict in words (counts). */
+      test?: string;
     }
   | { outcome: 'silence'; silentSince: number; silentMinutes: number; evidence: ErrorRateEvidence }
   | { outcome: 'elapsed'; evidence: ErrorRateEvidence };
@@ -92,6 +102,8 @@ export function createErrorRateWatchActivity(sourceFor: MetricsSourceFactory) {
       }
       if (now >= input.until) return { outcome: 'elapsed', evidence: ev };
 
+      // Counting intervals tile time: each starts where the previous poll's ended.
+      const from = ev.lastPollAt ?? input.windowFrom ?? input.readyAt;
       const reading = await source.read(
         {
           service: input.service,
@@ -100,11 +112,36 @@ export function createErrorRateWatchActivity(sourceFor: MetricsSourceFactory) {
           version: input.version,
           readyAt: input.readyAt,
           at: now,
+          windowSeconds: (now - from) / 1000,
         },
         ctx.cancellationSignal,
       );
       ev.polls++;
-      if (reading.kind === 'missing') {
+      if (reading.kind === 'sample' && input.sequential && hasCounts(reading.sample)) {
+        // Counted, so the next interval starts here; a missing reading's interval is counted next time.
+        ev.lastPollAt = now;
+        ev.recent = keepLast(ev.recent, reading.sample);
+        const j = judgeCounts(ev.test ?? input.test, input.target, reading.sample, input.rollback);
+        if (j.kind === 'no-evidence') {
+          ev.inconclusive++;
+        } else {
+          ev.conclusive++;
+          ev.lastEvidenceAt = now;
+          ev.test = j.test;
+          ev.testEvidence = j.observation.evidence;
+          if (j.observation.verdict === 'breach') {
+            return {
+              outcome: 'breach',
+              sample: reading.sample,
+              baselineUsed: j.baselineUsed,
+              risePercent: j.risePercent,
+              thresholdPercent: input.rollback.thresholdPercent,
+              evidence: ev,
+              test: j.observation.evidence,
+            };
+          }
+        }
+      } else if (reading.kind === 'missing') {
         ev.missing++;
         ev.recentMissing = keepLast(ev.recentMissing, { at: reading.at, reason: reading.reason });
       } else {

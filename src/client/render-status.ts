@@ -3,6 +3,7 @@ import { formatDuration } from '../common/durations';
 import { formatRate, formatRise } from '../common/format';
 import type { PromotionView } from './promotion-view';
 import type { PromotionState } from '../workflows/messages';
+import { errorRateEvidenceLines } from '../common/error-rate-evidence';
 
 export function progressBar(fraction: number, width = 24): string {
   const f = Math.min(1, Math.max(0, fraction));
@@ -42,6 +43,7 @@ export function renderStatus(s: PromotionState): string {
     lines.push(
       `  errors   ${pct(last.rate)} vs baseline ${pct(last.baseline)} in ${last.environment} (${s.errorRate.samples} samples)`,
     );
+  for (const l of errorRateEvidenceLines(s.errorRate)) lines.push(`  test     ${l}`);
   const required = s.settings?.approvers.required ?? 2;
   if (s.stage === 'awaiting_approval' || s.approvals.length) {
     const who = s.approvals.map((a) => `${a.approver} via ${a.via}`).join(', ');
@@ -88,7 +90,9 @@ const resolveTarget = (s: PromotionState) =>
 export function describeInterruption(i: NonNullable<PromotionState['interruption']>): string {
   switch (i.kind) {
     case 'breach':
-      return `breach in ${i.sample.environment}: ${pct(i.sample.rate)} vs baseline ${pct(i.baselineUsed)} (${formatRise(i.risePercent)} > +${i.thresholdPercent}%)`;
+      return i.test
+        ? `breach in ${i.sample.environment}, more than +${i.thresholdPercent}% with confidence: ${i.test}`
+        : `breach in ${i.sample.environment}: ${pct(i.sample.rate)} vs baseline ${pct(i.baselineUsed)} (${formatRise(i.risePercent)} > +${i.thresholdPercent}%)`;
     case 'silence':
       return `no error-rate data from ${i.environment} for ${Math.round(i.silentMinutes)} min (since ${i.silentSince})`;
     case 'rejected':

@@ -228,12 +228,15 @@ export async function runDemo(client: Client, o: DemoOptions = {}): Promise<Demo
         for (const environment of s.deployed) {
           // search-service's new version fails 3 % of requests once real users reach its canary.
           const breaching = change === bad && s.stage === 'canary' && environment === 'production';
+          // Counts over the interval since the last sample: the canary's beside the stable version's
+          // (nine times its traffic); staging's and the full rollout's beside the hour before the deploy.
           await handle
             .signal('errorRate', {
               environment,
-              rate: breaching ? 0.031 : 0.01,
-              baseline: 0.01,
-              requestCount: 4000,
+              errors: breaching ? 124 : 40,
+              requests: 4000,
+              baselineErrors: s.stage === 'canary' || s.stage === 'awaiting_approval' ? 360 : 400,
+              baselineRequests: s.stage === 'canary' || s.stage === 'awaiting_approval' ? 36_000 : 40_000,
               observedAt,
             })
             .catch(() => undefined);
@@ -271,7 +274,7 @@ export async function runDemo(client: Client, o: DemoOptions = {}): Promise<Demo
     const why = result.rolledBack.result.interruption;
     const evidence =
       why?.kind === 'breach'
-        ? ` (breach in ${why.sample.environment}: ${pct(why.sample.rate)} errors vs baseline ${pct(why.baselineUsed)}, ${formatRise(why.risePercent)} over a +${why.thresholdPercent}% threshold)`
+        ? ` (breach in ${why.sample.environment}: ${pct(why.sample.rate)} errors vs baseline ${pct(why.baselineUsed)}, ${formatRise(why.risePercent)} over a +${why.thresholdPercent}% threshold${why.test ? `; ${why.test}` : ''})`
         : why
           ? ` (${why.kind})`
           : '';

@@ -15,6 +15,8 @@ export interface MetricsQuery {
   readyAt: number;
   /** Evaluation time (ms). */
   at: number;
+  /** This poll's counting interval ends at `at` and starts this many seconds before (`{{window}}`). */
+  windowSeconds?: number;
 }
 
 export type MetricsReading =
@@ -71,7 +73,52 @@ export function readingOf(q: MetricsQuery, figures: RawFigures, source: string):
 }
 
 export function queryVars(q: MetricsQuery) {
-  return { service: q.service, environment: q.environment, version: q.version, readyAt: (q.readyAt / 1000).toFixed(3) };
+  return {
+    service: q.service,
+    environment: q.environment,
+    version: q.version,
+    readyAt: (q.readyAt / 1000).toFixed(3),
+    window: `${Math.max(1, Math.round(q.windowSeconds ?? 60))}s`,
+  };
+}
+
+/** The four counts a source reads with countQueries; `undefined` when that query returned no usable value. */
+export interface RawCounts {
+  errors: number | undefined;
+  requests: number | undefined;
+  baselineErrors: number | undefined;
+  baselineRequests: number | undefined;
+}
+
+/**
+ * Turns four count answers into a reading. increase() extrapolates to fractions: counts are
+ * rounded, and errors never exceed requests. Any missing or negative figure makes the reading missing.
+ */
+export function countsReadingOf(q: MetricsQuery, raw: RawCounts, source: string): MetricsReading {
+  const at = new Date(q.at).toISOString();
+  const keys = ['errors', 'requests', 'baselineErrors', 'baselineRequests'] as const;
+  const missing = keys.filter((k) => raw[k] === undefined || !Number.isFinite(raw[k]) || raw[k]! < -1e-9);
+  if (missing.length)
+    return { kind: 'missing', at, reason: `${source}: no data for ${missing.join(', ')} of ${q.environment}` };
+  const [errors, requests, baselineErrors, baselineRequests] = keys.map((k) => Math.max(0, Math.round(raw[k]!)));
+  const ratio = (e: number, n: number) => (n > 0 ? e / n : 0);
+  const e = Math.min(errors, requests);
+  const be = Math.min(baselineErrors, baselineRequests);
+  return {
+    kind: 'sample',
+    sample: {
+      environment: q.environment,
+      rate: ratio(e, requests),
+      baseline: ratio(be, baselineRequests),
+      requestCount: requests,
+      errors: e,
+      requests,
+      baselineErrors: be,
+      baselineRequests,
+      observedAt: at,
+      source,
+    },
+  };
 }
 
 /** The metrics source a policy's monitoring section configures (undefined: none, signals only). */

@@ -19,7 +19,13 @@ export interface Assessment {
 const EPSILON_PERCENT = 1e-9;
 
 /** The parts of the policy's rollback section the breach rule reads. */
-export type BreachRule = Pick<PromotionSettings['rollback'], 'thresholdPercent' | 'minRequestCount' | 'baselineFloor'>;
+export type BreachRule = Pick<
+  PromotionSettings['rollback'],
+  'thresholdPercent' | 'minRequestCount' | 'baselineFloor'
+> & {
+  /** The sequential test's α for a whole promotion (absent in policies evaluated before it). */
+  falseRollbackRate?: number;
+};
 
 export function assessSample(sample: ErrorRateSample, rollback: BreachRule): Assessment {
   const baselineUsed = Math.max(sample.baseline, rollback.baselineFloor);

@@ -2,6 +2,8 @@
 // environment last gave conclusive evidence. Deterministic: time comes in as arguments.
 import { assessSample, type BreachRule } from './breach-rule';
 import type { Environment, ErrorRateEvidence, ErrorRateSample, ErrorRateSummary, Interruption } from './messages';
+import { hasCounts, judgeCounts, risePercentOf } from './count-judgement';
+import type { SequentialTestState, Watch } from './sequential-breach-test';
 
 /** Everything a monitor knows, as data: what a run that continues as new hands to the next. */
 export interface ErrorRateMonitorState {
@@ -10,6 +12,12 @@ export interface ErrorRateMonitorState {
   firstReadyAt: Partial<Record<Environment, number>>;
   lastEvidenceAt: Partial<Record<Environment, number>>;
   judgeFromFirstReadiness: boolean;
+  /** Samples with counts go to the sequential breach test (off when replaying older promotions). */
+  sequential?: boolean;
+  /** Each watch's test, carried across continue-as-new. */
+  tests?: Partial<Record<Watch, SequentialTestState>>;
+  /** Where each environment's last counted interval of a metrics-source watch ended (ms). */
+  lastPollAt?: Partial<Record<Environment, number>>;
 }
 
 const toMap = (r: Partial<Record<Environment, number>> = {}) =>
@@ -28,15 +36,23 @@ export class ErrorRateMonitor {
    * rollout still counts. Off only when replaying promotions started before this rule.
    * `from`: the state of the previous run's monitor, when the promotion continued as new.
    */
+  private readonly tests: Partial<Record<Watch, SequentialTestState>>;
+  private readonly sequential: boolean;
+  private readonly lastPollAt: Partial<Record<Environment, number>>;
+
   constructor(
     private readonly rollback: BreachRule,
     private readonly judgeFromFirstReadiness = false,
     from?: ErrorRateMonitorState,
+    sequential = false,
   ) {
     this.summary = from ? { ...from.summary } : { samples: 0, inconclusive: 0, stale: 0 };
     this.readyAt = toMap(from?.readyAt);
     this.firstReadyAt = toMap(from?.firstReadyAt);
     this.lastEvidenceAt = toMap(from?.lastEvidenceAt);
+    this.tests = { ...from?.tests };
+    this.lastPollAt = { ...from?.lastPollAt };
+    this.sequential = from ? !!from.sequential : sequential;
   }
 
   /** The monitor as data; `new ErrorRateMonitor(rule, s.judgeFromFirstReadiness, s)` is the same monitor. */
@@ -47,6 +63,7 @@ export class ErrorRateMonitor {
       firstReadyAt: Object.fromEntries(this.firstReadyAt),
       lastEvidenceAt: Object.fromEntries(this.lastEvidenceAt),
       judgeFromFirstReadiness: this.judgeFromFirstReadiness,
+      ...(this.sequential ? { sequential: true, tests: { ...this.tests }, lastPollAt: { ...this.lastPollAt } } : {}),
     };
   }
 
@@ -67,18 +84,14 @@ export class ErrorRateMonitor {
       this.summary.stale++;
       return undefined;
     }
+    if (this.sequential && hasCounts(sample)) return this.observeCounts(sample, receivedAt);
+    if (this.sequential) this.summary.rateOnly = (this.summary.rateOnly ?? 0) + 1;
     const a = assessSample(sample, this.rollback);
     if (a.verdict === 'inconclusive') {
       this.summary.inconclusive++;
       return undefined;
     }
-    // Only a sample of the current rollout keeps the current watch from being silent.
-    if (Date.parse(sample.observedAt) >= (this.readyAt.get(sample.environment) ?? 0)) {
-      this.lastEvidenceAt.set(
-        sample.environment,
-        Math.max(receivedAt, this.lastEvidenceAt.get(sample.environment) ?? 0),
-      );
-    }
+    this.markEvidence(sample, receivedAt);
     if (this.summary.worstRisePercent === undefined || a.risePercent > this.summary.worstRisePercent) {
       this.summary.worstRisePercent = a.risePercent;
     }
@@ -92,17 +105,91 @@ export class ErrorRateMonitor {
     };
   }
 
+  /** Only a sample of the current rollout keeps the current watch from being silent. */
+  private markEvidence(sample: ErrorRateSample, receivedAt: number): void {
+    if (Date.parse(sample.observedAt) >= (this.readyAt.get(sample.environment) ?? 0)) {
+      this.lastEvidenceAt.set(
+        sample.environment,
+        Math.max(receivedAt, this.lastEvidenceAt.get(sample.environment) ?? 0),
+      );
+    }
+  }
+
+  /**
+   * Which watch a sample belongs to: staging's bake; in production the canary (and the approval
+   * wait) until the full rollout is ready, then the production watch. Each has its own test.
+   */
+  private watchOf(sample: ErrorRateSample): Watch {
+    if (sample.environment === 'staging') return 'staging';
+    const first = this.firstReadyAt.get('production');
+    const current = this.readyAt.get('production');
+    return current !== undefined && first !== undefined && current > first && Date.parse(sample.observedAt) >= current
+      ? 'production'
+      : 'canary';
+  }
+
+  /**
+   * A sample with counts, judged by the watch's sequential test (sequential-breach-test.ts): a
+   * breach only when the evidence so far shows, at the policy's false-rollback rate, a rise above
+   * thresholdPercent. Any interval with requests is evidence against silence; minRequestCount
+   * does not apply (counts add up, a small interval is a small piece of evidence).
+   */
+  private observeCounts(sample: ErrorRateSample, receivedAt: number): Interruption | undefined {
+    const watch = this.watchOf(sample);
+    const j = judgeCounts(this.tests[watch], watch, sample, this.rollback);
+    if (j.kind === 'no-evidence') {
+      this.summary.inconclusive++;
+      return undefined;
+    }
+    this.markEvidence(sample, receivedAt);
+    this.recordTest(watch, j.test, j.observation.evidence, j.risePercent);
+    if (j.observation.verdict !== 'breach') return undefined;
+    const { baselineUsed, risePercent } = j;
+    return {
+      kind: 'breach',
+      sample,
+      thresholdPercent: this.rollback.thresholdPercent,
+      baselineUsed,
+      risePercent,
+      test: j.observation.evidence,
+    };
+  }
+
+  private recordTest(watch: Watch, test: SequentialTestState, evidence: string, risePercent: number): void {
+    this.tests[watch] = test;
+    this.summary.tests = { ...this.summary.tests, [watch]: evidence };
+    if (this.summary.worstRisePercent === undefined || risePercent > this.summary.worstRisePercent)
+      this.summary.worstRisePercent = risePercent;
+  }
+
+  /** The sequential test of `watch` so far, for a watch activity to go on with (sequential runs only). */
+  testOf(watch: Watch): SequentialTestState | undefined {
+    return this.tests[watch];
+  }
+
+  /** Where `environment`'s last counted interval ended: the next watch's first interval starts there. */
+  lastPollOf(environment: Environment): number | undefined {
+    return this.lastPollAt[environment];
+  }
+
+  get judgesCounts(): boolean {
+    return this.sequential;
+  }
+
   /**
    * Counts what a metrics-source watch saw in one window (its samples never came as signals) and
    * carries its last conclusive evidence forward, so the next window's silence clock goes on from it.
    */
-  recordWatch(environment: Environment, ev: ErrorRateEvidence): void {
+  recordWatch(environment: Environment, ev: ErrorRateEvidence, watch?: Watch): void {
     this.summary.samples += ev.polls - ev.missing;
     this.summary.inconclusive += ev.inconclusive;
     this.summary.missing = (this.summary.missing ?? 0) + ev.missing;
     const newest = ev.recent[ev.recent.length - 1];
     if (newest) this.summary.last = newest;
+    if (ev.lastPollAt !== undefined) this.lastPollAt[environment] = ev.lastPollAt;
+    if (watch && ev.test && ev.testEvidence) this.recordTest(watch, ev.test, ev.testEvidence, risePercentOf(ev.test));
     for (const sample of ev.recent) {
+      if (this.sequential && hasCounts(sample)) continue; // judged by the test, not one by one
       const a = assessSample(sample, this.rollback);
       if (
         a.verdict !== 'inconclusive' &&

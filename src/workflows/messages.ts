@@ -6,6 +6,7 @@ import type { DecisionSignature } from '../approvals/decision-signature';
 import type { Finding } from '../policy/engine/finding';
 import type { PromotionSettings } from '../policy/config/schema';
 import type { PromotionContinuation } from './promotion/continuation';
+import type { SequentialTestState } from './sequential-breach-test';
 
 export type Environment = 'staging' | 'production';
 
@@ -74,11 +75,20 @@ export interface PromotionInput {
 
 export interface ErrorRateSample {
   environment: Environment;
-  /** Error rate as a fraction, 0..1. */
+  /** Error rate as a fraction, 0..1 (with counts: errors / requests). */
   rate: number;
   /** The rate this one is compared with, 0..1 (pre-deploy for staging, stable version for the canary). */
   baseline: number;
   requestCount: number;
+  /**
+   * Counts over one interval, disjoint from the previous sample's (docs/monitoring.md): what the
+   * sequential breach test judges. `baseline*`: the stable version over the same interval (canary),
+   * or the environment before the deploy (staging, production after the rollout).
+   */
+  errors?: number;
+  requests?: number;
+  baselineErrors?: number;
+  baselineRequests?: number;
   /** ISO-8601 time the sample was measured. */
   observedAt: string;
   source?: string;
@@ -152,6 +162,8 @@ export type Interruption =
       baselineUsed: number;
       risePercent: number;
       evidence?: ErrorRateEvidence;
+      /** The sequential test's verdict in words: counts, ratio, likelihood ratio against 1/α. */
+      test?: string;
     }
   | {
       kind: 'silence';
@@ -188,6 +200,11 @@ export interface ErrorRateEvidence {
   recent: ErrorRateSample[];
   /** Newest polls without usable data, with the source's reason; oldest first. */
   recentMissing: { at: string; reason: string }[];
+  /** When the last poll's counting interval ended (ms): the next interval starts there. */
+  lastPollAt?: number;
+  /** The watch's sequential breach test after the last poll with counts, and in words. */
+  test?: SequentialTestState;
+  testEvidence?: string;
 }
 
 export interface ErrorRateSummary {
@@ -199,6 +216,10 @@ export interface ErrorRateSummary {
   last?: ErrorRateSample;
   /** Highest relative rise over baseline seen in this promotion, in percent. */
   worstRisePercent?: number;
+  /** Samples that carried only rates: judged by the per-sample rule, which rolls back on noise. */
+  rateOnly?: number;
+  /** Each watch's sequential breach test so far, in words (sequential-breach-test.ts). */
+  tests?: Partial<Record<'staging' | 'canary' | 'production', string>>;
 }
 
 export interface PromotionState {

@@ -1,6 +1,7 @@
 // zod schemas for the payloads that reach a promotion from outside. Used at the edges (server,
 // CLI) and again inside the workflow, because a raw `temporal workflow signal` skips the edges.
 import { z } from 'zod';
+import type { ErrorRateSample } from './messages';
 
 const fraction = z
   .number()
@@ -8,16 +9,60 @@ const fraction = z
   .min(0, 'must be a fraction between 0 and 1')
   .max(1, 'must be a fraction between 0 and 1');
 
+const count = z.number().int('must be a whole number').min(0, 'must be ≥ 0');
+const COUNT_FIELDS = ['errors', 'requests', 'baselineErrors', 'baselineRequests'] as const;
+const RATE_FIELDS = ['rate', 'baseline', 'requestCount'] as const;
+const SEND_COUNTS =
+  'send counts instead: errors and requests over the interval since the last sample, and baselineErrors and baselineRequests';
+
+/**
+ * A sample carries counts (what the sequential breach test judges) or, as before, rates. Counts are
+ * checked for consistency and the rates derived from them, so every view shows the same figures.
+ */
 export const errorRateSampleSchema = z
   .object({
     environment: z.enum(['staging', 'production']),
-    rate: fraction,
-    baseline: fraction,
-    requestCount: z.number().int('must be a whole number').min(0),
+    rate: fraction.optional(),
+    baseline: fraction.optional(),
+    requestCount: count.optional(),
+    errors: count.optional(),
+    requests: count.optional(),
+    baselineErrors: count.optional(),
+    baselineRequests: count.optional(),
     observedAt: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time' }),
     source: z.string().max(200).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
+    if (!COUNT_FIELDS.some((k) => s[k] !== undefined)) {
+      for (const k of RATE_FIELDS) if (s[k] === undefined) issue(k, `is required; better, ${SEND_COUNTS}`);
+      return;
+    }
+    for (const k of RATE_FIELDS)
+      if (s[k] !== undefined) issue(k, 'send counts or rates, not both: with counts the rates are computed');
+    if (s.errors === undefined) issue('errors', 'is required with requests');
+    if (s.requests === undefined) issue('requests', 'is required with errors');
+    if ((s.baselineErrors === undefined) !== (s.baselineRequests === undefined))
+      issue(
+        s.baselineErrors === undefined ? 'baselineErrors' : 'baselineRequests',
+        'baselineErrors and baselineRequests go together',
+      );
+    if (s.errors !== undefined && s.requests !== undefined && s.errors > s.requests)
+      issue('errors', `must not exceed requests (${s.requests})`);
+    if (s.baselineErrors !== undefined && s.baselineRequests !== undefined && s.baselineErrors > s.baselineRequests)
+      issue('baselineErrors', `must not exceed baselineRequests (${s.baselineRequests})`);
+  })
+  .transform((s): ErrorRateSample => {
+    if (s.errors === undefined || s.requests === undefined) return s as ErrorRateSample;
+    const ratio = (e: number, n: number) => (n > 0 ? e / n : 0);
+    return {
+      ...s,
+      rate: ratio(s.errors, s.requests),
+      baseline: ratio(s.baselineErrors ?? 0, s.baselineRequests ?? 0),
+      requestCount: s.requests,
+    };
+  });
 
 const who = z.string().trim().min(1, 'is required').max(200);
 const via = z.string().max(40).optional();

@@ -72,6 +72,12 @@ export interface SequentialTestOptions {
   alpha: number;
   /** Pre-deploy mode: the baseline's counts before the deploy. Absent: concurrent mode. */
   preDeployBaseline?: { errors: number; requests: number };
+  /**
+   * Pre-deploy mode: the baseline's upper bound is never below this rate (rollback.baselineFloor),
+   * so a spotless staging baseline does not make a handful of errors a breach. Raising λ0 only
+   * widens H0: the α guarantee holds.
+   */
+  baselineFloor?: number;
 }
 
 /** One disjoint interval. Concurrent mode needs the baseline's counts of the same interval. */
@@ -137,7 +143,7 @@ export function createSequentialTest(opts: SequentialTestOptions): SequentialTes
   if (!pre) return { mode: 'concurrent', ...base };
   checkCounts(pre.errors, pre.requests, 'pre-deploy baseline ');
   if (pre.requests === 0) throw new RangeError('pre-deploy baseline requests must be > 0: no baseline, no comparison');
-  const upperRate = poissonUpperBound(pre.errors, opts.alpha / 2) / pre.requests;
+  const upperRate = Math.max(poissonUpperBound(pre.errors, opts.alpha / 2) / pre.requests, opts.baselineFloor ?? 0);
   return { mode: 'pre-deploy', preDeploy: { ...pre, upperRate }, ...base };
 }
 

@@ -68,6 +68,8 @@ describe('dev server', () => {
     const why = r.rolledBack.result.interruption;
     assert.equal(why?.kind, 'breach');
     assert.equal(why?.kind === 'breach' && why.sample.environment, 'production');
+    // Judged by the sequential breach test on the counts the demo sends, which records its statistic.
+    assert.match((why?.kind === 'breach' && why.test) || '', /likelihood ratio .* ≥ 1\/α/);
 
     // What approvers were shown: the real production diff of the probe fix, not the title.
     const shown = r.promoted.productionChange ?? '';

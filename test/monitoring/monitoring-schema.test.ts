@@ -56,7 +56,13 @@ describe('policy monitoring section', () => {
   });
 
   it('templates are filled per window; values are escaped for the query language', () => {
-    const vars = { service: 'svc', environment: 'production', version: 'v"2', readyAt: '1700000000.000' };
+    const vars = {
+      service: 'svc',
+      environment: 'production',
+      version: 'v"2',
+      readyAt: '1700000000.000',
+      window: '61s',
+    };
     const t = { staging: 'S', production: 'P{version="{{version}}"}', canary: 'C' };
     assert.equal(renderQuery(t, 'canary', vars, escapePromQL), 'C');
     assert.equal(renderQuery({ staging: 'S', production: 'P' }, 'canary', vars, escapePromQL), 'P');

@@ -3,6 +3,7 @@
 // Counters advance at scrape time from elapsed wall time, so rates are exact without timers.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PoissonSampler, Random } from '../../bench/lib/poisson-sampler';
 
 export interface Traffic {
   service: string;
@@ -12,12 +13,18 @@ export interface Traffic {
   rps: number;
   /** Fraction of requests answered 500. */
   errorRatio: number;
+  /**
+   * Poisson noise, seeded: each scrape adds Poisson-distributed requests and errors (means from the
+   * elapsed time) instead of their exact expected numbers, as real traffic does.
+   */
+  noiseSeed?: number;
 }
 
 interface Series extends Traffic {
   ok: number;
   errors: number;
   at: number;
+  random?: Random;
 }
 
 export interface TestExporter {
@@ -35,8 +42,9 @@ export async function startTestExporter(): Promise<TestExporter> {
   const series = new Map<string, Series>();
   const advance = (s: Series, now: number) => {
     const dt = (now - s.at) / 1000;
-    s.ok += s.rps * (1 - s.errorRatio) * dt;
-    s.errors += s.rps * s.errorRatio * dt;
+    const draw = (mean: number) => (s.random ? new PoissonSampler(mean).draw(s.random) : mean);
+    s.ok += draw(s.rps * (1 - s.errorRatio) * dt);
+    s.errors += draw(s.rps * s.errorRatio * dt);
     s.at = now;
   };
   const server: Server = createServer((req, res) => {
@@ -61,11 +69,12 @@ export async function startTestExporter(): Promise<TestExporter> {
     set(t) {
       const k = key(t.service, t.environment, t.version);
       const existing = series.get(k);
+      const random = t.noiseSeed === undefined ? undefined : new Random(t.noiseSeed);
       if (existing) {
         advance(existing, Date.now()); // the old rates up to now, the new ones from now on
-        Object.assign(existing, t);
+        Object.assign(existing, t, { random });
       } else {
-        series.set(k, { ...t, ok: 0, errors: 0, at: Date.now() });
+        series.set(k, { ...t, ok: 0, errors: 0, at: Date.now(), random });
       }
     },
     remove(service, environment, version) {

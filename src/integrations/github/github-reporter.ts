@@ -9,6 +9,7 @@ import { formatDuration } from '../../common/durations';
 import { formatRate } from '../../common/format';
 import type { Environment, Outcome, PromotionState } from '../../workflows/messages';
 import type { Reporter } from '../reporter';
+import { errorRateEvidenceLines } from '../../common/error-rate-evidence';
 
 export const CHECK_NAME = 'airlock';
 
@@ -55,6 +56,7 @@ export function checkRunSummary(s: PromotionState): string {
     lines.push(
       `Error rate: ${formatRate(s.errorRate.last.rate)} vs baseline ${formatRate(s.errorRate.last.baseline)} in ${s.errorRate.last.environment}`,
     );
+  for (const l of errorRateEvidenceLines(s.errorRate)) lines.push(`- ${l}`);
   if (s.approvals.length) lines.push(`Approvals: ${s.approvals.map((a) => `${a.approver} (${a.via})`).join(', ')}`);
   for (const v of s.approvalsVoided ?? [])
     lines.push(`Approvals of ${v.approvers.join(', ') || 'nobody'} voided ${v.at}: ${v.reason}`);

@@ -1,8 +1,15 @@
 // Prometheus as a metrics source: the policy's PromQL templates, evaluated as instant queries
 // (GET /api/v1/query) at the poll time. An empty vector or NaN is missing data.
 import type { PrometheusSourceSettings } from '../../policy/config/monitoring-schema';
-import { renderQuery } from '../../policy/config/query-template';
-import { queryVars, readingOf, type MetricsQuery, type MetricsReading, type MetricsSource } from '../metrics-source';
+import { renderQuery, type QueryTemplate } from '../../policy/config/query-template';
+import {
+  countsReadingOf,
+  queryVars,
+  readingOf,
+  type MetricsQuery,
+  type MetricsReading,
+  type MetricsSource,
+} from '../metrics-source';
 
 /** A PromQL string literal may hold any value once backslashes and quotes are escaped. */
 export const escapePromQL = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -64,13 +71,20 @@ export function createPrometheusSource(
     name,
     async read(q: MetricsQuery, signal?: AbortSignal): Promise<MetricsReading> {
       const vars = queryVars(q);
-      const render = (t: PrometheusSourceSettings['errorRateQuery']) => renderQuery(t, q.target, vars, escapePromQL);
+      const render = (t: QueryTemplate) => renderQuery(t, q.target, vars, escapePromQL);
+      const ask = (t: QueryTemplate | undefined) => instant(render(t!), q.at, signal);
       try {
-        const [rate, baseline, requestCount] = await Promise.all([
-          instant(render(settings.errorRateQuery), q.at, signal),
-          instant(render(settings.baselineQuery), q.at, signal),
-          instant(render(settings.requestCountQuery), q.at, signal),
-        ]);
+        const c = settings.countQueries;
+        if (c) {
+          const [errors, requests, baselineErrors, baselineRequests] = await Promise.all(
+            [c.errors, c.requests, c.baselineErrors, c.baselineRequests].map(ask),
+          );
+          return countsReadingOf(q, { errors, requests, baselineErrors, baselineRequests }, name);
+        }
+        // The schema requires all three rate queries when there are no countQueries.
+        const [rate, baseline, requestCount] = await Promise.all(
+          [settings.errorRateQuery, settings.baselineQuery, settings.requestCountQuery].map(ask),
+        );
         return readingOf(q, { rate, baseline, requestCount }, name);
       } catch (err) {
         if (signal?.aborted) throw err;

@@ -3,6 +3,7 @@
 import { formatDuration } from '../../common/durations';
 import { formatRate } from '../../common/format';
 import type { PromotionState } from '../../workflows/messages';
+import { errorRateEvidenceLines } from '../../common/error-rate-evidence';
 
 export const APPROVE_ACTION = 'airlock_approve';
 export const REJECT_ACTION = 'airlock_reject';
@@ -49,6 +50,15 @@ export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text:
       },
     },
   ];
+  const evidence = errorRateEvidenceLines(s.errorRate);
+  if (evidence.length)
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `*Error-rate tests*\n${evidence.map((l) => `• ${l}`).join('\n')}`.slice(0, SECTION_CHARS),
+      },
+    });
   const pc = s.productionChange;
   if (pc) {
     // A section holds at most 3,000 characters: the notes first, then as much diff as fits.

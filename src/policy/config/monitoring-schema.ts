@@ -32,14 +32,49 @@ const queries = {
   requestCountQuery: queryTemplateSchema,
 };
 
+/**
+ * Counts per poll, what the sequential breach test judges (docs/monitoring.md): the new version's
+ * errors and requests over `{{window}}`; the baseline's over the same window (canary: the stable
+ * version) or over a fixed window before `{{readyAt}}` (staging, production after the rollout).
+ */
+const countQueriesSchema = z
+  .object({
+    errors: queryTemplateSchema,
+    requests: queryTemplateSchema,
+    baselineErrors: queryTemplateSchema,
+    baselineRequests: queryTemplateSchema,
+  })
+  .strict();
+
 export const prometheusSourceSchema = z
   .object({
     url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL of the Prometheus server' }),
-    ...queries,
+    errorRateQuery: queryTemplateSchema.optional(),
+    baselineQuery: queryTemplateSchema.optional(),
+    requestCountQuery: queryTemplateSchema.optional(),
+    countQueries: countQueriesSchema.optional(),
     /** One HTTP query may take this long before the poll counts as missing data. */
     timeoutSeconds: z.number().positive().max(60).default(10),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    const rates = (['errorRateQuery', 'baselineQuery', 'requestCountQuery'] as const).filter((k) => p[k] !== undefined);
+    if (p.countQueries && rates.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: [rates[0]],
+        message: 'configure countQueries or the rate queries, not both (counts are what the breach test judges)',
+      });
+    if (!p.countQueries)
+      for (const k of ['errorRateQuery', 'baselineQuery', 'requestCountQuery'] as const)
+        if (p[k] === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [k],
+            message:
+              'is required without countQueries; better, configure countQueries (errors, requests, baselineErrors, baselineRequests)',
+          });
+  });
 
 export const datadogSourceSchema = z
   .object({

@@ -1,7 +1,12 @@
 // Metrics query templates from the policy: `{{service}}`-style placeholders filled per watch.
 // Pure: used by the policy schema (to refuse unknown placeholders) and by the metrics sources.
 
-export const QUERY_PLACEHOLDERS = ['service', 'environment', 'version', 'readyAt'] as const;
+/**
+ * `window`: the counting interval of this poll as a PromQL duration ("61s"): from the end of the
+ * previous poll's interval to now, so consecutive polls count disjoint intervals
+ * (`increase(errors[{{window}}])`), as the sequential breach test requires.
+ */
+export const QUERY_PLACEHOLDERS = ['service', 'environment', 'version', 'readyAt', 'window'] as const;
 export type QueryPlaceholder = (typeof QUERY_PLACEHOLDERS)[number];
 export type QueryVars = Record<QueryPlaceholder, string>;
 

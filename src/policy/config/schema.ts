@@ -109,6 +109,11 @@ export const policySchema = z
         minRequestCount: z.number().int().positive().default(100),
         /** The baseline used is never below this rate, so a spotless baseline does not turn one 5xx into a breach. */
         baselineFloor: z.number().min(0).max(1).default(0.001),
+        /**
+         * The probability that a healthy change is rolled back by the sequential breach test over a
+         * whole promotion, however often samples arrive (samples with counts; docs/monitoring.md).
+         */
+        falseRollbackRate: z.number().gt(0).max(0.2).default(0.01),
         /** How long a restore is retried before the promotion ends rollback_failed and waits for a human. */
         maxRetryMinutes: z
           .number()
@@ -117,7 +122,13 @@ export const policySchema = z
           .default(30),
       })
       .strict()
-      .default({ thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001, maxRetryMinutes: 30 }),
+      .default({
+        thresholdPercent: 5,
+        minRequestCount: 100,
+        baselineFloor: 0.001,
+        falseRollbackRate: 0.01,
+        maxRetryMinutes: 30,
+      }),
     monitoring: monitoringSchema.default({ maxSilenceMinutes: 10, intervalSeconds: 60 }),
     blastRadius: z
       .object({

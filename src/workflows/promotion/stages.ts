@@ -123,7 +123,13 @@ export async function policyGate(ctx: PromotionContext): Promise<GatedContext | 
   );
   const { state } = ctx;
   ctx.settings = gate.settings;
-  ctx.monitor = new ErrorRateMonitor(gate.settings.rollback, wf.patched('late-canary-evidence'));
+  // Samples with counts are judged by the sequential breach test (sequential-breach-test.ts).
+  ctx.monitor = new ErrorRateMonitor(
+    gate.settings.rollback,
+    wf.patched('late-canary-evidence'),
+    undefined,
+    wf.patched('sequential-breach-test'),
+  );
   // Only policies with a metrics source schedule the watch activity; older histories never had one.
   ctx.metricsWatch =
     !!(gate.settings.monitoring.prometheus || gate.settings.monitoring.datadog) && wf.patched('metrics-watch');

@@ -5,6 +5,8 @@
 import * as wf from '@temporalio/workflow';
 import { MINUTE_MS } from '../../common/durations';
 import type { Environment } from '../messages';
+import type { ErrorRateMonitor } from '../error-rate-monitor';
+import type { Watch } from '../sequential-breach-test';
 import { watchActs } from './activity-options';
 import { iso, type GatedContext } from './context';
 import { continueAsNewAt, continueAsNewDue } from './continuation';
@@ -19,15 +21,16 @@ function startSourceWatch(ctx: GatedContext, environment: Environment, until: nu
   const intervalMs = settings.monitoring.intervalSeconds * 1000;
   const watching = { running: true, graceMs: intervalMs + 2 * MINUTE_MS, stop: async () => {} };
   const acts = watchActs(until - Date.now(), watching.graceMs, intervalMs);
+  const target =
+    environment === 'staging'
+      ? ('staging' as const)
+      : state.stage === 'production'
+        ? ('production' as const)
+        : ('canary' as const);
   const input = {
     service: change.service,
     environment,
-    target:
-      environment === 'staging'
-        ? ('staging' as const)
-        : state.stage === 'production'
-          ? ('production' as const)
-          : ('canary' as const),
+    target,
     version: change.version,
     readyAt: monitor.readyAtOf(environment) ?? Date.now(),
     until,
@@ -35,6 +38,8 @@ function startSourceWatch(ctx: GatedContext, environment: Environment, until: nu
     label,
     monitoring: settings.monitoring,
     rollback: settings.rollback,
+    // Samples with counts: the watch's sequential test goes on where the last window left it.
+    ...(monitor.judgesCounts ? sequentialInput(monitor, target, environment) : {}),
   };
   const scope = new wf.CancellationScope();
   const done = scope
@@ -44,10 +49,18 @@ function startSourceWatch(ctx: GatedContext, environment: Environment, until: nu
     .then(
       (r) => {
         watching.running = false;
-        monitor.recordWatch(environment, r.evidence);
+        monitor.recordWatch(environment, r.evidence, input.target);
         if (r.outcome === 'breach') {
-          const { sample, thresholdPercent, baselineUsed, risePercent, evidence } = r;
-          ctx.interrupt({ kind: 'breach', sample, thresholdPercent, baselineUsed, risePercent, evidence });
+          const { sample, thresholdPercent, baselineUsed, risePercent, evidence, test } = r;
+          ctx.interrupt({
+            kind: 'breach',
+            sample,
+            thresholdPercent,
+            baselineUsed,
+            risePercent,
+            evidence,
+            ...(test ? { test } : {}),
+          });
         } else if (r.outcome === 'silence') {
           ctx.interrupt({
             kind: 'silence',
@@ -73,6 +86,13 @@ function startSourceWatch(ctx: GatedContext, environment: Environment, until: nu
     await done;
   };
   return watching;
+}
+
+/** The sequential test and counting interval a metrics-source watch goes on from. */
+function sequentialInput(monitor: ErrorRateMonitor, watch: Watch, environment: Environment) {
+  const test = monitor.testOf(watch);
+  const windowFrom = monitor.lastPollOf(environment);
+  return { sequential: true, ...(test ? { test } : {}), ...(windowFrom !== undefined ? { windowFrom } : {}) };
 }
 
 export interface WatchOptions {
