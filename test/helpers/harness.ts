@@ -315,6 +315,8 @@ export async function feed(
     rate?: number;
     baseline?: number;
     requestCount?: number;
+    /** Send counts (judged by the sequential breach test) instead of rates. */
+    counts?: SampleCounts;
     stepMinutes?: number;
     stop: (s: PromotionState) => boolean;
     maxSteps?: number;
@@ -330,21 +332,32 @@ export async function feed(
           ? 'production'
           : 'staging';
     if (s.deployed.length)
-      await sendSample(env, h, {
-        environment,
-        rate: o.rate ?? 0.01,
-        baseline: o.baseline ?? 0.01,
-        requestCount: o.requestCount ?? 1000,
-      });
+      await sendSample(
+        env,
+        h,
+        o.counts
+          ? { environment, ...o.counts }
+          : { environment, rate: o.rate ?? 0.01, baseline: o.baseline ?? 0.01, requestCount: o.requestCount ?? 1000 },
+      );
     await env.sleep(`${o.stepMinutes ?? 20} minutes`);
   }
   throw new Error('feed: stop condition never held');
 }
 
+/** One interval's counts for the new version and its baseline (docs/monitoring.md). */
+export interface SampleCounts {
+  errors: number;
+  requests: number;
+  baselineErrors: number;
+  baselineRequests: number;
+}
+
 export async function sendSample(
   env: TestWorkflowEnvironment,
   h: WorkflowHandle,
-  s: { environment: Environment; rate: number; baseline: number; requestCount: number; observedAt?: string },
+  s: { environment: Environment; observedAt?: string } & (
+    { rate: number; baseline: number; requestCount: number } | SampleCounts
+  ),
 ): Promise<void> {
   const observedAt = s.observedAt ?? new Date(await env.currentTimeMs()).toISOString();
   await h.signal('errorRate', { ...s, observedAt });

@@ -14,9 +14,9 @@ import { SLOT_SCENARIOS } from './slot-scenarios';
 import { version as sdkVersion } from '@temporalio/workflow/package.json';
 
 /** The newest behaviour the recordings show: the promotion workflow's latest patch id (production-preview). */
-const RECORDING = 'approval-covers-change';
+const RECORDING = 'sequential-breach-test';
 /** The same for the slot workflow and the compensation it starts (which queues its reports the same way). */
-const SLOT_RECORDING = 'reports-outside-handlers';
+const SLOT_RECORDING = 'slot-kept-timers';
 
 function save(file: string, workflowId: string, history: unknown) {
   const doc = {

@@ -42,6 +42,17 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    // Counts, judged by the sequential breach test (patch sequential-breach-test): healthy through
+    // the bake, then the canary at three times the stable version's rate.
+    name: 'rolled-back-by-counts-in-canary',
+    outcome: 'rolled_back',
+    async drive(env, h) {
+      const baseline = { baselineErrors: 90, baselineRequests: 9_000 };
+      await feed(env, h, { stop: untilStage('canary'), counts: { errors: 10, requests: 1_000, ...baseline } });
+      await feed(env, h, { stop: () => false, stepMinutes: 1, counts: { errors: 30, requests: 1_000, ...baseline } });
+    },
+  },
+  {
     name: 'silence-in-canary',
     outcome: 'rolled_back',
     async drive(env, h) {
