@@ -14,9 +14,10 @@ import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { version as sdkVersion } from '@temporalio/workflow/package.json';
 import { parsePolicy } from '../../src/policy/config/load';
-import { approveUpdate, type PromotionResult, type Stage } from '../../src/workflows/messages';
+import { approveUpdate, type PromotionResult } from '../../src/workflows/messages';
 import { startTestExporter, type TestExporter } from './test-exporter';
 import { startPrometheus, type PrometheusServer } from './prometheus-server';
+import { waitForStage } from './wait-for-stage';
 import { prometheusSettings } from './queries';
 
 const SVC = 'notification-service';
@@ -57,18 +58,6 @@ function rig() {
   return createRig(env, { deps: { loadPolicy: () => parsePolicy(text, 'prometheus-e2e-policy') } });
 }
 
-async function untilStage(h: WorkflowHandle, stage: Stage, timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await state(h);
-    if (s.stage === stage) return s;
-    if (s.stage === 'ended')
-      throw new Error(`ended ${s.outcome} before reaching ${stage}: ${JSON.stringify(s.interruption)}`);
-    if (Date.now() > end) throw new Error(`stage ${stage} not reached in ${timeoutMs} ms (at ${s.stage})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /**
  * With AIRLOCK_RECORD_MONITORING_HISTORY=1 the run is saved as a replay fixture (test/replay), so the
  * metrics-watch path is replayed against every later version of the workflow code.
@@ -102,7 +91,7 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
     const r = rig();
     await r.run(async () => {
       const h = await r.start();
-      await untilStage(h, 'canary', 90_000);
+      await waitForStage(h, 'canary', 90_000);
       // The canary (v2) now fails 5 % of requests; the stable version (v1) stays at 1 %.
       exporter.set({ service: SVC, environment: 'production', version: 'v2', rps: 100, errorRatio: 0.05 });
       const result: PromotionResult = await h.result();
@@ -147,7 +136,7 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
     const r = rig();
     await r.run(async () => {
       const h = await r.start();
-      await untilStage(h, 'awaiting_approval', 90_000);
+      await waitForStage(h, 'awaiting_approval', 90_000);
       for (const who of ['alice', 'bob'])
         await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, who)] });
       const result: PromotionResult = await h.result();
@@ -206,7 +195,7 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
     const r = rig();
     await r.run(async () => {
       const h = await r.start();
-      await untilStage(h, 'baking');
+      await waitForStage(h, 'baking');
       await sendSample(env, h, { environment: 'staging', rate: 0.5, baseline: 0.01, requestCount: 5000 });
       const result: PromotionResult = await h.result();
       assert.equal(result.outcome, 'rolled_back');
@@ -230,7 +219,7 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
     const r = createRig(env, { deps: { loadPolicy: () => parsePolicy(text, 'restart-policy') } });
     const h = await r.run(async () => {
       const handle = await r.start();
-      await untilStage(handle, 'baking');
+      await waitForStage(handle, 'baking');
       await new Promise((res) => setTimeout(res, 12_000));
       return handle;
     }); // the worker shuts down here: the watch attempt is cancelled with WORKER_SHUTDOWN
@@ -238,7 +227,7 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
     const beat = pending[0]?.heartbeatDetails ? decode(pending[0].heartbeatDetails) : undefined;
     assert.ok(beat && beat.polls >= 6, `heartbeat before the restart: ${JSON.stringify(beat)}`);
     // A new worker on the same task queue picks up the retry.
-    await r.run(() => untilStage(h, 'canary', 60_000));
+    await r.run(() => waitForStage(h, 'canary', 60_000));
     const events = (await h.fetchHistory()).events!;
     const bakeWatch = events.find((e) => activityName(e) === 'watchErrorRate')!;
     const started = events.find(
@@ -289,7 +278,7 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
     r.deps.loadPolicy = () => slow;
     await r.run(async () => {
       const h = await r.start();
-      await untilStage(h, 'baking');
+      await waitForStage(h, 'baking');
       exporter.remove(SVC, 'staging', 'v2');
       const result: PromotionResult = await h.result();
       assert.equal(result.outcome, 'rolled_back');

@@ -5,13 +5,13 @@
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowHandle } from '@temporalio/client';
 import { createRig, devServerEnv, state, testPolicyYaml } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 import { parsePolicy } from '../../src/policy/config/load';
-import { approveUpdate, type PromotionResult, type Stage } from '../../src/workflows/messages';
+import { approveUpdate, type PromotionResult } from '../../src/workflows/messages';
 import { startTestExporter, type TestExporter } from './test-exporter';
 import { startPrometheus, type PrometheusServer } from './prometheus-server';
+import { waitForStage } from './wait-for-stage';
 import { prometheusCountSettings } from './queries';
 
 const SVC = 'notification-service';
@@ -55,24 +55,13 @@ function rig() {
   return createRig(env, { deps: { loadPolicy: () => parsePolicy(text, 'sequential-watch-policy') } });
 }
 
-async function untilStage(h: WorkflowHandle, stage: Stage, timeoutMs = 90_000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await state(h);
-    if (s.stage === stage) return s;
-    if (s.stage === 'ended') throw new Error(`ended ${s.outcome} before ${stage}: ${JSON.stringify(s.interruption)}`);
-    if (Date.now() > end) throw new Error(`stage ${stage} not reached in ${timeoutMs} ms (at ${s.stage})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 describe('sequential breach test on real Prometheus counts (dev server, Poisson-noisy exporter)', () => {
   test('a healthy version with noisy counts is promoted; each watch’s test is in the state', async () => {
     traffic(0.01);
     const r = rig();
     await r.run(async () => {
       const h = await r.start();
-      await untilStage(h, 'awaiting_approval');
+      await waitForStage(h, 'awaiting_approval', 90_000);
       for (const who of ['alice', 'bob'])
         await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, who)] });
       const result: PromotionResult = await h.result();
@@ -93,7 +82,7 @@ describe('sequential breach test on real Prometheus counts (dev server, Poisson-
     const r = rig();
     await r.run(async () => {
       const h = await r.start();
-      await untilStage(h, 'canary');
+      await waitForStage(h, 'canary', 90_000);
       traffic(0.02);
       const result: PromotionResult = await h.result();
       traffic(0.01);
