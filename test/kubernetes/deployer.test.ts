@@ -55,7 +55,7 @@ describe('pure parts', () => {
     assert.match(invalidVersion('-rc1') ?? '', /not an image tag/);
     assert.match(invalidVersion('Registry/App:v2') ?? '', /not an image reference/);
   });
-  test('rollout status reads like kubectl rollout status', () => {
+  test('rollout status reads like kubectl rollout status, and waits out a scale-down', () => {
     const d = (status: object, generation = 2, replicas = 3) => ({
       metadata: { generation },
       spec: { replicas },
@@ -80,6 +80,11 @@ describe('pure parts', () => {
     assert.deepEqual(
       rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 3, replicas: 3, availableReplicas: 3 })),
       { done: true },
+    );
+    // A scale-down 5 → 3: kubectl says done at once; a restore is exact only once the surplus is gone.
+    assert.deepEqual(
+      rolloutStatus(d({ observedGeneration: 2, updatedReplicas: 5, replicas: 5, availableReplicas: 5 })),
+      { done: false, waitingFor: '2 surplus replica(s) terminating after a scale-down' },
     );
     const stuck = rolloutStatus(
       d({

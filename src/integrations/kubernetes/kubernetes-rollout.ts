@@ -1,6 +1,7 @@
 // Waiting for a Deployment rollout the way `kubectl rollout status` does (its
 // DeploymentStatusViewer): the controller must have observed the latest generation, every replica
-// must be updated and available, no old replica may remain; ProgressDeadlineExceeded fails.
+// must be updated and available, no old replica may remain; ProgressDeadlineExceeded fails. A
+// scale-down is done only when the surplus replicas are gone.
 import type { AppsV1Api, V1Deployment, V1DeploymentStatus } from '@kubernetes/client-node';
 import { sleep, throwIfAborted } from '../cancellation';
 import { withAbortSignal } from './kubernetes-abort';
@@ -41,6 +42,10 @@ export function rolloutStatus(d: DeploymentRolloutView): RolloutStatus {
   if (updated < wanted) return { done: false, waitingFor: `${updated} of ${wanted} new replicas updated${why}` };
   if (total > updated) return { done: false, waitingFor: `${total - updated} old replica(s) pending termination` };
   if (available < updated) return { done: false, waitingFor: `${available} of ${updated} updated replicas available` };
+  // Stricter than kubectl, which calls a scale-down done at once: a restore of 17 replicas to 3 is
+  // exact only when the surplus pods (and the capacity they hold) are gone.
+  if (total > wanted)
+    return { done: false, waitingFor: `${total - wanted} surplus replica(s) terminating after a scale-down` };
   return { done: true };
 }
 
