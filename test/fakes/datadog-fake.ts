@@ -7,8 +7,11 @@ export const DD_TEST_KEYS = { apiKey: 'dd-api-key-0123456789abcdef', appKey: 'dd
 export interface DatadogFake {
   url: string;
   fake: HttpFake;
-  /** Points per query (newest last); undefined: no series; null values are gaps, as Datadog sends them. */
-  series: (query: string) => Array<[number, number | null]> | undefined;
+  /**
+   * Points per query over the requested range in POSIX seconds (newest last); undefined: no series;
+   * null values are gaps, as Datadog sends them.
+   */
+  series: (query: string, from: number, to: number) => Array<[number, number | null]> | undefined;
   /** The next `n` queries fail with this status (Datadog's 5xx body). */
   failNext(n: number, status?: number): void;
 }
@@ -46,7 +49,7 @@ export async function startDatadogFake(): Promise<DatadogFake> {
         body: { errors: ['Invalid query parameters: from, to (POSIX seconds) and query are required'] },
       };
     }
-    const points = dd.series(query);
+    const points = dd.series(query, from, to);
     const series = points
       ? [
           {

@@ -44,6 +44,29 @@ const q = (o: Partial<MetricsQuery> = {}): MetricsQuery => ({
   ...o,
 });
 
+/** One canary watch window of a minute through the watch activity, polling every second. */
+async function watchCanary(
+  source: Pick<ErrorRateWatchInput['monitoring'], 'datadog'>,
+  extra: Partial<ErrorRateWatchInput> = {},
+): Promise<ErrorRateWatchResult> {
+  const watch = createErrorRateWatchActivity(
+    createMetricsSourceFactory({ datadog: DD_TEST_KEYS, datadogClient: fastRetry }),
+  );
+  return (await new MockActivityEnvironment().run(watch, {
+    service: 'payment-service',
+    environment: 'production',
+    target: 'canary',
+    version: 'v2',
+    readyAt: Date.now() - 60_000,
+    until: Date.now() + 60_000,
+    lastEvidenceAt: Date.now(),
+    label: 'canary watch',
+    monitoring: { maxSilenceMinutes: 1, intervalSeconds: 1, ...source },
+    rollback: { thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001, falseRollbackRate: 0.01 },
+    ...extra,
+  } satisfies ErrorRateWatchInput)) as ErrorRateWatchResult;
+}
+
 /** Figures per kind of query, as Datadog would compute them; `null` answers with an empty series. */
 function answer(figures: { rate: number | null; baseline: number | null; count: number | null }) {
   dd.series = (query) => {
@@ -83,23 +106,7 @@ describe('DatadogSource (official client, fake Datadog API)', () => {
 
   test('a breach through the watch activity ends it with the sample', async () => {
     answer({ rate: 0.05, baseline: 0.01, count: 1200 });
-    const watch = createErrorRateWatchActivity(
-      createMetricsSourceFactory({ datadog: DD_TEST_KEYS, datadogClient: fastRetry }),
-    );
-    const env = new MockActivityEnvironment();
-    const input: ErrorRateWatchInput = {
-      service: 'payment-service',
-      environment: 'production',
-      target: 'canary',
-      version: 'v2',
-      readyAt: Date.now() - 60_000,
-      until: Date.now() + 60_000,
-      lastEvidenceAt: Date.now(),
-      label: 'canary watch',
-      monitoring: { maxSilenceMinutes: 1, intervalSeconds: 1, datadog: settings() },
-      rollback: { thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001 },
-    };
-    const r = (await env.run(watch, input)) as ErrorRateWatchResult;
+    const r = await watchCanary({ datadog: settings() });
     assert.equal(r.outcome, 'breach');
     if (r.outcome === 'breach') assert.equal(Math.round(r.risePercent), 400);
   });
@@ -142,5 +149,101 @@ describe('DatadogSource (official client, fake Datadog API)', () => {
     assert.equal(down.kind, 'missing');
     assert.match((down as { reason: string }).reason, /HTTP 500: .*Internal Server Error/);
     dd.failNext(0);
+  });
+
+  describe('count queries (.as_count()): the sequential breach test', () => {
+    const counts = (metric: string, extra: string) => `sum:trace.http.request.${metric}{${tags}${extra}}.as_count()`;
+    const countSettings = () =>
+      datadogSourceSchema.parse({
+        url: dd.url,
+        preDeployWindowSeconds: 600,
+        countQueries: {
+          errors: counts('errors', ',version:{{version}}'),
+          requests: counts('hits', ',version:{{version}}'),
+          baselineErrors: {
+            staging: counts('errors', ''),
+            canary: counts('errors', ',!version:{{version}}'),
+            production: counts('errors', ''),
+          },
+          baselineRequests: {
+            staging: counts('hits', ''),
+            canary: counts('hits', ',!version:{{version}}'),
+            production: counts('hits', ''),
+          },
+        },
+      });
+    /**
+     * Counts per 20 s rollup bucket inside [from, to], the newest bucket still open (null), as
+     * Datadog answers `.as_count()`: errors and hits of the new version and of the rest.
+     */
+    function perBucket(rates: { errors: number; hits: number; baseErrors: number; baseHits: number }) {
+      dd.series = (query, from, to) => {
+        const base = query.includes('!version') || !query.includes('version:');
+        const value = query.includes('.errors{')
+          ? base
+            ? rates.baseErrors
+            : rates.errors
+          : base
+            ? rates.baseHits
+            : rates.hits;
+        const points: Array<[number, number | null]> = [];
+        for (let t = from - (from % 20); t < to; t += 20) points.push([t * 1000, t + 20 >= to ? null : value]);
+        return points;
+      };
+    }
+    const rangeOf = (c: { query: URLSearchParams }) => [Number(c.query.get('from')), Number(c.query.get('to'))];
+
+    test('canary: the new version and the stable one counted over the same poll interval, summed', async () => {
+      perBucket({ errors: 3, hits: 100, baseErrors: 9, baseHits: 900 });
+      const source = createDatadogSource(countSettings(), DD_TEST_KEYS, fastRetry);
+      const at = 1_800_000_000_000; // a multiple of 20 s: 60 s hold three closed buckets
+      const before = dd.fake.calls.length;
+      const r = await source.read(q({ at, windowSeconds: 61 }));
+      assert.equal(r.kind, 'sample', JSON.stringify(r));
+      if (r.kind !== 'sample') return;
+      const { errors, requests, baselineErrors, baselineRequests } = r.sample;
+      // [at - 61 s, at]: buckets at -80 (aligned to the rollup, so partly before the range), -60, -40; -20 still open.
+      assert.deepEqual([errors, requests, baselineErrors, baselineRequests], [9, 300, 27, 2700]);
+      // This read's calls: a failed read of the test before returns at its first failure while the
+      // client still retries its other queries.
+      const calls = dd.fake.calls.slice(before).filter((c) => c.query.get('to') === String(at / 1000));
+      assert.equal(calls.length, 4);
+      for (const c of calls) assert.deepEqual(rangeOf(c), [at / 1000 - 61, at / 1000]);
+    });
+
+    test('staging: the baseline is the environment over the pre-deploy window before readiness', async () => {
+      perBucket({ errors: 1, hits: 50, baseErrors: 2, baseHits: 100 });
+      const source = createDatadogSource(countSettings(), DD_TEST_KEYS, fastRetry);
+      const readyAt = 1_800_000_000_000;
+      const at = readyAt + 3_600_000;
+      const before = dd.fake.calls.length;
+      const r = await source.read(q({ environment: 'staging', target: 'staging', readyAt, at, windowSeconds: 60 }));
+      assert.equal(r.kind, 'sample', JSON.stringify(r));
+      // This read's calls (env:staging): retries of an earlier failed read may still reach the fake.
+      const calls = dd.fake.calls.slice(before).filter((c) => c.query.get('query')!.includes('env:staging'));
+      assert.equal(calls.length, 4);
+      const baselineCalls = calls.filter((c) => !c.query.get('query')!.includes('version:'));
+      assert.equal(baselineCalls.length, 2);
+      for (const c of baselineCalls) assert.deepEqual(rangeOf(c), [readyAt / 1000 - 600, readyAt / 1000]);
+      for (const c of calls.filter((c) => c.query.get('query')!.includes('version:v2')))
+        assert.deepEqual(rangeOf(c), [at / 1000 - 60, at / 1000]);
+      if (r.kind === 'sample') assert.deepEqual([r.sample.baselineErrors, r.sample.baselineRequests], [58, 2900]);
+    });
+
+    test('no points at all is missing data, never zero', async () => {
+      dd.series = (query) => (query.includes('.errors{') ? undefined : [[Date.now(), 10]]);
+      const r = await createDatadogSource(countSettings(), DD_TEST_KEYS, fastRetry).read(q({ windowSeconds: 60 }));
+      assert.equal(r.kind, 'missing');
+      assert.match((r as { reason: string }).reason, /no data for errors, baselineErrors of production/);
+    });
+
+    test('through the watch activity: a canary at 10× its stable version is rolled back with the statistic', async () => {
+      perBucket({ errors: 20, hits: 100, baseErrors: 18, baseHits: 900 });
+      const r = await watchCanary({ datadog: countSettings() }, { sequential: true });
+      assert.equal(r.outcome, 'breach', JSON.stringify(r));
+      if (r.outcome !== 'breach') return;
+      assert.match(r.test ?? '', /likelihood ratio .* ≥ 1\/α/);
+      assert.equal(r.sample.baselineRequests! > 0 && r.sample.errors! > 0, true);
+    });
   });
 });

@@ -55,6 +55,25 @@ describe('policy monitoring section', () => {
     );
   });
 
+  it('Datadog reads counts with countQueries, its pre-deploy window defaulted; mixing or half a set is refused', () => {
+    const countQueries = { errors: 'e.as_count()', requests: 'r', baselineErrors: 'be', baselineRequests: 'br' };
+    const { monitoring } = parsePolicy(withMonitoring({ datadog: { countQueries } })).policy;
+    assert.equal(monitoring.datadog?.preDeployWindowSeconds, 1800);
+    assert.deepEqual(monitoring.datadog?.countQueries, countQueries);
+    assert.throws(
+      () => parsePolicy(withMonitoring({ datadog: { countQueries, errorRateQuery: 'a' } })),
+      /monitoring\.datadog\.errorRateQuery: configure countQueries or the rate queries, not both/,
+    );
+    assert.throws(
+      () => parsePolicy(withMonitoring({ datadog: { errorRateQuery: 'a', baselineQuery: 'b' } })),
+      /monitoring\.datadog\.requestCountQuery: is required without countQueries; better, configure countQueries/,
+    );
+    assert.throws(
+      () => parsePolicy(withMonitoring({ datadog: { countQueries: { ...countQueries, requests: undefined } } })),
+      /monitoring\.datadog\.countQueries\.requests/,
+    );
+  });
+
   it('templates are filled per window; values are escaped for the query language', () => {
     const vars = {
       service: 'svc',

@@ -1,10 +1,18 @@
 // Datadog as a metrics source, through its official client (v1 MetricsApi.queryMetrics, GET
-// /api/v1/query). The newest non-null point of the window is the figure; none is missing data.
-// 429 and 5xx are retried by the client itself with its backoff.
+// /api/v1/query). Count queries (`.as_count()`): the sum of the points in the range Airlock sets
+// (the poll's interval, or the pre-deploy window); rate queries: the newest non-null point of the
+// window. No point at all is missing data. 429 and 5xx are retried by the client with its backoff.
 import { client, v1 } from '@datadog/datadog-api-client';
 import type { DatadogSourceSettings } from '../../policy/config/monitoring-schema';
-import { renderQuery } from '../../policy/config/query-template';
-import { queryVars, readingOf, type MetricsQuery, type MetricsReading, type MetricsSource } from '../metrics-source';
+import { renderQuery, type QueryTemplate } from '../../policy/config/query-template';
+import {
+  countsReadingOf,
+  queryVars,
+  readingOf,
+  type MetricsQuery,
+  type MetricsReading,
+  type MetricsSource,
+} from '../metrics-source';
 
 export interface DatadogCredentials {
   apiKey: string;
@@ -42,16 +50,48 @@ export function createDatadogSource(
   });
   const metrics = new v1.MetricsApi(configuration);
 
-  async function newestPoint(query: string, at: number): Promise<number | undefined> {
-    const to = Math.floor(at / 1000);
-    const res = await metrics.queryMetrics({ from: to - settings.windowSeconds, to, query });
+  /** The non-null points of the one series `query` returns over [from, to] (seconds). */
+  async function pointsOf(query: string, from: number, to: number): Promise<Array<[number, number]>> {
+    const res = await metrics.queryMetrics({ from, to, query });
     if (res.status && res.status !== 'ok') throw new Error(`query status ${res.status}: ${res.error ?? ''}`.trim());
     const series = res.series ?? [];
     if (series.length > 1) throw new Error(`query returned ${series.length} series; aggregate it to one: ${query}`);
-    const points = (series[0]?.pointlist ?? []).filter((p) => p[1] !== null && p[1] !== undefined);
+    return (series[0]?.pointlist ?? [])
+      .filter((p) => p[1] !== null && p[1] !== undefined)
+      .map((p) => [Number(p[0]), Number(p[1])]);
+  }
+
+  async function newestPoint(query: string, at: number): Promise<number | undefined> {
+    const to = Math.floor(at / 1000);
+    const points = await pointsOf(query, to - settings.windowSeconds, to);
     if (!points.length) return undefined;
-    const newest = points.reduce((a, b) => (b[0] > a[0] ? b : a));
-    return Number(newest[1]);
+    return points.reduce((a, b) => (b[0] > a[0] ? b : a))[1];
+  }
+
+  /** An `.as_count()` query's total over [from, to]: its points are counts per rollup interval. */
+  async function total(query: string, from: number, to: number): Promise<number | undefined> {
+    const points = await pointsOf(query, from, to);
+    return points.length ? points.reduce((sum, p) => sum + p[1], 0) : undefined;
+  }
+
+  async function readCounts(
+    c: NonNullable<DatadogSourceSettings['countQueries']>,
+    q: MetricsQuery,
+    render: (t: QueryTemplate) => string,
+  ): Promise<MetricsReading> {
+    const to = Math.floor(q.at / 1000);
+    const interval = [to - Math.max(1, Math.round(q.windowSeconds ?? 60)), to] as const;
+    // Staging's and the production watch's baseline is the environment before the deploy; the
+    // canary's is the stable version over the same interval (the sequential test's two modes).
+    const ready = Math.floor(q.readyAt / 1000);
+    const baseline = q.target === 'canary' ? interval : ([ready - settings.preDeployWindowSeconds, ready] as const);
+    const [errors, requests, baselineErrors, baselineRequests] = await Promise.all([
+      total(render(c.errors), ...interval),
+      total(render(c.requests), ...interval),
+      total(render(c.baselineErrors), ...baseline),
+      total(render(c.baselineRequests), ...baseline),
+    ]);
+    return countsReadingOf(q, { errors, requests, baselineErrors, baselineRequests }, name);
   }
 
   return {
@@ -60,11 +100,13 @@ export function createDatadogSource(
       try {
         if (!credentials) throw new Error('no API/application key: set DD_API_KEY and DD_APP_KEY for the worker');
         const vars = queryVars(q);
-        const render = (t: DatadogSourceSettings['errorRateQuery']) => renderQuery(t, q.target, vars, escapeDatadogTag);
+        const render = (t: QueryTemplate) => renderQuery(t, q.target, vars, escapeDatadogTag);
+        if (settings.countQueries) return await readCounts(settings.countQueries, q, render);
+        // The schema requires all three rate queries when there are no countQueries.
         const [rate, baseline, requestCount] = await Promise.all([
-          newestPoint(render(settings.errorRateQuery), q.at),
-          newestPoint(render(settings.baselineQuery), q.at),
-          newestPoint(render(settings.requestCountQuery), q.at),
+          newestPoint(render(settings.errorRateQuery!), q.at),
+          newestPoint(render(settings.baselineQuery!), q.at),
+          newestPoint(render(settings.requestCountQuery!), q.at),
         ]);
         return readingOf(q, { rate, baseline, requestCount }, name);
       } catch (err) {

@@ -23,15 +23,6 @@ export const queryTemplateSchema = z.union([
   z.object({ staging: templateText, canary: templateText.optional(), production: templateText }).strict(),
 ]);
 
-const queries = {
-  /** The new version's error rate in the environment, a fraction 0..1 (errors over requests). */
-  errorRateQuery: queryTemplateSchema,
-  /** What it is compared with: before the deploy in staging, the stable version now for the canary. */
-  baselineQuery: queryTemplateSchema,
-  /** Requests behind the error-rate figure; fewer than rollback.minRequestCount is inconclusive. */
-  requestCountQuery: queryTemplateSchema,
-};
-
 /**
  * Counts per poll, what the sequential breach test judges (docs/monitoring.md): the new version's
  * errors and requests over `{{window}}`; the baseline's over the same window (canary: the stable
@@ -57,24 +48,30 @@ export const prometheusSourceSchema = z
     timeoutSeconds: z.number().positive().max(60).default(10),
   })
   .strict()
-  .superRefine((p, ctx) => {
-    const rates = (['errorRateQuery', 'baselineQuery', 'requestCountQuery'] as const).filter((k) => p[k] !== undefined);
-    if (p.countQueries && rates.length)
-      ctx.addIssue({
-        code: 'custom',
-        path: [rates[0]],
-        message: 'configure countQueries or the rate queries, not both (counts are what the breach test judges)',
-      });
-    if (!p.countQueries)
-      for (const k of ['errorRateQuery', 'baselineQuery', 'requestCountQuery'] as const)
-        if (p[k] === undefined)
-          ctx.addIssue({
-            code: 'custom',
-            path: [k],
-            message:
-              'is required without countQueries; better, configure countQueries (errors, requests, baselineErrors, baselineRequests)',
-          });
-  });
+  .superRefine(oneKindOfQueries);
+
+/** A source reads counts (countQueries) or, as before, the three rate queries: one kind, complete. */
+function oneKindOfQueries(
+  p: { countQueries?: unknown } & Partial<Record<'errorRateQuery' | 'baselineQuery' | 'requestCountQuery', unknown>>,
+  ctx: z.RefinementCtx,
+): void {
+  const rates = (['errorRateQuery', 'baselineQuery', 'requestCountQuery'] as const).filter((k) => p[k] !== undefined);
+  if (p.countQueries && rates.length)
+    ctx.addIssue({
+      code: 'custom',
+      path: [rates[0]],
+      message: 'configure countQueries or the rate queries, not both (counts are what the breach test judges)',
+    });
+  if (!p.countQueries)
+    for (const k of ['errorRateQuery', 'baselineQuery', 'requestCountQuery'] as const)
+      if (p[k] === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          message:
+            'is required without countQueries; better, configure countQueries (errors, requests, baselineErrors, baselineRequests)',
+        });
+}
 
 export const datadogSourceSchema = z
   .object({
@@ -82,11 +79,21 @@ export const datadogSourceSchema = z
     url: z
       .url({ protocol: /^https?$/, message: 'must be an http(s) URL of the Datadog API' })
       .default('https://api.datadoghq.com'),
-    ...queries,
-    /** The query window ending now; the newest non-null point of it is the sample. */
+    errorRateQuery: queryTemplateSchema.optional(),
+    baselineQuery: queryTemplateSchema.optional(),
+    requestCountQuery: queryTemplateSchema.optional(),
+    /**
+     * `.as_count()` queries; Airlock sets each query's time range: the poll's interval, or for the
+     * pre-deploy baselines (staging, production) the `preDeployWindowSeconds` before readiness.
+     */
+    countQueries: countQueriesSchema.optional(),
+    /** Rate queries: the query window ending now; the newest non-null point of it is the sample. */
     windowSeconds: z.number().int().positive().max(3600).default(300),
+    /** Count queries: the window before the version became ready that staging's and the production watch's baselines count. */
+    preDeployWindowSeconds: z.number().int().min(60).max(86_400).default(1800),
   })
-  .strict();
+  .strict()
+  .superRefine(oneKindOfQueries);
 
 export const monitoringSchema = z
   .object({
