@@ -44,9 +44,11 @@ function rollbackStage(r: PromotionResult): string {
   const env =
     i.kind === 'breach'
       ? i.sample.environment
-      : i.kind === 'silence' || i.kind === 'deploy_failed'
-        ? i.environment
-        : undefined;
+      : i.kind === 'alert'
+        ? i.alert.environment
+        : i.kind === 'silence' || i.kind === 'deploy_failed'
+          ? i.environment
+          : undefined;
   if (env === 'staging') return 'bake';
   if (env === 'production') return r.approvals.length >= 2 ? 'production' : 'canary';
   return i.kind;

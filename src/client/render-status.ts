@@ -1,4 +1,5 @@
 // Human view of one promotion's state. Pure: state in, text out (times from the workflow's `now`).
+import { describeAlert } from '../common/alert-evidence';
 import { formatDuration } from '../common/durations';
 import { formatRate, formatRise } from '../common/format';
 import type { PromotionView } from './promotion-view';
@@ -93,6 +94,8 @@ export function describeInterruption(i: NonNullable<PromotionState['interruption
       return i.test
         ? `breach in ${i.sample.environment}, more than +${i.thresholdPercent}% with confidence: ${i.test}`
         : `breach in ${i.sample.environment}: ${pct(i.sample.rate)} vs baseline ${pct(i.baselineUsed)} (${formatRise(i.risePercent)} > +${i.thresholdPercent}%)`;
+    case 'alert':
+      return `alert ${describeAlert(i)}`;
     case 'silence':
       return `no error-rate data from ${i.environment} for ${Math.round(i.silentMinutes)} min (since ${i.silentSince})`;
     case 'rejected':

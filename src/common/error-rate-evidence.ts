@@ -1,10 +1,10 @@
 // The error-rate evidence in words, for every view (status, check run, Slack): each watch's
-// sequential test, and a warning when samples came as rates only.
+// sequential test, a warning when samples came as rates only, and alerts not acted on.
 import type { ErrorRateSummary } from '../workflows/messages';
 
 const WATCH_NAMES = { staging: 'staging bake', canary: 'canary', production: 'production watch' } as const;
 
-/** One line per watch whose sequential test has seen samples, then the rate-only warning if any. */
+/** One line per watch whose sequential test has seen samples, then the rate-only warning and ignored alerts, if any. */
 export function errorRateEvidenceLines(summary: ErrorRateSummary): string[] {
   const lines = (Object.keys(WATCH_NAMES) as Array<keyof typeof WATCH_NAMES>)
     .filter((w) => summary.tests?.[w])
@@ -13,5 +13,12 @@ export function errorRateEvidenceLines(summary: ErrorRateSummary): string[] {
     lines.push(
       `${summary.rateOnly} sample${summary.rateOnly === 1 ? '' : 's'} carried rates only and were judged one by one (rolls back on noise): send counts (docs/monitoring.md)`,
     );
+  const a = summary.alerts;
+  if (a?.ignored) {
+    const last = a.recentIgnored[a.recentIgnored.length - 1];
+    lines.push(
+      `${a.ignored} of ${a.received} firing alert${a.received === 1 ? '' : 's'} not about this change${last ? ` (last: ${last.name}, ${last.reason})` : ''}`,
+    );
+  }
   return lines;
 }

@@ -1,31 +1,36 @@
-// POST /webhooks/alerts: Prometheus Alertmanager (webhook_config) and Datadog monitor webhooks
-// become errorRate signals for the promotion of that service in flight. Shared bearer token.
-// One request sends at most ONE signal per promotion (a 1 MiB Alertmanager group holds ~5,800
-// alerts, and a run's history is capped at 51,200 events): the request's most severe sample for it.
+// POST /webhooks/alerts: Prometheus Alertmanager (webhook_config) and Datadog monitor webhooks.
+// A firing alert is the alerting system's own verdict: it reaches the promotion of that service in
+// flight as an `alert` signal, which rolls back when the alert is about the change (its version, or
+// service-wide) in an environment running it; it is never fed into the error-rate statistics.
+// One request sends at most ONE signal per promotion (a 1 MiB Alertmanager group holds thousands of
+// alerts, and a run's history is capped at 51,200 events), carrying the request's distinct alerts.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import { errorRateSampleSchema, describeIssue } from '../workflows/payload-schemas';
-import { assessSample, type BreachRule, type Verdict } from '../workflows/breach-rule';
-import { errorRateSignal, PROMOTION_STARTED_MEMO, type ErrorRateSample } from '../workflows/messages';
+import { describeIssue, firingAlertSchema } from '../workflows/payload-schemas';
+import { alertSignal, type AlertSignal, type FiringAlert } from '../workflows/messages';
 import type { ServerDeps } from './deps';
 import { HttpError } from './http-errors';
 
-// A number, or a numeric string (Alertmanager annotations are strings). Never blank, null, a boolean
-// or an array: z.coerce alone reads those as 0 or 1, and a missing error rate must not become a healthy one.
-const numeric = z.union([z.number(), z.string().trim().min(1, 'is blank')]);
-const num = numeric.pipe(z.coerce.number<string | number>().finite());
-/** Alertmanager: the values arrive as annotations set by the alert rule's templates. */
+const environment = z.enum(['staging', 'production']);
+/** Alertmanager v4 webhook: the alert rule's labels name the service, environment and (optionally) version. */
 const alertmanagerSchema = z.object({
   version: z.literal('4'),
   alerts: z
     .array(
       z.object({
         status: z.enum(['firing', 'resolved']),
-        labels: z.object({ service: z.string().min(1), environment: z.enum(['staging', 'production']) }).passthrough(),
-        annotations: z.object({ error_rate: num, baseline: num, request_count: num }).passthrough(),
+        labels: z
+          .object({
+            alertname: z.string().min(1),
+            service: z.string().min(1),
+            environment,
+            version: z.string().min(1).optional(),
+          })
+          .passthrough(),
         startsAt: z.string(),
+        generatorURL: z.string().optional(),
       }),
     )
     .min(1),
@@ -34,21 +39,25 @@ const alertmanagerSchema = z.object({
 const datadogSchema = z.object({
   source: z.literal('datadog'),
   service: z.string().min(1),
-  environment: z.enum(['staging', 'production']),
-  error_rate: num,
-  baseline: num,
-  request_count: num,
-  date: numeric.pipe(z.coerce.number<string | number>().int().positive()),
+  environment,
+  title: z.string().min(1),
+  /** $ALERT_TRANSITION: Triggered and Re-Triggered fire; Recovered resolves; others are not a verdict. */
+  transition: z.string().min(1).default('Triggered'),
+  version: z.string().min(1).optional(),
+  link: z.string().optional(),
+  /** $DATE: milliseconds since the epoch. */
+  date: z.union([z.number(), z.string().trim().min(1)]).pipe(z.coerce.number<string | number>().int().positive()),
 });
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
+const FIRING_TRANSITIONS = new Set(['Triggered', 'Re-Triggered']);
 
 /** One alert of a request, validated: `index` is its place in the payload's `alerts` (0 for Datadog). */
 interface ParsedAlert {
   index: number;
   service: string;
-  firing: boolean;
-  sample: ErrorRateSample;
+  status: 'firing' | 'resolved' | 'not an alert';
+  alert: FiringAlert;
 }
 
 function alertsOf(body: unknown): ParsedAlert[] {
@@ -56,73 +65,74 @@ function alertsOf(body: unknown): ParsedAlert[] {
   const r = isDatadog ? datadogSchema.safeParse(body) : alertmanagerSchema.safeParse(body);
   if (!r.success)
     throw new HttpError(400, `${isDatadog ? 'datadog' : 'alertmanager'} payload: ${describeIssue(r.error)}`);
-  const raw = isDatadog
+  const raw: Array<Omit<ParsedAlert, 'index'>> = isDatadog
     ? [
-        (({ service, environment, error_rate, baseline, request_count, date }) => ({
+        (({ service, environment, title, transition, version, link, date }) => ({
           service,
-          firing: true,
-          sample: {
+          status: FIRING_TRANSITIONS.has(transition)
+            ? ('firing' as const)
+            : transition === 'Recovered'
+              ? ('resolved' as const)
+              : ('not an alert' as const),
+          alert: {
             environment,
-            rate: error_rate,
-            baseline,
-            requestCount: request_count,
-            observedAt: new Date(date).toISOString(),
+            name: title,
             source: 'datadog',
+            startsAt: new Date(date).toISOString(),
+            ...(version ? { version } : {}),
+            ...(link ? { url: link } : {}),
           },
         }))(r.data as z.infer<typeof datadogSchema>),
       ]
     : (r.data as z.infer<typeof alertmanagerSchema>).alerts.map((a) => ({
         service: a.labels.service,
-        firing: a.status === 'firing',
-        sample: {
+        status: a.status,
+        alert: {
           environment: a.labels.environment,
-          rate: a.annotations.error_rate,
-          baseline: a.annotations.baseline,
-          requestCount: a.annotations.request_count,
-          observedAt: a.startsAt,
-          source: `alertmanager:${a.status}`,
+          name: a.labels.alertname,
+          source: 'alertmanager',
+          startsAt: a.startsAt,
+          ...(a.labels.version ? { version: a.labels.version } : {}),
+          ...(a.generatorURL ? { url: a.generatorURL } : {}),
         },
       }));
   // Every alert is checked, resolved ones too, before anything is signalled: bad input is refused whole.
-  return raw.map(({ service, firing, sample }, index) => {
+  return raw.map((a, index) => {
     // The same schema the workflow applies: refused here with the field, before any signal.
-    const s = errorRateSampleSchema.safeParse(sample);
+    const s = firingAlertSchema.safeParse(a.alert);
     if (!s.success)
       throw new HttpError(
         400,
-        `sample for ${service}${isDatadog ? '' : ` (alerts.${index})`}: ${describeIssue(s.error)}`,
+        `alert for ${a.service}${isDatadog ? '' : ` (alerts.${index})`}: ${describeIssue(s.error)}`,
       );
-    return { index, service, firing, sample: s.data as ErrorRateSample };
+    return { ...a, index, alert: s.data };
   });
 }
 
-const VERDICT_RANK: Record<Verdict, number> = { breach: 2, healthy: 1, inconclusive: 0 };
+/** What the one signal of a request carries: at most this many distinct alerts. */
+export const MAX_ALERTS_PER_SIGNAL = 50;
 
 /**
- * Index of the most severe sample: what the one signal of a request carries. By the breach rule the
- * workflow applies (the server's policy, re-read per request): a breach before a healthy sample
- * before an inconclusive one, then the highest rise, rate, request count, newest. A sample observed
- * before `notBefore` (the promotion's start) describes the old version, so the workflow would count
- * it stale: it is sent only when nothing newer came. Ties keep the payload's order.
+ * The request's firing alerts for one promotion, one per (environment, name, version): an
+ * Alertmanager group repeats one rule across instances. Alerts about a version come before
+ * service-wide ones (the promotion acts on the first that applies, and its version decides), then
+ * the payload's order; beyond MAX_ALERTS_PER_SIGNAL only the number is carried.
  */
-export function mostSevere(samples: ErrorRateSample[], rule: BreachRule, notBefore = -Infinity): number {
-  const key = (s: ErrorRateSample) => {
-    const observed = Date.parse(s.observedAt);
-    const a = assessSample(s, rule);
-    return [observed >= notBefore ? 1 : 0, VERDICT_RANK[a.verdict], a.risePercent, s.rate, s.requestCount, observed];
-  };
-  let best = 0;
-  let bestKey = key(samples[0]);
-  for (let i = 1; i < samples.length; i++) {
-    const k = key(samples[i]);
-    const d = k.findIndex((v, j) => v !== bestKey[j]);
-    if (d >= 0 && k[d] > bestKey[d]) [best, bestKey] = [i, k];
+export function alertSignalOf(alerts: FiringAlert[]): AlertSignal {
+  const distinct = new Map<string, FiringAlert>();
+  for (const a of alerts) {
+    const key = JSON.stringify([a.environment, a.name, a.version ?? null]);
+    if (!distinct.has(key)) distinct.set(key, a);
   }
-  return best;
+  const ordered = [...distinct.values()].sort(
+    (a, b) => Number(a.version === undefined) - Number(b.version === undefined),
+  );
+  const kept = ordered.slice(0, MAX_ALERTS_PER_SIGNAL);
+  return { alerts: kept, ...(ordered.length > kept.length ? { more: ordered.length - kept.length } : {}) };
 }
 
-type IgnoredReason = 'resolved' | 'unknown service' | 'no promotion in flight';
-const IGNORED_ORDER: IgnoredReason[] = ['resolved', 'unknown service', 'no promotion in flight'];
+type IgnoredReason = 'resolved' | 'not an alert' | 'unknown service' | 'no promotion in flight';
+const IGNORED_ORDER: IgnoredReason[] = ['resolved', 'not an alert', 'unknown service', 'no promotion in flight'];
 
 export function registerAlertWebhook(app: FastifyInstance, deps: ServerDeps, token: string): void {
   const expected = sha(`Bearer ${token}`);
@@ -156,35 +166,27 @@ export function registerAlertWebhook(app: FastifyInstance, deps: ServerDeps, tok
     const firing = new Map<string, ParsedAlert[]>();
     for (const a of alerts) {
       if (!declared.has(a.service)) ignore('unknown service', a.service, [a.index]);
-      else if (!a.firing) ignore('resolved', a.service, [a.index]);
+      else if (a.status !== 'firing') ignore(a.status, a.service, [a.index]);
       else if (firing.has(a.service)) firing.get(a.service)!.push(a);
       else firing.set(a.service, [a]);
     }
 
-    const rule = policy.rollback;
-    const signals: Array<{ workflowId: string; service: string; alerts: number; mostSevere: number }> = [];
+    const signals: Array<{ workflowId: string; service: string; alerts: number; sent: number }> = [];
     for (const [service, group] of firing) {
-      const samples = group.map((a) => a.sample);
+      const signal = alertSignalOf(group.map((a) => a.alert));
       let reached = 0;
       // Service names are declared in the policy (checked above), so they are safe in the query.
       const query = `WorkflowType = 'promotion' AND AirlockService = '${service}' AND ExecutionStatus = 'Running'`;
       for await (const wf of deps.temporal.workflow.list({ query })) {
-        // A run that continued as new is listed with its own start; the promotion began earlier.
-        const startedAt = Date.parse(String(wf.memo?.[PROMOTION_STARTED_MEMO] ?? ''));
-        const chosen = group[mostSevere(samples, rule, Number.isNaN(startedAt) ? wf.startTime.getTime() : startedAt)];
-        const sample =
-          group.length > 1
-            ? { ...chosen.sample, source: `${chosen.sample.source}, most severe of ${group.length}` }
-            : chosen.sample;
         try {
-          await deps.temporal.workflow.getHandle(wf.workflowId).signal(errorRateSignal, sample);
+          await deps.temporal.workflow.getHandle(wf.workflowId).signal(alertSignal, signal);
         } catch (err) {
           // Ended since visibility listed it: nothing in flight to tell.
           if (err instanceof WorkflowNotFoundError) continue;
           throw err;
         }
         reached++;
-        signals.push({ workflowId: wf.workflowId, service, alerts: group.length, mostSevere: chosen.index });
+        signals.push({ workflowId: wf.workflowId, service, alerts: group.length, sent: signal.alerts.length });
       }
       if (!reached)
         ignore(

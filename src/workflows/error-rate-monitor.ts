@@ -1,7 +1,15 @@
 // Workflow-side bookkeeping of error-rate samples: which are fresh, which breach, and when each
 // environment last gave conclusive evidence. Deterministic: time comes in as arguments.
 import { assessSample, type BreachRule } from './breach-rule';
-import type { Environment, ErrorRateEvidence, ErrorRateSample, ErrorRateSummary, Interruption } from './messages';
+import type {
+  AlertSignal,
+  Environment,
+  ErrorRateEvidence,
+  ErrorRateSample,
+  ErrorRateSummary,
+  Interruption,
+} from './messages';
+import { judgeAlert } from './alert-verdict';
 import { hasCounts, judgeCounts, risePercentOf } from './count-judgement';
 import type { SequentialTestState, Watch } from './sequential-breach-test';
 
@@ -103,6 +111,30 @@ export class ErrorRateMonitor {
       baselineUsed: a.baselineUsed,
       risePercent: a.risePercent,
     };
+  }
+
+  /**
+   * Records one alert signal's firing alerts received at `receivedAt`; returns the rollback the
+   * first one about `version` (or service-wide) in an environment running the change calls for.
+   * Alerts are verdicts, not evidence: they neither feed the tests nor reset the silence clock.
+   */
+  observeAlerts(signal: AlertSignal, receivedAt: number, version: string): Interruption | undefined {
+    const a = (this.summary.alerts ??= { received: 0, ignored: 0, recentIgnored: [] });
+    a.received += signal.alerts.length;
+    for (const alert of signal.alerts) {
+      const v = judgeAlert(alert, version, this.readyAt.get(alert.environment));
+      if (v.act)
+        return {
+          kind: 'alert',
+          alert,
+          receivedAt: new Date(receivedAt).toISOString(),
+          about: v.about,
+          firingBeforeReady: v.firingBeforeReady,
+        };
+      a.ignored++;
+      a.recentIgnored = [...a.recentIgnored, { name: alert.name, reason: v.reason }].slice(-5);
+    }
+    return undefined;
   }
 
   /** Only a sample of the current rollout keeps the current watch from being silent. */

@@ -94,6 +94,31 @@ export interface ErrorRateSample {
   source?: string;
 }
 
+/**
+ * A firing alert of the service's alerting system (Alertmanager, a Datadog monitor): its own
+ * verdict, acted on as a rollback when it is about the change, never fed into the statistics.
+ */
+export interface FiringAlert {
+  environment: Environment;
+  /** alertname, or the Datadog monitor's title. */
+  name: string;
+  /** "alertmanager" or "datadog". */
+  source: string;
+  /** When the alerting system says it started firing (ISO-8601). */
+  startsAt: string;
+  /** The version the alert describes (its `version` label or tag); absent: service-wide. */
+  version?: string;
+  /** Where to look: Alertmanager's generatorURL, Datadog's link. */
+  url?: string;
+}
+
+/** One alert webhook request's firing alerts for one promotion: one signal, however many alerts. */
+export interface AlertSignal {
+  alerts: FiringAlert[];
+  /** Distinct firing alerts of the request beyond the ones carried (they add no new verdict). */
+  more?: number;
+}
+
 export interface ApprovalRequest {
   approver: string;
   comment?: string;
@@ -165,6 +190,17 @@ export type Interruption =
       /** The sequential test's verdict in words: counts, ratio, likelihood ratio against 1/α. */
       test?: string;
     }
+  /** The service's alerting system fired about the change (or service-wide) while it ran there. */
+  | {
+      kind: 'alert';
+      alert: FiringAlert;
+      /** Workflow time the alert reached the promotion (ISO-8601). */
+      receivedAt: string;
+      /** The version under watch, or service-wide: what the alert was taken to be about. */
+      about: string;
+      /** It was already firing when the change became ready there (still firing after). */
+      firingBeforeReady: boolean;
+    }
   | {
       kind: 'silence';
       environment: Environment;
@@ -220,6 +256,8 @@ export interface ErrorRateSummary {
   rateOnly?: number;
   /** Each watch's sequential breach test so far, in words (sequential-breach-test.ts). */
   tests?: Partial<Record<'staging' | 'canary' | 'production', string>>;
+  /** Firing alerts received, and the ones not acted on with why (newest last, a few). */
+  alerts?: { received: number; ignored: number; recentIgnored: Array<{ name: string; reason: string }> };
 }
 
 export interface PromotionState {
@@ -274,6 +312,7 @@ export type PromotionResult = Pick<
 
 // Promotion workflow messages.
 export const errorRateSignal = defineSignal<[ErrorRateSample]>('errorRate');
+export const alertSignal = defineSignal<[AlertSignal]>('alert');
 export const approveSignal = defineSignal<[ApprovalRequest]>('approve');
 export const rejectSignal = defineSignal<[RejectRequest]>('reject');
 export const abortSignal = defineSignal<[AbortRequest]>('abort');

@@ -9,6 +9,7 @@ const fraction = z
   .min(0, 'must be a fraction between 0 and 1')
   .max(1, 'must be a fraction between 0 and 1');
 
+const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time' });
 const count = z.number().int('must be a whole number').min(0, 'must be ≥ 0');
 const COUNT_FIELDS = ['errors', 'requests', 'baselineErrors', 'baselineRequests'] as const;
 const RATE_FIELDS = ['rate', 'baseline', 'requestCount'] as const;
@@ -29,7 +30,7 @@ export const errorRateSampleSchema = z
     requests: count.optional(),
     baselineErrors: count.optional(),
     baselineRequests: count.optional(),
-    observedAt: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time' }),
+    observedAt: isoTime,
     source: z.string().max(200).optional(),
   })
   .strict()
@@ -63,6 +64,24 @@ export const errorRateSampleSchema = z
       requestCount: s.requests,
     };
   });
+
+/** A firing alert as the alert webhook forwards it (src/server/alert-webhook.ts). */
+export const firingAlertSchema = z
+  .object({
+    environment: z.enum(['staging', 'production']),
+    name: z.string().trim().min(1, 'is required').max(200),
+    source: z.string().trim().min(1, 'is required').max(40),
+    startsAt: isoTime,
+    version: z.string().trim().min(1, 'must not be blank: leave it out for a service-wide alert').max(200).optional(),
+    url: z.string().max(2000).optional(),
+  })
+  .strict();
+export const alertSignalSchema = z
+  .object({
+    alerts: z.array(firingAlertSchema).min(1, 'must hold at least one firing alert').max(50),
+    more: z.number().int().min(0).optional(),
+  })
+  .strict();
 
 const who = z.string().trim().min(1, 'is required').max(200);
 const via = z.string().max(40).optional();

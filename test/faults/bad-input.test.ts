@@ -205,7 +205,7 @@ test(
 
       // ---- Updates, batched against the one promotion ------------------------------------------
       const updateCases = fc.sample(
-        decisionCases(h.workflowId, Date.now, alice).filter((c) => c.name !== 'errorRate'),
+        decisionCases(h.workflowId, Date.now, alice).filter((c) => c.name !== 'errorRate' && c.name !== 'alert'),
         { seed: SEED, numRuns: RUNS.updates },
       );
       const updStarted = Date.now();

@@ -1,6 +1,7 @@
-// Alert webhooks against a live server and a real Temporal dev server: an Alertmanager or Datadog
-// payload becomes at most one errorRate signal per promotion in flight (the request's most severe
-// sample for that promotion); others change nothing.
+// Alert webhooks against a live server and a real Temporal dev server: a firing Alertmanager or
+// Datadog alert is the alerting system's own verdict. A request becomes at most one `alert` signal
+// per promotion in flight (its distinct firing alerts); the promotion rolls back when one is about
+// the change (its version, or service-wide) in an environment running it; others change nothing.
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -25,41 +26,16 @@ afterAll(async () => {
 const json = { 'content-type': 'application/json' };
 const auth = { ...json, authorization: `Bearer ${TOKEN}` };
 
-function alertmanager(service: string, annotations: Record<string, string>) {
-  return JSON.stringify({
-    version: '4',
-    groupKey: '{}:{alertname="ErrorRateHigh"}',
-    status: 'firing',
-    receiver: 'airlock',
-    groupLabels: { alertname: 'ErrorRateHigh' },
-    commonLabels: { alertname: 'ErrorRateHigh', service },
-    commonAnnotations: {},
-    externalURL: 'http://alertmanager:9093',
-    alerts: [
-      {
-        status: 'firing',
-        labels: { alertname: 'ErrorRateHigh', service, environment: 'staging' },
-        annotations,
-        startsAt: new Date().toISOString(),
-        endsAt: '0001-01-01T00:00:00Z',
-        generatorURL: 'http://prometheus:9090/graph',
-        fingerprint: 'abc',
-      },
-    ],
-  });
-}
-
 interface Alert {
   service: string;
   status?: 'firing' | 'resolved';
-  environment?: 'staging' | 'production';
-  error_rate: string;
-  baseline?: string;
-  request_count?: string;
+  environment?: string;
+  alertname?: string;
+  version?: string;
   startsAt?: string;
 }
 
-/** One Alertmanager delivery carrying many alerts (a group of ErrorRateHigh across instances). */
+/** One Alertmanager v4 delivery (a group of one rule across instances), as Alertmanager sends it. */
 function alertmanagerBatch(alerts: Alert[]) {
   return JSON.stringify({
     version: '4',
@@ -72,24 +48,40 @@ function alertmanagerBatch(alerts: Alert[]) {
     externalURL: 'http://alertmanager:9093',
     alerts: alerts.map((a, i) => ({
       status: a.status ?? 'firing',
-      labels: { alertname: 'ErrorRateHigh', service: a.service, environment: a.environment ?? 'staging', pod: `p${i}` },
-      annotations: {
-        error_rate: a.error_rate,
-        baseline: a.baseline ?? '0.01',
-        request_count: a.request_count ?? '1000',
+      labels: {
+        alertname: a.alertname ?? 'ErrorRateHigh',
+        service: a.service,
+        environment: a.environment ?? 'staging',
+        ...(a.version ? { version: a.version } : {}),
+        pod: `p${i}`,
       },
+      annotations: { summary: 'error rate above 5 % for 5 minutes' },
       startsAt: a.startsAt ?? new Date().toISOString(),
       endsAt: '0001-01-01T00:00:00Z',
-      generatorURL: 'http://prometheus:9090/graph',
+      generatorURL: 'http://prometheus:9090/graph?g0.expr=job%3Aerrors%3Aratio',
       fingerprint: i.toString(16).padStart(16, '0'),
     })),
   });
 }
 
-/** The errorRate signals in a promotion's history, and the history's length. */
-async function errorRateSignals(h: WorkflowHandle) {
+/** A Datadog monitor webhook with the custom payload docs/server.md gives. */
+function datadog(o: { transition?: string; version?: string; title?: string } = {}) {
+  return JSON.stringify({
+    source: 'datadog',
+    service: 'notification-service',
+    environment: 'staging',
+    title: o.title ?? '[Triggered] notification-service 5xx ratio',
+    transition: o.transition ?? 'Triggered',
+    ...(o.version ? { version: o.version } : {}),
+    link: 'https://app.datadoghq.com/monitors/123',
+    date: Date.now(),
+  });
+}
+
+/** The alert signals in a promotion's history, and the history's length. */
+async function alertSignals(h: WorkflowHandle) {
   const events = (await h.fetchHistory()).events!;
-  const signals = events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'errorRate');
+  const signals = events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'alert');
   return { signals: signals.length, events: events.length };
 }
 
@@ -101,79 +93,89 @@ async function untilStage(h: WorkflowHandle, stage: string) {
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 describe('POST /webhooks/alerts', () => {
-  test('alerts reach the promotion in flight as errorRate samples; bad token or payload signal nothing', async () => {
-    const rig = createRig(env, { policy: { bakeHours: 1 } });
-    await rig.run(async () => {
-      const h = await rig.start();
-      for (let i = 0; i < 100 && (await state(h)).stage !== 'baking'; i++) await new Promise((r) => setTimeout(r, 100));
-      const wrong = await server.post(
-        '/webhooks/alerts',
-        alertmanager('notification-service', { error_rate: '0.5', baseline: '0.01', request_count: '1000' }),
-        { ...json, authorization: 'Bearer nope' },
-      );
-      assert.deepEqual([wrong.status, wrong.json.error], [401, 'authorization: missing or wrong bearer token']);
-      const malformed = await server.post(
-        '/webhooks/alerts',
-        alertmanager('notification-service', { error_rate: 'high', baseline: '0.01', request_count: '1000' }),
-        auth,
-      );
-      assert.deepEqual(
-        [malformed.status, malformed.json.error],
-        [400, 'alertmanager payload: alerts.0.annotations.error_rate: Invalid input: expected number, received NaN'],
-      );
-      const unknown = await server.post(
-        '/webhooks/alerts',
-        alertmanager('ghost-service', { error_rate: '0.01', baseline: '0.01', request_count: '1000' }),
-        auth,
-      );
-      assert.equal(unknown.status, 422);
-      assert.equal((await state(h)).errorRate.samples, 0);
-
-      const ok = await server.post(
-        '/webhooks/alerts',
-        alertmanager('notification-service', { error_rate: '0.01', baseline: '0.01', request_count: '1000' }),
-        auth,
-      );
-      assert.deepEqual([ok.status, ok.json.signalled], [202, [h.workflowId]]);
-      const dd = JSON.stringify({
-        source: 'datadog',
-        service: 'notification-service',
-        environment: 'staging',
-        error_rate: 0.5,
-        baseline: 0.01,
-        request_count: 5000,
-        date: Date.now(),
-      });
-      assert.equal((await server.post('/webhooks/alerts', dd, auth)).status, 202);
-      const r = await h.result();
-      assert.equal(r.outcome, 'rolled_back');
-      assert.equal(r.interruption?.kind, 'breach');
-    });
-  });
-  test('1,000 firing alerts for one promotion: one errorRate signal carrying the most severe sample, which rolls back', async () => {
+  test('a firing alert about the change rolls it back; bad token, bad payload and other versions change nothing', async () => {
     const rig = createRig(env, { policy: { bakeHours: 1 } });
     await rig.run(async () => {
       const h = await rig.start();
       await untilStage(h, 'baking');
-      // Healthy alerts all around, a few breaches of different sizes, and two decoys that must not be
-      // the one sent: a huge rise on 5 requests (inconclusive) and a huge rise observed before the
-      // promotion started (stale, it describes the old version).
-      const alerts: Alert[] = range(1000).map((i) => ({
-        service: 'notification-service',
-        error_rate: (0.0095 + (i % 10) / 10_000).toFixed(4),
-      }));
-      alerts[101] = { service: 'notification-service', error_rate: '0.9', request_count: '5' };
-      alerts[202] = { service: 'notification-service', error_rate: '0.3', baseline: '0.01', request_count: '500' };
-      alerts[303] = { service: 'notification-service', error_rate: '0.95', startsAt: '2020-01-01T00:00:00Z' };
-      alerts[404] = { service: 'notification-service', error_rate: '0.05', baseline: '0.01' };
-      alerts[707] = { service: 'notification-service', error_rate: '0.5', baseline: '0.01', request_count: '2000' };
+      const one = alertmanagerBatch([{ service: 'notification-service', version: 'v2' }]);
+      const wrong = await server.post('/webhooks/alerts', one, { ...json, authorization: 'Bearer nope' });
+      assert.deepEqual([wrong.status, wrong.json.error], [401, 'authorization: missing or wrong bearer token']);
+      const malformed = await server.post(
+        '/webhooks/alerts',
+        alertmanagerBatch([{ service: 'notification-service', environment: 'qa' }]),
+        auth,
+      );
+      assert.equal(malformed.status, 400);
+      assert.match(malformed.json.error, /^alertmanager payload: alerts\.0\.labels\.environment: /);
+      const badTime = await server.post(
+        '/webhooks/alerts',
+        alertmanagerBatch([{ service: 'notification-service', startsAt: 'yesterday' }]),
+        auth,
+      );
+      assert.deepEqual(
+        [badTime.status, badTime.json.error],
+        [400, 'alert for notification-service (alerts.0): startsAt: must be an ISO-8601 date-time'],
+      );
+      const unknown = await server.post('/webhooks/alerts', alertmanagerBatch([{ service: 'ghost-service' }]), auth);
+      assert.equal(unknown.status, 422);
+      assert.equal((await alertSignals(h)).signals, 0);
+
+      // About the stable version: recorded, not acted on. A Datadog warning is not a verdict.
+      const other = await server.post(
+        '/webhooks/alerts',
+        alertmanagerBatch([{ service: 'notification-service', version: 'v1' }]),
+        auth,
+      );
+      assert.deepEqual([other.status, other.json.signalled], [202, [h.workflowId]]);
+      const warn = await server.post('/webhooks/alerts', datadog({ transition: 'Warn' }), auth);
+      assert.deepEqual(
+        [warn.status, warn.json.promotionsSignalled, warn.json.ignored],
+        [202, 0, [{ reason: 'not an alert', service: 'notification-service', alerts: [0] }]],
+      );
+      const s = await state(h);
+      assert.deepEqual([s.stage, s.errorRate.samples, s.errorRate.alerts?.ignored], ['baking', 0, 1]);
+      assert.equal(s.errorRate.alerts?.recentIgnored[0].reason, 'about version v1, not v2');
+
+      const fired = await server.post('/webhooks/alerts', datadog(), auth);
+      assert.equal(fired.status, 202);
+      const r = await h.result();
+      assert.equal(r.outcome, 'rolled_back');
+      assert.equal(r.interruption?.kind, 'alert');
+      if (r.interruption?.kind !== 'alert') return;
+      assert.deepEqual(
+        [r.interruption.alert.source, r.interruption.alert.name, r.interruption.about, r.interruption.alert.url],
+        [
+          'datadog',
+          '[Triggered] notification-service 5xx ratio',
+          'service-wide',
+          'https://app.datadoghq.com/monitors/123',
+        ],
+      );
+      assert.equal((await state(h)).errorRate.samples, 0, 'an alert is a verdict, not an error-rate sample');
+    });
+  });
+
+  test('1,000 firing alerts for one promotion: one alert signal carrying the distinct ones, which rolls back', async () => {
+    const rig = createRig(env, { policy: { bakeHours: 1 } });
+    await rig.run(async () => {
+      const h = await rig.start();
+      await untilStage(h, 'baking');
+      // The stable version alerting on every instance, production (not running the change yet), and
+      // one instance of the new version.
+      const alerts: Alert[] = range(1000).map((i) =>
+        i % 2
+          ? { service: 'notification-service', version: 'v1' }
+          : { service: 'notification-service', environment: 'production' },
+      );
+      alerts[707] = { service: 'notification-service', version: 'v2', alertname: 'ErrorRateHigh' };
 
       // One bad alert among the thousand: 400 naming it, and nothing is signalled.
-      const bad = alerts.map((a, i) => (i === 999 ? { ...a, error_rate: '1.5' } : a));
+      const bad = alerts.map((a, i) => (i === 999 ? { ...a, startsAt: 'soon' } : a));
       const refused = await server.post('/webhooks/alerts', alertmanagerBatch(bad), auth);
       assert.equal(refused.status, 400);
-      assert.match(refused.json.error, /alerts\.999.*rate: must be a fraction between 0 and 1/);
-      assert.deepEqual(await errorRateSignals(h).then((c) => c.signals), 0);
+      assert.match(refused.json.error, /alerts\.999\): startsAt: must be an ISO-8601 date-time/);
+      assert.equal((await alertSignals(h)).signals, 0);
 
       const ok = await server.post('/webhooks/alerts', alertmanagerBatch(alerts), auth);
       assert.equal(ok.status, 202, JSON.stringify(ok.json));
@@ -181,19 +183,16 @@ describe('POST /webhooks/alerts', () => {
         [ok.json.received, ok.json.promotionsSignalled, ok.json.signalled, ok.json.ignored],
         [1000, 1, [h.workflowId], []],
       );
-      assert.deepEqual(
-        [ok.json.signals[0].workflowId, ok.json.signals[0].alerts, ok.json.signals[0].mostSevere],
-        [h.workflowId, 1000, 707],
-      );
+      assert.deepEqual(ok.json.signals, [
+        { workflowId: h.workflowId, service: 'notification-service', alerts: 1000, sent: 3 },
+      ]);
       const r = await h.result();
       assert.equal(r.outcome, 'rolled_back');
-      assert.equal(r.interruption?.kind, 'breach');
-      assert.equal(r.interruption?.kind === 'breach' && r.interruption.sample.rate, 0.5);
-      const history = await errorRateSignals(h);
+      assert.equal(r.interruption?.kind === 'alert' && r.interruption.alert.version, 'v2');
+      assert.equal((await state(h)).errorRate.alerts?.received, 3);
+      const history = await alertSignals(h);
       assert.equal(history.signals, 1);
-      const s = await state(h);
-      assert.equal(s.errorRate.samples, 1);
-      console.log(`1,000-alert request: ${history.signals} errorRate signal(s), ${history.events} history events`);
+      console.log(`1,000-alert request: ${history.signals} alert signal(s), ${history.events} history events`);
     });
   });
 
@@ -206,12 +205,12 @@ describe('POST /webhooks/alerts', () => {
         await untilStage(n, 'baking');
         await untilStage(s, 'baking');
         const alerts: Alert[] = [
-          ...range(300).map(() => ({ service: 'notification-service', error_rate: '0.0100' })),
-          ...range(300).map(() => ({ service: 'search-service', error_rate: '0.0101' })),
-          { service: 'notification-service', status: 'resolved', error_rate: '0.9' },
-          { service: 'search-service', status: 'resolved', error_rate: '0.9' },
-          { service: 'payment-service', error_rate: '0.9' },
-          { service: 'ghost-service', error_rate: '0.9' },
+          ...range(300).map(() => ({ service: 'notification-service', version: 'v1' })),
+          ...range(300).map(() => ({ service: 'search-service', environment: 'production' })),
+          { service: 'notification-service', status: 'resolved' as const },
+          { service: 'search-service', status: 'resolved' as const },
+          { service: 'payment-service' },
+          { service: 'ghost-service' },
         ];
         const ok = await server.post('/webhooks/alerts', alertmanagerBatch(alerts), auth);
         assert.equal(ok.status, 202, JSON.stringify(ok.json));
@@ -225,39 +224,43 @@ describe('POST /webhooks/alerts', () => {
           { reason: 'no promotion in flight', service: 'payment-service', alerts: [602] },
         ]);
         for (const h of [n, s]) {
-          assert.equal((await errorRateSignals(h)).signals, 1);
+          assert.equal((await alertSignals(h)).signals, 1);
           const st = await state(h);
-          assert.deepEqual([st.stage, st.errorRate.samples, st.errorRate.inconclusive], ['baking', 1, 0]);
+          assert.deepEqual([st.stage, st.errorRate.alerts?.received, st.errorRate.alerts?.ignored], ['baking', 1, 1]);
         }
-        assert.equal((await state(s)).errorRate.last?.rate, 0.0101);
+        assert.equal(
+          (await state(s)).errorRate.alerts?.recentIgnored[0].reason,
+          'the change is not running in production yet',
+        );
       } finally {
         await Promise.all([n.terminate('test over'), s.terminate('test over')]);
       }
     });
   });
 
-  test('after the promotion continued as new, a breach observed before that still outranks a newer healthy alert', async () => {
+  test('an alert firing since before the change was ready, still firing after a continue-as-new, rolls back and says so', async () => {
     const rig = createRig(env, { policy: { bakeHours: 1 } });
     await rig.run(async () => {
+      const firingSince = new Date(Date.now() - 3_600_000).toISOString(); // before the promotion started
       const h = await rig.start({}, { historyLimit: 100 });
       await untilStage(h, 'baking');
-      const breachSeenAt = new Date().toISOString(); // after staging was ready, before the continue-as-new
-      await new Promise((r) => setTimeout(r, 1100));
       await floodUntilContinued(h);
+      // Alertmanager repeats a firing alert with its first startsAt: it is not stale.
       const ok = await server.post(
         '/webhooks/alerts',
-        alertmanagerBatch([
-          { service: 'notification-service', error_rate: '0.5', request_count: '2000', startsAt: breachSeenAt },
-          { service: 'notification-service', error_rate: '0.01' },
-        ]),
+        alertmanagerBatch([{ service: 'notification-service', startsAt: firingSince }]),
         auth,
       );
       assert.equal(ok.status, 202, JSON.stringify(ok.json));
-      // The run that is listed started after the breach was seen; the promotion did not.
-      assert.deepEqual([ok.json.signalled, ok.json.signals[0].mostSevere], [[h.workflowId], 0]);
+      assert.deepEqual(ok.json.signalled, [h.workflowId]);
       const r = await h.result();
       assert.equal(r.outcome, 'rolled_back');
-      assert.equal(r.interruption?.kind === 'breach' && r.interruption.sample.rate, 0.5);
+      assert.equal(r.interruption?.kind, 'alert');
+      if (r.interruption?.kind !== 'alert') return;
+      assert.deepEqual(
+        [r.interruption.about, r.interruption.firingBeforeReady, r.interruption.alert.startsAt],
+        ['service-wide', true, firingSince],
+      );
     });
   });
 
@@ -267,32 +270,29 @@ describe('POST /webhooks/alerts', () => {
       const h = await rig.start();
       try {
         await untilStage(h, 'baking');
-        const resolved = range(500).map(() => ({
-          service: 'notification-service',
-          status: 'resolved' as const,
-          error_rate: '0.5',
-        }));
+        const resolved = range(500).map(() => ({ service: 'notification-service', status: 'resolved' as const }));
         const ok = await server.post('/webhooks/alerts', alertmanagerBatch(resolved), auth);
         assert.equal(ok.status, 202, JSON.stringify(ok.json));
         assert.deepEqual(
           [ok.json.received, ok.json.promotionsSignalled, ok.json.signalled, ok.json.ignored],
           [500, 0, [], [{ reason: 'resolved', service: 'notification-service', alerts: range(500) }]],
         );
+        const recovered = await server.post('/webhooks/alerts', datadog({ transition: 'Recovered' }), auth);
+        assert.deepEqual(recovered.json.ignored, [
+          { reason: 'resolved', service: 'notification-service', alerts: [0] },
+        ]);
         const ghosts = await server.post(
           '/webhooks/alerts',
-          alertmanagerBatch([
-            { service: 'ghost-service', error_rate: '0.5' },
-            { service: 'phantom-service', error_rate: '0.5' },
-          ]),
+          alertmanagerBatch([{ service: 'ghost-service' }, { service: 'phantom-service' }]),
           auth,
         );
         assert.deepEqual(
           [ghosts.status, ghosts.json.error],
           [422, 'service "ghost-service" is not declared in policy.services'],
         );
-        assert.equal((await errorRateSignals(h)).signals, 0);
+        assert.equal((await alertSignals(h)).signals, 0);
         const st = await state(h);
-        assert.deepEqual([st.stage, st.errorRate.samples], ['baking', 0]);
+        assert.deepEqual([st.stage, st.errorRate.alerts], ['baking', undefined]);
       } finally {
         await h.terminate('test over');
       }

@@ -13,6 +13,7 @@ import {
   approveSignal,
   approveUpdate,
   errorRateSignal,
+  alertSignal,
   queuePositionSignal,
   rejectSignal,
   rejectUpdate,
@@ -27,6 +28,7 @@ import {
   approvalRequestSchema,
   describeIssue,
   errorRateSampleSchema,
+  alertSignalSchema,
   rejectRequestSchema,
 } from '../payload-schemas';
 import { iso, type PromotionContext } from './context';
@@ -205,6 +207,16 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     if (!ctx.monitor || state.stage === 'ended' || state.stage === 'rolling_back') return;
     const breach = ctx.monitor.observe(parsed.data, Date.now());
     if (breach) ctx.interrupt(breach);
+  });
+  wf.setHandler(alertSignal, (raw) => {
+    const parsed = alertSignalSchema.safeParse(raw);
+    if (!parsed.success) {
+      ctx.refuse({ who: 'alert', action: 'alert', reason: describeIssue(parsed.error) });
+      return;
+    }
+    if (!ctx.monitor || state.stage === 'ended' || state.stage === 'rolling_back') return;
+    const verdict = ctx.monitor.observeAlerts(parsed.data, Date.now(), state.change.version);
+    if (verdict) ctx.interrupt(verdict);
   });
   wf.setHandler(slotGrantedSignal, () => {
     ctx.slot.granted = true;

@@ -14,6 +14,7 @@ import { awaitApproval, bake, canary, freeze, policyGate, production, queue, sta
 
 const OUTCOME_OF: Record<Interruption['kind'], Outcome> = {
   breach: 'rolled_back',
+  alert: 'rolled_back',
   silence: 'rolled_back',
   rejected: 'rejected',
   aborted: 'aborted',
