@@ -46,9 +46,11 @@ function rollbackStage(r: PromotionResult): string {
       ? i.sample.environment
       : i.kind === 'alert'
         ? i.alert.environment
-        : i.kind === 'silence' || i.kind === 'deploy_failed'
+        : i.kind === 'insufficient_evidence'
           ? i.environment
-          : undefined;
+          : i.kind === 'silence' || i.kind === 'deploy_failed'
+            ? i.environment
+            : undefined;
   if (env === 'staging') return 'bake';
   if (env === 'production') return r.approvals.length >= 2 ? 'production' : 'canary';
   return i.kind;

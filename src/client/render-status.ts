@@ -1,5 +1,6 @@
 // Human view of one promotion's state. Pure: state in, text out (times from the workflow's `now`).
 import { describeAlert } from '../common/alert-evidence';
+import { describeShortfall } from '../common/traffic-shortfall';
 import { formatDuration } from '../common/durations';
 import { formatRate, formatRise } from '../common/format';
 import type { PromotionView } from './promotion-view';
@@ -96,6 +97,8 @@ export function describeInterruption(i: NonNullable<PromotionState['interruption
         : `breach in ${i.sample.environment}: ${pct(i.sample.rate)} vs baseline ${pct(i.baselineUsed)} (${formatRise(i.risePercent)} > +${i.thresholdPercent}%)`;
     case 'alert':
       return `alert ${describeAlert(i)}`;
+    case 'insufficient_evidence':
+      return `rolled back: ${describeShortfall(i.watch, i)} (rollback.onInsufficientEvidence: rollback)`;
     case 'silence':
       return `no error-rate data from ${i.environment} for ${Math.round(i.silentMinutes)} min (since ${i.silentSince})`;
     case 'rejected':

@@ -1,14 +1,18 @@
 // The error-rate evidence in words, for every view (status, check run, Slack): each watch's
-// sequential test, a warning when samples came as rates only, and alerts not acted on.
+// sequential test, watches without the traffic to judge, a warning when samples came as rates
+// only, and alerts not acted on.
 import type { ErrorRateSummary } from '../workflows/messages';
+import { describeShortfall, describeWatch, type WatchName } from './traffic-shortfall';
 
-const WATCH_NAMES = { staging: 'staging bake', canary: 'canary', production: 'production watch' } as const;
+const WATCHES: WatchName[] = ['staging', 'canary', 'production'];
 
 /** One line per watch whose sequential test has seen samples, then the rate-only warning and ignored alerts, if any. */
 export function errorRateEvidenceLines(summary: ErrorRateSummary): string[] {
-  const lines = (Object.keys(WATCH_NAMES) as Array<keyof typeof WATCH_NAMES>)
-    .filter((w) => summary.tests?.[w])
-    .map((w) => `${WATCH_NAMES[w]}: ${summary.tests![w]}`);
+  const lines = WATCHES.filter((w) => summary.tests?.[w]).map((w) => `${describeWatch(w)}: ${summary.tests![w]}`);
+  for (const w of WATCHES) {
+    const s = summary.insufficient?.[w];
+    if (s) lines.push(describeShortfall(w, s));
+  }
   if (summary.rateOnly)
     lines.push(
       `${summary.rateOnly} sample${summary.rateOnly === 1 ? '' : 's'} carried rates only and were judged one by one (rolls back on noise): send counts (docs/monitoring.md)`,

@@ -19,3 +19,8 @@ export function formatRise(percent: number): string {
 export function formatMinutes(minutes: number): string {
   return formatDuration(minutes * MINUTE_MS);
 }
+
+/** 12,345: thousands separators by hand, no Intl (workflow code; its data may differ between workers). */
+export function formatCount(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}

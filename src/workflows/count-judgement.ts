@@ -6,6 +6,7 @@ import type { ErrorRateSample } from './messages';
 import {
   createSequentialTest,
   observe,
+  requestsForVerdict,
   watchAlpha,
   type Observation,
   type SequentialTestState,
@@ -81,4 +82,27 @@ export function risePercentOf(s: SequentialTestState): number {
   const base = baselineRateOf(s);
   if (base > 0) return (rate / base - 1) * 100;
   return rate > 0 ? Infinity : 0;
+}
+
+/** The rise a watch must have had the traffic to catch: a doubling of the error rate. */
+export const JUDGEABLE_RISE_PERCENT = 100;
+
+export interface EvidenceShortfall {
+  /** New-version requests the watch's test saw. */
+  requests: number;
+  /** About how many it needs to catch a doubling (requestsForVerdict; Infinity: never, at this baseline). */
+  needed: number;
+}
+
+/**
+ * Whether a watch's test saw too little traffic to have caught a doubling of the error rate. The
+ * baseline rate is taken at least rollback.baselineFloor: a spotless baseline is not "nothing to
+ * catch". Undefined when it saw enough.
+ */
+export function evidenceShortfall(test: SequentialTestState, baselineFloor: number): EvidenceShortfall | undefined {
+  const needed = requestsForVerdict(test, {
+    risePercent: JUDGEABLE_RISE_PERCENT,
+    baselineRate: Math.max(baselineRateOf(test), baselineFloor),
+  });
+  return test.requests >= needed ? undefined : { requests: test.requests, needed };
 }

@@ -10,7 +10,7 @@ import type {
   Interruption,
 } from './messages';
 import { judgeAlert } from './alert-verdict';
-import { hasCounts, judgeCounts, risePercentOf } from './count-judgement';
+import { evidenceShortfall, hasCounts, judgeCounts, risePercentOf } from './count-judgement';
 import type { SequentialTestState, Watch } from './sequential-breach-test';
 
 /** Everything a monitor knows, as data: what a run that continues as new hands to the next. */
@@ -26,6 +26,8 @@ export interface ErrorRateMonitorState {
   tests?: Partial<Record<Watch, SequentialTestState>>;
   /** Where each environment's last counted interval of a metrics-source watch ended (ms). */
   lastPollAt?: Partial<Record<Environment, number>>;
+  /** Each watch's traffic is judged when it ends (off when replaying older promotions). */
+  judgesTraffic?: boolean;
 }
 
 const toMap = (r: Partial<Record<Environment, number>> = {}) =>
@@ -47,12 +49,14 @@ export class ErrorRateMonitor {
   private readonly tests: Partial<Record<Watch, SequentialTestState>>;
   private readonly sequential: boolean;
   private readonly lastPollAt: Partial<Record<Environment, number>>;
+  private readonly judgesTraffic: boolean;
 
   constructor(
     private readonly rollback: BreachRule,
     private readonly judgeFromFirstReadiness = false,
     from?: ErrorRateMonitorState,
     sequential = false,
+    judgesTraffic = false,
   ) {
     this.summary = from ? { ...from.summary } : { samples: 0, inconclusive: 0, stale: 0 };
     this.readyAt = toMap(from?.readyAt);
@@ -61,6 +65,7 @@ export class ErrorRateMonitor {
     this.tests = { ...from?.tests };
     this.lastPollAt = { ...from?.lastPollAt };
     this.sequential = from ? !!from.sequential : sequential;
+    this.judgesTraffic = from ? !!from.judgesTraffic : judgesTraffic;
   }
 
   /** The monitor as data; `new ErrorRateMonitor(rule, s.judgeFromFirstReadiness, s)` is the same monitor. */
@@ -72,6 +77,7 @@ export class ErrorRateMonitor {
       lastEvidenceAt: Object.fromEntries(this.lastEvidenceAt),
       judgeFromFirstReadiness: this.judgeFromFirstReadiness,
       ...(this.sequential ? { sequential: true, tests: { ...this.tests }, lastPollAt: { ...this.lastPollAt } } : {}),
+      ...(this.judgesTraffic ? { judgesTraffic: true } : {}),
     };
   }
 
@@ -197,6 +203,22 @@ export class ErrorRateMonitor {
   /** The sequential test of `watch` so far, for a watch activity to go on with (sequential runs only). */
   testOf(watch: Watch): SequentialTestState | undefined {
     return this.tests[watch];
+  }
+
+  /**
+   * When `watch` ends: whether its test saw too little traffic to have caught a doubling of the
+   * error rate (recorded in the summary, for every view). A watch with no test (no samples with
+   * counts) is left to the silence rule; promotions started before this rule are never judged.
+   */
+  trafficShortfall(watch: Watch): { requests: number; needed: number | null } | undefined {
+    const test = this.tests[watch];
+    if (!this.judgesTraffic || !test) return undefined;
+    const s = evidenceShortfall(test, this.rollback.baselineFloor);
+    if (!s) return undefined;
+    // Infinity does not survive a payload: null is "no traffic would do, at this baseline".
+    const shortfall = { requests: s.requests, needed: Number.isFinite(s.needed) ? s.needed : null };
+    this.summary.insufficient = { ...this.summary.insufficient, [watch]: shortfall };
+    return shortfall;
   }
 
   /** Where `environment`'s last counted interval ended: the next watch's first interval starts there. */

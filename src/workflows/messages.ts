@@ -201,6 +201,15 @@ export type Interruption =
       /** It was already firing when the change became ready there (still firing after). */
       firingBeforeReady: boolean;
     }
+  /** A watch ended without the traffic to judge it, and rollback.onInsufficientEvidence is rollback. */
+  | {
+      kind: 'insufficient_evidence';
+      watch: 'staging' | 'canary' | 'production';
+      environment: Environment;
+      requests: number;
+      /** About how many requests the test needed to catch a doubling (null: none would, at this baseline). */
+      needed: number | null;
+    }
   | {
       kind: 'silence';
       environment: Environment;
@@ -256,6 +265,11 @@ export interface ErrorRateSummary {
   rateOnly?: number;
   /** Each watch's sequential breach test so far, in words (sequential-breach-test.ts). */
   tests?: Partial<Record<'staging' | 'canary' | 'production', string>>;
+  /**
+   * Watches that ended with too little traffic for their test to have caught a doubling of the
+   * error rate: requests seen, about how many it needed (rollback.onInsufficientEvidence decides).
+   */
+  insufficient?: Partial<Record<'staging' | 'canary' | 'production', { requests: number; needed: number | null }>>;
   /** Firing alerts received, and the ones not acted on with why (newest last, a few). */
   alerts?: { received: number; ignored: number; recentIgnored: Array<{ name: string; reason: string }> };
 }

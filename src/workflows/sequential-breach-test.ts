@@ -45,6 +45,7 @@
 // Assumptions (docs/monitoring.md): errors independent given the rates (Poisson); intervals
 // disjoint; request counts not chosen by looking at the errors. Version-specific bursts beyond
 // Poisson noise are evidence of a difference, and the test treats them as such.
+import { formatCount } from '../common/format';
 import { poissonUpperBound } from '../common/poisson-bound';
 
 /** θ = ln(r / r0) at which the mixture puts its weight; equal weights. */
@@ -228,8 +229,7 @@ export function breachThreshold(state: SequentialTestState): number {
   return -Math.log(sprtAlpha(state));
 }
 
-// Thousands separators by hand: no Intl in workflow code (its data may differ between workers).
-const fmt = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+const fmt = formatCount;
 const pct = (errors: number, requests: number) => (requests > 0 ? `${((100 * errors) / requests).toFixed(3)}%` : '–');
 const big = (x: number) =>
   x >= 1e6 ? x.toExponential(2) : x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toPrecision(2);

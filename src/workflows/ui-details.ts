@@ -3,6 +3,7 @@
 // was promoted or rolled back. Pure: called from workflow code and from the client at start.
 import { formatDuration } from '../common/durations';
 import { describeAlert } from '../common/alert-evidence';
+import { describeShortfall } from '../common/traffic-shortfall';
 import { formatRate, formatRise } from '../common/format';
 import type { Change, PromotionState } from './messages';
 
@@ -37,6 +38,7 @@ export function promotionDetails(s: PromotionState, nowMs: number): string {
       `breach in ${i.sample.environment}: ${formatRate(i.sample.rate)} vs ${formatRate(i.baselineUsed)} (${formatRise(i.risePercent)})`,
     );
   else if (i?.kind === 'alert') lines.push(`alert ${describeAlert(i)}`);
+  else if (i?.kind === 'insufficient_evidence') lines.push(describeShortfall(i.watch, i));
   else if (i?.kind === 'silence') lines.push(`no error-rate data from ${i.environment} since ${i.silentSince}`);
   else if (i?.kind === 'rejected' || i?.kind === 'aborted') lines.push(`${i.kind} by ${i.by}: ${i.reason}`);
   else if (i?.kind === 'approval_timeout') lines.push(`no approval within ${i.hours} h`);

@@ -91,6 +91,7 @@ export interface PolicyOverrides {
   maxSilenceMinutes?: number;
   maxServicesInFlight?: number;
   maxStartsPerHour?: number;
+  onInsufficientEvidence?: 'rollback' | 'hold';
   /** Replaces the services list (YAML list items, indented two spaces). */
   services?: string;
   extra?: string;
@@ -111,7 +112,7 @@ bake: { minHours: ${bake}${bake < 24 ? ', allowShortBake: true' : ''} }
 canary: { percent: 10, minMinutes: ${o.canaryMinutes ?? 30} }
 production: { watchMinutes: ${o.productionWatchMinutes ?? 30} }
 approval: { timeoutHours: ${o.approvalTimeoutHours ?? 72} }
-rollback: { thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001 }
+rollback: { thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001${o.onInsufficientEvidence ? `, onInsufficientEvidence: ${o.onInsufficientEvidence}` : ''} }
 monitoring: { maxSilenceMinutes: ${o.maxSilenceMinutes ?? 60} }
 blastRadius: { maxServicesInFlight: ${o.maxServicesInFlight ?? 1}, maxStartsPerHour: ${o.maxStartsPerHour ?? 5} }
 services:

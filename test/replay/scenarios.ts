@@ -5,7 +5,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { feed, sendSample, untilStage, type PolicyOverrides } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 import { floodUntilContinued } from '../helpers/runs';
-import { abortUpdate, approveUpdate } from '../../src/workflows/messages';
+import { abortUpdate, alertSignal, approveUpdate } from '../../src/workflows/messages';
 
 export interface Scenario {
   name: string;
@@ -50,6 +50,34 @@ export const SCENARIOS: Scenario[] = [
       const baseline = { baselineErrors: 90, baselineRequests: 9_000 };
       await feed(env, h, { stop: untilStage('canary'), counts: { errors: 10, requests: 1_000, ...baseline } });
       await feed(env, h, { stop: () => false, stepMinutes: 1, counts: { errors: 30, requests: 1_000, ...baseline } });
+    },
+  },
+  {
+    // A canary too quiet to judge (patch insufficient-evidence): rolled back when its watch ends.
+    name: 'rolled-back-for-insufficient-traffic-in-canary',
+    outcome: 'rolled_back',
+    async drive(env, h) {
+      const baseline = { baselineErrors: 90, baselineRequests: 9_000 };
+      await feed(env, h, { stop: untilStage('canary'), counts: { errors: 10, requests: 1_000, ...baseline } });
+      const quiet = { errors: 0, requests: 20, baselineErrors: 2, baselineRequests: 180 };
+      await feed(env, h, { stop: () => false, stepMinutes: 1, counts: quiet });
+    },
+  },
+  {
+    // A firing alert about the change's version in the canary: the alerting system's verdict.
+    name: 'rolled-back-by-alert-in-canary',
+    outcome: 'rolled_back',
+    async drive(env, h) {
+      const baseline = { baselineErrors: 90, baselineRequests: 9_000 };
+      await feed(env, h, { stop: untilStage('canary'), counts: { errors: 10, requests: 1_000, ...baseline } });
+      const startsAt = new Date(await env.currentTimeMs()).toISOString();
+      await h.signal(alertSignal, {
+        alerts: [
+          { environment: 'production', name: 'ErrorRateHigh', source: 'alertmanager', startsAt, version: 'v1' },
+          { environment: 'production', name: 'ErrorRateHigh', source: 'alertmanager', startsAt, version: 'v2' },
+        ],
+      });
+      await feed(env, h, { stop: () => false, stepMinutes: 1, counts: { errors: 100, requests: 10_000, ...baseline } });
     },
   },
   {

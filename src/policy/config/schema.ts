@@ -114,6 +114,11 @@ export const policySchema = z
          * whole promotion, however often samples arrive (samples with counts; docs/monitoring.md).
          */
         falseRollbackRate: z.number().gt(0).max(0.2).default(0.01),
+        /**
+         * A watch that ends with too little traffic for its sequential test to have caught a doubling
+         * of the error rate: `rollback` (as silence does) or `hold` (go on; every view says so).
+         */
+        onInsufficientEvidence: z.enum(['rollback', 'hold']).default('rollback'),
         /** How long a restore is retried before the promotion ends rollback_failed and waits for a human. */
         maxRetryMinutes: z
           .number()
@@ -127,6 +132,7 @@ export const policySchema = z
         minRequestCount: 100,
         baselineFloor: 0.001,
         falseRollbackRate: 0.01,
+        onInsufficientEvidence: 'rollback',
         maxRetryMinutes: 30,
       }),
     monitoring: monitoringSchema.default({ maxSilenceMinutes: 10, intervalSeconds: 60 }),

@@ -15,6 +15,7 @@ import { awaitApproval, bake, canary, freeze, policyGate, production, queue, sta
 const OUTCOME_OF: Record<Interruption['kind'], Outcome> = {
   breach: 'rolled_back',
   alert: 'rolled_back',
+  insufficient_evidence: 'rolled_back',
   silence: 'rolled_back',
   rejected: 'rejected',
   aborted: 'aborted',

@@ -129,6 +129,7 @@ export async function policyGate(ctx: PromotionContext): Promise<GatedContext | 
     wf.patched('late-canary-evidence'),
     undefined,
     wf.patched('sequential-breach-test'),
+    wf.patched('insufficient-evidence'),
   );
   // Only policies with a metrics source schedule the watch activity; older histories never had one.
   ctx.metricsWatch =
@@ -223,9 +224,22 @@ export async function bake(ctx: GatedContext): Promise<void> {
       safePoint: true,
     }),
   );
+  judgeTraffic(ctx, 'staging', 'staging');
   evidence.bakeEndedAt = Date.now();
 }
 bake.resumesIn = 'baking' as const;
+
+/**
+ * A watch that ended with too little traffic for its test to have caught a doubling of the error
+ * rate is no evidence of health: rollback.onInsufficientEvidence rolls back (as silence does) or
+ * holds on, with the shortfall in every view for the approvers (the monitor's summary).
+ */
+function judgeTraffic(ctx: GatedContext, watch: 'staging' | 'canary' | 'production', environment: Environment): void {
+  const shortfall = ctx.monitor.trafficShortfall(watch);
+  if (!shortfall || ctx.settings.rollback.onInsufficientEvidence === 'hold') return;
+  ctx.interrupt({ kind: 'insufficient_evidence', watch, environment, ...shortfall });
+  throw new Interrupted();
+}
 
 /** A planned-operation window holds the deploy; staging stays watched. */
 export async function freeze(ctx: GatedContext): Promise<void> {
@@ -279,6 +293,7 @@ export async function canary(ctx: GatedContext): Promise<void> {
       safePoint: true,
     }),
   );
+  judgeTraffic(ctx, 'canary', 'production');
   ctx.evidence.canaryClean = true;
 }
 canary.resumesIn = 'canary' as const;
@@ -357,6 +372,7 @@ export async function production(ctx: GatedContext): Promise<void> {
       safePoint: true,
     }),
   );
+  judgeTraffic(ctx, 'production', 'production');
 }
 production.resumesIn = 'production' as const;
 

@@ -82,3 +82,13 @@ test('broken YAML is a PolicyError naming the problem, not a crash', () => {
 test('the hash changes with any byte of the file, so promotions record exactly which rules applied', () => {
   assert.notEqual(parsePolicy(minimal).hash, parsePolicy(`${minimal}\n`).hash);
 });
+
+test('rollback.onInsufficientEvidence: rollback by default, hold on request, anything else refused naming it', () => {
+  assert.equal(parsePolicy(minimal).policy.rollback.onInsufficientEvidence, 'rollback');
+  assert.equal(
+    parsePolicy(`${minimal}rollback: { onInsufficientEvidence: hold }\n`).policy.rollback.onInsufficientEvidence,
+    'hold',
+  );
+  const [p] = problems(`${minimal}rollback: { onInsufficientEvidence: wait }\n`);
+  assert.match(p, /^rollback\.onInsufficientEvidence: .*"rollback"\|"hold"/);
+});

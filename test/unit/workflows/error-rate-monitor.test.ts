@@ -214,3 +214,50 @@ describe('errorRate payload: counts, or rates as before', () => {
     );
   });
 });
+
+describe('error-rate monitor: was there the traffic to judge a watch?', () => {
+  const quietCanary = (m: ErrorRateMonitor, minutes: number, baselineErrors: number) => {
+    m.deployed('production', T0);
+    for (let i = 1; i <= minutes; i++)
+      m.observe(
+        counts('production', T0 + i * MIN, { errors: 0, requests: 20, baselineErrors, baselineRequests: 180 }),
+        T0 + i * MIN,
+      );
+  };
+
+  test('a quiet canary falls short, recorded with how many requests a doubling needs; enough traffic does not', () => {
+    const m = new ErrorRateMonitor(rule, true, undefined, true, true);
+    quietCanary(m, 30, 2);
+    const s = m.trafficShortfall('canary');
+    expect(s?.requests).toBe(600);
+    expect(s?.needed).toBeGreaterThan(2_000);
+    expect(m.summary.insufficient?.canary).toEqual(s);
+    // The same canary for ten hours has seen the requests it needed.
+    const long = new ErrorRateMonitor(rule, true, undefined, true, true);
+    quietCanary(long, 600, 2);
+    expect(long.trafficShortfall('canary')).toBeUndefined();
+    expect(long.summary.insufficient).toBeUndefined();
+  });
+
+  test('a spotless stable version is judged at the baseline floor, not "nothing to catch"', () => {
+    const m = new ErrorRateMonitor(rule, true, undefined, true, true);
+    quietCanary(m, 30, 0);
+    const s = m.trafficShortfall('canary');
+    // At 0.1 % a doubling takes far more than at 1 %, but some finite amount of traffic does it.
+    expect(s?.needed).toBeGreaterThan(20_000);
+    expect(Number.isFinite(s?.needed)).toBe(true);
+  });
+
+  test('not judged: promotions started before the rule, watches with no counted samples, and across continue-as-new it stays on', () => {
+    const before = new ErrorRateMonitor(rule, true, undefined, true, false);
+    quietCanary(before, 30, 2);
+    expect(before.trafficShortfall('canary')).toBeUndefined();
+    const none = new ErrorRateMonitor(rule, true, undefined, true, true);
+    none.deployed('staging', T0);
+    expect(none.trafficShortfall('staging')).toBeUndefined();
+    const m = new ErrorRateMonitor(rule, true, undefined, true, true);
+    quietCanary(m, 30, 2);
+    const continued = new ErrorRateMonitor(rule, true, m.state);
+    expect(continued.trafficShortfall('canary')?.requests).toBe(600);
+  });
+});
