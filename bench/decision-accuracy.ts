@@ -59,6 +59,7 @@ interface JobResult {
   oldAt: number[];
   oldSilence: number;
   newAt: number[];
+  newShort: number;
 }
 
 function runJob(job: Job): JobResult {
@@ -67,13 +68,15 @@ function runJob(job: Job): JobResult {
   const oldAt: number[] = [];
   const newAt: number[] = [];
   let oldSilence = 0;
+  let newShort = 0;
   for (let i = 0; i < job.n; i++) {
     const o = traffic.run(random);
     oldAt.push(o.oldAt);
     newAt.push(o.newAt);
     if (o.oldSilence) oldSilence++;
+    if (o.newShort) newShort++;
   }
-  return { id: job.id, oldAt, oldSilence, newAt };
+  return { id: job.id, oldAt, oldSilence, newAt, newShort };
 }
 
 export interface Cell {
@@ -85,6 +88,8 @@ export interface Cell {
   oldRolledBack: number;
   oldSilence: number;
   newRolledBack: number;
+  /** Promotions with a watch too quiet to judge (no breach): rolled back by the default policy, not with `hold`. */
+  newShort: number;
   /** Minutes to rollback (from staging readiness, or from the canary's start for `production`). */
   oldMedian: number;
   oldP95: number;
@@ -118,6 +123,7 @@ function cell(job: Job, r: JobResult): Cell {
     oldRolledBack: caught(old),
     oldSilence: r.oldSilence / job.n,
     newRolledBack: caught(neu),
+    newShort: r.newShort / job.n,
     oldMedian: quantile(old, 0.5),
     oldP95: quantile(old, 0.95),
     newMedian: quantile(neu, 0.5),
@@ -155,6 +161,7 @@ async function runAll(list: Job[], workers: number): Promise<Map<number, JobResu
       prev.oldAt.push(...r.oldAt);
       prev.newAt.push(...r.newAt);
       prev.oldSilence += r.oldSilence;
+      prev.newShort += r.newShort;
     }
   };
   if (workers <= 1) {
@@ -219,13 +226,13 @@ export function wilson(k: number, n: number): [number, number] {
 
 export function healthyTable(cells: Cell[]): string {
   const lines = [
-    '| true error rate | production rps | old rule: rolled back (of which silence) | new rule: rolled back [95 % CI] |',
-    '|---|---|---|---|',
+    '| true error rate | production rps | old rule: rolled back (of which silence) | new rule: false alarms [95 % CI] | new rule: a watch too quiet to judge |',
+    '|---|---|---|---|---|',
   ];
   for (const c of cells) {
     const [lo, hi] = wilson(Math.round(c.newRolledBack * c.n), c.n);
     lines.push(
-      `| ${rateText(c.setting.rate)} | ${c.setting.rps} | ${pct(c.oldRolledBack)} (${pct(c.oldSilence)}) | ${pct(c.newRolledBack)} [${pct(lo)}, ${pct(hi)}] |`,
+      `| ${rateText(c.setting.rate)} | ${c.setting.rps} | ${pct(c.oldRolledBack)} (${pct(c.oldSilence)}) | ${pct(c.newRolledBack)} [${pct(lo)}, ${pct(hi)}] | ${pct(c.newShort)} |`,
     );
   }
   return lines.join('\n');

@@ -13,6 +13,7 @@ import {
   watchAlpha,
   type SequentialTestState,
 } from '../../src/workflows/sequential-breach-test';
+import { evidenceShortfall } from '../../src/workflows/count-judgement';
 import { PoissonSampler, type Random } from './poisson-sampler';
 
 /** The promotion, in one-minute samples (the watch's default cadence). */
@@ -45,6 +46,11 @@ export interface Outcome {
   oldAt: number;
   oldSilence: boolean;
   newAt: number;
+  /**
+   * A watch ended (staging bake, canary watch, production watch) with too little traffic for its
+   * test to have caught a doubling, before any breach: rollback.onInsufficientEvidence decides.
+   */
+  newShort: boolean;
 }
 
 /** Samplers for one setting and one true rise, built once and reused for every promotion. */
@@ -108,6 +114,7 @@ export class PromotionTraffic {
         thresholdPercent: OLD_RULE.thresholdPercent,
         alpha: watchAlpha(FALSE_ROLLBACK_RATE, watch),
         preDeployBaseline: { errors, requests },
+        baselineFloor: OLD_RULE.baselineFloor,
       });
       cache.set(errors, s);
     }
@@ -116,7 +123,7 @@ export class PromotionTraffic {
 
   /** One promotion; stops as soon as both rules have decided. */
   run(random: Random): Outcome {
-    const out: Outcome = { oldAt: Infinity, oldSilence: false, newAt: Infinity };
+    const out: Outcome = { oldAt: Infinity, oldSilence: false, newAt: Infinity, newShort: false };
     const pm = this.perMinute;
     let minute = 0;
     const old = new OldRule(this.sample);
@@ -172,6 +179,9 @@ export class PromotionTraffic {
       if (out.oldAt === Infinity) old.poll(out, start + t, x, n, baselineRate);
       if (decided(out)) return;
     }
+    // Only the requests and the baseline matter to the shortfall, not the errors seen.
+    if (out.newAt === Infinity && evidenceShortfall({ ...test, requests: minutes * n }, OLD_RULE.baselineFloor))
+      out.newShort = true;
   }
 
   /** Canary watch and approval wait: one test against the stable version of the same minutes. */
@@ -180,9 +190,20 @@ export class PromotionTraffic {
     const threshold = breachThreshold(this.canaryTest);
     const ll = this.ll.fill(0);
     old.ready('production');
+    let stableErrors = 0;
     for (let t = 1; t <= CANARY_MINUTES + APPROVAL_WAIT_MINUTES; t++) {
       const x = this.draw.canary.draw(random);
       const y = this.draw.stable.draw(random);
+      stableErrors += y;
+      // The canary's traffic is judged when its watch ends, before the approval wait.
+      if (t === CANARY_MINUTES + 1 && out.newAt === Infinity) {
+        const sofar = {
+          requests: CANARY_MINUTES * n,
+          baselineErrors: stableErrors - y,
+          baselineRequests: CANARY_MINUTES * m,
+        };
+        if (evidenceShortfall({ ...this.canaryTest, ...sofar }, OLD_RULE.baselineFloor)) out.newShort = true;
+      }
       if (out.newAt === Infinity) {
         const max = accumulate(ll, 'concurrent', this.r0, x, n, y, m, 0);
         if (breaches(ll, threshold, max)) out.newAt = start + t;
