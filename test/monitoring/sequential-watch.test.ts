@@ -20,7 +20,9 @@ let exporter: TestExporter;
 let prom: PrometheusServer;
 
 function traffic(canaryErrorRatio: number) {
-  exporter.set({ service: SVC, environment: 'staging', version: 'v2', rps: 500, errorRatio: 0.01, noiseSeed: 1 });
+  // Staging busy enough that its 12 s bake can catch a doubling at α = 0.001 (a quieter one is
+  // rolled back as too quiet to judge: rollback.onInsufficientEvidence).
+  exporter.set({ service: SVC, environment: 'staging', version: 'v2', rps: 5000, errorRatio: 0.01, noiseSeed: 1 });
   exporter.set({ service: SVC, environment: 'production', version: 'v1', rps: 2000, errorRatio: 0.01, noiseSeed: 2 });
   exporter.set({
     service: SVC,

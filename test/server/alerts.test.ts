@@ -85,9 +85,20 @@ async function alertSignals(h: WorkflowHandle) {
   return { signals: signals.length, events: events.length };
 }
 
+/**
+ * Waits up to a minute for `stage`. On a loaded machine the first workflow task (loading the
+ * bundle) can outlast its timeout; the query that waits on it then fails, and is asked again.
+ */
 async function untilStage(h: WorkflowHandle, stage: string) {
-  for (let i = 0; i < 100 && (await state(h)).stage !== stage; i++) await new Promise((r) => setTimeout(r, 100));
-  assert.equal((await state(h)).stage, stage);
+  const deadline = Date.now() + 60_000;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    const s = await state(h).catch((err: Error) => ({ stage: `query failed: ${err.message}` }));
+    if (s.stage === stage) return;
+    last = s.stage;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`still ${last}, not ${stage}, after 60 s`);
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
