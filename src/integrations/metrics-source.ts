@@ -123,3 +123,15 @@ export function countsReadingOf(q: MetricsQuery, raw: RawCounts, source: string)
 
 /** The metrics source a policy's monitoring section configures (undefined: none, signals only). */
 export type MetricsSourceFactory = (monitoring: MonitoringSettings) => MetricsSource | undefined;
+
+/**
+ * Every query of one poll, settled before the poll returns: with Promise.all a failed poll would
+ * return at its first failure while the client went on retrying the others in the background,
+ * piling requests onto a struggling source. Rejects with the first failure, in query order.
+ */
+export async function allQueries<T>(queries: Array<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(queries);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
+}

@@ -6,6 +6,7 @@ import { client, v1 } from '@datadog/datadog-api-client';
 import type { DatadogSourceSettings } from '../../policy/config/monitoring-schema';
 import { renderQuery, type QueryTemplate } from '../../policy/config/query-template';
 import {
+  allQueries,
   countsReadingOf,
   queryVars,
   readingOf,
@@ -85,7 +86,7 @@ export function createDatadogSource(
     // canary's is the stable version over the same interval (the sequential test's two modes).
     const ready = Math.floor(q.readyAt / 1000);
     const baseline = q.target === 'canary' ? interval : ([ready - settings.preDeployWindowSeconds, ready] as const);
-    const [errors, requests, baselineErrors, baselineRequests] = await Promise.all([
+    const [errors, requests, baselineErrors, baselineRequests] = await allQueries([
       total(render(c.errors), ...interval),
       total(render(c.requests), ...interval),
       total(render(c.baselineErrors), ...baseline),
@@ -103,7 +104,7 @@ export function createDatadogSource(
         const render = (t: QueryTemplate) => renderQuery(t, q.target, vars, escapeDatadogTag);
         if (settings.countQueries) return await readCounts(settings.countQueries, q, render);
         // The schema requires all three rate queries when there are no countQueries.
-        const [rate, baseline, requestCount] = await Promise.all([
+        const [rate, baseline, requestCount] = await allQueries([
           newestPoint(render(settings.errorRateQuery!), q.at),
           newestPoint(render(settings.baselineQuery!), q.at),
           newestPoint(render(settings.requestCountQuery!), q.at),

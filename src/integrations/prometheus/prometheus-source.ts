@@ -3,6 +3,7 @@
 import type { PrometheusSourceSettings } from '../../policy/config/monitoring-schema';
 import { renderQuery, type QueryTemplate } from '../../policy/config/query-template';
 import {
+  allQueries,
   countsReadingOf,
   queryVars,
   readingOf,
@@ -76,13 +77,13 @@ export function createPrometheusSource(
       try {
         const c = settings.countQueries;
         if (c) {
-          const [errors, requests, baselineErrors, baselineRequests] = await Promise.all(
+          const [errors, requests, baselineErrors, baselineRequests] = await allQueries(
             [c.errors, c.requests, c.baselineErrors, c.baselineRequests].map(ask),
           );
           return countsReadingOf(q, { errors, requests, baselineErrors, baselineRequests }, name);
         }
         // The schema requires all three rate queries when there are no countQueries.
-        const [rate, baseline, requestCount] = await Promise.all(
+        const [rate, baseline, requestCount] = await allQueries(
           [settings.errorRateQuery, settings.baselineQuery, settings.requestCountQuery].map(ask),
         );
         return readingOf(q, { rate, baseline, requestCount }, name);
