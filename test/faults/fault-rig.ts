@@ -85,8 +85,8 @@ async function canConnect(address: string): Promise<boolean> {
 }
 
 export async function startDevServer(dir: string): Promise<DevServerProcess> {
-  const port = await freePort();
-  const address = `127.0.0.1:${port}`;
+  let port = await freePort();
+  let address = `127.0.0.1:${port}`;
   const dbFile = join(dir, 'temporal.db');
   const logFile = join(dir, 'temporal.log');
   const binary = resolve(REPO_ROOT, '.tools/py/bin/temporal');
@@ -118,15 +118,14 @@ export async function startDevServer(dir: string): Promise<DevServerProcess> {
       child = c;
       c.stdout!.on('data', (d) => appendFileSync(logFile, d));
       c.stderr!.on('data', (d) => appendFileSync(logFile, d));
-      await waitFor(
-        `dev server on ${address}`,
-        async () => {
-          if (c.exitCode !== null) throw new Error(`temporal exited with ${c.exitCode}; see ${logFile}`);
-          return (await canConnect(address)) || undefined;
-        },
-        90_000,
-        300,
-      );
+      // Not waitFor: an exit must end the wait at once, not after its deadline.
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        if (c.exitCode !== null) throw new ServerExited(c.exitCode, logFile);
+        if (await canConnect(address)) return;
+        if (Date.now() > deadline) throw new Error(`dev server on ${address} not reached after 90 s; see ${logFile}`);
+        await sleep(300);
+      }
     },
     async stop(signal = 'SIGKILL') {
       if (!child) return;
@@ -145,8 +144,34 @@ export async function startDevServer(dir: string): Promise<DevServerProcess> {
       await server.stop('SIGKILL'); // a throwaway database: no graceful shutdown to wait for
     },
   };
-  await server.start();
-  return server;
+  // The ports were free when picked, not necessarily when the server binds them (other tests start
+  // servers too): a first start that exits at once is tried again on new ports, with a fresh file.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await server.start();
+      return server;
+    } catch (err) {
+      if (!(err instanceof ServerExited) || attempt === 3) throw err;
+      appendFileSync(logFile, `\n--- attempt ${attempt} exited at once; retrying on new ports ---\n`);
+      rmSync(dbFile, { force: true });
+      port = await freePort();
+      address = `127.0.0.1:${port}`;
+      server.address = address;
+    }
+  }
+}
+
+/** The dev server process ended while it was awaited; the message carries its log's end (the dir may be gone by the report). */
+class ServerExited extends Error {
+  constructor(code: number, logFile: string) {
+    let tail = '';
+    try {
+      tail = readFileSync(logFile, 'utf8').slice(-600);
+    } catch {
+      tail = '(no log)';
+    }
+    super(`temporal exited with ${code}; ${logFile} ends: ${tail}`);
+  }
 }
 
 /** Removes a fault test's temporary directory unless AIRLOCK_KEEP_FAULT_DIRS asks to keep it for a post-mortem. */
