@@ -94,6 +94,8 @@ const OBJECT_RULES = new Set([
   'vacuous-memory-limit',
   'vacuous-probe',
   'unparseable',
+  'sensitive-networking',
+  'sensitive-secrets',
 ]);
 
 const helmTemplate = `apiVersion: apps/v1
@@ -133,10 +135,15 @@ patches: [{ path: memory.yaml }]
 
 const WAYS: Files = {
   'charts/web/Chart.yaml': 'apiVersion: v2\nname: web\nversion: 0.1.0\nkubeVersion: ">= 1.30.0-0"\n',
-  'charts/web/values.yaml': 'replicas: 3\nmemory: 512Mi\nfailureThreshold: 3\ncache: false\n',
+  'charts/web/values.yaml': 'replicas: 3\nmemory: 512Mi\nfailureThreshold: 3\ncache: false\nserviceType: ClusterIP\n',
   'charts/web/values-staging.yaml': 'replicas: 3\n',
   'charts/web/values-production.yaml': 'replicas: 3\n',
   'charts/web/templates/deployment.yaml': helmTemplate,
+  'charts/web/templates/service.yaml': `apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: shop }
+spec: { type: {{ .Values.serviceType }}, selector: { app: web }, ports: [{ port: 80 }] }
+`,
   'k8s/web/base/kustomization.yaml': 'resources: [deployment.yaml]\n',
   'k8s/web/base/deployment.yaml': stringify(workload({ containers: [app()] })),
   'k8s/web/overlays/staging/kustomization.yaml': 'resources: [../../base]\n',
@@ -163,6 +170,13 @@ const waysPolicy = parsePolicy(
   }),
   'ways-policy',
 ).policy;
+
+const webService = (type: string) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: 'web', namespace: 'shop' },
+  spec: { type, selector: { app: 'web' }, ports: [{ port: 80 }] },
+});
 
 interface Way {
   edit: string;
@@ -193,6 +207,13 @@ const WAYS_OF_EDITING: Way[] = [
     service: 'web-helm',
     files: { 'charts/web/values-production.yaml': 'replicas: 3\ncache: true\n' },
     plain: [workload({ containers: [app()] }), workload({ containers: [app(), NO_LIMIT_NO_PROBES] })],
+    file: 'charts/web/values-production.yaml',
+  },
+  {
+    edit: 'Helm values: the Service made type LoadBalancer (exposed outside the cluster)',
+    service: 'web-helm',
+    files: { 'charts/web/values-production.yaml': 'replicas: 3\nserviceType: LoadBalancer\n' },
+    plain: [webService('ClusterIP'), webService('LoadBalancer')],
     file: 'charts/web/values-production.yaml',
   },
   {
@@ -267,7 +288,7 @@ describe('each way of writing an edit is judged like the plain YAML edit', () =>
       for (const f of findings.filter((f) => OBJECT_RULES.has(f.rule))) {
         assert.equal(f.file, way.file, JSON.stringify(f));
         if (/^(staging|production) render/.test(f.message))
-          assert.match(f.message, /^(staging|production) render, Deployment shop\/web \(from [^)]*\): /);
+          assert.match(f.message, /^(staging|production) render, (Deployment|Service) shop\/web \(from [^)]*\): /);
       }
     });
   }

@@ -20,6 +20,19 @@ function newImage(obj: Record<string, unknown>): Record<string, unknown> {
   return obj;
 }
 
+const service = (type: string) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: 'web', namespace: 'shop' },
+  spec: { type, selector: { app: 'web' }, ports: [{ port: 80 }] },
+});
+const configMap = (data: Record<string, string>) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'web-config', namespace: 'shop' },
+  data,
+});
+
 const EDITS: [string, Record<string, unknown>, Record<string, unknown>][] = [
   [
     'liveness failureThreshold 3 -> 1',
@@ -32,6 +45,17 @@ const EDITS: [string, Record<string, unknown>, Record<string, unknown>][] = [
     'a container added with no limit and no probes',
     workload({ containers: [app()] }),
     workload({ containers: [app(), { name: 'cache', probes: false }] }),
+  ],
+  ['a Service made type LoadBalancer', service('ClusterIP'), service('LoadBalancer')],
+  [
+    'a GitHub token written into a ConfigMap',
+    configMap({ LOG_LEVEL: 'info' }),
+    configMap({ LOG_LEVEL: 'info', GITHUB: `ghp_${'a1B2'.repeat(9)}` }),
+  ],
+  [
+    'an image tag in namespace production',
+    workload({ namespace: 'production', containers: [app()] }),
+    newImage(workload({ namespace: 'production', containers: [app()] })),
   ],
   [
     'nothing the rules judge (an image tag)',
@@ -59,6 +83,9 @@ describe('rendered objects are judged like the manifest edit they amount to', ()
       const fromRender = await checkRendered(policy, [rendered(before, after)], { now: OUTSIDE_WINDOWS });
       assert.deepEqual(verdicts(fromRender), verdicts(plain));
       if (edit.startsWith('nothing')) assert.deepEqual(plain, []);
+      // The sensitive categories are judged on objects too, not only on the files.
+      else if (/LoadBalancer|token|production/.test(edit))
+        assert.match(verdicts(fromRender).join(), /^sensitive-(networking|secrets|production) /);
       else assert.notDeepEqual(plain, [], 'the edit must be something the rules see');
     });
   }

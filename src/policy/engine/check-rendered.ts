@@ -1,8 +1,10 @@
 // The gate on what will be applied: the objects an environment renders at the base and at the head
 // commit (kustomize, Helm, manifests; src/integrations/render), judged by the same object rules as a
 // plain manifest edit. A Helm values edit that sets a liveness threshold to 1 or quadruples memory,
-// or a kustomize `replicas:` field, is then a finding like the YAML edit it amounts to, naming the
-// rendered object and the file that produced it. Pure: renders come in, findings go out.
+// makes a Service a LoadBalancer or puts a token in a ConfigMap, or a kustomize `replicas:` field,
+// is then a finding like the YAML edit it amounts to, naming the rendered object and the file that
+// produced it. Each object is a file of its own, so only objects the change alters are judged.
+// Pure: renders come in, findings go out.
 import { stringify } from 'yaml';
 import type { Policy } from '../config/schema';
 import type { FileTree } from './change-files';
@@ -13,6 +15,7 @@ import { livenessProbeRule } from './rules/liveness-probe';
 import { memoryRule } from './rules/memory';
 import { plannedOperationRule } from './rules/planned-operation';
 import { replicasRule } from './rules/replicas';
+import { sensitiveRule } from './rules/sensitive';
 import { vacuousRule } from './rules/vacuous';
 
 /** One rendered object and the repository file that produced it (the tool's origin). */
@@ -41,10 +44,19 @@ export interface RenderedCheckOptions {
 }
 
 /** The rules that judge an object's content (paths, sizes and reach are judged on the files). */
-export const OBJECT_RULES = [livenessProbeRule, memoryRule, replicasRule, plannedOperationRule, vacuousRule];
+export const OBJECT_RULES = [
+  livenessProbeRule,
+  memoryRule,
+  replicasRule,
+  plannedOperationRule,
+  vacuousRule,
+  sensitiveRule,
+];
 
+// One file per object, named in a single segment: a namespace or object called "production" is
+// judged by its namespace (as in a manifest), never as a production directory it does not live in.
 const pathOf = (d: RenderedDoc) =>
-  `rendered/${d.object.kind ?? 'Object'}/${d.object.metadata?.namespace ?? '-'}/${d.object.metadata?.name ?? '-'}.yaml`;
+  `rendered/${d.object.kind ?? 'Object'}~${d.object.metadata?.namespace ?? '-'}~${d.object.metadata?.name ?? '-'}.yaml`;
 
 function treeOf(docs: RenderedDoc[]): FileTree {
   const files = new Map(docs.map((d) => [pathOf(d), stringify(d.object)]));
