@@ -22,6 +22,7 @@ import {
 } from './deployer';
 import { renderKubernetes } from './render';
 import { applyObjects } from './kubernetes/object-set-apply';
+import { describeAutoscaled, yieldReplicasToAutoscalers } from './kubernetes/object-set-autoscaled';
 import { canaryObjects } from './kubernetes/object-set-canary';
 import { createObjectSetClient } from './kubernetes/object-set-client';
 import { deleteObjects } from './kubernetes/object-set-deletion';
@@ -109,8 +110,12 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
     };
   };
   const render = async (...args: Parameters<typeof renderSet>) => (await renderSet(...args)).desired;
-  /** The head render of `service` as an object set, and what the change removes (the base had, the head has not). */
+  /**
+   * The head render of `service` as an object set (workloads an HPA scales at their live count),
+   * and what the change removes (the base had, the head has not).
+   */
   const changeSet = async (
+    kc: KubeConfig,
     service: string,
     source: KubernetesSource | undefined,
     change: ChangeRef,
@@ -119,10 +124,16 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
   ) => {
     const head = await renderSet(source, change.commit, namespace, signal);
     const base = await render(source, change.baseCommit, namespace, signal);
+    const { set, kept } = await yieldReplicasToAutoscalers(
+      createObjectSetClient(kc),
+      { namespace, service, ...head },
+      signal,
+    );
     return {
-      set: { namespace, service, ...head },
+      set,
       head: head.desired,
       removed: removedByChange(base, head.desired, namespace),
+      autoscaled: kept.map(describeAutoscaled),
     };
   };
   const wait = (signal?: AbortSignal) => ({
@@ -164,11 +175,12 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
     const applyTerraform = await tf?.run.prepareApply(service, environment, tf.roots, change, signal);
     if (isRendered(source.kubernetes)) {
       const { kc, namespace } = kubeconfigFor(environment);
-      const { set, removed } = await changeSet(service, source.kubernetes, change, namespace, signal);
+      const { set, removed, autoscaled } = await changeSet(kc, service, source.kubernetes, change, namespace, signal);
       await diffObjects(kc, set, signal ? { signal } : {}); // refuses foreign objects
       const r = await applyObjects(kc, set, wait(signal));
       const gone = await deleteObjects(createObjectSetClient(kc), removed, wait(signal));
       done.push(`${r.applied.length} objects applied, ${r.pruned.length + gone.length} removed in ${namespace}`);
+      done.push(...autoscaled);
     }
     if (applyTerraform) done.push(...(await applyTerraform()));
     return done;
@@ -186,7 +198,7 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       let objects: ObjectSnapshot[] = [];
       if (isRendered(source.kubernetes)) {
         const { kc, namespace } = kubeconfigFor(environment);
-        const { set, head, removed } = await changeSet(service, source.kubernetes, ref, namespace, options.signal);
+        const { set, head, removed } = await changeSet(kc, service, source.kubernetes, ref, namespace, options.signal);
         const diff = await diffObjects(kc, set, options);
         // Every object the change may touch: the render's, the labelled ones it prunes, the ones the
         // base had, and in production the canary copies (absent now, so restore deletes them).
@@ -231,7 +243,7 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       if (!isRendered(source.kubernetes))
         return result(`${req.service}: nothing to canary (Terraform only): reaches production only after approval`);
       const { kc, namespace } = kubeconfigFor('production');
-      const { set, removed } = await changeSet(req.service, source.kubernetes, ref, namespace, options.signal);
+      const { set, removed } = await changeSet(kc, req.service, source.kubernetes, ref, namespace, options.signal);
       const diff = await diffObjects(kc, set, { ...options, removed });
       // Server-defaulted objects on both sides, so only real template changes make a canary.
       const plan = canaryObjects({
@@ -269,7 +281,15 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       let refused: string | undefined;
       if (isRendered(source.kubernetes)) {
         const { kc, namespace } = kubeconfigFor(req.environment);
-        const { set, removed } = await changeSet(req.service, source.kubernetes, req.change, namespace, options.signal);
+        const { set, removed, autoscaled } = await changeSet(
+          kc,
+          req.service,
+          source.kubernetes,
+          req.change,
+          namespace,
+          options.signal,
+        );
+        notes.push(...autoscaled);
         // What the rollout deletes is shown too, labelled by Airlock or not (removedByChange).
         const diff = await diffObjects(kc, set, { ...options, removed });
         const changed = diff.objects.filter((d) => d.action !== 'unchanged');

@@ -22,15 +22,18 @@ metadata: { name: notification-config }
 data: { SMTP_HOST: ${smtpHost} }
 `;
 
-export const notificationWorker = (hpa: { min: number; max: number }) => `apiVersion: apps/v1
+export const notificationWorker = (
+  hpa: { min: number; max: number },
+  worker: { replicas?: number; version?: string } = {},
+) => `apiVersion: apps/v1
 kind: Deployment
 metadata: { name: notification-worker, labels: { app: notification-worker } }
 spec:
-  replicas: 2
+  replicas: ${worker.replicas ?? 2}
   selector: { matchLabels: { app: notification-worker } }
   template:
     metadata: { labels: { app: notification-worker } }
-    spec: { containers: [{ name: app, image: "registry.example/notification-worker:1.4.0", resources: { requests: { cpu: 50m } } }] }
+    spec: { containers: [{ name: app, image: "registry.example/notification-worker:${worker.version ?? '1.4.0'}", resources: { requests: { cpu: 50m } } }] }
 ---
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler

@@ -512,3 +512,57 @@ describe('bad input: a clear error naming the file and the object, nothing appli
     }
   });
 });
+
+// notification-worker has an HPA. The cluster runs no autoscaler controller, so the test plays it:
+// it scales the live Deployment as an HPA would (the scale subresource). The agent's change bumps
+// the image and sets `replicas: 4` in the manifest; neither staging, production nor the preview may
+// take the replica count away from the autoscaler.
+describe('a workload an HPA scales keeps the count the autoscaler chose', () => {
+  test('the render’s replicas are not applied over the live count; the preview and deploy result say so', async () => {
+    const c: KindCase = { ...CASES[0], slug: 'autoscaled', head: {} };
+    const { repo, change } = commits(undefined, {
+      'k8s/base/worker.yaml': notificationWorker({ min: 1, max: 4 }, { replicas: 4, version: '1.5.0' }),
+    });
+    const ns = await spaces.create(c.slug, 1);
+    const deployer = deployerFor(c, repo, ns);
+    const version = change.commit.slice(0, 12);
+    const worker = (environment: Environment) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: ns[environment],
+      name: 'notification-worker',
+    });
+    const live = async (environment: Environment) => (await spaces.liveObject(worker(environment))) as DeploymentJson;
+    try {
+      c.liveBy = 'airlock';
+      await liveAtBase(c, repo, change, ns, deployer);
+      // A workload that did not exist starts at the render's count.
+      for (const environment of ENVIRONMENTS) assert.equal((await live(environment)).spec.replicas, 2);
+      for (const environment of ENVIRONMENTS)
+        await cluster.admin.apps.patchNamespacedDeploymentScale({
+          name: 'notification-worker',
+          namespace: ns[environment],
+          body: [{ op: 'replace', path: '/spec/replicas', value: 3 }],
+        });
+      await spaces.settled(ns.staging);
+      await spaces.settled(ns.production);
+
+      const staged = await deployer.deploy({ service: c.service, environment: 'staging', version, change });
+      const note = (environment: Environment) =>
+        `replicas of Deployment ${ns[environment]}/notification-worker stay at the live 3: HorizontalPodAutoscaler notification-worker scales it (the render's 4 is not applied)`;
+      assert.ok(staged.summary.includes(note('staging')), staged.summary);
+      const preview = await deployer.preview!({ service: c.service, environment: 'production', change });
+      assert.ok(preview!.notes.includes(note('production')), preview!.notes.join('\n'));
+      assert.match(preview!.text, /^\+\s+- image: registry\.example\/notification-worker:1\.5\.0$/m);
+      assert.doesNotMatch(preview!.text, /^[-+]\s+replicas:/m, 'no replica change shown to the approvers');
+      await deployer.promote({ service: c.service, version, change });
+      for (const environment of ENVIRONMENTS) {
+        const now = await live(environment);
+        assert.equal(now.spec.replicas, 3, `${environment}: the autoscaler's count`);
+        assert.match(JSON.stringify(now.spec.template), /notification-worker:1\.5\.0/, `${environment}: the change`);
+      }
+    } finally {
+      await spaces.removeWorkloads(ns);
+    }
+  });
+});

@@ -54,6 +54,11 @@ const KIND_REASONS: Record<string, string> = {
   ServiceAccount: 'the identity of the stable pods: changes for all of them',
   Role: 'RBAC: granted to the stable pods at once',
   RoleBinding: 'RBAC: granted to the stable pods at once',
+  // Workloads whose pods cannot be copied as a fraction beside the stable ones.
+  StatefulSet: 'pods with stable names and their own volumes: a copy would start new ones with empty volumes',
+  DaemonSet: 'one pod per node: a copy would run on every node, not on a fraction',
+  Job: 'runs to completion: no traffic for a canary to judge',
+  CronJob: 'runs on a schedule: no traffic for a canary to judge',
 };
 
 const withoutTemplate = (spec: DeploymentShape['spec']) => {

@@ -153,4 +153,22 @@ describe('canaryObjects', () => {
     });
     assert.deepEqual(plan, { canary: [], notCanaried: [] });
   });
+
+  test('a StatefulSet or DaemonSet whose template changes gets no copy, and says why', () => {
+    const workload = (kind: string, image: string): Json => {
+      const d = deployment({ image }) as { kind: string; metadata: { name: string } };
+      return { ...d, kind, metadata: { ...d.metadata, name: kind.toLowerCase() } };
+    };
+    const kinds = ['StatefulSet', 'DaemonSet'];
+    const plan = canaryObjects({
+      desired: kinds.map((k) => workload(k, 'registry.example/payment:v2')),
+      live: kinds.map((k) => workload(k, 'registry.example/payment:v1')),
+      percent: 10,
+    });
+    assert.deepEqual(plan.canary, []);
+    assert.deepEqual(reasons(plan), [
+      'StatefulSet/statefulset: StatefulSet: pods with stable names and their own volumes: a copy would start new ones with empty volumes',
+      'DaemonSet/daemonset: DaemonSet: one pod per node: a copy would run on every node, not on a fraction',
+    ]);
+  });
 });
