@@ -9,8 +9,22 @@ export const APPROVE_ACTION = 'airlock_approve';
 export const REJECT_ACTION = 'airlock_reject';
 
 const pct = formatRate;
-/** Slack's limit on a section's text. */
-const SECTION_CHARS = 3000;
+/** Slack's limit on a section's text: a longer one makes Slack refuse the whole message. */
+export const SECTION_CHARS = 3000;
+
+/** `title` and as many `lines` as fit in one section; the rest counted, with where to read them. */
+function boundedLines(title: string, lines: string[], whereAll: string): string {
+  let text = title;
+  for (let i = 0; i < lines.length; i++) {
+    const more = `\n…and ${lines.length - i} more: ${whereAll}`;
+    const line = `\n${lines[i]}`;
+    // Room for this line and, should another follow, the count of the rest.
+    const reserve = i + 1 < lines.length ? more.length + 20 : 0;
+    if (text.length + line.length + reserve > SECTION_CHARS) return `${text}${more}`.slice(0, SECTION_CHARS);
+    text += line;
+  }
+  return text;
+}
 
 export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text: string; blocks: unknown[] } {
   const c = s.change;
@@ -46,7 +60,13 @@ export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text:
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: `*Policy warnings*\n${warnings.length ? warnings.map((w) => `• ${w.rule}: ${w.message}`).join('\n') : 'none'}`,
+        text: warnings.length
+          ? boundedLines(
+              '*Policy warnings*',
+              warnings.map((w) => `• ${w.rule}: ${w.message}`.slice(0, SECTION_CHARS / 2)),
+              `\`airlock status ${s.workflowId}\``,
+            )
+          : '*Policy warnings*\nnone',
       },
     },
   ];
@@ -61,12 +81,15 @@ export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text:
     });
   const pc = s.productionChange;
   if (pc) {
-    // A section holds at most 3,000 characters: the notes first, then as much diff as fits.
-    const notes = pc.notes.map((n) => `:warning: ${n}`).join('\n');
-    const head = `*Production change* \`${pc.digest.slice(0, 19)}…\` (full: \`airlock diff ${s.workflowId}\`)\n${notes}`;
-    const room = SECTION_CHARS - head.length - 10;
-    const diff = pc.text.length > room ? `${pc.text.slice(0, Math.max(0, room - 2))}\n…` : pc.text;
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${head}\n\`\`\`${diff}\`\`\`` } });
+    // A section holds at most 3,000 characters: the notes in one (as many as fit, the rest
+    // counted), then as much of the diff as fits in another; `airlock diff` prints all of it.
+    const full = `\`airlock diff ${s.workflowId}\``;
+    const head = `*Production change* \`${pc.digest.slice(0, 19)}…\` (full: ${full})`;
+    const notes = pc.notes.map((n) => `:warning: ${n}`.slice(0, SECTION_CHARS / 2));
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: boundedLines(head, notes, full) } });
+    const room = SECTION_CHARS - 10;
+    const diff = pc.text.length > room ? `${pc.text.slice(0, room - 2)}\n…` : pc.text;
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${diff}\`\`\`` } });
   }
   if (outcomeLine) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: outcomeLine }] });
   if (s.stage === 'awaiting_approval') {

@@ -37,17 +37,40 @@ describe('the Slack approval request', () => {
   test('shows the notes and the diff, and the Approve button carries the digest', () => {
     const m = approvalBlocks(asking('-      failureThreshold: 3\n+      failureThreshold: 5'));
     assert.equal(button(m).value, `${ID} ${DIGEST}`);
-    const change = sectionTexts(m).find((t) => t.startsWith('*Production change*'))!;
-    assert.match(change, /not canaried, reaches production only after approval: ConfigMap production\/app-config/);
-    assert.match(change, /\+ {6}failureThreshold: 5/);
-    assert.match(change, new RegExp(`airlock diff ${ID}`));
+    const texts = sectionTexts(m);
+    const at = texts.findIndex((t) => t.startsWith('*Production change*'));
+    assert.match(texts[at], /not canaried, reaches production only after approval: ConfigMap production\/app-config/);
+    assert.match(texts[at], new RegExp(`airlock diff ${ID}`));
+    assert.match(texts[at + 1], /^```[^]*\+ {6}failureThreshold: 5```$/, 'the diff follows the notes');
   });
 
   test("a long diff is cut to fit Slack's 3,000-character section, saying so", () => {
     const m = approvalBlocks(asking('+ line\n'.repeat(2000)));
-    const change = sectionTexts(m).find((t) => t.startsWith('*Production change*'))!;
-    assert.ok(change.length <= 3000, `section is ${change.length} characters`);
-    assert.match(change, /…```$/);
+    const diff = sectionTexts(m).find((t) => t.startsWith('```'))!;
+    assert.ok(diff.length <= 3000, `section is ${diff.length} characters`);
+    assert.match(diff, /…```$/);
+  });
+
+  test('many notes and warnings: every section within 3,000 characters, the rest counted with where to read it', () => {
+    const s = asking('+ x');
+    s.productionChange!.notes = Array.from(
+      { length: 40 },
+      (_, i) =>
+        `not canaried, reaches production only after approval: ConfigMap production/config-${i} (${'r'.repeat(150)})`,
+    );
+    s.findings = Array.from({ length: 40 }, (_, i) => ({
+      rule: 'vacuous-probe',
+      level: 'warn' as const,
+      message: `container ${i} ${'w'.repeat(200)}`,
+    }));
+    const texts = sectionTexts(approvalBlocks(s));
+    for (const t of texts) assert.ok(t.length <= 3000, `a section of ${t.length} characters: Slack refuses it`);
+    const notes = texts.find((t) => t.startsWith('*Production change*'))!;
+    const shown = notes.match(/config-\d+/g)!.length;
+    assert.ok(shown >= 10 && shown < 40, `${shown} notes shown`);
+    assert.ok(notes.endsWith(`…and ${40 - shown} more: \`airlock diff ${ID}\``), notes.slice(-120));
+    const warnings = texts.find((t) => t.startsWith('*Policy warnings*'))!;
+    assert.match(warnings, new RegExp(`…and \\d+ more: \`airlock status ${ID}\`$`));
   });
 
   test('an image-tag promotion (no change shown): the button carries the workflow id only', () => {
