@@ -30,6 +30,7 @@ import { diffObjects } from './kubernetes/object-set-diff';
 import { restoreObjects } from './kubernetes/object-set-restore';
 import { snapshotObjects, type ObjectSnapshot } from './kubernetes/object-set-snapshot';
 import { describeId, idKey, idOf, type Json, type ObjectId } from './kubernetes/object-set';
+import { KEPT_KINDS } from './kubernetes/object-set-order';
 import type { TerraformRunner } from './terraform/terraform-runner';
 import { createTerraformChange, type RootRestore } from './terraform/terraform-change';
 
@@ -57,6 +58,24 @@ export interface ChangeDeployerOptions {
   /** Terraform roots: the runner and the directory Airlock keeps their state under (one per environment and root). */
   terraform?: { runner: TerraformRunner; stateDir: string };
   pollMs?: number;
+}
+
+const isNonRetryable = (err: unknown) =>
+  err instanceof DeployRejectedError || (err as { nonRetryable?: unknown } | null)?.nonRetryable === true;
+
+/**
+ * One error for a restore whose Terraform or object part failed: the single failure as it is, or
+ * both in one message, non-retryable when either is (a retry would fail the same way).
+ */
+function restoreFailure(failures: unknown[], done: string[]): unknown {
+  const restored = done.length ? ` (restored meanwhile: ${done.join('; ')})` : '';
+  if (failures.length === 1) {
+    const [err] = failures;
+    if (err instanceof Error && restored) err.message += restored;
+    return err;
+  }
+  const message = `restore failed in both parts: ${failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n--- and ---\n')}`;
+  return failures.some(isNonRetryable) ? new DeployRejectedError(message) : new Error(message);
 }
 
 const isRendered = (k?: KubernetesSource): k is Exclude<KubernetesSource, { image: unknown }> => !!k && !('image' in k);
@@ -129,12 +148,8 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       { namespace, service, ...head },
       signal,
     );
-    return {
-      set,
-      head: head.desired,
-      removed: removedByChange(base, head.desired, namespace),
-      autoscaled: kept.map(describeAutoscaled),
-    };
+    const { removed, left } = removedByChange(base, head.desired, namespace);
+    return { set, head: head.desired, removed, setNotes: [...kept.map(describeAutoscaled), ...left] };
   };
   const wait = (signal?: AbortSignal) => ({
     timeoutMs: o.settings().rolloutTimeoutMinutes * 60_000,
@@ -154,11 +169,25 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
     return { roots, run: terraformChange };
   };
 
-  /** Objects the base rendered that the head no longer does: deleted even if Airlock never labelled them. */
-  const removedByChange = (base: KubernetesObject[], head: KubernetesObject[], namespace: string): ObjectId[] => {
-    const kept = new Set(head.map((x) => idKey(idOf(x, namespace))));
+  /**
+   * Objects the base rendered that the head no longer does: deleted even if Airlock never labelled
+   * them; and those of KEPT_KINDS, which are left in place (their data) and named.
+   */
+  const removedByChange = (base: KubernetesObject[], head: KubernetesObject[], namespace: string) => {
+    const inHead = new Set(head.map((x) => idKey(idOf(x, namespace))));
     // Only in the environment's namespace: nothing elsewhere is ever deleted.
-    return base.map((x) => idOf(x, namespace)).filter((id) => id.namespace === namespace && !kept.has(idKey(id)));
+    const gone = base
+      .map((x) => idOf(x, namespace))
+      .filter((id) => id.namespace === namespace && !inHead.has(idKey(id)));
+    return {
+      removed: gone.filter((id) => !KEPT_KINDS.has(id.kind)),
+      left: gone
+        .filter((id) => KEPT_KINDS.has(id.kind))
+        .map(
+          (id) =>
+            `${describeId(id)} is no longer rendered but is left in place (deleting it deletes its data): delete it by hand once it is not needed`,
+        ),
+    };
   };
 
   /** The full render of `environment` at the change's commit: applied, pruned, ready. */
@@ -175,12 +204,12 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
     const applyTerraform = await tf?.run.prepareApply(service, environment, tf.roots, change, signal);
     if (isRendered(source.kubernetes)) {
       const { kc, namespace } = kubeconfigFor(environment);
-      const { set, removed, autoscaled } = await changeSet(kc, service, source.kubernetes, change, namespace, signal);
-      await diffObjects(kc, set, signal ? { signal } : {}); // refuses foreign objects
+      const { set, removed, setNotes } = await changeSet(kc, service, source.kubernetes, change, namespace, signal);
+      await diffObjects(kc, set, { removed, ...(signal ? { signal } : {}) }); // refuses foreign objects
       const r = await applyObjects(kc, set, wait(signal));
       const gone = await deleteObjects(createObjectSetClient(kc), removed, wait(signal));
       done.push(`${r.applied.length} objects applied, ${r.pruned.length + gone.length} removed in ${namespace}`);
-      done.push(...autoscaled);
+      done.push(...setNotes);
     }
     if (applyTerraform) done.push(...(await applyTerraform()));
     return done;
@@ -281,7 +310,7 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       let refused: string | undefined;
       if (isRendered(source.kubernetes)) {
         const { kc, namespace } = kubeconfigFor(req.environment);
-        const { set, removed, autoscaled } = await changeSet(
+        const { set, removed, setNotes } = await changeSet(
           kc,
           req.service,
           source.kubernetes,
@@ -289,7 +318,7 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
           namespace,
           options.signal,
         );
-        notes.push(...autoscaled);
+        notes.push(...setNotes);
         // What the rollout deletes is shown too, labelled by Airlock or not (removedByChange).
         const diff = await diffObjects(kc, set, { ...options, removed });
         const changed = diff.objects.filter((d) => d.action !== 'unchanged');
@@ -329,17 +358,26 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       if (snapshot.deployer !== CHANGE_DEPLOYER) return o.imageDeployer.restore(snapshot, options);
       const s = snapshot as ChangeSnapshot;
       const done: string[] = [];
-      // Newest first: Terraform was applied after the objects, so it goes back first.
+      // Newest first: Terraform was applied after the objects, so it goes back first. A part that
+      // fails does not stop the other: as much as possible is put back before the error is raised.
+      const failures: unknown[] = [];
       const tf = terraformOf(
         s.environment,
         s.terraform.map((t) => t.source),
       );
-      if (tf) done.push(...(await tf.run.restore(s.environment, s.terraform, options.signal)));
+      if (tf)
+        await tf.run.restore(s.environment, s.terraform, options.signal).then(
+          (lines) => done.push(...lines),
+          (err: unknown) => failures.push(err),
+        );
       if (s.objects.length) {
         const { kc, namespace } = kubeconfigFor(s.environment);
-        const r = await restoreObjects(kc, s.objects, wait(options.signal));
-        done.push(`${r.restored.length} objects restored, ${r.deleted.length} deleted in ${namespace}`);
+        await restoreObjects(kc, s.objects, wait(options.signal)).then(
+          (r) => done.push(`${r.restored.length} objects restored, ${r.deleted.length} deleted in ${namespace}`),
+          (err: unknown) => failures.push(err),
+        );
       }
+      if (failures.length) throw restoreFailure(failures, done);
       return result(`${s.service} ${s.environment} restored: ${done.join('; ') || 'nothing was touched'}`);
     },
   };

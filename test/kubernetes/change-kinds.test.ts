@@ -13,7 +13,12 @@ import { startTestCluster, type TestCluster } from '../helpers/kubernetes-cluste
 import { backgroundBuildDone } from '../helpers/background-build';
 import { REPO_ROOT } from '../helpers/tools';
 import { createKubernetesDeployer } from '../../src/integrations/kubernetes/kubernetes-deployer';
-import { createChangeDeployer, type ChangeSnapshot } from '../../src/integrations/change-deployer';
+import {
+  createChangeDeployer,
+  type ChangeDeployerOptions,
+  type ChangeSnapshot,
+} from '../../src/integrations/change-deployer';
+import { TerraformApplyError } from '../../src/integrations/terraform/terraform-errors';
 import { DeployRejectedError, type ChangeRef, type Deployer } from '../../src/integrations/deployer';
 import { renderKubernetes } from '../../src/integrations/render';
 import { diffObjects } from '../../src/integrations/kubernetes/object-set-diff';
@@ -224,7 +229,12 @@ function commits(base: Files | undefined, head: Files): { repo: TestRepo; change
   return { repo, change: { commit: repo.commit(head, 'the agent’s change'), baseCommit } };
 }
 
-function deployerFor(c: Pick<KindCase, 'service' | 'source'>, repo: TestRepo, ns: Record<Environment, string>) {
+function deployerFor(
+  c: Pick<KindCase, 'service' | 'source'>,
+  repo: TestRepo,
+  ns: Record<Environment, string>,
+  terraform?: ChangeDeployerOptions['terraform'],
+) {
   const settings = kubernetesSchema.parse({
     staging: { namespace: ns.staging },
     production: { namespace: ns.production },
@@ -247,6 +257,7 @@ function deployerFor(c: Pick<KindCase, 'service' | 'source'>, repo: TestRepo, ns
     repoDir: repo.dir,
     imageDeployer: createKubernetesDeployer({ kubeconfig, settings: () => settings, pollMs: 200 }),
     pollMs: 200,
+    ...(terraform ? { terraform } : {}),
   });
 }
 
@@ -561,6 +572,141 @@ describe('a workload an HPA scales keeps the count the autoscaler chose', () => 
         assert.equal(now.spec.replicas, 3, `${environment}: the autoscaler's count`);
         assert.match(JSON.stringify(now.spec.template), /notification-worker:1\.5\.0/, `${environment}: the change`);
       }
+    } finally {
+      await spaces.removeWorkloads(ns);
+    }
+  });
+});
+
+describe('what the change removes: never a volume’s data, never another service’s object', () => {
+  test('a PersistentVolumeClaim the head no longer renders is left in place and named', async () => {
+    const pvc = `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: { name: notification-data }
+spec: { accessModes: [ReadWriteOnce], resources: { requests: { storage: 1Gi } } }
+`;
+    const c: KindCase = { ...CASES[0], slug: 'kept-pvc', head: {}, liveBy: 'airlock' };
+    const { repo, change } = commits(
+      { 'k8s/base/kustomization.yaml': kustomizeBase([...BASE_RESOURCES, 'pvc.yaml']), 'k8s/base/pvc.yaml': pvc },
+      { 'k8s/base/kustomization.yaml': kustomizeBase(BASE_RESOURCES) },
+    );
+    const ns = await spaces.create(c.slug, 1);
+    const deployer = deployerFor(c, repo, ns);
+    const version = change.commit.slice(0, 12);
+    const claim = (environment: Environment) => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      namespace: ns[environment],
+      name: 'notification-data',
+    });
+    try {
+      await liveAtBase(c, repo, change, ns, deployer);
+      assert.ok(await spaces.liveObject(claim('staging')), 'the base made the claim');
+      const left = (environment: Environment) =>
+        `PersistentVolumeClaim ${ns[environment]}/notification-data is no longer rendered but is left in place`;
+      const preview = await deployer.preview!({ service: c.service, environment: 'production', change });
+      assert.ok(
+        preview!.notes.some((n) => n.startsWith(left('production'))),
+        preview!.notes.join('\n'),
+      );
+      assert.doesNotMatch(preview!.text, /PersistentVolumeClaim/, 'not shown as a deletion');
+      const staged = await deployer.deploy({ service: c.service, environment: 'staging', version, change });
+      assert.ok(staged.summary.includes(left('staging')), staged.summary);
+      await deployer.promote({ service: c.service, version, change });
+      for (const environment of ENVIRONMENTS)
+        assert.ok(await spaces.liveObject(claim(environment)), `${environment}: the claim and its data are kept`);
+    } finally {
+      await spaces.removeWorkloads(ns);
+    }
+  });
+
+  test('an object the change removes that another service owns is refused before anything is applied', async () => {
+    const shared = `apiVersion: v1
+kind: ConfigMap
+metadata: { name: shared-routes, labels: { ${SERVICE_LABEL}: payment-service } }
+data: { routes: "/pay" }
+`;
+    const c: KindCase = { ...CASES[0], slug: 'foreign-removal', head: {} };
+    const { repo, change } = commits(
+      {
+        'k8s/base/kustomization.yaml': kustomizeBase([...BASE_RESOURCES, 'shared.yaml']),
+        'k8s/base/shared.yaml': shared,
+      },
+      {
+        'k8s/base/kustomization.yaml': kustomizeBase(BASE_RESOURCES),
+        'k8s/base/deployment.yaml': notificationDeployment({ failureThreshold: 5 }),
+      },
+    );
+    const ns = await spaces.create(c.slug, 1);
+    const deployer = deployerFor(c, repo, ns);
+    const version = change.commit.slice(0, 12);
+    try {
+      await liveAtBase(c, repo, change, ns, deployer);
+      const before = await spaces.liveObjects([ns.staging, ns.production]);
+      const refused = (err: unknown) => {
+        assert.ok(err instanceof DeployRejectedError, `non-retryable: ${String(err)}`);
+        assert.match(
+          err.message,
+          new RegExp(
+            `ConfigMap ${ns.staging}/shared-routes is live with ${SERVICE_LABEL}=payment-service: it belongs to another service`,
+          ),
+        );
+        return true;
+      };
+      await assert.rejects(deployer.snapshot(c.service, 'staging', {}, change), refused);
+      await assert.rejects(deployer.deploy({ service: c.service, environment: 'staging', version, change }), refused);
+      assertSameObjects(await spaces.liveObjects([ns.staging, ns.production]), before, 'nothing applied or deleted');
+    } finally {
+      await spaces.removeWorkloads(ns);
+    }
+  });
+});
+
+describe('a restore whose Terraform part fails', () => {
+  test('still puts every object back, then fails, saying what it restored', async () => {
+    const c: KindCase = { ...CASES[0], slug: 'restore-tf-fails', head: {} };
+    const { repo, change } = commits(undefined, CASES[0].head);
+    const ns = await spaces.create(c.slug, 1);
+    const deployer = deployerFor(c, repo, ns);
+    const version = change.commit.slice(0, 12);
+    // A Terraform runner whose every apply fails part-way (a provider error): retryable.
+    const failing = deployerFor(c, repo, ns, {
+      runner: {
+        planRoot: () => Promise.reject(new Error('not planned in this test')),
+        applyRoot: (req) =>
+          Promise.reject(
+            new TerraformApplyError('apply failed', {
+              root: req.dir,
+              commit: req.commit,
+              stage: 'apply',
+              detail: 'Error: provider crashed',
+            }),
+          ),
+      },
+      stateDir: repo.dir,
+    });
+    try {
+      await liveAtBase(c, repo, change, ns, deployer);
+      const before = await spaces.liveObjects([ns.staging]);
+      const snapshot = (await deployer.snapshot(c.service, 'staging', {}, change)) as ChangeSnapshot;
+      await deployer.deploy({ service: c.service, environment: 'staging', version, change });
+      const withRoot: ChangeSnapshot = {
+        ...snapshot,
+        terraform: [
+          {
+            source: { dir: 'terraform/staging', varFiles: [], allowDestroy: false },
+            commit: change.baseCommit!,
+            destroy: false,
+          },
+        ],
+      };
+      await assert.rejects(failing.restore(withRoot), (err: unknown) => {
+        assert.ok(err instanceof TerraformApplyError, String(err));
+        assert.match(err.message, /provider crashed/);
+        assert.match(err.message, /restored meanwhile: \d+ objects restored, \d+ deleted in /);
+        return true;
+      });
+      assertSameObjects(await spaces.liveObjects([ns.staging]), before, 'the objects are back despite Terraform');
     } finally {
       await spaces.removeWorkloads(ns);
     }

@@ -135,6 +135,7 @@ export async function diffObjects(kc: KubeConfig, set: ObjectSet, o: DiffOptions
     if (id.namespace !== set.namespace || listed.has(idKey(id))) continue;
     listed.add(idKey(id));
     const live = await client.get(id, o.signal);
+    checkOwner(set, id, live); // another service's object is never deleted for this one
     if (live) gone.push({ apiVersion: id.apiVersion, kind: id.kind, ...live });
   }
   for (const live of inApplyOrder(gone, (g) => idOf(g)).reverse())

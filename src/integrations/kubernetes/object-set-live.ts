@@ -2,7 +2,7 @@
 // over PRUNABLE_KINDS and the kinds of the render. These are what a render that no longer
 // contains them deletes, so the selection is narrow on purpose.
 import type { ObjectSetClient } from './object-set-client';
-import { PRUNABLE_KINDS } from './object-set-order';
+import { KEPT_KINDS, PRUNABLE_KINDS } from './object-set-order';
 import { idOf, idKey, SERVICE_LABEL, type Json, type ObjectId, type ObjectSet } from './object-set';
 
 interface OwnedMetadata {
@@ -18,7 +18,9 @@ export async function liveObjectsNotDesired(
   signal?: AbortSignal,
 ): Promise<Json[]> {
   const kinds = new Map(PRUNABLE_KINDS.map((k) => [k.kind, k]));
-  for (const id of desired) if (!kinds.has(id.kind)) kinds.set(id.kind, { apiVersion: id.apiVersion, kind: id.kind });
+  for (const id of desired)
+    if (!kinds.has(id.kind) && !KEPT_KINDS.has(id.kind))
+      kinds.set(id.kind, { apiVersion: id.apiVersion, kind: id.kind });
   const selector = `${SERVICE_LABEL}=${set.service}`;
   const lists = await Promise.all(
     [...kinds.values()].map((k) => client.list(k.apiVersion, k.kind, set.namespace, selector, signal)),

@@ -40,6 +40,13 @@ export function inDeleteOrder<T>(items: T[], id: (t: T) => ObjectId): T[] {
 }
 
 /**
+ * Kinds Airlock never deletes, even when the change removes them: a PersistentVolumeClaim's
+ * deletion destroys its data, and a restore would bring back an empty volume. Left in place and
+ * named, for a human to delete.
+ */
+export const KEPT_KINDS = new Set(['PersistentVolumeClaim']);
+
+/**
  * The kinds searched for the service's labelled objects that a render no longer contains (plus the
  * kinds of the render itself). PersistentVolumeClaims are left out on purpose: pruning one deletes
  * its data, which a human must decide.
