@@ -375,6 +375,23 @@ describe('render errors name the tool and the file, and nothing else is done', (
     expect(err.message).toMatch(/templates\/configmap\.yaml/);
   });
 
+  test('a Helm hook (a pre-upgrade migration Job) is refused, naming the template: it would never run in its phase', async () => {
+    const err = await renderFailure(
+      {
+        'charts/search-service/templates/migrate.yaml': `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ .Release.Name }}-migrate
+  annotations: { "helm.sh/hook": pre-upgrade }
+spec: { template: { spec: { restartPolicy: Never, containers: [{ name: m, image: busybox }] } } }
+`,
+      },
+      chart('production'),
+    );
+    expect([err.tool, err.path]).toEqual(['helm', 'charts/search-service/templates/migrate.yaml']);
+    expect(err.message).toMatch(/Job search-service-migrate is a Helm hook \(helm\.sh\/hook: pre-upgrade\)/);
+  });
+
   test('a chart dependency that is not vendored: Helm says which (no download is attempted)', async () => {
     const err = await renderFailure(
       {

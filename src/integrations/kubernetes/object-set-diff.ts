@@ -11,7 +11,7 @@ import { liveObjectsNotDesired } from './object-set-live';
 import { inApplyOrder } from './object-set-order';
 import { scopeObjectSet } from './object-set-scope';
 import { refuseSecrets } from './object-set-snapshot';
-import { stripServerFields } from './object-set-strip';
+import { stripServerFields, withoutJobIdentity } from './object-set-strip';
 import {
   describeId,
   idKey,
@@ -52,19 +52,12 @@ export interface ObjectSetDiff {
  * make the diff, and its digest, differ on every computation of the same change.
  */
 function withoutAllocatedFields(after: Json, desired: Json): Json {
-  const copy = structuredClone(after);
+  const copy = withoutJobIdentity(after);
   const spec = copy.spec as Json | undefined;
   const wanted = (desired.spec ?? {}) as Json;
   if (copy.kind === 'Service' && spec) {
     if (wanted.clusterIP === undefined) delete spec.clusterIP;
     if (wanted.clusterIPs === undefined) delete spec.clusterIPs;
-  }
-  if (copy.kind === 'Job' && spec) {
-    // The Job controller's selector and pod labels are derived from the new object's uid.
-    delete spec.selector;
-    const labels = ((spec.template as Json | undefined)?.metadata as Json | undefined)?.labels as
-      Record<string, string> | undefined;
-    for (const l of ['controller-uid', 'batch.kubernetes.io/controller-uid']) delete labels?.[l];
   }
   return copy;
 }

@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { createObjectSetClient } from './object-set-client';
 import { deleteObjects } from './object-set-deletion';
 import { inApplyOrder } from './object-set-order';
+import { withoutJobIdentity } from './object-set-strip';
 import { refuseSecrets, type ObjectSnapshot } from './object-set-snapshot';
 import { waitForWorkloads } from './workload-readiness';
 import type { Json, ObjectId, ObjectSetCallOptions } from './object-set';
@@ -45,7 +46,13 @@ export async function restoreObjects(
     snapshot.filter((s): s is { id: ObjectId; object: Json } => s.object !== null),
     (s) => s.id,
   );
-  for (const s of existed) await client.put(s.id, () => restoreBody(s.object), o.signal);
+  // A Job the change deleted is created anew: without its old incarnation's selector and uid labels.
+  for (const s of existed)
+    await client.put(
+      s.id,
+      (live) => (live ? restoreBody(s.object) : withoutJobIdentity(restoreBody(s.object))),
+      o.signal,
+    );
   const deleted = await deleteObjects(
     client,
     snapshot.filter((s) => s.object === null).map((s) => s.id),

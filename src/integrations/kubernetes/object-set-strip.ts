@@ -29,3 +29,19 @@ export function withoutManagedFields(object: Json): Json {
   delete (copy.metadata as Json | undefined)?.managedFields;
   return copy;
 }
+
+/**
+ * `object` (a copy) without what the Job controller derives from one incarnation's uid: its
+ * selector and the uid labels of its pods. A Job created again (a dry-run create, a restore of a
+ * Job the change deleted) gets new ones; the old ones would be refused (422).
+ */
+export function withoutJobIdentity(object: Json): Json {
+  const copy = structuredClone(object);
+  const spec = copy.spec as Json | undefined;
+  if (copy.kind !== 'Job' || !spec) return copy;
+  delete spec.selector;
+  const labels = ((spec.template as Json | undefined)?.metadata as Json | undefined)?.labels as
+    Record<string, string> | undefined;
+  for (const l of ['controller-uid', 'batch.kubernetes.io/controller-uid']) delete labels?.[l];
+  return copy;
+}

@@ -7,6 +7,7 @@ import { dirname, join, posix } from 'node:path';
 import type { KubernetesSource } from '../../policy/config/environment-source-schema';
 import { parseDocuments, toKubernetesObjects } from './manifest-documents';
 import type { RenderedObject } from './rendered-object';
+import { RenderError } from './render-error';
 import { runRenderTool } from './render-tools';
 import { requireInTree } from './tree-paths';
 
@@ -16,6 +17,24 @@ type HelmSource = Extract<KubernetesSource, { helm: unknown }>['helm'];
 function templateFile(printed: string, chartDir: string): string {
   const inChart = printed.split('/').slice(1).join('/');
   return inChart ? posix.join(chartDir, inChart) : chartDir;
+}
+
+/**
+ * A hook (a pre-upgrade migration Job, say) runs at a point of a Helm release; Airlock applies
+ * objects, not releases, so it would apply the hook as a plain object on every deploy and never
+ * in its phase. Refused, naming the template, rather than run at the wrong time or dropped.
+ */
+function refuseHook(
+  object: { kind?: string; metadata?: { name?: string; annotations?: Record<string, string> } },
+  source: string,
+) {
+  const hook = object.metadata?.annotations?.['helm.sh/hook'];
+  if (hook)
+    throw new RenderError(
+      'helm',
+      source,
+      `${object.kind ?? 'object'} ${object.metadata?.name ?? ''} is a Helm hook (helm.sh/hook: ${hook}); Airlock applies the chart's objects, not a Helm release, so hooks never run in their phase: make it a regular object (e.g. a Job whose name carries the chart version), or run it outside Airlock`,
+    );
 }
 
 /** Helm's environment: the worker's own, with every HELM_* setting replaced by private homes. */
@@ -47,6 +66,7 @@ export async function renderHelm(
     const printed = /^# Source: (.+)$/m.exec(chunk)?.[1].trim();
     const source = printed ? templateFile(printed, helm.chart) : helm.chart;
     for (const object of toKubernetesObjects(parseDocuments(chunk, 'helm', source), 'helm', source)) {
+      refuseHook(object, source);
       rendered.push({ object, source });
     }
   }
