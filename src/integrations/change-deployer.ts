@@ -23,7 +23,7 @@ import {
 import { renderKubernetes } from './render';
 import { applyObjects } from './kubernetes/object-set-apply';
 import { describeAutoscaled, yieldReplicasToAutoscalers } from './kubernetes/object-set-autoscaled';
-import { canaryObjects } from './kubernetes/object-set-canary';
+import { canaryObjects, describeSupport } from './kubernetes/object-set-canary';
 import { createObjectSetClient } from './kubernetes/object-set-client';
 import { deleteObjects } from './kubernetes/object-set-deletion';
 import { diffObjects } from './kubernetes/object-set-diff';
@@ -285,13 +285,16 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
         ? `; not canaried, reaches production only after approval: ${notCanaried.join(', ')}`
         : '';
       if (!plan.canary.length) return result(`${req.service}: no pod template changes, canary skipped${tail}`);
+      // The new ConfigMaps and ServiceAccounts the new template may read first (apply order), then
+      // the copies. All are in the production snapshot as absent: a restore deletes them.
       await applyObjects(
         kc,
-        { namespace, service: req.service, desired: plan.canary as KubernetesObject[] },
+        { namespace, service: req.service, desired: [...plan.support, ...plan.canary] as KubernetesObject[] },
         { ...wait(options.signal), prune: false },
       );
       const names = plan.canary.map((c) => (c as Json & { metadata: { name: string } }).metadata.name);
-      return result(`${req.service}: canary ${names.join(', ')} at ${req.percent}% of production${tail}`);
+      const withSupport = describeSupport(plan, namespace);
+      return result(`${req.service}: canary ${names.join(', ')} at ${req.percent}% of production${withSupport}${tail}`);
     },
 
     async promote(req, options = {}) {

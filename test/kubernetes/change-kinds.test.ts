@@ -712,3 +712,81 @@ describe('a restore whose Terraform part fails', () => {
     }
   });
 });
+
+// kustomize's configMapGenerator names its ConfigMap after a hash of the content: an edit renames
+// it, and the new pod template reads the new name. The canary's pods need that ConfigMap in
+// production before the rollout (on a real kubelet they would never start without it).
+describe('a configMapGenerator edit', () => {
+  const generated = (smtpHost: string) => `resources: [deployment.yaml, service.yaml, worker.yaml]
+configMapGenerator:
+  - name: notification-config
+    literals: [SMTP_HOST=${smtpHost}]
+`;
+  test('the new ConfigMap goes with the canary, is still shown as created, and goes again on rollback; the rollout keeps it', async () => {
+    const c: KindCase = { ...CASES[0], slug: 'generator', head: {}, liveBy: 'airlock' };
+    const { repo, change } = commits(
+      { 'k8s/base/kustomization.yaml': generated('smtp.internal') },
+      { 'k8s/base/kustomization.yaml': generated('smtp.relay.internal') },
+    );
+    const ns = await spaces.create(c.slug, 1);
+    const prd = ns.production;
+    const deployer = deployerFor(c, repo, ns);
+    const version = change.commit.slice(0, 12);
+    const configMaps = async () =>
+      [...(await spaces.liveObjects([prd])).values()].filter((o) => o.kind === 'ConfigMap').map((o) => idOf(o).name);
+    const readsOf = async (name: string) =>
+      JSON.stringify(
+        (
+          (await spaces.liveObject({
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            namespace: prd,
+            name,
+          })) as DeploymentJson
+        ).spec.template.spec,
+      ).match(/notification-config-\w+/)![0];
+    try {
+      await liveAtBase(c, repo, change, ns, deployer);
+      const before = await spaces.liveObjects([prd]);
+      const [old] = (await configMaps()).filter((n) => n.startsWith('notification-config-'));
+      for (const run of ['rolled back', 'rolled out']) {
+        const snapshot = (await deployer.snapshot(c.service, 'production', {}, change)) as ChangeSnapshot;
+        const preview = await deployer.preview!({ service: c.service, environment: 'production', change });
+        const canary = await deployer.deployCanary({ service: c.service, version, percent: PERCENT, change });
+        const created = (await configMaps()).filter((n) => n.startsWith('notification-config-') && n !== old);
+        assert.equal(created.length, 1, `${run}: the new ConfigMap is live for the canary`);
+        assert.match(
+          canary.summary,
+          new RegExp(
+            `canary notification-service-canary at 10% of production with ConfigMap ${prd}/${created[0]} \\(new, for the canary's pods to read\\)`,
+          ),
+        );
+        assert.equal(await readsOf('notification-service-canary'), created[0], 'the canary reads the new one');
+        assert.equal(await readsOf('notification-service'), old, 'stable still reads the old one');
+        const during = await deployer.preview!({ service: c.service, environment: 'production', change });
+        assert.match(during!.text, new RegExp(`^# kubernetes \\S+: .*create ConfigMap ${prd}/${created[0]}\\b`, 'm'));
+        assert.equal(during!.digest, preview!.digest, 'the approvers see the change as it was before the canary');
+        if (run === 'rolled back') {
+          await deployer.restore(snapshot);
+          assertSameObjects(await spaces.liveObjects([prd]), before, 'production as before, the new ConfigMap gone');
+          continue;
+        }
+        await deployer.promote({ service: c.service, version, change });
+        assert.deepEqual(
+          (await configMaps()).filter((n) => n.startsWith('notification-config-')),
+          created,
+          'the rollout keeps the new one and prunes the old',
+        );
+        const kept = await spaces.liveObject({ apiVersion: 'v1', kind: 'ConfigMap', namespace: prd, name: created[0] });
+        assert.equal(
+          ((kept!.metadata as Json).annotations as Record<string, string> | undefined)?.['airlock.dev/canary-support'],
+          undefined,
+          'no longer marked as the canary’s',
+        );
+        assert.equal(await readsOf('notification-service'), created[0]);
+      }
+    } finally {
+      await spaces.removeWorkloads(ns);
+    }
+  });
+});

@@ -8,10 +8,16 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import { canaryName, canaryReplicas, TRACK_LABEL } from './kubernetes-deployer';
 import { stripServerFields } from './object-set-strip';
-import { idKey, idOf, SERVICE_LABEL, type Json, type ObjectId } from './object-set';
+import { describeId, idKey, idOf, SERVICE_LABEL, type Json, type ObjectId } from './object-set';
 
 /** On every canary copy: the Deployment it is the canary of. */
 const CANARY_OF = 'airlock.dev/canary-of';
+/**
+ * On every support object the canary applied ahead of the rollout: until the rollout applies the
+ * render (which drops the annotation, Airlock owning it), the object counts as not yet in
+ * production, so the diff shown to approvers still shows its creation.
+ */
+export const CANARY_SUPPORT = 'airlock.dev/canary-support';
 
 export interface CanaryInput {
   /**
@@ -33,8 +39,17 @@ export interface NotCanaried {
 export interface CanaryPlan {
   /** Canary Deployments to apply beside the render (applyObjects with prune: false). */
   canary: Json[];
+  /**
+   * New ConfigMaps and ServiceAccounts, applied before the canary copies when there are any: the
+   * new template may read them (a kustomize configMapGenerator edit renames its ConfigMap), and no
+   * stable pod can, as they did not exist. Empty without a canary.
+   */
+  support: Json[];
   notCanaried: NotCanaried[];
 }
+
+/** Kinds a new pod template reads by name that stable pods cannot read before they exist. */
+const SUPPORT_KINDS = new Set(['ConfigMap', 'ServiceAccount']);
 
 interface DeploymentShape {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
@@ -135,13 +150,20 @@ function comparable(o: KubernetesObject | Json): Json {
 }
 
 /** A canary copy made earlier (live during the canary): its removal ends the canary, it is not a change. */
-const isCanaryCopy = (o: KubernetesObject | Json) =>
+export const isCanaryCopy = (o: KubernetesObject | Json) =>
   (o as KubernetesObject).metadata?.annotations?.[CANARY_OF] !== undefined;
+
+/** A support object applied for the canary and not yet by a rollout: not part of production yet. */
+export const isCanarySupport = (o: KubernetesObject | Json | null) =>
+  (o as KubernetesObject | null)?.metadata?.annotations?.[CANARY_SUPPORT] !== undefined;
 
 /** Which Deployments get a canary (pod template changed) and what of the change cannot be canaried. */
 export function canaryObjects(input: CanaryInput): CanaryPlan {
-  const plan: CanaryPlan = { canary: [], notCanaried: [] };
-  const live = new Map(input.live.filter((o) => !isCanaryCopy(o)).map((o) => [idKey(idOf(o)), comparable(o)]));
+  const plan: CanaryPlan = { canary: [], support: [], notCanaried: [] };
+  const created: { id: ObjectId; object: Json }[] = [];
+  const live = new Map(
+    input.live.filter((o) => !isCanaryCopy(o) && !isCanarySupport(o)).map((o) => [idKey(idOf(o)), comparable(o)]),
+  );
   const wanted = new Set<string>();
   for (const o of input.desired) {
     const id = idOf(o);
@@ -149,7 +171,8 @@ export function canaryObjects(input: CanaryInput): CanaryPlan {
     const desired = comparable(o);
     const before = live.get(idKey(id));
     if (before && isDeepStrictEqual(desired, before)) continue;
-    if (id.kind !== 'Deployment')
+    if (!before && SUPPORT_KINDS.has(id.kind)) created.push({ id, object: o as Json });
+    else if (id.kind !== 'Deployment')
       plan.notCanaried.push({
         id,
         reason: `${id.kind}: ${KIND_REASONS[id.kind] ?? 'not a Deployment pod template: applies to production at once'}`,
@@ -170,5 +193,22 @@ export function canaryObjects(input: CanaryInput): CanaryPlan {
         id: idOf(o),
         reason: `${String(o.kind)} deleted: removal reaches all of production at once`,
       });
+  // New objects go with the canary when there is one; without one they reach production with the rollout.
+  for (const c of created)
+    if (plan.canary.length) plan.support.push(asSupport(c.object));
+    else
+      plan.notCanaried.push({ id: c.id, reason: `new ${c.id.kind}: no canary to read it; created with the rollout` });
   return plan;
+}
+
+function asSupport(object: Json): Json {
+  const copy = stripServerFields(object) as KubernetesObject & Json;
+  copy.metadata = { ...copy.metadata, annotations: { ...copy.metadata?.annotations, [CANARY_SUPPORT]: 'true' } };
+  return copy;
+}
+
+/** " with ConfigMap ns/x (new, ...)" for a canary summary, or "" without support objects. */
+export function describeSupport(plan: CanaryPlan, namespace?: string): string {
+  const support = plan.support.map((x) => describeId(idOf(x, namespace)));
+  return support.length ? ` with ${support.join(', ')} (new, for the canary's pods to read)` : '';
 }

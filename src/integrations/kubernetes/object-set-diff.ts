@@ -11,6 +11,7 @@ import { liveObjectsNotDesired } from './object-set-live';
 import { inApplyOrder } from './object-set-order';
 import { scopeObjectSet } from './object-set-scope';
 import { refuseSecrets } from './object-set-snapshot';
+import { isCanarySupport } from './object-set-canary';
 import { stripServerFields, withoutJobIdentity } from './object-set-strip';
 import {
   describeId,
@@ -108,7 +109,8 @@ export async function diffObjects(kc: KubeConfig, set: ObjectSet, o: DiffOptions
       throw withSource(err, s.source);
     });
     const after = stripServerFields(dryRun);
-    if (!live) {
+    // A support object the canary applied ahead of the rollout is shown as the creation it still is.
+    if (!live || isCanarySupport(live)) {
       objects.push({ id: s.id, action: 'create', after: withoutAllocatedFields(after, s.body) });
       continue;
     }

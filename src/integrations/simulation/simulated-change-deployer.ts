@@ -22,7 +22,7 @@ import {
 } from '../deployer';
 import { sleep, throwIfAborted } from '../cancellation';
 import { renderKubernetes } from '../render';
-import { canaryObjects } from '../kubernetes/object-set-canary';
+import { canaryObjects, describeSupport, isCanaryCopy, isCanarySupport } from '../kubernetes/object-set-canary';
 import { refuseLocalProblems, scopedObject } from '../kubernetes/object-set-scope';
 import { canaryName } from '../kubernetes/kubernetes-deployer';
 import { describeId, idKey, idOf, type Json, type ObjectId } from '../kubernetes/object-set';
@@ -56,8 +56,6 @@ export interface SimulatedChangeDeployerOptions {
 
 type RenderedSource = Exclude<KubernetesSource, { image: unknown }>;
 const isRendered = (k?: KubernetesSource): k is RenderedSource => !!k && !('image' in k);
-const isCanaryCopy = (o: Json) =>
-  !!((o.metadata as Json | undefined)?.annotations as Record<string, string> | undefined)?.['airlock.dev/canary-of'];
 const ownerOf = (o: Json) =>
   ((o.metadata as Json | undefined)?.labels as Record<string, string> | undefined)?.[SERVICE_LABEL];
 
@@ -212,10 +210,11 @@ export function createSimulatedChangeDeployer(o: SimulatedChangeDeployerOptions)
         };
       }
       const names = plan.canary.map((c) => idOf(c).name);
+      const withSupport = describeSupport(plan);
       return rollout(
         'production',
-        { put: plan.canary, delete: [] },
-        `${req.service}: canary ${names.join(', ')} at ${req.percent}% of production${tail}`,
+        { put: [...plan.support, ...plan.canary], delete: [] },
+        `${req.service}: canary ${names.join(', ')} at ${req.percent}% of production${withSupport}${tail}`,
         options.signal,
       );
     },
@@ -233,10 +232,11 @@ export function createSimulatedChangeDeployer(o: SimulatedChangeDeployerOptions)
       if (!renderedSource(req.service, req.environment)) return o.imageDeployer.preview?.(req, options);
       const w = await renderWrite(req.service, req.environment, req.change, options.signal);
       const live = [...w.put.map((x) => idOf(x)), ...w.delete].flatMap((id) => present(req.environment, id));
-      // Airlock's own canary copies are not the change: left out of the diff, named in a note.
+      // Airlock's own canary copies are not the change: left out of the diff, named in a note. Support
+      // objects the canary applied ahead of the rollout are shown as the creations they still are.
       const canaries = live.filter(isCanaryCopy);
       const diff = diffSimulatedObjects(
-        live.filter((x) => !isCanaryCopy(x)),
+        live.filter((x) => !isCanaryCopy(x) && !isCanarySupport(x)),
         w.put,
       );
       const changed = diff.objects.filter((d) => d.action !== 'unchanged');

@@ -112,6 +112,7 @@ describe('canaryObjects', () => {
       }),
       {
         canary: [],
+        support: [],
         notCanaried: [],
       },
     );
@@ -151,7 +152,7 @@ describe('canaryObjects', () => {
       live: [unlabelled(deployment()), configMap('info'), canary],
       percent: 10,
     });
-    assert.deepEqual(plan, { canary: [], notCanaried: [] });
+    assert.deepEqual(plan, { canary: [], support: [], notCanaried: [] });
   });
 
   test('a StatefulSet or DaemonSet whose template changes gets no copy, and says why', () => {
@@ -169,6 +170,33 @@ describe('canaryObjects', () => {
     assert.deepEqual(reasons(plan), [
       'StatefulSet/statefulset: StatefulSet: pods with stable names and their own volumes: a copy would start new ones with empty volumes',
       'DaemonSet/daemonset: DaemonSet: one pod per node: a copy would run on every node, not on a fraction',
+    ]);
+  });
+
+  test('a new ConfigMap goes with the canary when there is one (a generator edit renames it); without one it waits for the rollout', () => {
+    const generated = (hash: string): Json => ({
+      ...configMap('info'),
+      metadata: { name: `payment-env-${hash}`, namespace: NS },
+    });
+    const withCanary = canaryObjects({
+      desired: [deployment({ image: 'registry.example/payment:v2' }), generated('b2')],
+      live: [deployment(), generated('a1')],
+      percent: 10,
+    });
+    assert.equal(withCanary.canary.length, 1);
+    assert.deepEqual(
+      withCanary.support.map((x) => (x.metadata as { name: string }).name),
+      ['payment-env-b2'],
+    );
+    // The old one is still read by the stable pods: its deletion comes with the rollout.
+    assert.deepEqual(reasons(withCanary), [
+      'ConfigMap/payment-env-a1: ConfigMap deleted: removal reaches all of production at once',
+    ]);
+
+    const without = canaryObjects({ desired: [deployment(), generated('b2')], live: [deployment()], percent: 10 });
+    assert.deepEqual(without.support, []);
+    assert.deepEqual(reasons(without), [
+      'ConfigMap/payment-env-b2: new ConfigMap: no canary to read it; created with the rollout',
     ]);
   });
 });

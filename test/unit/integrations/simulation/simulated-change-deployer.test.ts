@@ -166,9 +166,9 @@ describe('simulated change deployer', () => {
     const d = create();
     const c = await d.deployCanary({ service: 'web', version: 'v2', percent: 10, change: change() });
     expect(c.summary).toMatch(
-      /^\[simulated\] web: canary web-canary at 10% of production; not canaried, reaches production only after approval: ConfigMap production-ns\/web-new \(/,
+      /^\[simulated\] web: canary web-canary at 10% of production with ConfigMap production-ns\/web-new \(new, for the canary's pods to read\); not canaried, reaches production only after approval: ConfigMap production-ns\/web-old \(ConfigMap deleted/,
     );
-    expect(c.summary).toContain('ConfigMap production-ns/web-old (ConfigMap deleted');
+    expect(c.summary).not.toContain('web-new (ConfigMap: read by the stable pods');
     const canary = store.get('production', {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -237,9 +237,8 @@ describe('simulated change deployer', () => {
     expect(p.text).toContain('--- a/ConfigMap/production-ns/web-old\n+++ /dev/null\n');
     expect(p.text).not.toContain('Service/production-ns/web');
     expect(p.notes[0]).toMatch(/^\[simulated\]/);
-    expect(p.notes).toContain(
-      'not canaried, reaches production only after approval: ConfigMap production-ns/web-new (ConfigMap: read by the stable pods: a change reaches all of them, not a fraction)',
-    );
+    // web-new is new: the canary's pods read it, the stable ones cannot; it is not listed as not canaried.
+    expect(p.notes.some((n) => n.includes('web-new'))).toBe(false);
     expect((await d.preview!({ service: 'web', environment: 'production', change: change() }))!.digest).toBe(p.digest);
     expect(store.all('production')).toEqual(before);
     // At approval time the canary runs: Airlock's own copy is named in a note, not shown as the change.
