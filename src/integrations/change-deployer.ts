@@ -115,12 +115,14 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
     commit: string | undefined,
     namespace: string,
     signal?: AbortSignal,
+    absentIsEmpty = false,
   ): Promise<{ desired: KubernetesObject[]; sources: Map<string, string> }> => {
     if (!isRendered(source) || !commit) return { desired: [], sources: new Map() };
     const objects = await renderKubernetes(source, {
       repoDir: o.repoDir,
       commit,
       namespace,
+      absentIsEmpty,
       ...(signal ? { signal } : {}),
     });
     return {
@@ -142,7 +144,8 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
     signal?: AbortSignal,
   ) => {
     const head = await renderSet(source, change.commit, namespace, signal);
-    const base = await render(source, change.baseCommit, namespace, signal);
+    // A base without the service's directory: the change adds the service, there was nothing.
+    const base = await render(source, change.baseCommit, namespace, signal, true);
     const { set, kept } = await yieldReplicasToAutoscalers(
       createObjectSetClient(kc),
       { namespace, service, ...head },

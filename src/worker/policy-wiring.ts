@@ -38,9 +38,11 @@ async function renderedFindings(
     if (!source || 'image' in source) continue;
     const namespace = policy.kubernetes?.[environment].namespace ?? 'default';
     try {
-      const [base, head] = await Promise.all(
-        [change.baseCommit, change.commit].map((commit) => renderKubernetes(source, { repoDir, commit, namespace })),
-      );
+      // A base without the service's directory renders nothing: the change adds the service.
+      const [base, head] = await Promise.all([
+        renderKubernetes(source, { repoDir, commit: change.baseCommit, namespace, absentIsEmpty: true }),
+        renderKubernetes(source, { repoDir, commit: change.commit, namespace }),
+      ]);
       renders.push({ environment, base, head, changedInputs: await changedRenderInputs(source, changed, trees) });
     } catch (err) {
       if (!(err instanceof RenderError)) throw err;

@@ -350,6 +350,25 @@ describe('render errors name the tool and the file, and nothing else is done', (
     expect([err.tool, err.path]).toEqual(['kustomize', 'k8s/overlays/production/kustomization.yaml']);
   });
 
+  test('a base commit without the service (the change adds it): nothing with absentIsEmpty; a head without it is an error', async () => {
+    const sources: KubernetesSource[] = [
+      { kustomize: 'k8s/overlays/ledger' },
+      { helm: { chart: 'charts/ledger', values: ['charts/ledger/values.yaml'], releaseName: 'ledger' } },
+      { manifests: 'deploy/ledger' },
+    ];
+    for (const source of sources) {
+      expect(await render(source, base, { absentIsEmpty: true })).toEqual([]);
+      const err = await render(source, base).then(
+        () => expect.fail('rendered a source that does not exist'),
+        (e: unknown) => e as RenderError,
+      );
+      expect(err).toBeInstanceOf(RenderError);
+      expect(err.message).toMatch(/does not exist at commit/);
+    }
+    // A source that does exist is rendered as usual.
+    expect((await render(PAYMENT_MANIFESTS, base, { absentIsEmpty: true })).length).toBeGreaterThan(0);
+  });
+
   test('a values file the commit does not have: named before Helm runs', async () => {
     const err = await renderFailure(
       { 'charts/search-service/values-staging.yaml': 'replicas: 3\n' },

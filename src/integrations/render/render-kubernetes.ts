@@ -1,6 +1,8 @@
 // renderKubernetes: the objects an environment should have at a commit, rendered from the worker's
 // clone with the real tool of the source (kustomize, Helm, or the manifest files as they are).
 // Nothing is applied here; the integrator applies, diffs and snapshots what this returns.
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { KubernetesSource } from '../../policy/config/environment-source-schema';
 import { withCommitTree } from './commit-tree';
 import { renderHelm } from './helm';
@@ -24,6 +26,16 @@ export interface RenderOptions {
   scope?: ScopeLookup;
   /** Executables; default renderToolPath (AIRLOCK_KUSTOMIZE / AIRLOCK_HELM, .tools/bin, PATH). */
   tools?: { kustomize?: string; helm?: string };
+  /**
+   * For a change's base commit: a source directory the commit does not have renders nothing (the
+   * change adds the service). A head without it is still an error, naming the path.
+   */
+  absentIsEmpty?: boolean;
+}
+
+/** The directory a source renders from: the kustomization, the chart, the manifests. */
+function sourceRoot(source: Exclude<KubernetesSource, { image: unknown }>): string {
+  return 'kustomize' in source ? source.kustomize : 'helm' in source ? source.helm.chart : source.manifests;
 }
 
 function toolOf(source: KubernetesSource): string {
@@ -59,6 +71,7 @@ export async function renderKubernetes(source: KubernetesSource, opts: RenderOpt
     opts.commit,
     async (root, sha) => {
       const tree = { root, sha, signal: opts.signal };
+      if (opts.absentIsEmpty && !(await stat(join(root, sourceRoot(source))).catch(() => undefined))) return [];
       let rendered: RenderedObject[];
       if ('kustomize' in source) {
         const executable = opts.tools?.kustomize ?? renderToolPath('kustomize');
