@@ -12,7 +12,7 @@ import { checkRendered, type EnvironmentRenders } from '../policy/engine/check-r
 import { environmentSource } from '../policy/config/environment-source-schema';
 import type { Policy } from '../policy/config/schema';
 import type { Change } from '../workflows/messages';
-import { renderKubernetes, RenderError } from '../integrations/render';
+import { objectIdentity, renderKubernetes, RenderError, type RenderedObject } from '../integrations/render';
 
 const ENVIRONMENTS = ['staging', 'production'] as const;
 
@@ -39,10 +39,13 @@ async function renderedFindings(
     const namespace = policy.kubernetes?.[environment].namespace ?? 'default';
     try {
       // A base without the service's directory renders nothing: the change adds the service.
-      const [base, head] = await Promise.all([
+      const [base, head, again] = await Promise.all([
         renderKubernetes(source, { repoDir, commit: change.baseCommit, namespace, absentIsEmpty: true }),
         renderKubernetes(source, { repoDir, commit: change.commit, namespace }),
+        renderKubernetes(source, { repoDir, commit: change.commit, namespace }),
       ]);
+      const unstable = firstDifference(head, again);
+      if (unstable) return [unstableRender(environment, unstable)];
       renders.push({ environment, base, head, changedInputs: await changedRenderInputs(source, changed, trees) });
     } catch (err) {
       if (!(err instanceof RenderError)) throw err;
@@ -54,6 +57,25 @@ async function renderedFindings(
   const seen = new Set(fileFindings.map((f) => `${f.rule} ${f.file ?? ''}`));
   const findings = await checkRendered(policy, renders, { now, service: service.name });
   return findings.filter((f) => !seen.has(`${f.rule} ${f.file ?? ''}`));
+}
+
+/** The first object two renders of one commit disagree on (a random or time-based template value). */
+function firstDifference(a: RenderedObject[], b: RenderedObject[]): RenderedObject | undefined {
+  const other = new Map(b.map((r) => [objectIdentity(r.object), JSON.stringify(r.object)]));
+  return a.find((r) => other.get(objectIdentity(r.object)) !== JSON.stringify(r.object));
+}
+
+/**
+ * A render that differs each time cannot be promoted: the diff approvers sign would never match
+ * production at the rollout, and staging would not run what production gets.
+ */
+function unstableRender(environment: string, r: RenderedObject): Finding {
+  return {
+    rule: 'unrenderable',
+    level: 'block',
+    file: r.source,
+    message: `${environment}: ${objectIdentity(r.object)} (from ${r.source}) renders differently each time from the same commit (a random or time-based value such as randAlphaNum or now): what approvers are shown could never be what is applied; make the value an input (values file, generator literal)`,
+  };
 }
 
 function skipped(why: string): Finding[] {

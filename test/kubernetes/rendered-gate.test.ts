@@ -78,6 +78,38 @@ describe('the gate on rendered objects', () => {
   });
 });
 
+describe('a render that differs each time', () => {
+  test('blocks the gate, naming the object and its template (approvers could never see what is applied)', async () => {
+    repo.git('reset', '--quiet', '--hard', head);
+    const random = repo.commit(
+      {
+        'charts/search-service/templates/nonce.yaml': `apiVersion: v1
+kind: ConfigMap
+metadata: { name: {{ .Release.Name }}-nonce }
+data: { nonce: {{ randAlphaNum 16 | quote }} }
+`,
+      },
+      'a random value in a template',
+    );
+    try {
+      const findings = await createChangeChecker(repo.dir)(
+        policy(true),
+        makeChange({ service: 'search-service', commit: random, baseCommit: head }),
+      );
+      const block = findings.find((f) => f.rule === 'unrenderable');
+      assert.ok(block, JSON.stringify(findings));
+      assert.equal(block.level, 'block');
+      assert.equal(block.file, 'charts/search-service/templates/nonce.yaml');
+      assert.match(
+        block.message,
+        /ConfigMap\/\S+\/search-service-nonce .*renders differently each time from the same commit/,
+      );
+    } finally {
+      repo.git('reset', '--quiet', '--hard', head);
+    }
+  });
+});
+
 // One Deployment "web" written four ways: a Helm chart with per-environment values, a kustomize base
 // with overlays (a `replicas:` field and a memory patch in production), and a JSON manifest. Each
 // edit is committed on top of the same base and judged by the worker's checker (real kustomize and
