@@ -342,4 +342,26 @@ describe('the deployer alone', () => {
     assert.equal(resourcesIn('staging', ROOT.staging)[LAST_LOGIN], undefined);
     assert.deepEqual(readFileSync(stateFile('staging', NETWORK)), networkBefore);
   });
+
+  test('a restore leaves a root alone when nothing was applied to it since the snapshot (no apply nobody approved)', async () => {
+    await liveAt(repo.commits.base);
+    const { deployer } = deployerFor(`[{ dir: ${ROOT.staging} }]`, PRODUCTION_ROOT);
+    const change = { commit: repo.commits.head, baseCommit: repo.commits.base };
+    // Production is snapshotted before the canary; its roots are applied only after approval.
+    const production = (await deployer.snapshot(SERVICE, 'production', {}, change)) as ChangeSnapshot;
+    assert.match(production.terraform[0].state ?? '', /^sha256:[0-9a-f]{64}$/);
+    const before = readFileSync(stateFile('production', ROOT.production));
+    const mtime = statSync(stateFile('production', ROOT.production)).mtimeMs;
+    const restored = await deployer.restore(production);
+    assert.match(
+      restored.summary,
+      /restored: terraform terraform\/production: not applied since the snapshot, left alone$/,
+    );
+    assert.deepEqual(readFileSync(stateFile('production', ROOT.production)), before);
+    assert.equal(statSync(stateFile('production', ROOT.production)).mtimeMs, mtime, 'tofu did not run');
+    // Applied after the snapshot: re-applied at the base commit.
+    const staging = (await deployer.snapshot(SERVICE, 'staging', {}, change)) as ChangeSnapshot;
+    await deployer.deploy({ service: SERVICE, environment: 'staging', version: 'v', change });
+    assert.match((await deployer.restore(staging)).summary, /terraform terraform\/staging re-applied at \w{12}$/);
+  });
 });

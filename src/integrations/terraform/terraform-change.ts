@@ -4,7 +4,9 @@
 // says so. A production plan that destroys or replaces anything is refused before anything is
 // applied unless the root allows it. Rollback re-applies each applied root at the base commit,
 // newest first (or destroys a root the change created).
-import { posix } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import type { Environment } from '../../workflows/messages';
 import type { TerraformSource } from '../../policy/config/environment-source-schema';
 import { diffTrees, type FileTree } from '../../policy/engine/change-files';
@@ -19,6 +21,13 @@ export interface RootRestore {
   source: TerraformSource;
   commit: string;
   destroy: boolean;
+  /**
+   * sha256 of the root's state file when the snapshot was taken ('absent' without one). A restore
+   * leaves a root whose state is unchanged alone: nothing was applied to it (a production root
+   * during a canary rollback), and an apply nobody approved is not a rollback. Snapshots taken
+   * before this field existed re-apply every root, as they did.
+   */
+  state?: string;
 }
 
 export interface TerraformChangeOptions {
@@ -51,6 +60,17 @@ const counts = (p: TerraformPlan, tense: 'planned' | 'done') => {
 export function createTerraformChange(o: TerraformChangeOptions) {
   const stateDirOf = (environment: Environment, r: TerraformSource) =>
     `${o.stateDir}/${environment}/${r.dir}${r.workspace ? `@${r.workspace}` : ''}`;
+  /** The state file the backend override points at (backendOverride in root-checkout.ts). */
+  const stateFileOf = (environment: Environment, r: TerraformSource) =>
+    join(stateDirOf(environment, r), ...(r.workspace ? ['workspaces', r.workspace] : []), 'terraform.tfstate');
+  const stateFingerprint = async (environment: Environment, r: TerraformSource) =>
+    readFile(stateFileOf(environment, r)).then(
+      (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return 'absent';
+        throw err;
+      },
+    );
   const request = (environment: Environment, r: TerraformSource, commit: string, signal?: AbortSignal) => ({
     dir: r.dir,
     ...(r.workspace ? { workspace: r.workspace } : {}),
@@ -107,11 +127,14 @@ export function createTerraformChange(o: TerraformChangeOptions) {
         );
       const { reached, base } = await reach(roots, change);
       const atBase = new Set(base!.paths().map((p) => posix.dirname(p)));
-      return reached.map((source) =>
-        atBase.has(source.dir)
-          ? { source, commit: change.baseCommit!, destroy: false }
-          : // The change created the root: going back means destroying what it applied.
-            { source, commit: change.commit, destroy: true },
+      return Promise.all(
+        reached.map(async (source) => ({
+          ...(atBase.has(source.dir)
+            ? { source, commit: change.baseCommit!, destroy: false }
+            : // The change created the root: going back means destroying what it applied.
+              { source, commit: change.commit, destroy: true }),
+          state: await stateFingerprint(environment, source),
+        })),
       );
     },
 
@@ -186,6 +209,10 @@ export function createTerraformChange(o: TerraformChangeOptions) {
     async restore(environment: Environment, roots: RootRestore[], signal?: AbortSignal): Promise<string[]> {
       const done: string[] = [];
       for (const t of [...roots].reverse()) {
+        if (t.state !== undefined && (await stateFingerprint(environment, t.source)) === t.state) {
+          done.push(`${describeRoot(t.source)}: not applied since the snapshot, left alone`);
+          continue;
+        }
         await o.runner.applyRoot({ ...request(environment, t.source, t.commit, signal), destroy: t.destroy });
         done.push(`${describeRoot(t.source)} ${t.destroy ? 'destroyed' : `re-applied at ${t.commit.slice(0, 12)}`}`);
       }
