@@ -231,7 +231,8 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       if (isRendered(source.kubernetes)) {
         const { kc, namespace } = kubeconfigFor(environment);
         const { set, head, removed } = await changeSet(kc, service, source.kubernetes, ref, namespace, options.signal);
-        const diff = await diffObjects(kc, set, options);
+        // `removed`: an object the change would delete that another service owns is refused here, first.
+        const diff = await diffObjects(kc, set, { ...options, removed });
         // Every object the change may touch: the render's, the labelled ones it prunes, the ones the
         // base had, and in production the canary copies (absent now, so restore deletes them).
         const ids = new Map<string, ObjectId>();

@@ -20,6 +20,7 @@ const LISTED = [
   ['v1', 'ConfigMap', 'configmaps'],
   ['autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers'],
   ['policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets'],
+  ['v1', 'PersistentVolumeClaim', 'persistentvolumeclaims'],
 ] as const;
 const root = (apiVersion: string) => (apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
 const pluralOf = (kind: string) => LISTED.find((l) => l[1] === kind)![2];
