@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type Rig } from '../helpers/harness';
+import { atRate, createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type Rig } from '../helpers/harness';
 import { signedApproval, testSecretKey } from '../helpers/approver-keys';
 import { floodUntilContinued, runHistories } from '../helpers/runs';
 import { signedRequest } from '../../src/approvals/signed-request';
@@ -133,7 +133,7 @@ describe('bounded history: continue-as-new at safe points', () => {
       await floodUntilContinued(h); // production's in the second's
       assert.equal((await state(h)).stage, 'canary');
       // A breach judged by the carried monitor: the canary's readiness was recorded two runs ago.
-      await sendSample(env, h, { environment: 'production', rate: 0.05, baseline: 0.01, requestCount: 5000 });
+      await sendSample(env, h, { environment: 'production', ...atRate(0.05) });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'rolled_back');
       assert.equal(r.interruption?.kind, 'breach');

@@ -48,7 +48,12 @@ describe('Web UI details', () => {
         deployed: [],
         interruption: {
           kind: 'breach',
-          sample: { environment: 'production', rate: 0.031, baseline: 0.01, requestCount: 1000, observedAt: base.now },
+          sample: {
+            environment: 'production',
+            ...{ errors: 31, requests: 1000, baselineErrors: 10, baselineRequests: 1000 },
+            ...{ rate: 0.031, baseline: 0.01, requestCount: 1000 }, // derived from the counts
+            observedAt: base.now,
+          },
           thresholdPercent: 5,
           baselineUsed: 0.01,
           risePercent: 209.99999999999997,
