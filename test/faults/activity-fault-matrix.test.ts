@@ -32,7 +32,7 @@ import {
   atRate,
 } from '../helpers/harness';
 import { signedApproval, testSecretKey } from '../helpers/approver-keys';
-import { prometheusSettings } from '../monitoring/queries';
+import { prometheusCountSettings } from '../monitoring/queries';
 
 type ActivityName = keyof Activities;
 type Mode = 'retryable' | 'nonRetryable';
@@ -317,7 +317,7 @@ function metricsPolicy(): string {
   const monitoring = {
     maxSilenceMinutes: 60,
     intervalSeconds: 60,
-    prometheus: prometheusSettings('http://127.0.0.1:9'),
+    prometheus: prometheusCountSettings('http://127.0.0.1:9'),
   };
   return testPolicyYaml(POLICY).replace(/^monitoring: .*$/m, `monitoring: ${JSON.stringify(monitoring)}`);
 }
