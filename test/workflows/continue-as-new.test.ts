@@ -132,6 +132,19 @@ describe('bounded history: continue-as-new at safe points', () => {
       await feed(env, h, { stop: (s) => s.stage === 'canary' && s.deployed.includes('production') });
       await floodUntilContinued(h); // production's in the second's
       assert.equal((await state(h)).stage, 'canary');
+      // The run is new code, but the promotion started with counts-only (carried in its flags): a
+      // rate-only sample that the old per-sample rule would breach on is refused, not judged.
+      const now = new Date(await env.currentTimeMs()).toISOString();
+      await h.signal('errorRate', {
+        environment: 'production',
+        rate: 0.5,
+        baseline: 0.01,
+        requestCount: 5000,
+        observedAt: now,
+      });
+      const refused = await state(h);
+      assert.equal(refused.stage, 'canary');
+      assert.match(refused.refusals.at(-1)?.reason ?? '', /^rate: rate-only samples .* send counts instead/);
       // A breach judged by the carried monitor: the canary's readiness was recorded two runs ago.
       await sendSample(env, h, { environment: 'production', ...atRate(0.05) });
       const r: PromotionResult = await h.result();
