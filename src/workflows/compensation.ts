@@ -65,7 +65,6 @@ export async function compensation(input: CompensationInput): Promise<Compensati
     {
       v2: true,
       signedDecisions: true,
-      countsOnly: true,
       mayContinueAsNew: false,
     },
   );
