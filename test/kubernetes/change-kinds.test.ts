@@ -441,6 +441,29 @@ describe('each change kind: staged, canaried, promoted; then staged, canaried, r
   });
 });
 
+/**
+ * The workflow's first call (the staging snapshot) refuses non-retryably, saying each of `error`;
+ * so would the deploy if it were reached anyway; nothing in either namespace changed.
+ */
+async function assertRefusedFirst(
+  c: KindCase,
+  deployer: Deployer,
+  change: ChangeRef,
+  ns: Record<Environment, string>,
+  error: RegExp[],
+) {
+  const before = await spaces.liveObjects([ns.staging, ns.production]);
+  const refused = (err: unknown) => {
+    assert.ok(err instanceof DeployRejectedError, `non-retryable: ${String(err)}`);
+    for (const re of error) assert.match(err.message, re);
+    return true;
+  };
+  const version = change.commit.slice(0, 12);
+  await assert.rejects(deployer.snapshot(c.service, 'staging', {}, change), refused);
+  await assert.rejects(deployer.deploy({ service: c.service, environment: 'staging', version, change }), refused);
+  assertSameObjects(await spaces.liveObjects([ns.staging, ns.production]), before, 'nothing applied or deleted');
+}
+
 interface BadCase {
   name: string;
   slug: string;
@@ -505,19 +528,9 @@ describe('bad input: a clear error naming the file and the object, nothing appli
     const { repo, change } = commits(undefined, b.head);
     const ns = await spaces.create(b.slug, 1);
     const deployer = deployerFor(c, repo, ns);
-    const version = change.commit.slice(0, 12);
     try {
       await liveAtBase(c, repo, change, ns, deployer);
-      const before = await spaces.liveObjects([ns.staging, ns.production]);
-      const refused = (err: unknown) => {
-        assert.ok(err instanceof DeployRejectedError, `non-retryable: ${String(err)}`);
-        for (const re of b.error) assert.match(err.message, re);
-        return true;
-      };
-      // The workflow's first call refuses; so would the deploy if it were reached anyway.
-      await assert.rejects(deployer.snapshot(c.service, 'staging', {}, change), refused);
-      await assert.rejects(deployer.deploy({ service: c.service, environment: 'staging', version, change }), refused);
-      assertSameObjects(await spaces.liveObjects([ns.staging, ns.production]), before, 'nothing applied');
+      await assertRefusedFirst(c, deployer, change, ns, b.error);
     } finally {
       await spaces.removeWorkloads(ns);
     }
@@ -639,23 +652,13 @@ data: { routes: "/pay" }
     );
     const ns = await spaces.create(c.slug, 1);
     const deployer = deployerFor(c, repo, ns);
-    const version = change.commit.slice(0, 12);
     try {
       await liveAtBase(c, repo, change, ns, deployer);
-      const before = await spaces.liveObjects([ns.staging, ns.production]);
-      const refused = (err: unknown) => {
-        assert.ok(err instanceof DeployRejectedError, `non-retryable: ${String(err)}`);
-        assert.match(
-          err.message,
-          new RegExp(
-            `ConfigMap ${ns.staging}/shared-routes is live with ${SERVICE_LABEL}=payment-service: it belongs to another service`,
-          ),
-        );
-        return true;
-      };
-      await assert.rejects(deployer.snapshot(c.service, 'staging', {}, change), refused);
-      await assert.rejects(deployer.deploy({ service: c.service, environment: 'staging', version, change }), refused);
-      assertSameObjects(await spaces.liveObjects([ns.staging, ns.production]), before, 'nothing applied or deleted');
+      await assertRefusedFirst(c, deployer, change, ns, [
+        new RegExp(
+          `ConfigMap ${ns.staging}/shared-routes is live with ${SERVICE_LABEL}=payment-service: it belongs to another service`,
+        ),
+      ]);
     } finally {
       await spaces.removeWorkloads(ns);
     }
