@@ -58,9 +58,8 @@ export async function benchHistorySize(
         const environment = s.deployed.includes('production') ? 'production' : 'staging';
         await h.signal(errorRateSignal, {
           environment,
-          rate: 0.01,
-          baseline: 0.01,
-          requestCount: 1000,
+          // 1 % of 10,000 requests beside a 1 % baseline: healthy, and traffic enough for every watch.
+          ...{ errors: 100, requests: 10_000, baselineErrors: 1_000, baselineRequests: 100_000 },
           observedAt: new Date(now).toISOString(),
         });
         samples++;
@@ -137,7 +136,8 @@ export async function benchHistoryWatch(
           environment: q.environment,
           rate: 0.01,
           baseline: 0.01,
-          requestCount: 1000,
+          requestCount: 10_000,
+          ...{ errors: 100, requests: 10_000, baselineErrors: 1_000, baselineRequests: 100_000 },
           observedAt: new Date(q.at).toISOString(),
         },
       };
@@ -157,9 +157,12 @@ export async function benchHistoryWatch(
         intervalSeconds: o.intervalSeconds,
         prometheus: {
           url: 'http://127.0.0.1:9',
-          errorRateQuery: 'bench_rate{service="{{service}}"}',
-          baselineQuery: 'bench_baseline',
-          requestCountQuery: 'bench_requests',
+          countQueries: {
+            errors: 'bench_errors{service="{{service}}"}',
+            requests: 'bench_requests{service="{{service}}"}',
+            baselineErrors: 'bench_baseline_errors',
+            baselineRequests: 'bench_baseline_requests',
+          },
         },
       },
     },

@@ -136,9 +136,8 @@ export async function benchBreach(env: TestWorkflowEnvironment, samples: number)
         const h = promotions[i];
         await h.signal(errorRateSignal, {
           environment: 'staging',
-          rate: 0.0106,
-          baseline: 0.01,
-          requestCount: 1000,
+          // An outage: every request failing beside a 1 % baseline, breached on this one sample.
+          ...{ errors: 1_000, requests: 1_000, baselineErrors: 10, baselineRequests: 1_000 },
           observedAt: new Date().toISOString(),
         });
         await h.result();

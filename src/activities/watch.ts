@@ -63,12 +63,19 @@ const keepLast = <T>(list: T[], item: T) => [...list, item].slice(-EVIDENCE_KEEP
 export function createErrorRateWatchActivity(sourceFor: MetricsSourceFactory) {
   return async function watchErrorRate(input: ErrorRateWatchInput): Promise<ErrorRateWatchResult> {
     const ctx = Context.current();
-    const source = sourceFor(input.monitoring);
+    let source: ReturnType<MetricsSourceFactory>;
+    let why = 'no metrics source for this policy on this worker';
+    try {
+      source = sourceFor(input.monitoring);
+    } catch (err) {
+      // e.g. settings recorded with rate queries only, which are no longer read.
+      why = (err as Error).message;
+    }
     if (!source) {
       // Retrying on this worker cannot build it: fail at once so the workflow's silence clock takes over.
       throw ApplicationFailure.create({
         type: FailureType.MetricsSourceUnavailable,
-        message: `${input.label}: no metrics source for this policy on this worker`,
+        message: `${input.label}: ${why}`,
         nonRetryable: true,
       });
     }

@@ -19,6 +19,12 @@ export function createMetricsSourceFactory(o: MetricsSourceOptions = {}): Metric
   return (monitoring: MonitoringSettings) => {
     const configured = metricsSourceOf(monitoring);
     if (!configured) return undefined;
+    // Settings recorded before issue 14 (a promotion still in flight) may name rate queries only.
+    if (!configured.settings.countQueries)
+      throw new Error(
+        `the policy's ${configured.kind} source has no countQueries: its rate queries (errorRateQuery, baselineQuery, ` +
+          'requestCountQuery) are no longer read; configure countQueries (docs/monitoring.md)',
+      );
     const key = JSON.stringify(configured);
     let source = cache.get(key);
     if (!source) {

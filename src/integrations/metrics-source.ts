@@ -1,5 +1,6 @@
-// A metrics source answers one question per poll: the new version's error rate, its baseline and
-// the requests behind it, in one environment, now. Missing data is its own answer, never zero errors.
+// A metrics source answers one question per poll: the new version's errors and requests over the
+// poll's interval, and its baseline's, in one environment. Missing data is its own answer, never
+// zero errors.
 import type { MonitoringSettings } from '../policy/config/monitoring-schema';
 import type { QueryTarget } from '../policy/config/query-template';
 import type { Environment, ErrorRateSample } from '../workflows/messages';
@@ -29,47 +30,6 @@ export interface MetricsSource {
   readonly name: string;
   /** Never throws for an unreachable or empty source (that is a missing reading); only when `signal` aborts. */
   read(q: MetricsQuery, signal?: AbortSignal): Promise<MetricsReading>;
-}
-
-/** The three figures a source reads; `undefined` when that query returned no usable value. */
-export interface RawFigures {
-  rate: number | undefined;
-  baseline: number | undefined;
-  requestCount: number | undefined;
-}
-
-/** Turns three query answers into a reading; any missing or non-finite figure makes the reading missing. */
-export function readingOf(q: MetricsQuery, figures: RawFigures, source: string): MetricsReading {
-  const at = new Date(q.at).toISOString();
-  const missing = (['rate', 'baseline', 'requestCount'] as const).filter(
-    (k) => figures[k] === undefined || !Number.isFinite(figures[k]),
-  );
-  if (missing.length) {
-    return { kind: 'missing', at, reason: `${source}: no data for ${missing.join(', ')} of ${q.environment}` };
-  }
-  // A small negative value is float noise of a subtraction; above 1 the query is not a fraction.
-  const notFraction = (['rate', 'baseline'] as const).filter((k) => figures[k]! > 1 + 1e-9 || figures[k]! < -1e-9);
-  if (notFraction.length) {
-    const got = notFraction.map((k) => `${k} ${figures[k]}`).join(', ');
-    return {
-      kind: 'missing',
-      at,
-      reason: `${source}: ${got} is not a fraction 0..1; the query must divide errors by requests`,
-    };
-  }
-  const clampFraction = (v: number) => Math.min(1, Math.max(0, v));
-  return {
-    kind: 'sample',
-    sample: {
-      environment: q.environment,
-      rate: clampFraction(figures.rate!),
-      baseline: clampFraction(figures.baseline!),
-      // increase() extrapolates to fractions; the breach rule wants whole requests.
-      requestCount: Math.max(0, Math.floor(figures.requestCount!)),
-      observedAt: at,
-      source,
-    },
-  };
 }
 
 export function queryVars(q: MetricsQuery) {

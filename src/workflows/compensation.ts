@@ -65,6 +65,7 @@ export async function compensation(input: CompensationInput): Promise<Compensati
     {
       v2: true,
       signedDecisions: true,
+      countsOnly: true,
       mayContinueAsNew: false,
     },
   );

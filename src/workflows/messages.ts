@@ -95,6 +95,22 @@ export interface ErrorRateSample {
 }
 
 /**
+ * What an `errorRate` signal carries: counts over one interval (docs/monitoring.md). Promotions
+ * started before patch 'counts-only' also accept the old rate-only shape; the workflow parses
+ * either (payload-schemas.ts) and derives the rates from the counts.
+ */
+export interface ErrorRateSampleCounts {
+  environment: Environment;
+  errors: number;
+  requests: number;
+  baselineErrors: number;
+  baselineRequests: number;
+  /** ISO-8601 time the sample was measured. */
+  observedAt: string;
+  source?: string;
+}
+
+/**
  * A firing alert of the service's alerting system (Alertmanager, a Datadog monitor): its own
  * verdict, acted on as a rollback when it is about the change, never fed into the statistics.
  */
@@ -325,7 +341,7 @@ export type PromotionResult = Pick<
 };
 
 // Promotion workflow messages.
-export const errorRateSignal = defineSignal<[ErrorRateSample]>('errorRate');
+export const errorRateSignal = defineSignal<[ErrorRateSampleCounts]>('errorRate');
 export const alertSignal = defineSignal<[AlertSignal]>('alert');
 export const approveSignal = defineSignal<[ApprovalRequest]>('approve');
 export const rejectSignal = defineSignal<[RejectRequest]>('reject');

@@ -13,14 +13,10 @@ const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 dat
 const count = z.number().int('must be a whole number').min(0, 'must be ≥ 0');
 const COUNT_FIELDS = ['errors', 'requests', 'baselineErrors', 'baselineRequests'] as const;
 const RATE_FIELDS = ['rate', 'baseline', 'requestCount'] as const;
-const SEND_COUNTS =
+export const SEND_COUNTS =
   'send counts instead: errors and requests over the interval since the last sample, and baselineErrors and baselineRequests';
 
-/**
- * A sample carries counts (what the sequential breach test judges) or, as before, rates. Counts are
- * checked for consistency and the rates derived from them, so every view shows the same figures.
- */
-export const errorRateSampleSchema = z
+const sampleFields = z
   .object({
     environment: z.enum(['staging', 'production']),
     rate: fraction.optional(),
@@ -33,37 +29,76 @@ export const errorRateSampleSchema = z
     observedAt: isoTime,
     source: z.string().max(200).optional(),
   })
-  .strict()
+  .strict();
+type SampleFields = z.infer<typeof sampleFields>;
+
+/** Counts are consistent: both of each pair, errors never above their requests, no rates beside them. */
+function checkCounts(s: SampleFields, issue: (field: string, message: string) => void): void {
+  for (const k of RATE_FIELDS)
+    if (s[k] !== undefined) issue(k, 'send counts or rates, not both: with counts the rates are computed');
+  if (s.errors === undefined) issue('errors', 'is required with requests');
+  if (s.requests === undefined) issue('requests', 'is required with errors');
+  if ((s.baselineErrors === undefined) !== (s.baselineRequests === undefined))
+    issue(
+      s.baselineErrors === undefined ? 'baselineErrors' : 'baselineRequests',
+      'baselineErrors and baselineRequests go together',
+    );
+  if (s.errors !== undefined && s.requests !== undefined && s.errors > s.requests)
+    issue('errors', `must not exceed requests (${s.requests})`);
+  if (s.baselineErrors !== undefined && s.baselineRequests !== undefined && s.baselineErrors > s.baselineRequests)
+    issue('baselineErrors', `must not exceed baselineRequests (${s.baselineRequests})`);
+}
+
+const hasAnyCount = (s: SampleFields) => COUNT_FIELDS.some((k) => s[k] !== undefined);
+const issuesOn = (ctx: z.RefinementCtx) => (field: string, message: string) =>
+  ctx.addIssue({ code: 'custom', path: [field], message });
+
+/** The rates of a sample with counts are derived from them, so every view shows the same figures. */
+function withRates(s: SampleFields): ErrorRateSample {
+  if (s.errors === undefined || s.requests === undefined) return s as ErrorRateSample;
+  const ratio = (e: number, n: number) => (n > 0 ? e / n : 0);
+  return {
+    ...s,
+    rate: ratio(s.errors, s.requests),
+    baseline: ratio(s.baselineErrors ?? 0, s.baselineRequests ?? 0),
+    requestCount: s.requests,
+  };
+}
+
+/**
+ * A sample carries counts, what the sequential breach test judges (issue 14). A rate-only sample
+ * (`rate`, `baseline`, `requestCount`, judged one by one, which rolls back on noise) is refused,
+ * naming the fields and saying what to send. The edges (server, CLI) and every promotion started
+ * from patch `counts-only` on parse with this.
+ */
+export const errorRateSampleSchema = sampleFields
   .superRefine((s, ctx) => {
-    const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
-    if (!COUNT_FIELDS.some((k) => s[k] !== undefined)) {
+    const issue = issuesOn(ctx);
+    if (!hasAnyCount(s)) {
+      const rates = RATE_FIELDS.filter((k) => s[k] !== undefined);
+      if (rates.length)
+        issue(rates[0], `rate-only samples (${rates.join(', ')}) are no longer accepted: ${SEND_COUNTS}`);
+      else issue('errors', `is required: ${SEND_COUNTS}`);
+      return;
+    }
+    checkCounts(s, issue);
+  })
+  .transform(withRates);
+
+/**
+ * Counts or, as before, rates: what promotions started before patch `counts-only` accept, so that
+ * their histories replay and they keep their behaviour until they end. The workflow only.
+ */
+export const legacyErrorRateSampleSchema = sampleFields
+  .superRefine((s, ctx) => {
+    const issue = issuesOn(ctx);
+    if (!hasAnyCount(s)) {
       for (const k of RATE_FIELDS) if (s[k] === undefined) issue(k, `is required; better, ${SEND_COUNTS}`);
       return;
     }
-    for (const k of RATE_FIELDS)
-      if (s[k] !== undefined) issue(k, 'send counts or rates, not both: with counts the rates are computed');
-    if (s.errors === undefined) issue('errors', 'is required with requests');
-    if (s.requests === undefined) issue('requests', 'is required with errors');
-    if ((s.baselineErrors === undefined) !== (s.baselineRequests === undefined))
-      issue(
-        s.baselineErrors === undefined ? 'baselineErrors' : 'baselineRequests',
-        'baselineErrors and baselineRequests go together',
-      );
-    if (s.errors !== undefined && s.requests !== undefined && s.errors > s.requests)
-      issue('errors', `must not exceed requests (${s.requests})`);
-    if (s.baselineErrors !== undefined && s.baselineRequests !== undefined && s.baselineErrors > s.baselineRequests)
-      issue('baselineErrors', `must not exceed baselineRequests (${s.baselineRequests})`);
+    checkCounts(s, issue);
   })
-  .transform((s): ErrorRateSample => {
-    if (s.errors === undefined || s.requests === undefined) return s as ErrorRateSample;
-    const ratio = (e: number, n: number) => (n > 0 ? e / n : 0);
-    return {
-      ...s,
-      rate: ratio(s.errors, s.requests),
-      baseline: ratio(s.baselineErrors ?? 0, s.baselineRequests ?? 0),
-      requestCount: s.requests,
-    };
-  });
+  .transform(withRates);
 
 /** A firing alert as the alert webhook forwards it (src/server/alert-webhook.ts). */
 export const firingAlertSchema = z

@@ -47,6 +47,11 @@ export function promotionDetails(s: PromotionState, nowMs: number): string {
   else if (i?.kind === 'invariant_violated') lines.push(`invariant violated: ${i.message}`);
   else if (i?.kind === 'workflow_ended')
     lines.push(`workflow ${i.status}${i.endedAt ? ` at ${i.endedAt}` : ''}; compensated by ${i.compensation}`);
+  // With rollback.onInsufficientEvidence: hold, a watch too quiet to judge goes on: say so here too.
+  for (const w of ['staging', 'canary', 'production'] as const) {
+    const short = s.errorRate.insufficient?.[w];
+    if (short && !(i?.kind === 'insufficient_evidence' && i.watch === w)) lines.push(describeShortfall(w, short));
+  }
   const blocks = s.findings.filter((f) => f.level === 'block');
   if (blocks.length) lines.push(`blocked by ${blocks.map((f) => f.rule).join(', ')}`);
   if (s.rollback)

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import { createRig, devServerEnv, feed, state, type PolicyOverrides } from '../helpers/harness';
+import { atRate, createRig, devServerEnv, feed, state, type PolicyOverrides } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 import { runCli } from '../../src/cli/main';
 import { ExitCode } from '../../src/cli/errors';
@@ -89,9 +89,7 @@ test('list, report and status --watch tell what really happened', async () => {
     });
     await feed(env, rolledBack, {
       environment: 'production',
-      rate: 0.02,
-      baseline: 0.01,
-      requestCount: 5000,
+      counts: atRate(0.02), // twice the stable version's 1 %
       stop: () => false,
       stepMinutes: STEP,
       maxSteps: 50,

@@ -29,9 +29,10 @@ import {
   testPolicyYaml,
   timeSkippingEnv,
   type Rig,
+  atRate,
 } from '../helpers/harness';
 import { signedApproval, testSecretKey } from '../helpers/approver-keys';
-import { prometheusSettings } from '../monitoring/queries';
+import { prometheusCountSettings } from '../monitoring/queries';
 
 type ActivityName = keyof Activities;
 type Mode = 'retryable' | 'nonRetryable';
@@ -128,7 +129,8 @@ function serverPerBlock() {
 const SERVICE = 'notification-service';
 const INITIAL = { stable: { version: 'initial', replicas: 4 }, canary: null };
 const PROMOTED = { stable: { version: 'v2', replicas: 4 }, canary: null };
-const BREACH = { rate: 0.05, baseline: 0.01, requestCount: 5000 };
+// Five times the baseline's 1 %: breached on its first interval.
+const BREACH = atRate(0.05);
 const POLICY = { bakeHours: 1, canaryMinutes: 30, productionWatchMinutes: 30 };
 
 function faultRig(faults: Fault[], o: { policyText?: string; rolloutMs?: number } = {}) {
@@ -315,7 +317,7 @@ function metricsPolicy(): string {
   const monitoring = {
     maxSilenceMinutes: 60,
     intervalSeconds: 60,
-    prometheus: prometheusSettings('http://127.0.0.1:9'),
+    prometheus: prometheusCountSettings('http://127.0.0.1:9'),
   };
   return testPolicyYaml(POLICY).replace(/^monitoring: .*$/m, `monitoring: ${JSON.stringify(monitoring)}`);
 }

@@ -780,50 +780,61 @@ export function decisionCases(workflowId: string, now: () => number, used: unkno
       .oneof(
         fc.constant({
           environment: 'production',
-          rate: 2,
-          baseline: 0.01,
-          requestCount: 1,
+          ...{ errors: 2000, requests: 1000, baselineErrors: 10, baselineRequests: 1000 },
           observedAt: new Date().toISOString(),
         }),
         fc.record({
           environment: fc.oneof(oddString, notAString),
-          rate: fc.constant(0.01),
-          baseline: fc.constant(0.01),
-          requestCount: fc.constant(5000),
+          ...COUNTS,
           observedAt: fc.constant(new Date().toISOString()),
         }),
         fc.record({
           environment: fc.constant('production'),
-          rate: notANumber,
-          baseline: fc.constant(0.01),
-          requestCount: fc.constant(5000),
+          ...COUNTS,
+          errors: notANumber,
           observedAt: fc.constant(new Date().toISOString()),
         }),
         fc.record({
           environment: fc.constant('production'),
-          rate: fc.constant(0.01),
-          baseline: fc.constant(0.01),
-          requestCount: fc.double({ min: 0.1, max: 10, noInteger: true }),
+          ...COUNTS,
+          requests: fc.double({ min: 0.1, max: 10, noInteger: true }),
           observedAt: fc.constant(new Date().toISOString()),
         }),
         fc.record({
           environment: fc.constant('production'),
-          rate: fc.constant(0.01),
-          baseline: fc.constant(0.01),
-          requestCount: fc.constant(5000),
+          ...COUNTS,
           observedAt: fc.oneof(oddString, notAString, fc.constant('yesterday')),
         }),
         fc.record({
           environment: fc.constant('production'),
-          rate: fc.constant(0.01),
-          baseline: fc.constant(0.01),
-          requestCount: fc.constant(5000),
+          ...COUNTS,
           observedAt: fc.constant(new Date().toISOString()),
           extra: fc.string(),
         }),
         fc.oneof(notAString, oddString),
       )
       .map((arg) => ({ kind: 'errorRate bad sample', name: 'errorRate' as const, arg, names: /./ })),
+    // The old rate-only shape, valid as it was (a breach by the old rule among them): refused from
+    // patch counts-only on, naming the field and saying to send counts.
+    fc
+      .record(
+        {
+          environment: fc.constantFrom('staging', 'production'),
+          rate: fc.double({ min: 0, max: 1, noNaN: true }),
+          baseline: fc.double({ min: 0, max: 1, noNaN: true }),
+          requestCount: fc.nat(1_000_000),
+          observedAt: fc.constant(new Date().toISOString()),
+        },
+        { requiredKeys: ['environment', 'observedAt'] },
+      )
+      .filter((arg) => 'rate' in arg || 'baseline' in arg || 'requestCount' in arg)
+      .map((arg) => ({
+        kind: 'errorRate rate-only sample',
+        name: 'errorRate' as const,
+        arg,
+        names:
+          /^(rate|baseline|requestCount): rate-only samples \(.+\) are no longer accepted: send counts instead: errors and requests .* baselineErrors and baselineRequests/,
+      })),
     // A raw `temporal workflow signal … alert` skips the webhook: the workflow checks it again.
     fc
       .oneof(
@@ -841,6 +852,14 @@ export function decisionCases(workflowId: string, now: () => number, used: unkno
       .map(({ arg, names }) => ({ kind: 'alert bad signal', name: 'alert' as const, arg, names })),
   );
 }
+
+/** Valid counts, for cases that break one other field. */
+const COUNTS = {
+  errors: fc.constant(10),
+  requests: fc.constant(1000),
+  baselineErrors: fc.constant(100),
+  baselineRequests: fc.constant(10_000),
+};
 
 const firing = (o: Record<string, unknown>) => ({
   environment: 'production',

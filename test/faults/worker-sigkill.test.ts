@@ -25,7 +25,7 @@ import {
   type PromotionState,
   type Stage,
 } from '../../src/workflows/messages';
-import { makeChange, slotWhenReleased, testPolicyYaml } from '../helpers/harness';
+import { atRate, makeChange, slotWhenReleased, testPolicyYaml } from '../helpers/harness';
 import { testSecretKey } from '../helpers/approver-keys';
 import {
   readOperationLog,
@@ -293,9 +293,7 @@ describe('SIGKILL of the worker in every stage: same outcomes, nothing deployed 
   step('production rollout (A) and rollback (B): killed mid-rollout and mid-restore', async () => {
     const breach = {
       environment: 'production' as const,
-      rate: 0.0106,
-      baseline: 0.01,
-      requestCount: 5000,
+      ...atRate(0.05), // five times the stable version's 1 %: breached on this one interval
       observedAt: new Date().toISOString(),
     };
     await Promise.all([

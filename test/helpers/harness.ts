@@ -307,16 +307,47 @@ export async function state(h: WorkflowHandle): Promise<PromotionState> {
   return h.query(stateQuery);
 }
 
-/** Skips server time in steps, sending a sample each step, until `stop(state)` holds. */
+/** One interval's counts for the new version and its baseline (docs/monitoring.md). */
+export interface SampleCounts {
+  errors: number;
+  requests: number;
+  baselineErrors: number;
+  baselineRequests: number;
+}
+
+/**
+ * A healthy interval: 1 % errors in 10,000 requests beside a baseline at the same 1 % over ten times
+ * the traffic (the stable version beside a 10 % canary; 100,000 requests before the deploy). One
+ * such interval is traffic enough to judge any watch (rollback.onInsufficientEvidence), and the
+ * baseline is thick enough that a pre-deploy test's bound on it stays close (+10 %), so a run fed
+ * with it is promoted and a gross regression is caught at once.
+ */
+export const HEALTHY: SampleCounts = {
+  errors: 100,
+  requests: 10_000,
+  baselineErrors: 1_000,
+  baselineRequests: 100_000,
+};
+
+/**
+ * The new version at error rate `rate` over `requests` (default HEALTHY's 10,000), beside HEALTHY's
+ * 1 % baseline. A gross regression (atRate(0.05): 5×) breaches every watch on its first interval.
+ */
+export const atRate = (rate: number, requests = HEALTHY.requests): SampleCounts => ({
+  ...HEALTHY,
+  errors: Math.round(rate * requests),
+  requests,
+});
+
+/** An interval without requests: no evidence (it neither breaches nor resets the silence clock). */
+export const NO_TRAFFIC: SampleCounts = { errors: 0, requests: 0, baselineErrors: 0, baselineRequests: 0 };
+
+/** Skips server time in steps, sending a sample each step (HEALTHY unless `counts`), until `stop(state)` holds. */
 export async function feed(
   env: TestWorkflowEnvironment,
   h: WorkflowHandle,
   o: {
     environment?: Environment | 'auto';
-    rate?: number;
-    baseline?: number;
-    requestCount?: number;
-    /** Send counts (judged by the sequential breach test) instead of rates. */
     counts?: SampleCounts;
     stepMinutes?: number;
     stop: (s: PromotionState) => boolean;
@@ -332,33 +363,17 @@ export async function feed(
         : s.deployed.includes('production')
           ? 'production'
           : 'staging';
-    if (s.deployed.length)
-      await sendSample(
-        env,
-        h,
-        o.counts
-          ? { environment, ...o.counts }
-          : { environment, rate: o.rate ?? 0.01, baseline: o.baseline ?? 0.01, requestCount: o.requestCount ?? 1000 },
-      );
+    if (s.deployed.length) await sendSample(env, h, { environment, ...(o.counts ?? HEALTHY) });
     await env.sleep(`${o.stepMinutes ?? 20} minutes`);
   }
   throw new Error('feed: stop condition never held');
 }
 
-/** One interval's counts for the new version and its baseline (docs/monitoring.md). */
-export interface SampleCounts {
-  errors: number;
-  requests: number;
-  baselineErrors: number;
-  baselineRequests: number;
-}
-
+/** One sample with counts, observed now (server time) unless `observedAt`. */
 export async function sendSample(
   env: TestWorkflowEnvironment,
   h: WorkflowHandle,
-  s: { environment: Environment; observedAt?: string } & (
-    { rate: number; baseline: number; requestCount: number } | SampleCounts
-  ),
+  s: { environment: Environment; observedAt?: string } & SampleCounts,
 ): Promise<void> {
   const observedAt = s.observedAt ?? new Date(await env.currentTimeMs()).toISOString();
   await h.signal('errorRate', { ...s, observedAt });

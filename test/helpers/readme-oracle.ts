@@ -1,5 +1,5 @@
-// An oracle for one promotion, written from the README's rules (the stage machine, the breach rule,
-// silence, humans) and docs/approvals.md, not from the code under test: nothing here imports
+// An oracle for one promotion, written from the README's rules (the stage machine, the breach rule
+// for the samples whose effect it fixes, silence, humans) and docs/approvals.md, not from the code under test: nothing here imports
 // src/approvals or src/workflows. It reads what the server recorded (signals and updates with their
 // payloads and times, activity schedule and completion times) and says which outcome the README
 // implies and whether, and from when, production was allowed.
@@ -77,46 +77,61 @@ export function oraclePolicy(yamlText: string): OraclePolicy {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The breach rule, in exact decimal arithmetic on the numbers as written: "exactly +5 % is healthy"
-// must not depend on how 0.0105 − 0.01 rounds in binary floating point.
+// The breach rule (README "The breach rule"): samples carry counts and a watch's sequential test
+// judges them together, so the oracle decides only the samples whose effect the README fixes
+// whatever came before them, in exact integer arithmetic, and leaves the rest undetermined:
+// - an interval without requests is no evidence: it neither breaches nor resets the silence clock;
+// - an interval whose error rate is at most (1 + thresholdPercent/100) times its baseline's never
+//   rolls back ("rolls back when the evidence shows ... more than thresholdPercent above"): a watch
+//   whose every interval is at or under the threshold against one baseline shows no rise at all;
+//   it is evidence for the silence clock;
+// - an outage, every one of at least OUTAGE_REQUESTS requests failing beside a baseline under 50 %,
+//   rolls back at once ("an outage's first samples already carry enough evidence"), whatever
+//   healthy traffic came before it in the run (the runs send far fewer requests than that);
+// - a sample without counts (rates only) is refused by the workflow: nothing.
+// The first two hold against one baseline: the run's samples must all carry the same baseline rate
+// (outages aside), or the verdict is undetermined. The runs send samples with at least 10,000
+// requests beside a 1 % baseline over 100,000, which is traffic enough for every watch to be judged
+// (README "Not enough traffic to judge"): rollback.onInsufficientEvidence never acts in them.
 
-interface Ratio {
-  n: bigint;
-  d: bigint;
-}
-function ratio(x: number): Ratio {
-  const m = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?$/i.exec(String(x));
-  if (!m) throw new Error(`not a finite decimal: ${x}`);
-  const [, sign, int, frac = '', exp = '0'] = m;
-  let n = BigInt(sign + int + frac);
-  let d = 10n ** BigInt(frac.length);
-  const e = Number(exp);
-  if (e >= 0) n *= 10n ** BigInt(e);
-  else d *= 10n ** BigInt(-e);
-  return { n, d };
-}
-const less = (a: Ratio, b: Ratio) => a.n * b.d < b.n * a.d;
+export const OUTAGE_REQUESTS = 1_000_000;
 
 export interface SampleIn {
   environment: string;
-  rate: number;
-  baseline: number;
-  requestCount: number;
+  errors?: number;
+  requests?: number;
+  baselineErrors?: number;
+  baselineRequests?: number;
   observedAt: string;
 }
-export type SampleVerdict = 'breach' | 'healthy' | 'inconclusive';
+export type SampleVerdict = 'breach' | 'healthy' | 'inconclusive' | 'refused' | 'undetermined';
 
-/** README "The breach rule": conclusive from minRequestCount; rise relative to max(baseline, floor). */
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+
+/** The sample's verdict by the README, for the kinds above; the baseline it was judged against, if any. */
 export function readmeVerdict(s: SampleIn, p: OraclePolicy): SampleVerdict {
-  if (s.requestCount < p.minRequestCount) return 'inconclusive';
-  const base = less(ratio(s.baseline), ratio(p.baselineFloor)) ? ratio(p.baselineFloor) : ratio(s.baseline);
-  const rate = ratio(s.rate);
-  if (base.n === 0n) return rate.n > 0n ? 'breach' : 'healthy';
-  // rise % = (rate − base) / base × 100 > threshold  ⇔  (rate − base) × 100 > threshold × base
-  const t = ratio(p.thresholdPercent);
-  const lhs = (rate.n * base.d - base.n * rate.d) * 100n * t.d; // over rate.d·base.d·t.d
-  const rhs = t.n * base.n * rate.d;
-  return lhs > rhs ? 'breach' : 'healthy';
+  const { errors, requests, baselineErrors: be, baselineRequests: bn } = s;
+  if (!isCount(errors) || !isCount(requests) || !isCount(be) || !isCount(bn) || errors > requests || be > bn)
+    return 'refused';
+  if (requests === 0) return 'inconclusive';
+  if (bn === 0) return 'undetermined';
+  if (errors === requests && requests >= OUTAGE_REQUESTS && 2 * be < bn) return 'breach';
+  // errors / requests ≤ (1 + t/100) × be / bn, t = thresholdPercent as a decimal fraction n/d.
+  const m = /^(\d+)(?:\.(\d+))?$/.exec(String(p.thresholdPercent));
+  if (!m) return 'undetermined';
+  const t = { n: BigInt(m[1] + (m[2] ?? '')), d: 10n ** BigInt((m[2] ?? '').length) };
+  const lhs = BigInt(errors) * BigInt(bn) * 100n * t.d;
+  const rhs = (100n * t.d + t.n) * BigInt(be) * BigInt(requests);
+  return lhs <= rhs ? 'healthy' : 'undetermined';
+}
+
+/** The baseline rate a healthy verdict was judged against, as a reduced fraction's text. */
+export function baselineOf(s: SampleIn): string {
+  const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+  const e = BigInt(s.baselineErrors ?? 0);
+  const n = BigInt(s.baselineRequests ?? 0);
+  const g = gcd(e, n) || 1n;
+  return `${e / g}/${n / g}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,6 +443,8 @@ export function readmeOracle(rec: Recorded, p: OraclePolicy, author: string): Ve
   const updateVerdicts: Verdict['updateVerdicts'] = [];
   const decisions: Verdict['decisions'] = [];
   const used = new Set<string>();
+  /** The baseline rates healthy samples were judged against: one, or the verdicts are undetermined. */
+  const baselines = new Set<string>();
   /** Inputs that would stop the promotion or complete its approvals, for doubts about their order. */
   const decisive: Array<{ t: Span; what: string; seq: number; stop?: StopKind }> = [];
 
@@ -480,7 +497,14 @@ export function readmeOracle(rec: Recorded, p: OraclePolicy, author: string): Ve
     if (x.kind === 'sample') {
       const s = x.sample;
       const env = s.environment;
-      const verdict = readmeVerdict(s, p);
+      const judged = readmeVerdict(s, p);
+      if (judged === 'undetermined') outcomeOpen.push(`sample #${x.seq}: the README does not fix its effect alone`);
+      if (judged === 'healthy') {
+        baselines.add(baselineOf(s));
+        if (baselines.size > 1) outcomeOpen.push(`samples against different baselines (${[...baselines].join(', ')})`);
+      }
+      // A refused sample is nothing; an undetermined one is still evidence against silence.
+      const verdict = judged === 'refused' ? 'inconclusive' : judged === 'undetermined' ? 'healthy' : judged;
       const observed = span(Date.parse(s.observedAt));
       const ready = firstReady[env];
       let reading: string = stopped ? `${verdict}, after the stop` : verdict;
@@ -506,7 +530,7 @@ export function readmeOracle(rec: Recorded, p: OraclePolicy, author: string): Ve
         } else reading = `healthy, observed before the current ${env} rollout`;
       }
       trace.push(
-        `${iso(x.t)} #${x.seq} sample ${env} ${s.rate}/${s.baseline}/${s.requestCount} @${s.observedAt}: ${reading}`,
+        `${iso(x.t)} #${x.seq} sample ${env} ${s.errors}/${s.requests} vs ${s.baselineErrors}/${s.baselineRequests} @${s.observedAt}: ${judged === verdict ? reading : `${judged}: ${reading}`}`,
       );
       continue;
     }

@@ -18,6 +18,7 @@ import {
   timeSkippingEnv,
   untilStage,
   workflowBundle,
+  atRate,
 } from '../helpers/harness';
 import { startTestCluster, type TestCluster } from '../helpers/kubernetes-cluster';
 import { backgroundBuildDone } from '../helpers/background-build';
@@ -163,7 +164,7 @@ describe('the merged manifests are what is staged, canaried, approved and rolled
       assert.equal(threshold(canary), 5, 'the canary runs the production render of the change');
       assert.equal(canary?.spec.replicas, 1);
 
-      await sendSample(env, h, { environment: 'production', rate: 0.05, baseline: 0.01, requestCount: 5000 });
+      await sendSample(env, h, { environment: 'production', ...atRate(0.05) });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'rolled_back');
     });

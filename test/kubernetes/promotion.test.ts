@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createRig, feed, sendSample, timeSkippingEnv, untilStage } from '../helpers/harness';
+import { atRate, createRig, feed, sendSample, timeSkippingEnv, untilStage } from '../helpers/harness';
 import { startTestCluster, type TestCluster } from '../helpers/kubernetes-cluster';
 import { createKubernetesDeployer, canaryName } from '../../src/integrations/kubernetes/kubernetes-deployer';
 import { parsePolicy } from '../../src/policy/config/load';
@@ -52,7 +52,7 @@ test('breach during the canary: production and staging restored to their exact t
       [`registry.example/${service}:v2`]: 1,
     });
 
-    await sendSample(env, h, { environment: 'production', rate: 0.0106, baseline: 0.01, requestCount: 5000 });
+    await sendSample(env, h, { environment: 'production', ...atRate(0.05) });
     const r: PromotionResult = await h.result();
     assert.equal(r.outcome, 'rolled_back');
     assert.equal(r.interruption?.kind, 'breach');

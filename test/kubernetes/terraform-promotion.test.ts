@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import { createRig, feed, sendSample, testPolicyYaml, timeSkippingEnv, untilStage } from '../helpers/harness';
+import { atRate, createRig, feed, sendSample, testPolicyYaml, timeSkippingEnv, untilStage } from '../helpers/harness';
 import { backgroundBuildDone } from '../helpers/background-build';
 import { signedApproval } from '../helpers/approver-keys';
 import { createChangeDeployer, type ChangeSnapshot } from '../../src/integrations/change-deployer';
@@ -193,7 +193,7 @@ describe('a shared-module change reaching the staging and production roots', () 
       const h = await start(rig, repo.commits.base, repo.commits.head);
       await feed(env, h, { stop: untilStage('canary'), stepMinutes: 20 });
       assert.ok(resourcesIn('staging', ROOT.staging)[LAST_LOGIN], 'staging has the change during the canary');
-      await sendSample(env, h, { environment: 'production', rate: 0.05, baseline: 0.01, requestCount: 5000 });
+      await sendSample(env, h, { environment: 'production', ...atRate(0.05) });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'rolled_back');
     });

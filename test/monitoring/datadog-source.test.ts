@@ -22,16 +22,46 @@ afterAll(async () => {
 });
 
 const tags = 'service:{{service}},env:{{environment}}';
-const settings = () =>
+const counts = (metric: string, extra: string) => `sum:trace.http.request.${metric}{${tags}${extra}}.as_count()`;
+const countSettings = () =>
   datadogSourceSchema.parse({
     url: dd.url,
-    errorRateQuery: `sum:trace.http.request.errors{${tags},version:{{version}}}.as_count() / sum:trace.http.request.hits{${tags},version:{{version}}}.as_count()`,
-    baselineQuery: {
-      staging: `timeshift(sum:trace.http.request.errors{${tags}}.as_count() / sum:trace.http.request.hits{${tags}}.as_count(), -3600)`,
-      production: `sum:trace.http.request.errors{${tags},!version:{{version}}}.as_count() / sum:trace.http.request.hits{${tags},!version:{{version}}}.as_count()`,
+    preDeployWindowSeconds: 600,
+    countQueries: {
+      errors: counts('errors', ',version:{{version}}'),
+      requests: counts('hits', ',version:{{version}}'),
+      baselineErrors: {
+        staging: counts('errors', ''),
+        canary: counts('errors', ',!version:{{version}}'),
+        production: counts('errors', ''),
+      },
+      baselineRequests: {
+        staging: counts('hits', ''),
+        canary: counts('hits', ',!version:{{version}}'),
+        production: counts('hits', ''),
+      },
     },
-    requestCountQuery: `sum:trace.http.request.hits{${tags},version:{{version}}}.as_count()`,
   });
+/**
+ * Counts per 20 s rollup bucket inside [from, to], the newest bucket still open (null), as
+ * Datadog answers `.as_count()`: errors and hits of the new version and of the rest.
+ */
+function perBucket(rates: { errors: number; hits: number; baseErrors: number; baseHits: number }) {
+  dd.series = (query, from, to) => {
+    const base = query.includes('!version') || !query.includes('version:');
+    const value = query.includes('.errors{')
+      ? base
+        ? rates.baseErrors
+        : rates.errors
+      : base
+        ? rates.baseHits
+        : rates.hits;
+    const points: Array<[number, number | null]> = [];
+    for (let t = from - (from % 20); t < to; t += 20) points.push([t * 1000, t + 20 >= to ? null : value]);
+    return points;
+  };
+}
+const rangeOf = (c: { query: URLSearchParams }) => [Number(c.query.get('from')), Number(c.query.get('to'))];
 // The client's smallest backoff: 2 s, no growth.
 const fastRetry = { maxRetries: 2, backoffBaseSeconds: 2, backoffMultiplier: 1 };
 const q = (o: Partial<MetricsQuery> = {}): MetricsQuery => ({
@@ -67,33 +97,19 @@ async function watchCanary(
   } satisfies ErrorRateWatchInput)) as ErrorRateWatchResult;
 }
 
-/** Figures per kind of query, as Datadog would compute them; `null` answers with an empty series. */
-function answer(figures: { rate: number | null; baseline: number | null; count: number | null }) {
-  dd.series = (query) => {
-    const value = query.includes('!version') ? figures.baseline : query.includes(' / ') ? figures.rate : figures.count;
-    if (value === null) return undefined;
-    const now = Date.now();
-    return [
-      [now - 40_000, value / 2],
-      [now - 20_000, value],
-      [now, null], // the newest interval is still open: a gap, not zero
-    ];
-  };
-}
-
 describe('DatadogSource (official client, fake Datadog API)', () => {
-  test('reads rate, baseline and request count with the keys, seconds since the epoch and the rendered queries', async () => {
-    answer({ rate: 0.05, baseline: 0.01, count: 1200 });
-    const source = createDatadogSource(settings(), DD_TEST_KEYS, fastRetry);
+  test('reads counts with the keys, seconds since the epoch and the rendered queries', async () => {
+    perBucket({ errors: 5, hits: 100, baseErrors: 9, baseHits: 900 });
+    const source = createDatadogSource(countSettings(), DD_TEST_KEYS, fastRetry);
     const before = dd.fake.calls.length;
     const at = Date.now();
-    const r = await source.read(q({ at }));
+    const r = await source.read(q({ at, windowSeconds: 60 }));
     assert.equal(r.kind, 'sample', JSON.stringify(r));
     if (r.kind !== 'sample') return;
-    assert.deepEqual([r.sample.rate, r.sample.baseline, r.sample.requestCount], [0.05, 0.01, 1200]);
     assert.equal(r.sample.source, `datadog ${dd.url}`);
+    assert.ok(r.sample.requests! > 0 && r.sample.errors! / r.sample.requests! === 0.05, JSON.stringify(r.sample));
     const calls = dd.fake.calls.slice(before);
-    assert.equal(calls.length, 3);
+    assert.equal(calls.length, 4);
     const queries = calls.map((c) => c.query.get('query')).sort();
     assert.ok(
       queries.includes('sum:trace.http.request.hits{service:payment-service,env:production,version:v2}.as_count()'),
@@ -101,98 +117,68 @@ describe('DatadogSource (official client, fake Datadog API)', () => {
     );
     assert.ok(queries.some((x) => x!.includes('!version:v2')));
     assert.equal(Number(calls[0].query.get('to')), Math.floor(at / 1000));
-    assert.equal(Number(calls[0].query.get('to')) - Number(calls[0].query.get('from')), 300);
+    assert.equal(Number(calls[0].query.get('to')) - Number(calls[0].query.get('from')), 60);
   });
 
   test('a breach through the watch activity ends it with the sample', async () => {
-    answer({ rate: 0.05, baseline: 0.01, count: 1200 });
-    const r = await watchCanary({ datadog: settings() });
-    assert.equal(r.outcome, 'breach');
-    if (r.outcome === 'breach') assert.equal(Math.round(r.risePercent), 400);
+    perBucket({ errors: 5, hits: 100, baseErrors: 9, baseHits: 900 });
+    const r = await watchCanary({ datadog: countSettings() }, { sequential: true });
+    assert.equal(r.outcome, 'breach', JSON.stringify(r));
+    if (r.outcome === 'breach') assert.equal(Math.round(r.risePercent), 400); // 5 % beside 1 %
   });
 
   test('missing data is missing: no series, only gaps, no keys, forbidden', async () => {
-    answer({ rate: null, baseline: 0.01, count: 1200 });
-    const source = createDatadogSource(settings(), DD_TEST_KEYS, fastRetry);
-    const none = await source.read(q());
+    perBucket({ errors: 5, hits: 100, baseErrors: 9, baseHits: 900 });
+    const withSeries = dd.series;
+    dd.series = (query, from, to) =>
+      query.includes('.errors{') && query.includes('version:v2') && !query.includes('!version')
+        ? undefined
+        : withSeries(query, from, to);
+    const source = createDatadogSource(countSettings(), DD_TEST_KEYS, fastRetry);
+    const none = await source.read(q({ windowSeconds: 60 }));
     assert.deepEqual(
       [none.kind, (none as { reason: string }).reason],
-      ['missing', `datadog ${dd.url}: no data for rate of production`],
+      ['missing', `datadog ${dd.url}: no data for errors of production`],
     );
 
     dd.series = () => [
       [Date.now() - 20_000, null],
       [Date.now(), null],
     ];
-    const gaps = await source.read(q());
-    assert.match((gaps as { reason: string }).reason, /no data for rate, baseline, requestCount of production/);
+    const gaps = await source.read(q({ windowSeconds: 60 }));
+    assert.match(
+      (gaps as { reason: string }).reason,
+      /no data for errors, requests, baselineErrors, baselineRequests of production/,
+    );
 
-    const keyless = await createDatadogSource(settings(), undefined).read(q());
+    perBucket({ errors: 5, hits: 100, baseErrors: 9, baseHits: 900 });
+    const keyless = await createDatadogSource(countSettings(), undefined).read(q());
     assert.match((keyless as { reason: string }).reason, /no API\/application key: set DD_API_KEY and DD_APP_KEY/);
 
-    const forbidden = await createDatadogSource(settings(), { apiKey: 'wrong', appKey: 'wrong' }, fastRetry).read(q());
+    const forbidden = await createDatadogSource(countSettings(), { apiKey: 'wrong', appKey: 'wrong' }, fastRetry).read(
+      q(),
+    );
     assert.equal(forbidden.kind, 'missing');
     assert.match((forbidden as { reason: string }).reason, /HTTP 403: .*Forbidden/);
   });
 
   test('5xx answers are retried by the client; persistent ones end as missing data with the status', async () => {
-    answer({ rate: 0.011, baseline: 0.01, count: 500 });
-    const source = createDatadogSource(settings(), DD_TEST_KEYS, fastRetry);
+    perBucket({ errors: 1, hits: 100, baseErrors: 9, baseHits: 900 });
+    const source = createDatadogSource(countSettings(), DD_TEST_KEYS, fastRetry);
     dd.failNext(2, 503);
     const before = dd.fake.calls.length;
-    const r = await source.read(q());
+    const r = await source.read(q({ windowSeconds: 60 }));
     assert.equal(r.kind, 'sample', JSON.stringify(r));
-    assert.equal(dd.fake.calls.length - before, 5, 'three queries, two of them retried once');
+    assert.equal(dd.fake.calls.length - before, 6, 'four queries, two of them retried once');
 
     dd.failNext(9, 500);
-    const down = await createDatadogSource(settings(), DD_TEST_KEYS, { ...fastRetry, maxRetries: 1 }).read(q());
+    const down = await createDatadogSource(countSettings(), DD_TEST_KEYS, { ...fastRetry, maxRetries: 1 }).read(q());
     assert.equal(down.kind, 'missing');
     assert.match((down as { reason: string }).reason, /HTTP 500: .*Internal Server Error/);
     dd.failNext(0);
   });
 
   describe('count queries (.as_count()): the sequential breach test', () => {
-    const counts = (metric: string, extra: string) => `sum:trace.http.request.${metric}{${tags}${extra}}.as_count()`;
-    const countSettings = () =>
-      datadogSourceSchema.parse({
-        url: dd.url,
-        preDeployWindowSeconds: 600,
-        countQueries: {
-          errors: counts('errors', ',version:{{version}}'),
-          requests: counts('hits', ',version:{{version}}'),
-          baselineErrors: {
-            staging: counts('errors', ''),
-            canary: counts('errors', ',!version:{{version}}'),
-            production: counts('errors', ''),
-          },
-          baselineRequests: {
-            staging: counts('hits', ''),
-            canary: counts('hits', ',!version:{{version}}'),
-            production: counts('hits', ''),
-          },
-        },
-      });
-    /**
-     * Counts per 20 s rollup bucket inside [from, to], the newest bucket still open (null), as
-     * Datadog answers `.as_count()`: errors and hits of the new version and of the rest.
-     */
-    function perBucket(rates: { errors: number; hits: number; baseErrors: number; baseHits: number }) {
-      dd.series = (query, from, to) => {
-        const base = query.includes('!version') || !query.includes('version:');
-        const value = query.includes('.errors{')
-          ? base
-            ? rates.baseErrors
-            : rates.errors
-          : base
-            ? rates.baseHits
-            : rates.hits;
-        const points: Array<[number, number | null]> = [];
-        for (let t = from - (from % 20); t < to; t += 20) points.push([t * 1000, t + 20 >= to ? null : value]);
-        return points;
-      };
-    }
-    const rangeOf = (c: { query: URLSearchParams }) => [Number(c.query.get('from')), Number(c.query.get('to'))];
-
     test('canary: the new version and the stable one counted over the same poll interval, summed', async () => {
       perBucket({ errors: 3, hits: 100, baseErrors: 9, baseHits: 900 });
       const source = createDatadogSource(countSettings(), DD_TEST_KEYS, fastRetry);

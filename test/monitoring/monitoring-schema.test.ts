@@ -9,12 +9,15 @@ import { testPolicyYaml } from '../helpers/harness';
 
 const withMonitoring = (m: unknown) =>
   testPolicyYaml().replace(/^monitoring: .*$/m, `monitoring: ${JSON.stringify(m)}`);
-const prom = {
-  url: 'http://prometheus:9090',
-  errorRateQuery: 'e{service="{{service}}"}',
-  baselineQuery: 'b',
-  requestCountQuery: 'c',
+const countQueries = {
+  errors: 'e{service="{{service}}"}',
+  requests: 'r',
+  baselineErrors: 'be',
+  baselineRequests: 'br',
 };
+const prom = { url: 'http://prometheus:9090', countQueries };
+const RATE_QUERIES_REFUSED =
+  /rate queries \(errorRateQuery, baselineQuery, requestCountQuery\) are no longer read: configure countQueries instead: \{ errors, requests, baselineErrors, baselineRequests \}/;
 
 describe('policy monitoring section', () => {
   it('a policy without a source parses as before, with the default poll interval and no source', () => {
@@ -23,24 +26,55 @@ describe('policy monitoring section', () => {
   });
 
   it('a Prometheus source gets its defaults; per-window templates are accepted', () => {
+    const perWindow = { staging: 's @ {{readyAt}}', production: 'p' };
     const { monitoring } = parsePolicy(
-      withMonitoring({ prometheus: { ...prom, baselineQuery: { staging: 's @ {{readyAt}}', production: 'p' } } }),
+      withMonitoring({ prometheus: { ...prom, countQueries: { ...countQueries, baselineErrors: perWindow } } }),
     ).policy;
     assert.equal(monitoring.prometheus?.timeoutSeconds, 10);
-    assert.deepEqual(monitoring.prometheus?.baselineQuery, { staging: 's @ {{readyAt}}', production: 'p' });
+    assert.deepEqual(monitoring.prometheus?.countQueries.baselineErrors, perWindow);
+  });
+
+  it('rate queries are refused, each naming itself and giving the countQueries shape; a source without countQueries says what to configure', () => {
+    for (const source of ['prometheus', 'datadog'] as const)
+      for (const field of ['errorRateQuery', 'baselineQuery', 'requestCountQuery']) {
+        const settings = source === 'prometheus' ? { ...prom, [field]: 'q' } : { countQueries, [field]: 'q' };
+        assert.throws(
+          () => parsePolicy(withMonitoring({ [source]: settings })),
+          (err: Error) =>
+            new RegExp(`monitoring\\.${source}\\.${field}: `).test(err.message) &&
+            RATE_QUERIES_REFUSED.test(err.message),
+          `${source}.${field}`,
+        );
+      }
+    // An old policy: the three rate queries, no countQueries. Each is named, and so is countQueries.
+    const old = { url: 'http://prometheus:9090', errorRateQuery: 'e', baselineQuery: 'b', requestCountQuery: 'c' };
+    assert.throws(
+      () => parsePolicy(withMonitoring({ prometheus: old })),
+      (err: Error) =>
+        ['errorRateQuery', 'baselineQuery', 'requestCountQuery'].every((f) =>
+          err.message.includes(`monitoring.prometheus.${f}: rate queries`),
+        ) && /monitoring\.prometheus\.countQueries: is required: configure countQueries instead/.test(err.message),
+    );
+    assert.throws(
+      () => parsePolicy(withMonitoring({ datadog: { countQueries, windowSeconds: 300 } })),
+      /monitoring\.datadog\.windowSeconds: was the rate queries' window, and rate queries are no longer read/,
+    );
   });
 
   it('refuses unknown placeholders, two sources, a non-http URL and a poll interval the silence limit cannot hold twice', () => {
     assert.throws(
-      () => parsePolicy(withMonitoring({ prometheus: { ...prom, errorRateQuery: 'x{svc="{{svc}}"}' } })),
-      /monitoring\.prometheus\.errorRateQuery.*unknown placeholder \{\{svc\}\}/s,
+      () =>
+        parsePolicy(
+          withMonitoring({ prometheus: { ...prom, countQueries: { ...countQueries, errors: 'x{svc="{{svc}}"}' } } }),
+        ),
+      /monitoring\.prometheus\.countQueries\.errors.*unknown placeholder \{\{svc\}\}/s,
     );
     assert.throws(
       () =>
         parsePolicy(
           withMonitoring({
             prometheus: prom,
-            datadog: { errorRateQuery: 'a', baselineQuery: 'b', requestCountQuery: 'c' },
+            datadog: { countQueries },
           }),
         ),
       /monitoring\.datadog: configure one metrics source/,
@@ -55,19 +89,11 @@ describe('policy monitoring section', () => {
     );
   });
 
-  it('Datadog reads counts with countQueries, its pre-deploy window defaulted; mixing or half a set is refused', () => {
-    const countQueries = { errors: 'e.as_count()', requests: 'r', baselineErrors: 'be', baselineRequests: 'br' };
+  it('Datadog reads counts with countQueries, its pre-deploy window defaulted; half a set is refused', () => {
     const { monitoring } = parsePolicy(withMonitoring({ datadog: { countQueries } })).policy;
     assert.equal(monitoring.datadog?.preDeployWindowSeconds, 1800);
     assert.deepEqual(monitoring.datadog?.countQueries, countQueries);
-    assert.throws(
-      () => parsePolicy(withMonitoring({ datadog: { countQueries, errorRateQuery: 'a' } })),
-      /monitoring\.datadog\.errorRateQuery: configure countQueries or the rate queries, not both/,
-    );
-    assert.throws(
-      () => parsePolicy(withMonitoring({ datadog: { errorRateQuery: 'a', baselineQuery: 'b' } })),
-      /monitoring\.datadog\.requestCountQuery: is required without countQueries; better, configure countQueries/,
-    );
+    assert.equal('errorRateQuery' in monitoring.datadog!, false);
     assert.throws(
       () => parsePolicy(withMonitoring({ datadog: { countQueries: { ...countQueries, requests: undefined } } })),
       /monitoring\.datadog\.countQueries\.requests/,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { createRig, devServerEnv, sendSample, state, testPolicyYaml } from '../helpers/harness';
+import { atRate, createRig, devServerEnv, sendSample, state, testPolicyYaml } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,18 +18,24 @@ import { approveUpdate, type PromotionResult } from '../../src/workflows/message
 import { startTestExporter, type TestExporter } from './test-exporter';
 import { startPrometheus, type PrometheusServer } from './prometheus-server';
 import { waitForStage } from './wait-for-stage';
-import { prometheusSettings } from './queries';
+import { prometheusCountSettings } from './queries';
 
 const SVC = 'notification-service';
-const BAKE_SECONDS = 8;
+const BAKE_SECONDS = 12;
+/** increase() needs two 1 s scrapes in its window: a poll every 3 s. */
+const INTERVAL_SECONDS = 3;
 let env: TestWorkflowEnvironment;
 let exporter: TestExporter;
 let prom: PrometheusServer;
 
+/**
+ * Busy enough that each watch's sequential test can catch a doubling in its short window (a quieter
+ * one is rolled back as too quiet to judge: rollback.onInsufficientEvidence).
+ */
 function healthyTraffic() {
-  exporter.set({ service: SVC, environment: 'staging', version: 'v2', rps: 100, errorRatio: 0.01 });
-  exporter.set({ service: SVC, environment: 'production', version: 'v1', rps: 200, errorRatio: 0.01 });
-  exporter.set({ service: SVC, environment: 'production', version: 'v2', rps: 100, errorRatio: 0.01 });
+  exporter.set({ service: SVC, environment: 'staging', version: 'v2', rps: 5000, errorRatio: 0.01 });
+  exporter.set({ service: SVC, environment: 'production', version: 'v1', rps: 2000, errorRatio: 0.01 });
+  exporter.set({ service: SVC, environment: 'production', version: 'v2', rps: 1000, errorRatio: 0.01 });
 }
 
 beforeAll(async () => {
@@ -45,9 +51,13 @@ afterAll(async () => {
   await exporter?.close();
 });
 
-/** The test policy (short bake, explicitly allowed) with a Prometheus metrics source polled every second. */
+/** The test policy (short bake, explicitly allowed) with a Prometheus count-query source polled every 3 s. */
 function policyText(): string {
-  const monitoring = { maxSilenceMinutes: 0.5, intervalSeconds: 1, prometheus: prometheusSettings(prom.url) };
+  const monitoring = {
+    maxSilenceMinutes: 0.5,
+    intervalSeconds: INTERVAL_SECONDS,
+    prometheus: prometheusCountSettings(prom.url),
+  };
   const text = testPolicyYaml({ bakeHours: BAKE_SECONDS / 3600, canaryMinutes: 0.15, productionWatchMinutes: 0.15 });
   assert.match(text, /allowShortBake: true/);
   return text.replace(/^monitoring: .*$/m, `monitoring: ${JSON.stringify(monitoring)}`);
@@ -71,7 +81,11 @@ async function maybeRecord(name: string, h: WorkflowHandle) {
     recordedAt: new Date().toISOString(),
     history: JSON.parse(historyToJSON(history)),
   };
-  writeFileSync(join(__dirname, '../replay/histories', `${name}.json`), JSON.stringify(doc, null, 1) + '\n');
+  // Beside, never over, the fixtures recorded with rate queries (promotions in flight before counts-only).
+  writeFileSync(
+    join(__dirname, '../replay/histories', `${name}.counts-only.json`),
+    JSON.stringify(doc, null, 1) + '\n',
+  );
 }
 
 type Event = temporal.api.history.v1.IHistoryEvent;
@@ -93,17 +107,18 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
       const h = await r.start();
       await waitForStage(h, 'canary', 90_000);
       // The canary (v2) now fails 5 % of requests; the stable version (v1) stays at 1 %.
-      exporter.set({ service: SVC, environment: 'production', version: 'v2', rps: 100, errorRatio: 0.05 });
+      exporter.set({ service: SVC, environment: 'production', version: 'v2', rps: 1000, errorRatio: 0.05 });
       const result: PromotionResult = await h.result();
       assert.equal(result.outcome, 'rolled_back', JSON.stringify(result.interruption));
       const i = result.interruption!;
       assert.equal(i.kind, 'breach');
       if (i.kind !== 'breach') return;
       assert.equal(i.sample.environment, 'production');
-      // The first poll after the change may see a 5 s window only partly at 5 %: any rise over 5 % breaches.
-      assert.ok(i.sample.rate > 0.0105 && i.sample.rate <= 0.0501, `rate ${i.sample.rate}`);
-      assert.ok(Math.abs(i.sample.baseline - 0.01) < 0.001, `baseline ${i.sample.baseline}`);
+      // Counts of the breaching poll (its window may be only partly at 5 %), the stable version's beside them.
+      assert.ok(i.sample.errors! > 0 && i.sample.rate > 0.0105 && i.sample.rate <= 0.06, `rate ${i.sample.rate}`);
+      assert.ok(Math.abs(i.sample.baseline - 0.01) < 0.002, `baseline ${i.sample.baseline}`);
       assert.ok(i.risePercent > 5, `rise ${i.risePercent}`);
+      assert.match(i.test ?? '', /likelihood ratio .* ≥ 1\/α/);
       assert.match(i.evidence!.source, /^prometheus http:\/\/127\.0\.0\.1:\d+$/);
       assert.deepEqual(i.evidence!.recent.at(-1), i.sample);
       assert.ok(i.evidence!.polls >= 1);
@@ -142,8 +157,12 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
       const result: PromotionResult = await h.result();
       assert.equal(result.outcome, 'promoted', JSON.stringify(result.interruption));
       const s = await state(h);
-      assert.ok(s.errorRate.samples >= BAKE_SECONDS, `samples ${s.errorRate.samples}`);
+      assert.ok(s.errorRate.samples >= BAKE_SECONDS / INTERVAL_SECONDS, `samples ${s.errorRate.samples}`);
       assert.ok((s.errorRate.worstRisePercent ?? 0) < 5);
+      // Each watch was judged on counts, and had the traffic to be.
+      for (const w of ['staging', 'canary', 'production'] as const)
+        assert.match(s.errorRate.tests?.[w] ?? '', /< 1\/α/, w);
+      assert.equal(s.errorRate.insufficient, undefined);
 
       const { events, scheduled, inputs } = await watchActivities(h);
       assert.deepEqual(
@@ -184,7 +203,7 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
         temporal.api.enums.v1.EventType[e.eventType!].replace('EVENT_TYPE_', '').toLowerCase(),
       );
       diagnostic(`bake window events: ${kinds.join(' ')}`);
-      assert.ok(bakePolls >= BAKE_SECONDS / 2, `polls ${bakePolls}`); // one a second, fewer on a loaded machine
+      assert.ok(bakePolls >= BAKE_SECONDS / INTERVAL_SECONDS / 2, `polls ${bakePolls}`); // one each 3 s, fewer on a loaded machine
       assert.ok(bakeEvents.length <= 25, `bake window took ${bakeEvents.length} events`);
       await maybeRecord('promoted-with-prometheus-watch', h);
     });
@@ -196,7 +215,7 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
     await r.run(async () => {
       const h = await r.start();
       await waitForStage(h, 'baking');
-      await sendSample(env, h, { environment: 'staging', rate: 0.5, baseline: 0.01, requestCount: 5000 });
+      await sendSample(env, h, { environment: 'staging', ...atRate(0.5) });
       const result: PromotionResult = await h.result();
       assert.equal(result.outcome, 'rolled_back');
       assert.equal(result.interruption?.kind, 'breach');
@@ -225,7 +244,7 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
     }); // the worker shuts down here: the watch attempt is cancelled with WORKER_SHUTDOWN
     const pending = (await h.describe()).raw.pendingActivities ?? [];
     const beat = pending[0]?.heartbeatDetails ? decode(pending[0].heartbeatDetails) : undefined;
-    assert.ok(beat && beat.polls >= 6, `heartbeat before the restart: ${JSON.stringify(beat)}`);
+    assert.ok(beat && beat.polls >= 2, `heartbeat before the restart: ${JSON.stringify(beat)}`);
     // A new worker on the same task queue picks up the retry.
     await r.run(() => waitForStage(h, 'canary', 60_000));
     const events = (await h.fetchHistory()).events!;
@@ -270,7 +289,7 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
     });
   });
 
-  test('the exporter stops reporting the staging series during the bake: missing data is silence, and silence rolls back', async () => {
+  test('the exporter stops reporting the staging series during the bake: intervals without requests are no evidence, and silence rolls back', async () => {
     healthyTraffic();
     const r = rig();
     const text = policyText().replace('"maxSilenceMinutes":0.5', '"maxSilenceMinutes":0.1');
@@ -287,7 +306,9 @@ describe('promotion watched through Prometheus (dev server, real Prometheus, tes
       if (i.kind !== 'silence') return;
       assert.equal(i.environment, 'staging');
       assert.ok(i.silentMinutes >= 0.1);
-      assert.match(i.evidence!.recentMissing.at(-1)!.reason, /no data for rate, requestCount of staging/);
+      // The series gone, its count queries read no requests: never a healthy interval.
+      assert.equal(i.evidence!.recent.at(-1)!.requests, 0, JSON.stringify(i.evidence));
+      assert.ok(i.evidence!.inconclusive >= 1);
     });
     healthyTraffic();
   });

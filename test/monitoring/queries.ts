@@ -1,36 +1,8 @@
-// The PromQL templates the monitoring tests put in their policy: the ones docs/monitoring.md shows,
-// with a 5 s rate window to suit a 1 s scrape interval.
+// The PromQL count templates the monitoring tests put in their policy: the ones docs/monitoring.md
+// shows, with a 30 s pre-deploy window to suit a test's short life and a 1 s scrape interval.
 import type { PrometheusSourceSettings } from '../../src/policy/config/monitoring-schema';
 
 const sel = (extra: string) => `service="{{service}}",environment="{{environment}}"${extra}`;
-const ratio = (matchers: string, at = '') =>
-  `(sum(rate(http_requests_total{${matchers},code=~"5.."}[5s]${at})) or vector(0)) / sum(rate(http_requests_total{${matchers}}[5s]${at}))`;
-
-export const TEST_QUERIES = {
-  errorRateQuery: {
-    staging: ratio(sel('')),
-    canary: ratio(sel(',version="{{version}}"')),
-    production: ratio(sel(',version="{{version}}"')),
-  },
-  baselineQuery: {
-    // Staging: the environment just before the new version became ready.
-    staging: ratio(sel(''), ' @ {{readyAt}}'),
-    // Canary: the stable version, at the same moment.
-    canary: ratio(sel(',version!="{{version}}"')),
-    // After the rollout there is no stable version left: production just before it.
-    production: ratio(sel(''), ' @ {{readyAt}}'),
-  },
-  requestCountQuery: {
-    staging: `sum(increase(http_requests_total{${sel('')}}[5s]))`,
-    canary: `sum(increase(http_requests_total{${sel(',version="{{version}}"')}}[5s]))`,
-    production: `sum(increase(http_requests_total{${sel(',version="{{version}}"')}}[5s]))`,
-  },
-} satisfies Omit<PrometheusSourceSettings, 'url' | 'timeoutSeconds'>;
-
-export function prometheusSettings(url: string): PrometheusSourceSettings {
-  return { url, timeoutSeconds: 5, ...TEST_QUERIES };
-}
-
 /**
  * Count queries (docs/monitoring.md): each poll counts `{{window}}`, the interval since the previous
  * poll; the canary's baseline is the stable version over the same interval, staging's and the
@@ -45,7 +17,7 @@ const newVersion = {
   production: sel(',version="{{version}}"'),
 };
 const errorsOf = (m: string) => `${m},code=~"5.."`;
-export const TEST_COUNT_QUERIES = {
+export const TEST_COUNT_QUERIES: PrometheusSourceSettings['countQueries'] = {
   errors: {
     staging: inc(errorsOf(newVersion.staging), '{{window}}'),
     canary: inc(errorsOf(newVersion.canary), '{{window}}'),

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { PromotionResult } from '../../src/workflows/messages';
 import { workflowBundle } from '../helpers/harness';
 
 const dir = join(__dirname, 'histories');
@@ -92,6 +94,51 @@ test('from reports-outside-handlers on, no report is scheduled inside an Update 
     }
   }
   assert.ok(updates > 0, 'the recordings hold Updates');
+});
+
+type History = (typeof fixtures)[number]['history'];
+const patchesOf = (h: History) =>
+  (h.events ?? [])
+    .map((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0])
+    .filter((p) => !!p)
+    .map((p) => (defaultPayloadConverter.fromPayload(p!) as { id: string }).id);
+const signalsOf = (h: History, name: string) =>
+  (h.events ?? [])
+    .map((e) => e.workflowExecutionSignaledEventAttributes)
+    .filter((a) => a?.signalName === name)
+    .map((a) => defaultPayloadConverter.fromPayload(a!.input!.payloads![0]) as Record<string, unknown>);
+const resultOf = (h: History) => {
+  const p = h.events?.at(-1)?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
+  return p ? (defaultPayloadConverter.fromPayload(p) as PromotionResult) : undefined;
+};
+const rateOnly = (s: Record<string, unknown> | undefined) => !!s && 'rate' in s && !('errors' in s);
+
+test('promotions started before counts-only accept rate-only samples to their end; from it on, none is accepted', () => {
+  // In flight when counts-only shipped: the replay above proves these still do what they did,
+  // a rate-only sample breaching by the per-sample rule among them (also after continue-as-new).
+  const legacy = fixtures.filter((f) => !patchesOf(f.history).includes('counts-only'));
+  const breachedByRates = legacy.filter((f) => {
+    const i = resultOf(f.history)?.interruption;
+    return i?.kind === 'breach' && rateOnly(i.sample as unknown as Record<string, unknown>);
+  });
+  for (const name of [
+    'rolled-back-in-bake.insufficient-evidence.json',
+    'rolled-back-across-runs.run-4.insufficient-evidence.json',
+  ])
+    assert.ok(
+      breachedByRates.some((f) => f.name === name),
+      `${name}: a promotion from before counts-only rolled back by a rate-only sample`,
+    );
+  // Recorded from counts-only on: the patch is marked, no rate-only sample is sent, and a breach is
+  // judged on counts by the sequential test.
+  const current = fixtures.filter((f) => f.name.endsWith('.counts-only.json'));
+  assert.ok(current.length >= 10, `${current.length} counts-only fixtures`);
+  for (const f of current) {
+    if (!resumed(f.history)) assert.ok(patchesOf(f.history).includes('counts-only'), `${f.name}: patch counts-only`);
+    assert.deepEqual(signalsOf(f.history, 'errorRate').filter(rateOnly), [], f.name);
+    const i = resultOf(f.history)?.interruption;
+    if (i?.kind === 'breach') assert.match(i.test ?? '', /likelihood ratio/, f.name);
+  }
 });
 
 const firstEvent = (h: (typeof fixtures)[number]['history']) => h.events?.[0]?.workflowExecutionStartedEventAttributes;

@@ -2,7 +2,7 @@
 // each driven the way people and metrics drive a real one (signed approvals, samples every step).
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import { feed, sendSample, untilStage, type PolicyOverrides } from '../helpers/harness';
+import { atRate, feed, sendSample, untilStage, type PolicyOverrides } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 import { floodUntilContinued } from '../helpers/runs';
 import { abortUpdate, alertSignal, approveUpdate } from '../../src/workflows/messages';
@@ -37,7 +37,8 @@ export const SCENARIOS: Scenario[] = [
     async drive(env, h) {
       await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
       await feed(env, h, { stop: (s) => Date.parse(s.now) - Date.parse(s.stagingReadyAt!) > 6 * 3600_000 });
-      await sendSample(env, h, { environment: 'staging', rate: 0.0106, baseline: 0.01, requestCount: 5000 });
+      // Half the requests failing, after six hours at 1 %: breached on this interval.
+      await sendSample(env, h, { environment: 'staging', ...atRate(0.5) });
       await feed(env, h, { stop: () => false, stepMinutes: 1 });
     },
   },
@@ -149,7 +150,7 @@ export const SCENARIOS: Scenario[] = [
       await floodUntilContinued(h);
       await feed(env, h, { stop: (s) => s.stage === 'canary' && s.deployed.includes('production') });
       await floodUntilContinued(h);
-      await sendSample(env, h, { environment: 'production', rate: 0.05, baseline: 0.01, requestCount: 5000 });
+      await sendSample(env, h, { environment: 'production', ...atRate(0.05) });
       await feed(env, h, { stop: () => false, stepMinutes: 1 });
     },
   },

@@ -97,30 +97,39 @@ describe('approval gate', () => {
     });
   });
 
-  test('a malformed error-rate signal is refused and recorded; it cannot breach or count as data', async () => {
+  test('a malformed or rate-only error-rate signal is refused and recorded; it cannot breach or count as data', async () => {
     const rig = createRig(env);
     await rig.run(async () => {
       const h = await rig.start();
       await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
+      const now = new Date(await env.currentTimeMs()).toISOString();
       await h.signal('errorRate', {
         environment: 'staging',
-        rate: 7,
-        baseline: 0.01,
-        requestCount: 1000,
-        observedAt: new Date(await env.currentTimeMs()).toISOString(),
+        ...{ errors: 7000, requests: 1000, baselineErrors: 10, baselineRequests: 1000 },
+        observedAt: now,
       });
       await h.signal('errorRate', {
         environment: 'qa',
-        rate: 0.9,
+        ...{ errors: 900, requests: 1000, baselineErrors: 10, baselineRequests: 1000 },
+        observedAt: 'yesterday',
+      });
+      // A breach, were rates still judged (+9,900 %): the old shape is refused, saying what to send.
+      await h.signal('errorRate', {
+        environment: 'staging',
+        rate: 0.99,
         baseline: 0.01,
         requestCount: 1000,
-        observedAt: 'yesterday',
+        observedAt: now,
       });
       const s = await state(h);
       assert.equal(s.stage, 'baking');
       assert.deepEqual(
         s.refusals.map((r) => r.reason.split(':')[0]),
-        ['rate', 'environment'],
+        ['errors', 'environment', 'rate'],
+      );
+      assert.match(
+        s.refusals[2].reason,
+        /^rate: rate-only samples \(rate, baseline, requestCount\) are no longer accepted: send counts instead: errors and requests .*baselineErrors and baselineRequests/,
       );
       assert.equal(s.errorRate.samples, 0);
       await h.executeUpdate(abortUpdate, { args: [{ by: 'bob', reason: 'end of test' }] });

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type Rig } from '../helpers/harness';
+import { atRate, createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type Rig } from '../helpers/harness';
 import { signedApproval, testSecretKey } from '../helpers/approver-keys';
 import { floodUntilContinued, runHistories } from '../helpers/runs';
 import { signedRequest } from '../../src/approvals/signed-request';
@@ -132,8 +132,21 @@ describe('bounded history: continue-as-new at safe points', () => {
       await feed(env, h, { stop: (s) => s.stage === 'canary' && s.deployed.includes('production') });
       await floodUntilContinued(h); // production's in the second's
       assert.equal((await state(h)).stage, 'canary');
+      // The run is new code, but the promotion started with counts-only (carried in its flags): a
+      // rate-only sample that the old per-sample rule would breach on is refused, not judged.
+      const now = new Date(await env.currentTimeMs()).toISOString();
+      await h.signal('errorRate', {
+        environment: 'production',
+        rate: 0.5,
+        baseline: 0.01,
+        requestCount: 5000,
+        observedAt: now,
+      });
+      const refused = await state(h);
+      assert.equal(refused.stage, 'canary');
+      assert.match(refused.refusals.at(-1)?.reason ?? '', /^rate: rate-only samples .* send counts instead/);
       // A breach judged by the carried monitor: the canary's readiness was recorded two runs ago.
-      await sendSample(env, h, { environment: 'production', rate: 0.05, baseline: 0.01, requestCount: 5000 });
+      await sendSample(env, h, { environment: 'production', ...atRate(0.05) });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'rolled_back');
       assert.equal(r.interruption?.kind, 'breach');

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { CancelledFailure } from '@temporalio/common';
-import { createRig, feed, sendSample, state, timeSkippingEnv, untilStage } from '../helpers/harness';
+import { atRate, createRig, feed, sendSample, state, timeSkippingEnv, untilStage } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 import { sleep } from '../../src/integrations/cancellation';
 import type { Deployer } from '../../src/integrations/deployer';
@@ -62,7 +62,7 @@ describe('a stop during a deploy activity', () => {
       for (let i = 0; i < 500 && !events.some((e) => e.what === 'promote started'); i++) await sleep(20);
       assert.equal((await state(h)).stage, 'production');
       const breachAt = Date.now();
-      await sendSample(env, h, { environment: 'production', rate: 0.05, baseline: 0.01, requestCount: 5000 });
+      await sendSample(env, h, { environment: 'production', ...atRate(0.05) });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'rolled_back');
       assert.equal(r.interruption?.kind, 'breach');

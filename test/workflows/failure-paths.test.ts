@@ -15,6 +15,7 @@ import {
   untilStage,
   waitFor,
   type Rig,
+  atRate,
 } from '../helpers/harness';
 import { signedApproval, testSecretKey } from '../helpers/approver-keys';
 import { signedRequest } from '../../src/approvals/signed-request';
@@ -292,7 +293,7 @@ describe('failure paths compensate', () => {
       await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'bob')] });
       for (let i = 0; i < 200 && (await state(h)).stage !== 'production'; i++)
         await new Promise((r) => setTimeout(r, 20));
-      await sendSample(env, h, { environment: 'production', rate: 0.05, baseline: 0.01, requestCount: 5000 });
+      await sendSample(env, h, { environment: 'production', ...atRate(0.05) });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'rolled_back');
       assert.equal(r.interruption?.kind, 'breach');

@@ -36,12 +36,14 @@ import {
 } from '../../src/workflows/messages';
 import { signedRequest } from '../../src/approvals/signed-request';
 import { testSecretKey } from '../helpers/approver-keys';
+import { evidenceShortfall, judgeCounts } from '../../src/workflows/count-judgement';
 import {
   MARGIN_MS,
   canonicalBytes,
   oraclePolicy,
   readHistory,
   readmeOracle,
+  OUTAGE_REQUESTS,
   readmeVerdict,
   type Input,
   type Verdict,
@@ -73,26 +75,29 @@ const PEOPLE = [...ALLOWED, ...NOT_ALLOWED];
 const MINUTE = 60_000;
 
 /**
- * Error-rate samples. Besides plain breaches and healthy samples, both sides of every boundary of
- * the README's breach rule: exactly +5 % (healthy) and +5.01 % (breach), a zero baseline against the
- * floor, 99 and 100 requests, and a breach observed 30 minutes before it was sent (it describes the
- * old version if the change was ready for less than that).
+ * Error-rate samples, with counts, each beside the same 1 % baseline (1,000 errors in 100,000
+ * requests: the stable version beside a 10 % canary, or the environment before the deploy). Besides
+ * plain outages and healthy intervals, the README's fixed points of the sequential test: an
+ * interval exactly at +5 % (never a breach, however many), one without requests (no evidence), an
+ * outage against a spotless baseline, and an outage observed 30 minutes before it was sent (it
+ * describes the old version if the change was ready for less than that). Every interval with
+ * requests carries 10,000 or more: traffic enough for each watch to be judged.
  */
+const BASELINE = { baselineErrors: 1_000, baselineRequests: 100_000 };
+const OUTAGE = { errors: OUTAGE_REQUESTS, requests: OUTAGE_REQUESTS, ...BASELINE };
 const SAMPLE = {
-  breach: { rate: 0.02, baseline: 0.01, requestCount: 5000 },
-  healthy: { rate: 0.01, baseline: 0.01, requestCount: 5000 },
-  inconclusive: { rate: 0.5, baseline: 0.01, requestCount: 3 },
-  stale: { rate: 0.5, baseline: 0.01, requestCount: 5000, observedAt: '2001-01-01T00:00:00Z' },
-  atThreshold: { rate: 0.0105, baseline: 0.01, requestCount: 100 },
-  overThreshold: { rate: 0.010501, baseline: 0.01, requestCount: 100 },
-  floorHealthy: { rate: 0.00105, baseline: 0, requestCount: 1000 },
-  floorBreach: { rate: 0.0011, baseline: 0, requestCount: 1000 },
-  fewRequests: { rate: 0.02, baseline: 0.01, requestCount: 99 },
-  oldBreach: { rate: 0.02, baseline: 0.01, requestCount: 5000, observedMinutesAgo: 30 },
+  breach: OUTAGE,
+  healthy: { errors: 100, requests: 10_000, ...BASELINE },
+  inconclusive: { errors: 0, requests: 0, ...BASELINE },
+  stale: { ...OUTAGE, observedAt: '2001-01-01T00:00:00Z' },
+  atThreshold: { errors: 1_050, requests: 100_000, ...BASELINE },
+  spotlessHealthy: { errors: 0, requests: 10_000, ...BASELINE },
+  spotlessBaselineOutage: { ...OUTAGE, baselineErrors: 0 },
+  oldBreach: { ...OUTAGE, observedMinutesAgo: 30 },
 };
 type SampleKind = keyof typeof SAMPLE;
-const HARMLESS: SampleKind[] = ['healthy', 'inconclusive', 'stale', 'atThreshold', 'floorHealthy', 'fewRequests'];
-const BREACHING: SampleKind[] = ['breach', 'overThreshold', 'floorBreach', 'oldBreach'];
+const HARMLESS: SampleKind[] = ['healthy', 'inconclusive', 'stale', 'atThreshold', 'spotlessHealthy'];
+const BREACHING: SampleKind[] = ['breach', 'spotlessBaselineOutage', 'oldBreach'];
 
 type Command =
   | { t: 'feed'; minutes: number; silent: boolean }
@@ -544,7 +549,9 @@ async function check(
   const v: Verdict = readmeOracle(rec, ORACLE_POLICY, AUTHOR);
   debug(`outcome ${result.outcome}; oracle ${v.outcome}\n${v.trace.join('\n')}`);
   // The oracle's reading of every input, less the plain healthy samples of the feeds.
-  const trace = v.trace.filter((l) => !/ 0\.01\/0\.01\/5000 @\S+: (stale \()?healthy(, after the stop)?\)?$/.test(l));
+  const trace = v.trace.filter(
+    (l) => !/ 100\/10000 vs 1000\/100000 @\S+: (stale \()?healthy(, after the stop)?\)?$/.test(l),
+  );
   const why = () =>
     `\noracle: ${JSON.stringify({ ...v, trace: undefined })}\n${trace.join('\n')}\n(${v.trace.length - trace.length} healthy samples not shown)\nresult: ${JSON.stringify(result)}`;
 
@@ -679,15 +686,45 @@ async function check(
       );
 }
 
-test('the oracle: the README breach rule at its boundaries, and docs/approvals.md canonical bytes', () => {
+test('the oracle: the README breach rule at its fixed points, and docs/approvals.md canonical bytes', () => {
   const s = (kind: SampleKind) => ({ environment: 'staging', observedAt: '2030-01-01T00:00:00Z', ...SAMPLE[kind] });
   assert.equal(readmeVerdict(s('atThreshold'), ORACLE_POLICY), 'healthy'); // exactly +5 %
-  assert.equal(readmeVerdict(s('overThreshold'), ORACLE_POLICY), 'breach'); // +5.01 %
-  assert.equal(readmeVerdict(s('floorHealthy'), ORACLE_POLICY), 'healthy'); // +5 % over the floor
-  assert.equal(readmeVerdict(s('floorBreach'), ORACLE_POLICY), 'breach');
-  assert.equal(readmeVerdict(s('fewRequests'), ORACLE_POLICY), 'inconclusive'); // 99 requests
-  assert.equal(readmeVerdict({ ...s('fewRequests'), requestCount: 100 }, ORACLE_POLICY), 'breach');
+  assert.equal(readmeVerdict({ ...s('atThreshold'), errors: 1_051 }, ORACLE_POLICY), 'undetermined'); // over it
   assert.equal(readmeVerdict(s('healthy'), ORACLE_POLICY), 'healthy');
+  assert.equal(readmeVerdict(s('spotlessHealthy'), ORACLE_POLICY), 'healthy');
+  assert.equal(readmeVerdict(s('inconclusive'), ORACLE_POLICY), 'inconclusive'); // no requests
+  assert.equal(readmeVerdict(s('breach'), ORACLE_POLICY), 'breach');
+  assert.equal(readmeVerdict(s('spotlessBaselineOutage'), ORACLE_POLICY), 'breach');
+  // Fewer requests than an outage needs to be one whatever came before, or a failing baseline too.
+  assert.equal(readmeVerdict({ ...s('breach'), errors: 999_999, requests: 999_999 }, ORACLE_POLICY), 'undetermined');
+  assert.equal(readmeVerdict({ ...s('breach'), baselineErrors: 50_000 }, ORACLE_POLICY), 'undetermined');
+  // Rates only: refused by the workflow, nothing to the oracle.
+  assert.equal(
+    readmeVerdict(
+      {
+        environment: 'staging',
+        observedAt: '2030-01-01T00:00:00Z',
+        ...{ rate: 0.5, baseline: 0.01, requestCount: 5000 },
+      },
+      ORACLE_POLICY,
+    ),
+    'refused',
+  );
+  // The runs' intervals carry the traffic to judge every watch: the oracle need not model
+  // rollback.onInsufficientEvidence (one healthy interval is enough for each watch's test).
+  const rule = { thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001 };
+  for (const watch of ['staging', 'canary', 'production'] as const) {
+    const sample = {
+      environment: 'staging' as const,
+      observedAt: '',
+      rate: 0.01,
+      baseline: 0.01,
+      requestCount: 10_000,
+    };
+    const j = judgeCounts(undefined, watch, { ...sample, ...SAMPLE.healthy }, rule);
+    assert.equal(j.kind, 'judged');
+    if (j.kind === 'judged') assert.equal(evidenceShortfall(j.test, rule.baselineFloor), undefined, watch);
+  }
   // What `airlock approve` signs verifies against the canonical bytes as the docs describe them,
   // and not once a field is changed.
   const req = signedRequest('approve', {

@@ -5,7 +5,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import {
   createRig,
+  atRate,
   feed,
+  HEALTHY,
+  NO_TRAFFIC,
   sendSample,
   slotWhenReleased,
   state,
@@ -25,7 +28,9 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const BREACH = { rate: 0.0106, baseline: 0.01 }; // +6 % over baseline: a breach at the 5 % threshold
+// Half of 10,000 requests failing beside a 1 % baseline: fifty times the baseline, breached by the
+// sequential test on this one interval whatever healthy evidence came before (the fast path).
+const BREACH = atRate(0.5);
 
 function assertRestored(rig: Rig, service = 'notification-service') {
   assert.deepEqual(rig.deployer.view(service, 'staging'), {
@@ -141,12 +146,15 @@ describe('promotion on the time-skipping server', () => {
             maxSteps: 3,
           }).catch(() => undefined);
         }
-        await sendSample(env, h, { environment: env_, ...BREACH, requestCount: 5000 });
+        await sendSample(env, h, { environment: env_, ...BREACH });
         const r: PromotionResult = await h.result();
         assert.equal(r.outcome, 'rolled_back');
         assert.equal(r.interruption?.kind, 'breach');
-        if (r.interruption?.kind === 'breach')
-          assert.ok(r.interruption.risePercent > 5 && r.interruption.risePercent < 7);
+        if (r.interruption?.kind === 'breach') {
+          // The watch's test so far: well over the threshold, with the statistic that decided it.
+          assert.ok(r.interruption.risePercent > 5, `rise ${r.interruption.risePercent}`);
+          assert.match(r.interruption.test ?? '', /likelihood ratio .* ≥ 1\/α/);
+        }
         assertRestored(rig);
         const restores = rig.deployer.operations.filter((o) => o.op === 'restore').map((o) => o.environment);
         assert.deepEqual(restores, env_ === 'staging' ? ['staging'] : ['production', 'staging']);
@@ -171,7 +179,6 @@ describe('promotion on the time-skipping server', () => {
       await sendSample(env, h, {
         environment: 'production',
         ...BREACH,
-        requestCount: 5000,
         observedAt: seenDuringCanary,
       });
       const r: PromotionResult = await h.result();
@@ -181,19 +188,26 @@ describe('promotion on the time-skipping server', () => {
     });
   });
 
-  test('breach threshold: exactly +5 % is healthy, +5.01 % rolls back; low request counts never breach', async () => {
+  test('breach threshold: a version at exactly +5 % is healthy however much traffic shows it; an interval without requests is no evidence; a gross regression rolls back', async () => {
     const rig = createRig(env);
     await rig.run(async () => {
       const h = await rig.start();
       await feed(env, h, { stop: atStage('baking'), stepMinutes: 1 });
-      await sendSample(env, h, { environment: 'staging', rate: 0.0105, baseline: 0.01, requestCount: 1000 });
-      await sendSample(env, h, { environment: 'staging', rate: 0.5, baseline: 0.01, requestCount: 99 });
+      // The pre-deploy baseline came with the first sample: 1 % (HEALTHY's 100 in 10,000).
+      const before = (await state(h)).errorRate.inconclusive;
+      // 1.05 % over a million requests, twenty times: the threshold itself, never a breach.
+      for (let i = 0; i < 20; i++)
+        await sendSample(env, h, { environment: 'staging', ...HEALTHY, errors: 10_500, requests: 1_000_000 });
+      await sendSample(env, h, { environment: 'staging', ...NO_TRAFFIC });
       let s = await state(h);
       assert.equal(s.stage, 'baking');
-      assert.equal(s.errorRate.inconclusive, 1);
-      await sendSample(env, h, { environment: 'staging', rate: 0.010501, baseline: 0.01, requestCount: 100 });
+      assert.equal(s.errorRate.inconclusive, before + 1);
+      assert.match(s.errorRate.tests?.staging ?? '', /ratio 1\.0[0-5]/);
+      // 20 % errors over a million requests: rolled back, however long the healthy record before it.
+      await sendSample(env, h, { environment: 'staging', ...HEALTHY, errors: 200_000, requests: 1_000_000 });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'rolled_back');
+      assert.equal(r.interruption?.kind, 'breach');
       s = await state(h);
       assert.equal(s.stage, 'ended');
     });
@@ -207,7 +221,6 @@ describe('promotion on the time-skipping server', () => {
       await sendSample(env, h, {
         environment: 'staging',
         ...BREACH,
-        requestCount: 5000,
         observedAt: '2020-01-01T00:00:00Z',
       });
       const s = await state(h);
@@ -223,8 +236,8 @@ describe('promotion on the time-skipping server', () => {
     await rig.run(async () => {
       const h = await rig.start();
       await feed(env, h, { stop: atStage('baking'), stepMinutes: 1 });
-      // Only inconclusive samples from here on: they must not keep the watch alive.
-      await feed(env, h, { stop: () => false, requestCount: 10, stepMinutes: 10 });
+      // Only samples without requests from here on: no evidence, they must not keep the watch alive.
+      await feed(env, h, { stop: () => false, counts: NO_TRAFFIC, stepMinutes: 10 });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'rolled_back');
       assert.equal(r.interruption?.kind, 'silence');

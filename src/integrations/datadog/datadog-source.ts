@@ -1,7 +1,7 @@
 // Datadog as a metrics source, through its official client (v1 MetricsApi.queryMetrics, GET
 // /api/v1/query). Count queries (`.as_count()`): the sum of the points in the range Airlock sets
-// (the poll's interval, or the pre-deploy window); rate queries: the newest non-null point of the
-// window. No point at all is missing data. 429 and 5xx are retried by the client with its backoff.
+// (the poll's interval, or the pre-deploy window). No point at all is missing data. 429 and 5xx
+// are retried by the client with its backoff.
 import { client, v1 } from '@datadog/datadog-api-client';
 import type { DatadogSourceSettings } from '../../policy/config/monitoring-schema';
 import { renderQuery, type QueryTemplate } from '../../policy/config/query-template';
@@ -9,7 +9,6 @@ import {
   allQueries,
   countsReadingOf,
   queryVars,
-  readingOf,
   type MetricsQuery,
   type MetricsReading,
   type MetricsSource,
@@ -62,13 +61,6 @@ export function createDatadogSource(
       .map((p) => [Number(p[0]), Number(p[1])]);
   }
 
-  async function newestPoint(query: string, at: number): Promise<number | undefined> {
-    const to = Math.floor(at / 1000);
-    const points = await pointsOf(query, to - settings.windowSeconds, to);
-    if (!points.length) return undefined;
-    return points.reduce((a, b) => (b[0] > a[0] ? b : a))[1];
-  }
-
   /** An `.as_count()` query's total over [from, to]: its points are counts per rollup interval. */
   async function total(query: string, from: number, to: number): Promise<number | undefined> {
     const points = await pointsOf(query, from, to);
@@ -76,7 +68,7 @@ export function createDatadogSource(
   }
 
   async function readCounts(
-    c: NonNullable<DatadogSourceSettings['countQueries']>,
+    c: DatadogSourceSettings['countQueries'],
     q: MetricsQuery,
     render: (t: QueryTemplate) => string,
   ): Promise<MetricsReading> {
@@ -102,14 +94,7 @@ export function createDatadogSource(
         if (!credentials) throw new Error('no API/application key: set DD_API_KEY and DD_APP_KEY for the worker');
         const vars = queryVars(q);
         const render = (t: QueryTemplate) => renderQuery(t, q.target, vars, escapeDatadogTag);
-        if (settings.countQueries) return await readCounts(settings.countQueries, q, render);
-        // The schema requires all three rate queries when there are no countQueries.
-        const [rate, baseline, requestCount] = await allQueries([
-          newestPoint(render(settings.errorRateQuery!), q.at),
-          newestPoint(render(settings.baselineQuery!), q.at),
-          newestPoint(render(settings.requestCountQuery!), q.at),
-        ]);
-        return readingOf(q, { rate, baseline, requestCount }, name);
+        return await readCounts(settings.countQueries, q, render);
       } catch (err) {
         if (signal?.aborted) throw err;
         const e = err as Error & { code?: number; body?: unknown };

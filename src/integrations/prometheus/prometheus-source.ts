@@ -1,4 +1,4 @@
-// Prometheus as a metrics source: the policy's PromQL templates, evaluated as instant queries
+// Prometheus as a metrics source: the policy's PromQL count templates, evaluated as instant queries
 // (GET /api/v1/query) at the poll time. An empty vector or NaN is missing data.
 import type { PrometheusSourceSettings } from '../../policy/config/monitoring-schema';
 import { renderQuery, type QueryTemplate } from '../../policy/config/query-template';
@@ -6,7 +6,6 @@ import {
   allQueries,
   countsReadingOf,
   queryVars,
-  readingOf,
   type MetricsQuery,
   type MetricsReading,
   type MetricsSource,
@@ -73,20 +72,13 @@ export function createPrometheusSource(
     async read(q: MetricsQuery, signal?: AbortSignal): Promise<MetricsReading> {
       const vars = queryVars(q);
       const render = (t: QueryTemplate) => renderQuery(t, q.target, vars, escapePromQL);
-      const ask = (t: QueryTemplate | undefined) => instant(render(t!), q.at, signal);
+      const ask = (t: QueryTemplate) => instant(render(t), q.at, signal);
       try {
         const c = settings.countQueries;
-        if (c) {
-          const [errors, requests, baselineErrors, baselineRequests] = await allQueries(
-            [c.errors, c.requests, c.baselineErrors, c.baselineRequests].map(ask),
-          );
-          return countsReadingOf(q, { errors, requests, baselineErrors, baselineRequests }, name);
-        }
-        // The schema requires all three rate queries when there are no countQueries.
-        const [rate, baseline, requestCount] = await allQueries(
-          [settings.errorRateQuery, settings.baselineQuery, settings.requestCountQuery].map(ask),
+        const [errors, requests, baselineErrors, baselineRequests] = await allQueries(
+          [c.errors, c.requests, c.baselineErrors, c.baselineRequests].map(ask),
         );
-        return readingOf(q, { rate, baseline, requestCount }, name);
+        return countsReadingOf(q, { errors, requests, baselineErrors, baselineRequests }, name);
       } catch (err) {
         if (signal?.aborted) throw err;
         return { kind: 'missing', at: new Date(q.at).toISOString(), reason: `${name}: ${(err as Error).message}` };

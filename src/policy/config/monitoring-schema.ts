@@ -37,41 +37,58 @@ const countQueriesSchema = z
   })
   .strict();
 
+/** Rate queries, judged one sample at a time (which rolls back on noise): no longer read (issue 14). */
+const RATE_QUERIES = ['errorRateQuery', 'baselineQuery', 'requestCountQuery'] as const;
+/** What to configure instead, in the message that refuses them. */
+const COUNT_QUERIES_SHAPE =
+  'configure countQueries instead: { errors, requests, baselineErrors, baselineRequests }, each a query template ' +
+  '(one string, or { staging, canary, production }) counting requests over the poll interval ' +
+  '(Prometheus: increase(...[{{window}}])); see docs/monitoring.md';
+const retired = {
+  errorRateQuery: z.unknown().optional(),
+  baselineQuery: z.unknown().optional(),
+  requestCountQuery: z.unknown().optional(),
+};
+
+/**
+ * A source reads counts (countQueries), what the sequential breach test judges. The rate queries of
+ * older policies are refused, each naming itself and saying what to configure; `extra` are other
+ * retired fields, with why.
+ */
+function countsOnly(extra: Record<string, string> = {}) {
+  return (p: { countQueries?: unknown } & Record<string, unknown>, ctx: z.RefinementCtx): void => {
+    for (const k of RATE_QUERIES)
+      if (p[k] !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          message: `rate queries (errorRateQuery, baselineQuery, requestCountQuery) are no longer read: ${COUNT_QUERIES_SHAPE}`,
+        });
+    for (const [k, why] of Object.entries(extra))
+      if (p[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: why });
+    if (p.countQueries === undefined)
+      ctx.addIssue({ code: 'custom', path: ['countQueries'], message: `is required: ${COUNT_QUERIES_SHAPE}` });
+  };
+}
+
+/** The settings without the retired fields (always absent once the refinement passed). */
+const withoutRetired = <T extends Record<string, unknown>>(p: T) => {
+  const { errorRateQuery, baselineQuery, requestCountQuery, windowSeconds, countQueries, ...rest } = p;
+  void [errorRateQuery, baselineQuery, requestCountQuery, windowSeconds];
+  return { ...rest, countQueries: countQueries as z.infer<typeof countQueriesSchema> };
+};
+
 export const prometheusSourceSchema = z
   .object({
     url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL of the Prometheus server' }),
-    errorRateQuery: queryTemplateSchema.optional(),
-    baselineQuery: queryTemplateSchema.optional(),
-    requestCountQuery: queryTemplateSchema.optional(),
+    ...retired,
     countQueries: countQueriesSchema.optional(),
     /** One HTTP query may take this long before the poll counts as missing data. */
     timeoutSeconds: z.number().positive().max(60).default(10),
   })
   .strict()
-  .superRefine(oneKindOfQueries);
-
-/** A source reads counts (countQueries) or, as before, the three rate queries: one kind, complete. */
-function oneKindOfQueries(
-  p: { countQueries?: unknown } & Partial<Record<'errorRateQuery' | 'baselineQuery' | 'requestCountQuery', unknown>>,
-  ctx: z.RefinementCtx,
-): void {
-  const rates = (['errorRateQuery', 'baselineQuery', 'requestCountQuery'] as const).filter((k) => p[k] !== undefined);
-  if (p.countQueries && rates.length)
-    ctx.addIssue({
-      code: 'custom',
-      path: [rates[0]],
-      message: 'configure countQueries or the rate queries, not both (counts are what the breach test judges)',
-    });
-  if (!p.countQueries)
-    for (const k of ['errorRateQuery', 'baselineQuery', 'requestCountQuery'] as const)
-      if (p[k] === undefined)
-        ctx.addIssue({
-          code: 'custom',
-          path: [k],
-          message:
-            'is required without countQueries; better, configure countQueries (errors, requests, baselineErrors, baselineRequests)',
-        });
-}
+  .superRefine(countsOnly())
+  .transform(withoutRetired);
 
 export const datadogSourceSchema = z
   .object({
@@ -79,21 +96,25 @@ export const datadogSourceSchema = z
     url: z
       .url({ protocol: /^https?$/, message: 'must be an http(s) URL of the Datadog API' })
       .default('https://api.datadoghq.com'),
-    errorRateQuery: queryTemplateSchema.optional(),
-    baselineQuery: queryTemplateSchema.optional(),
-    requestCountQuery: queryTemplateSchema.optional(),
+    ...retired,
+    windowSeconds: z.unknown().optional(),
     /**
      * `.as_count()` queries; Airlock sets each query's time range: the poll's interval, or for the
      * pre-deploy baselines (staging, production) the `preDeployWindowSeconds` before readiness.
      */
     countQueries: countQueriesSchema.optional(),
-    /** Rate queries: the query window ending now; the newest non-null point of it is the sample. */
-    windowSeconds: z.number().int().positive().max(3600).default(300),
-    /** Count queries: the window before the version became ready that staging's and the production watch's baselines count. */
+    /** The window before the version became ready that staging's and the production watch's baselines count. */
     preDeployWindowSeconds: z.number().int().min(60).max(86_400).default(1800),
   })
   .strict()
-  .superRefine(oneKindOfQueries);
+  .superRefine(
+    countsOnly({
+      windowSeconds:
+        "was the rate queries' window, and rate queries are no longer read: count queries are read over the poll interval " +
+        '(and preDeployWindowSeconds for the pre-deploy baselines); remove it',
+    }),
+  )
+  .transform(withoutRetired);
 
 export const monitoringSchema = z
   .object({

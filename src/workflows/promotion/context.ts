@@ -47,6 +47,11 @@ export interface PromotionContext {
   readonly v2: boolean;
   /** Decisions are checked for a verifiable identity (false only when replaying older histories). */
   readonly signedDecisions: boolean;
+  /**
+   * Error-rate samples must carry counts: rate-only ones are refused (patch 'counts-only'). False
+   * for promotions started before it, which keep accepting them until they end.
+   */
+  readonly countsOnly: boolean;
   /** Promotions started on this code continue as new at safe points; older ones replay as they ran. */
   readonly mayContinueAsNew: boolean;
   /** Events after which a run continues as new at its next safe point. */
@@ -93,7 +98,7 @@ export const HISTORY_LIMIT = 5_000;
 
 export function createContext(
   input: PromotionInput,
-  flags: { v2: boolean; signedDecisions: boolean; mayContinueAsNew: boolean },
+  flags: { v2: boolean; signedDecisions: boolean; countsOnly: boolean; mayContinueAsNew: boolean },
 ): PromotionContext {
   const { workflowId } = wf.workflowInfo();
   const carried = input.continued;
@@ -174,7 +179,14 @@ export function createContext(
       // Reporters get the newest refusals only: every report is a copy of the state in history.
       const refusals = state.refusals.slice(-REPORTED_REFUSALS);
       const dropped = (state.refusalsDropped ?? 0) + state.refusals.length - refusals.length;
-      const snapshot = { ...state, refusals, ...(dropped ? { refusalsDropped: dropped } : {}), now: iso(Date.now()) };
+      // The monitor's summary as it is now (state.errorRate is only its value before the gate).
+      const snapshot = {
+        ...state,
+        ...(ctx.monitor ? { errorRate: { ...ctx.monitor.summary } } : {}),
+        refusals,
+        ...(dropped ? { refusalsDropped: dropped } : {}),
+        now: iso(Date.now()),
+      };
       wf.setCurrentDetails(promotionDetails(snapshot, Date.now()));
       if (queueReports) queued.push(snapshot);
       else schedule(snapshot);

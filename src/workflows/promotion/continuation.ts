@@ -33,7 +33,7 @@ export interface PromotionContinuation {
    * How the promotion started (its patched() flags). A continued run is new code, so patched()
    * would say true; the promotion keeps the behaviour it started with instead.
    */
-  flags: { v2: boolean; signedDecisions: boolean };
+  flags: { v2: boolean; signedDecisions: boolean; countsOnly?: boolean };
 }
 
 /** The history is long enough to continue as new (this promotion may: it started on this code). */
@@ -63,7 +63,7 @@ export async function continueAsNewAt(ctx: PromotionContext, until: number, wait
     ...(ctx.monitor ? { monitor: ctx.monitor.state } : {}),
     metricsWatch: ctx.metricsWatch,
     usedSignatures: [...ctx.usedSignatures],
-    flags: { v2: ctx.v2, signedDecisions: ctx.signedDecisions },
+    flags: { v2: ctx.v2, signedDecisions: ctx.signedDecisions, ...(ctx.countsOnly ? { countsOnly: true } : {}) },
   };
   const next: PromotionInput = {
     v: 1,

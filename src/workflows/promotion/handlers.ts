@@ -29,6 +29,7 @@ import {
   describeIssue,
   errorRateSampleSchema,
   alertSignalSchema,
+  legacyErrorRateSampleSchema,
   rejectRequestSchema,
 } from '../payload-schemas';
 import { iso, type PromotionContext } from './context';
@@ -195,7 +196,7 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   // A failed rollback holds the slot until a human, signed, says it has been dealt with.
   registerResolveHandler({ state, checks, recordRefusal: refuseRecorded });
   wf.setHandler(errorRateSignal, (raw) => {
-    const parsed = errorRateSampleSchema.safeParse(raw);
+    const parsed = (ctx.countsOnly ? errorRateSampleSchema : legacyErrorRateSampleSchema).safeParse(raw);
     if (!parsed.success) {
       ctx.refuse({
         who: 'errorRate',

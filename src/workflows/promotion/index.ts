@@ -34,9 +34,13 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
   const carried = input.continued?.flags;
   const signedDecisions = carried ? carried.signedDecisions : wf.patched('signed-decisions');
   const v2 = carried ? carried.v2 : wf.patched('promotion-v2');
+  // From 'counts-only' on, rate-only error-rate samples are refused (issue 14); a promotion started
+  // before it accepts them until it ends, also in the runs it continues as.
+  const countsOnly = carried ? carried.countsOnly === true : wf.patched('counts-only');
   const ctx = createContext(input, {
     v2,
     signedDecisions,
+    countsOnly,
     mayContinueAsNew: !!carried || wf.patched('continue-as-new'),
   });
   registerHandlers(ctx, signedDecisions);

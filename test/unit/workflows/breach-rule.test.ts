@@ -1,4 +1,7 @@
-// The breach rule the README states, at its boundaries and as properties over random samples.
+// The per-sample breach rule, at its boundaries and as properties over random samples. It judges
+// rate-only samples of promotions started before patch counts-only (README "The breach rule"), which
+// still accept them until they end; everything else is judged by the sequential test
+// (sequential-breach-test.test.ts has its boundaries).
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

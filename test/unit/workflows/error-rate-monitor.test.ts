@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { ErrorRateMonitor } from '../../../src/workflows/error-rate-monitor';
 import type { ErrorRateSample } from '../../../src/workflows/messages';
-import { errorRateSampleSchema } from '../../../src/workflows/payload-schemas';
+import { errorRateSampleSchema, legacyErrorRateSampleSchema } from '../../../src/workflows/payload-schemas';
 import { PoissonSampler, Random } from '../../../bench/lib/poisson-sampler';
 
 const rule = { thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001, falseRollbackRate: 0.01 };
@@ -132,10 +132,10 @@ describe('error-rate monitor: samples with counts go to the sequential breach te
     expect(breachAt(Math.floor(whole! / 2))).toBe(whole);
   });
 
-  test('rate-only samples keep the per-sample rule and are counted, so views can say so', () => {
+  test('promotions from before counts-only: their rate-only samples keep the per-sample rule and are counted, so views can say so', () => {
     const m = new ErrorRateMonitor(rule, true, undefined, true);
     m.deployed('production', T0);
-    const s = errorRateSampleSchema.parse({
+    const s = legacyErrorRateSampleSchema.parse({
       environment: 'production',
       rate: 0.0106,
       baseline: 0.01,
@@ -160,12 +160,44 @@ describe('error-rate monitor: samples with counts go to the sequential breach te
   });
 });
 
-describe('errorRate payload: counts, or rates as before', () => {
+describe('errorRate payload: counts only (rates as before for promotions started before counts-only)', () => {
   const at = '2026-11-27T00:01:00Z';
-  const problem = (raw: unknown) => {
-    const r = errorRateSampleSchema.safeParse(raw);
+  const problemOf = (schema: typeof errorRateSampleSchema) => (raw: unknown) => {
+    const r = schema.safeParse(raw);
     return r.success ? undefined : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   };
+  const problem = problemOf(errorRateSampleSchema);
+  const legacyProblem = problemOf(legacyErrorRateSampleSchema);
+  const SEND =
+    'send counts instead: errors and requests over the interval since the last sample, and baselineErrors and baselineRequests';
+
+  test('a rate-only sample is refused, naming its fields and saying what to send', () => {
+    const old = { environment: 'staging', observedAt: at, rate: 0.0106, baseline: 0.01, requestCount: 1_000 };
+    expect(problem(old)).toEqual([
+      `rate: rate-only samples (rate, baseline, requestCount) are no longer accepted: ${SEND}`,
+    ]);
+    expect(problem({ environment: 'staging', observedAt: at, requestCount: 1_000 })).toEqual([
+      `requestCount: rate-only samples (requestCount) are no longer accepted: ${SEND}`,
+    ]);
+    expect(problem({ environment: 'staging', observedAt: at })).toEqual([`errors: is required: ${SEND}`]);
+    // The same sample, for a promotion started before counts-only: accepted as it was.
+    expect(legacyProblem(old)).toBeUndefined();
+    expect(legacyErrorRateSampleSchema.parse(old)).toMatchObject({ rate: 0.0106, baseline: 0.01, requestCount: 1_000 });
+  });
+
+  test('both schemas accept counts alike, and refuse the same bad counts', () => {
+    const good = {
+      environment: 'production',
+      observedAt: at,
+      errors: 3,
+      requests: 600,
+      baselineErrors: 27,
+      baselineRequests: 5_400,
+    };
+    expect(legacyErrorRateSampleSchema.parse(good)).toEqual(errorRateSampleSchema.parse(good));
+    const bad = { environment: 'staging', observedAt: at, errors: 7, requests: 5 };
+    expect(legacyProblem(bad)).toEqual(problem(bad));
+  });
 
   test('counts are accepted and the rates derived from them', () => {
     const s = errorRateSampleSchema.parse({
@@ -208,8 +240,8 @@ describe('errorRate payload: counts, or rates as before', () => {
     ).toContain('rate: send counts or rates, not both: with counts the rates are computed');
   });
 
-  test('a rate sample missing a field says what to send instead', () => {
-    expect(problem({ environment: 'staging', observedAt: at, rate: 0.01, baseline: 0.01 })?.[0]).toMatch(
+  test('before counts-only, a rate sample missing a field says what to send instead', () => {
+    expect(legacyProblem({ environment: 'staging', observedAt: at, rate: 0.01, baseline: 0.01 })?.[0]).toMatch(
       /^requestCount: is required; better, send counts instead: errors and requests/,
     );
   });

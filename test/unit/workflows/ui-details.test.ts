@@ -48,7 +48,12 @@ describe('Web UI details', () => {
         deployed: [],
         interruption: {
           kind: 'breach',
-          sample: { environment: 'production', rate: 0.031, baseline: 0.01, requestCount: 1000, observedAt: base.now },
+          sample: {
+            environment: 'production',
+            ...{ errors: 31, requests: 1000, baselineErrors: 10, baselineRequests: 1000 },
+            ...{ rate: 0.031, baseline: 0.01, requestCount: 1000 }, // derived from the counts
+            observedAt: base.now,
+          },
           thresholdPercent: 5,
           baselineUsed: 0.01,
           risePercent: 209.99999999999997,
@@ -73,5 +78,43 @@ describe('Web UI details', () => {
       now,
     );
     expect(text).toContain('FAILED: HTTP 503');
+  });
+  test('with hold, a watch too quiet to judge is shown while the promotion goes on', () => {
+    const waiting: PromotionState = {
+      ...base,
+      stage: 'awaiting_approval',
+      deployed: ['staging', 'production'],
+      errorRate: { ...base.errorRate, insufficient: { canary: { requests: 600, needed: 2669 } } },
+    };
+    const text = promotionDetails(waiting, now);
+    expect(text).toContain(
+      'not enough traffic to judge the canary: 600 requests (about 2,669 needed to catch a doubling of the error rate)',
+    );
+    // Nothing is said about the watches that had the traffic.
+    expect(text).not.toContain('staging bake');
+    expect(promotionDetails(base, now)).not.toContain('not enough traffic');
+    // A baseline at which no traffic would do is said as such.
+    const never = promotionDetails(
+      { ...waiting, errorRate: { ...base.errorRate, insufficient: { staging: { requests: 90, needed: null } } } },
+      now,
+    );
+    expect(never).toContain(
+      'not enough traffic to judge the staging bake: 90 requests (no amount would catch a doubling of the error rate at this baseline)',
+    );
+  });
+  test('a promotion rolled back for too little traffic says it once', () => {
+    const shortfall = { requests: 600, needed: 2669 };
+    const text = promotionDetails(
+      {
+        ...base,
+        stage: 'ended',
+        outcome: 'rolled_back',
+        deployed: [],
+        errorRate: { ...base.errorRate, insufficient: { canary: shortfall } },
+        interruption: { kind: 'insufficient_evidence', watch: 'canary', environment: 'production', ...shortfall },
+      },
+      now,
+    );
+    expect(text.match(/not enough traffic to judge the canary/g)).toHaveLength(1);
   });
 });
