@@ -24,6 +24,35 @@ import { registerSearchAttributes } from '../../src/client/search-attribute-setu
 import { Worker } from '@temporalio/worker';
 
 const RUN_LIMIT_MS = 180_000;
+/**
+ * A query has no deadline of its own. Under load the time-skipping server now and then never
+ * answers one: seen in the fault matrix's restore-retry cases, right after the worker logged
+ * "leftover buffered tasks when evicting run" (the query was buffered with the evicted run), and
+ * the test hung past its 600 s timeout with nothing said. Each query gets a deadline and is asked
+ * again, said aloud (in 6 loops of the matrix under load: lost twice, answered at once when asked
+ * again); the third loss fails the test, naming it.
+ */
+const QUERY_DEADLINE_MS = 15_000;
+const queryDeadline = () => Date.now() + QUERY_DEADLINE_MS;
+const QUERY_ATTEMPTS = 3;
+
+async function answered<T>(
+  client: { withDeadline<R>(d: number, fn: () => Promise<R>): Promise<R> },
+  what: string,
+  ask: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.withDeadline(queryDeadline(), ask);
+    } catch (err) {
+      const lost = (err as { cause?: { code?: number } }).cause?.code === 4 || /DEADLINE_EXCEEDED/.test(String(err));
+      if (!lost || attempt >= QUERY_ATTEMPTS) throw err;
+      process.stderr.write(
+        `harness: ${what} unanswered after ${QUERY_DEADLINE_MS / 1000} s (attempt ${attempt}); asking again\n`,
+      );
+    }
+  }
+}
 let runtimeInstalled = false;
 function quietRuntime() {
   if (runtimeInstalled) return;
@@ -215,33 +244,37 @@ export function createRig(
 /** Every open workflow of the server with what it waits for: why time may not be skipping. */
 async function openWorkflows(env: TestWorkflowEnvironment): Promise<string> {
   try {
-    const page = await env.client.workflowService.listOpenWorkflowExecutions({
-      namespace: env.namespace ?? 'default',
-      maximumPageSize: 200,
-      startTimeFilter: { earliestTime: msToTs(0), latestTime: msToTs(Date.now() + 365 * 86_400_000) },
-    });
-    const lines = await Promise.all(
-      (page.executions ?? []).map(async (e) => {
-        const { raw } = await env.client.workflow.getHandle(e.execution!.workflowId!).describe();
-        const acts = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name}#${a.attempt}`);
-        const h = env.client.workflow.getHandle(e.execution!.workflowId!);
-        const events = ((await h.fetchHistory()).events ?? []).slice(-8);
-        const tail = events.map((ev) =>
-          [
-            ev.eventType,
-            ev.activityTaskScheduledEventAttributes?.activityType?.name,
-            ev.workflowExecutionSignaledEventAttributes?.signalName,
-          ]
-            .filter(Boolean)
-            .join(':'),
-        );
-        return `${e.execution!.workflowId} [${acts.join(',')}]${raw.pendingWorkflowTask ? ' +task' : ''} tail ${tail.join(' ')}`;
-      }),
-    );
-    return lines.join('; ') || '(none)';
+    return await env.client.withDeadline(queryDeadline(), () => listOpen(env));
   } catch (err) {
     return `(listing failed: ${String(err)})`;
   }
+}
+
+async function listOpen(env: TestWorkflowEnvironment): Promise<string> {
+  const page = await env.client.workflowService.listOpenWorkflowExecutions({
+    namespace: env.namespace ?? 'default',
+    maximumPageSize: 200,
+    startTimeFilter: { earliestTime: msToTs(0), latestTime: msToTs(Date.now() + 365 * 86_400_000) },
+  });
+  const lines = await Promise.all(
+    (page.executions ?? []).map(async (e) => {
+      const { raw } = await env.client.workflow.getHandle(e.execution!.workflowId!).describe();
+      const acts = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name}#${a.attempt}`);
+      const h = env.client.workflow.getHandle(e.execution!.workflowId!);
+      const events = ((await h.fetchHistory()).events ?? []).slice(-8);
+      const tail = events.map((ev) =>
+        [
+          ev.eventType,
+          ev.activityTaskScheduledEventAttributes?.activityType?.name,
+          ev.workflowExecutionSignaledEventAttributes?.signalName,
+        ]
+          .filter(Boolean)
+          .join(':'),
+      );
+      return `${e.execution!.workflowId} [${acts.join(',')}]${raw.pendingWorkflowTask ? ' +task' : ''} tail ${tail.join(' ')}`;
+    }),
+  );
+  return lines.join('; ') || '(none)';
 }
 
 /**
@@ -272,7 +305,7 @@ async function slotSettled(env: TestWorkflowEnvironment, slotWorkflowId: string)
 export async function retireIdleSlot(env: TestWorkflowEnvironment, slotWorkflowId: string): Promise<void> {
   const slot = env.client.workflow.getHandle(slotWorkflowId);
   try {
-    const s = await slot.query(slotStateQuery);
+    const s = await answered(slot.client, 'slot query', () => slot.query(slotStateQuery));
     if (s.holders.length || s.queue.length) return;
     await slot.terminate('test over: the idle slot workflow would wake on a queue no worker polls');
   } catch {
@@ -287,7 +320,9 @@ export async function retireIdleSlot(env: TestWorkflowEnvironment, slotWorkflowI
 export async function slotWhenReleased(client: Client, slotWorkflowId: string, timeoutMs = 20_000): Promise<SlotState> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s = await client.workflow.getHandle(slotWorkflowId).query(slotStateQuery);
+    const s = await answered(client, 'slot query', () =>
+      client.workflow.getHandle(slotWorkflowId).query(slotStateQuery),
+    );
     if (!s.holders.length || Date.now() > deadline) return s;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -304,7 +339,7 @@ export function makeChange(c: Partial<Change> = {}): Change {
 }
 
 export async function state(h: WorkflowHandle): Promise<PromotionState> {
-  return h.query(stateQuery);
+  return answered(h.client, `state query of ${h.workflowId}`, () => h.query(stateQuery));
 }
 
 /** One interval's counts for the new version and its baseline (docs/monitoring.md). */
