@@ -6,7 +6,10 @@ import { describeShortfall, describeWatch, type WatchName } from './traffic-shor
 
 const WATCHES: WatchName[] = ['staging', 'canary', 'production'];
 
-/** One line per watch whose sequential test has seen samples, then the rate-only warning and ignored alerts, if any. */
+/**
+ * One line per watch whose sequential test has seen samples, then the rate-only warning, evidence
+ * refused as untrusted, and ignored alerts, if any.
+ */
 export function errorRateEvidenceLines(summary: ErrorRateSummary): string[] {
   const lines = WATCHES.filter((w) => summary.tests?.[w]).map((w) => `${describeWatch(w)}: ${summary.tests![w]}`);
   for (const w of WATCHES) {
@@ -16,6 +19,14 @@ export function errorRateEvidenceLines(summary: ErrorRateSummary): string[] {
   if (summary.rateOnly)
     lines.push(
       `${summary.rateOnly} sample${summary.rateOnly === 1 ? '' : 's'} carried rates only and were judged one by one (rolls back on noise): send counts (docs/monitoring.md)`,
+    );
+  if (summary.untrusted)
+    lines.push(
+      `${summary.untrusted} healthy sample${summary.untrusted === 1 ? '' : 's'} from sources the policy does not trust ignored (monitoring.signalSources)`,
+    );
+  if (summary.futureEvidence)
+    lines.push(
+      `${summary.futureEvidence} watch result${summary.futureEvidence === 1 ? '' : 's'} dated after workflow time refused (see refusals)`,
     );
   const a = summary.alerts;
   if (a?.ignored) {

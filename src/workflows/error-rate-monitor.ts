@@ -28,6 +28,11 @@ export interface ErrorRateMonitorState {
   lastPollAt?: Partial<Record<Environment, number>>;
   /** Each watch's traffic is judged when it ends (off when replaying older promotions). */
   judgesTraffic?: boolean;
+  /**
+   * The `source` values whose signal samples count as evidence (reset the silence clock, feed the
+   * tests). Absent: every signal does, as before patch 'trusted-evidence'.
+   */
+  signalSources?: string[];
 }
 
 const toMap = (r: Partial<Record<Environment, number>> = {}) =>
@@ -50,6 +55,7 @@ export class ErrorRateMonitor {
   private readonly sequential: boolean;
   private readonly lastPollAt: Partial<Record<Environment, number>>;
   private readonly judgesTraffic: boolean;
+  private signalSources: string[] | undefined;
 
   constructor(
     private readonly rollback: BreachRule,
@@ -66,6 +72,23 @@ export class ErrorRateMonitor {
     this.lastPollAt = { ...from?.lastPollAt };
     this.sequential = from ? !!from.sequential : sequential;
     this.judgesTraffic = from ? !!from.judgesTraffic : judgesTraffic;
+    this.signalSources = from?.signalSources ? [...from.signalSources] : undefined;
+  }
+
+  /**
+   * From now on only signal samples whose `source` is listed are evidence (untrusted-evidence.ts):
+   * anyone who can signal the workflow can send a sample, and a healthy one would otherwise reset
+   * the silence clock and dilute the test. An untrusted sample still rolls back when it alone shows
+   * a breach: forged bad news costs a rollback, never an unwatched production.
+   */
+  trustSignalsFrom(sources: readonly string[]): void {
+    this.signalSources = [...sources];
+  }
+
+  private trusted(sample: ErrorRateSample): boolean {
+    return (
+      this.signalSources === undefined || (sample.source !== undefined && this.signalSources.includes(sample.source))
+    );
   }
 
   /** The monitor as data; `new ErrorRateMonitor(rule, s.judgeFromFirstReadiness, s)` is the same monitor. */
@@ -78,6 +101,7 @@ export class ErrorRateMonitor {
       judgeFromFirstReadiness: this.judgeFromFirstReadiness,
       ...(this.sequential ? { sequential: true, tests: { ...this.tests }, lastPollAt: { ...this.lastPollAt } } : {}),
       ...(this.judgesTraffic ? { judgesTraffic: true } : {}),
+      ...(this.signalSources ? { signalSources: [...this.signalSources] } : {}),
     };
   }
 
@@ -105,6 +129,7 @@ export class ErrorRateMonitor {
       this.summary.inconclusive++;
       return undefined;
     }
+    if (!this.trusted(sample) && a.verdict !== 'breach') return this.untrusted();
     this.markEvidence(sample, receivedAt);
     if (this.summary.worstRisePercent === undefined || a.risePercent > this.summary.worstRisePercent) {
       this.summary.worstRisePercent = a.risePercent;
@@ -140,6 +165,17 @@ export class ErrorRateMonitor {
       a.ignored++;
       a.recentIgnored = [...a.recentIgnored, { name: alert.name, reason: v.reason }].slice(-5);
     }
+    return undefined;
+  }
+
+  /** A watch result dated after workflow time was refused (untrusted-evidence.ts). */
+  refusedFutureEvidence(): void {
+    this.summary.futureEvidence = (this.summary.futureEvidence ?? 0) + 1;
+  }
+
+  /** A sample from a source the policy does not trust: counted, and otherwise ignored. */
+  private untrusted(): undefined {
+    this.summary.untrusted = (this.summary.untrusted ?? 0) + 1;
     return undefined;
   }
 
@@ -179,6 +215,8 @@ export class ErrorRateMonitor {
       this.summary.inconclusive++;
       return undefined;
     }
+    // An untrusted sample is judged on top of the test so far but kept out of it unless it breaches.
+    if (!this.trusted(sample) && j.observation.verdict !== 'breach') return this.untrusted();
     this.markEvidence(sample, receivedAt);
     this.recordTest(watch, j.test, j.observation.evidence, j.risePercent);
     if (j.observation.verdict !== 'breach') return undefined;

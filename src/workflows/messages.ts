@@ -279,6 +279,13 @@ export interface ErrorRateSummary {
   worstRisePercent?: number;
   /** Samples that carried only rates: judged by the per-sample rule, which rolls back on noise. */
   rateOnly?: number;
+  /**
+   * Healthy signal samples from a source the policy does not trust (monitoring.signalSources):
+   * neither evidence against silence nor fed to the tests.
+   */
+  untrusted?: number;
+  /** Metrics-source watch results refused because their evidence was dated after workflow time. */
+  futureEvidence?: number;
   /** Each watch's sequential breach test so far, in words (sequential-breach-test.ts). */
   tests?: Partial<Record<'staging' | 'canary' | 'production', string>>;
   /**

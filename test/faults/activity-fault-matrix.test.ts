@@ -132,6 +132,8 @@ const PROMOTED = { stable: { version: 'v2', replicas: 4 }, canary: null };
 // Five times the baseline's 1 %: breached on its first interval.
 const BREACH = atRate(0.05);
 const POLICY = { bakeHours: 1, canaryMinutes: 30, productionWatchMinutes: 30 };
+/** The `source` of drive()'s samples (monitoring.signalSources). */
+const SIGNAL_SOURCE = 'airlock-test-feed';
 
 function faultRig(faults: Fault[], o: { policyText?: string; rolloutMs?: number } = {}) {
   const calls: Call[] = [];
@@ -185,6 +187,7 @@ async function untilSettled(h: WorkflowHandle, timeoutMs = 60_000): Promise<Prom
 async function drive(h: WorkflowHandle, o: { breachInCanary?: boolean } = {}): Promise<PromotionState> {
   const canaryLive = (s: PromotionState) => s.stage === 'canary' && s.deployed.includes('production');
   let s = await feed(env, h, {
+    source: SIGNAL_SOURCE,
     stop: (x) => settled(x) || x.stage === 'awaiting_approval' || (!!o.breachInCanary && canaryLive(x)),
     stepMinutes: 10,
     maxSteps: 300,
@@ -197,7 +200,7 @@ async function drive(h: WorkflowHandle, o: { breachInCanary?: boolean } = {}): P
   if (s.stage === 'awaiting_approval') {
     await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'alice')] });
     await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'bob')] });
-    s = await feed(env, h, { stop: settled, stepMinutes: 5, maxSteps: 300 });
+    s = await feed(env, h, { source: SIGNAL_SOURCE, stop: settled, stepMinutes: 5, maxSteps: 300 });
   }
   return s;
 }
@@ -318,6 +321,8 @@ function metricsPolicy(): string {
     maxSilenceMinutes: 60,
     intervalSeconds: 60,
     prometheus: prometheusCountSettings('http://127.0.0.1:9'),
+    // drive()'s samples: trusted beside the metrics source, so they judge when its watch fails.
+    signalSources: [SIGNAL_SOURCE],
   };
   return testPolicyYaml(POLICY).replace(/^monitoring: .*$/m, `monitoring: ${JSON.stringify(monitoring)}`);
 }

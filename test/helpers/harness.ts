@@ -384,6 +384,8 @@ export async function feed(
   o: {
     environment?: Environment | 'auto';
     counts?: SampleCounts;
+    /** The samples' `source` (monitoring.signalSources decides whether it is trusted). */
+    source?: string;
     stepMinutes?: number;
     stop: (s: PromotionState) => boolean;
     maxSteps?: number;
@@ -398,7 +400,8 @@ export async function feed(
         : s.deployed.includes('production')
           ? 'production'
           : 'staging';
-    if (s.deployed.length) await sendSample(env, h, { environment, ...(o.counts ?? HEALTHY) });
+    if (s.deployed.length)
+      await sendSample(env, h, { environment, ...(o.counts ?? HEALTHY), ...(o.source ? { source: o.source } : {}) });
     await env.sleep(`${o.stepMinutes ?? 20} minutes`);
   }
   throw new Error('feed: stop condition never held');
@@ -408,7 +411,7 @@ export async function feed(
 export async function sendSample(
   env: TestWorkflowEnvironment,
   h: WorkflowHandle,
-  s: { environment: Environment; observedAt?: string } & SampleCounts,
+  s: { environment: Environment; observedAt?: string; source?: string } & SampleCounts,
 ): Promise<void> {
   const observedAt = s.observedAt ?? new Date(await env.currentTimeMs()).toISOString();
   await h.signal('errorRate', { ...s, observedAt });

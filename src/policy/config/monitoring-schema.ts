@@ -124,6 +124,11 @@ export const monitoringSchema = z
     intervalSeconds: z.number().min(1).max(3600).default(60),
     prometheus: prometheusSourceSchema.optional(),
     datadog: datadogSourceSchema.optional(),
+    /**
+     * The `source` values of `errorRate` signals trusted as evidence (src/workflows/untrusted-evidence.ts).
+     * Default: none when a metrics source is configured, every signal otherwise.
+     */
+    signalSources: z.array(z.string().trim().min(1, 'must be a non-empty source name').max(200)).max(20).optional(),
   })
   .strict()
   .superRefine((m, ctx) => {

@@ -9,6 +9,7 @@ import { controlActs, deployActs, readActs } from './activity-options';
 import { Interrupted, iso, type GatedContext, type PromotionContext } from './context';
 import { watch, type WatchResult } from './watch';
 import { cancelAfterGrace } from './cancel-after-grace';
+import { trustedSignalSources } from '../untrusted-evidence';
 
 interface StepWhat {
   /** The activity's name, for the interruption a failure becomes. */
@@ -131,6 +132,11 @@ export async function policyGate(ctx: PromotionContext): Promise<GatedContext | 
     wf.patched('sequential-breach-test'),
     wf.patched('insufficient-evidence'),
   );
+  // Only sources the policy trusts keep a watch from being silent (untrusted-evidence.ts).
+  if (wf.patched('trusted-evidence')) {
+    const trusted = trustedSignalSources(gate.settings.monitoring);
+    if (trusted) ctx.monitor.trustSignalsFrom(trusted);
+  }
   // Only policies with a metrics source schedule the watch activity; older histories never had one.
   ctx.metricsWatch =
     !!(gate.settings.monitoring.prometheus || gate.settings.monitoring.datadog) && wf.patched('metrics-watch');

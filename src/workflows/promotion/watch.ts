@@ -11,6 +11,7 @@ import { watchActs } from './activity-options';
 import { iso, type GatedContext } from './context';
 import { continueAsNewAt, continueAsNewDue } from './continuation';
 import { cancelAfterGrace } from './cancel-after-grace';
+import { futureEvidenceReason } from '../untrusted-evidence';
 
 export type WatchResult = 'elapsed' | 'done' | 'interrupted';
 
@@ -49,7 +50,12 @@ function startSourceWatch(ctx: GatedContext, environment: Environment, until: nu
     .then(
       (r) => {
         watching.running = false;
-        monitor.recordWatch(environment, r.evidence, input.target);
+        // A result from the future was not measured: its evidence is refused (bad news still acts).
+        const future = futureEvidenceReason(r.evidence, Date.now());
+        if (future) {
+          monitor.refusedFutureEvidence();
+          ctx.refuse({ who: 'watchErrorRate', action: `watch ${environment} error rate`, reason: future });
+        } else monitor.recordWatch(environment, r.evidence, input.target);
         if (r.outcome === 'breach') {
           const { sample, thresholdPercent, baselineUsed, risePercent, evidence, test } = r;
           ctx.interrupt({
