@@ -12,6 +12,7 @@ import { signedRequest } from '../src/approvals/signed-request';
 import { startPromotion } from '../src/client/promotion-client';
 import { parsePolicy } from '../src/policy/config/load';
 import { createServer } from '../src/server/app';
+import { UNLIMITED_RATES } from '../test/server/server-rig';
 import { approveUpdate, stateQuery, type PromotionState } from '../src/workflows/messages';
 import { testSecretKey } from '../test/helpers/approver-keys';
 import { runHistories } from '../test/helpers/runs';
@@ -132,7 +133,13 @@ export async function benchHistoryBound(
       ...(o.historyLimit ? { historyLimit: o.historyLimit } : {}),
     });
     const app = createServer(
-      { host: '127.0.0.1', port: 0, bodyLimit: 1024 * 1024, alerts: { token: TOKEN } },
+      {
+        host: '127.0.0.1',
+        port: 0,
+        bodyLimit: 1024 * 1024,
+        rateLimits: UNLIMITED_RATES,
+        alerts: { alertmanagerToken: TOKEN },
+      },
       { temporal: routeClient(env.client, workflowId), taskQueue: rig.taskQueue, loadPolicy: () => policy },
     );
     const h = env.client.workflow.getHandle(workflowId);

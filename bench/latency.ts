@@ -19,6 +19,7 @@ import {
 import { testSecretKey } from '../test/helpers/approver-keys';
 import { deliveryHeaders } from '../test/fakes/github-fake';
 import { pushOf } from '../test/fakes/github-payloads';
+import { EXAMPLE_REPOSITORY, UNLIMITED_RATES } from '../test/server/server-rig';
 import {
   activityOnStart,
   approveFloorUpdate,
@@ -172,7 +173,13 @@ export async function benchMerge(env: TestWorkflowEnvironment, samples: number):
   const rig = await airlockRig(env, policyFor(n));
   const floor = await floorWorker(env);
   const app = createServer(
-    { host: '127.0.0.1', port: 0, bodyLimit: 1024 * 1024, github: { webhookSecret: SECRET } },
+    {
+      host: '127.0.0.1',
+      port: 0,
+      bodyLimit: 1024 * 1024,
+      rateLimits: UNLIMITED_RATES,
+      github: { webhookSecret: SECRET, repositories: [EXAMPLE_REPOSITORY] },
+    },
     {
       temporal: env.client,
       taskQueue: rig.taskQueue,

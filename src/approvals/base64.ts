@@ -14,10 +14,15 @@ export function encodeBase64(bytes: Uint8Array): string {
   return out;
 }
 
-/** Strict standard base64 (padding required); undefined when the text is not base64. */
+/**
+ * Strict, canonical standard base64 (padding required); undefined when the text is not base64.
+ * The bits a padded final character carries beyond the data must be zero: otherwise 4 (one `=`)
+ * or 16 (`==`) texts decode to the same bytes, and a signature's replay key would not be unique.
+ */
 export function decodeBase64(text: string): Uint8Array | undefined {
   if (typeof text !== 'string' || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
   const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  if (pad && INDEX[text[text.length - pad - 1]] & (pad === 2 ? 15 : 3)) return undefined;
   const out = new Uint8Array((text.length / 4) * 3 - pad);
   let o = 0;
   for (let i = 0; i < text.length; i += 4) {

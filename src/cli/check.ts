@@ -4,6 +4,7 @@
 // (./check-run.ts), so `airlock --help` and the other commands never pay for it.
 import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode } from './errors';
+import { terminalSafeIo } from '../common/terminal-safe';
 
 export const CHECK_BLOCKED = 1 as ExitCode;
 
@@ -34,14 +35,15 @@ function configure(cmd: Command, io: CheckIo, setExit: (code: number) => void): 
 
 /** `airlock check` on the main CLI. A block is reported as a CliError with exit code 1. */
 export function registerCheckCommand(program: Command, io: CheckIo = stdio): void {
-  configure(program.command('check'), io, (code) => {
+  configure(program.command('check'), terminalSafeIo(io), (code) => {
     if (code === CHECK_BLOCKED)
       throw new CliError('check: the change is blocked (see the findings above)', CHECK_BLOCKED);
   });
 }
 
 /** Standalone runner: `tsx src/cli/check.ts --policy … --base … --head …`. Returns the exit code. */
-export async function runCheckCli(argv: string[], io: CheckIo = stdio): Promise<number> {
+export async function runCheckCli(argv: string[], rawIo: CheckIo = stdio): Promise<number> {
+  const io = terminalSafeIo(rawIo); // paths and findings are untrusted text
   let code: number = ExitCode.Ok;
   const cmd = configure(new Command('airlock-check'), io, (c) => (code = c))
     .exitOverride()

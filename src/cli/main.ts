@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { registerCheckCommand } from './check';
 import { CliError, ExitCode } from './errors';
+import { terminalSafeIo } from '../common/terminal-safe';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -17,9 +18,11 @@ export interface CliIo {
 const defaultIo: CliIo = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) };
 
 export function buildProgram(
-  io: CliIo = defaultIo,
+  rawIo: CliIo = defaultIo,
   setExit: (code: number) => void = (c) => (process.exitCode = c),
 ): Command {
+  // Everything the CLI prints passes here: titles, paths and reasons are untrusted text.
+  const io = terminalSafeIo(rawIo);
   let client: Client | undefined;
   const connect = async () =>
     (client ??= await (io.client ?? (await import('../client/temporal-connection.js')).connectClient)());
@@ -177,9 +180,10 @@ export function buildProgram(
 }
 
 /** Runs the CLI and returns its exit code; never calls process.exit itself. */
-export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
+export async function runCli(argv: string[], rawIo: CliIo = defaultIo): Promise<number> {
   let code: number = ExitCode.Ok;
-  const program = buildProgram(io, (c) => (code = c));
+  const program = buildProgram(rawIo, (c) => (code = c));
+  const io = terminalSafeIo(rawIo);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

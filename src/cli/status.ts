@@ -6,6 +6,7 @@ import { readPromotion, type PromotionView } from '../client/promotion-view';
 import { renderView } from '../client/render-status';
 import type { PromotionState } from '../workflows/messages';
 import { ExitCode } from './errors';
+import { safeLineWriter } from '../common/terminal-safe';
 import { resolveWorkflowId } from './resolve-target';
 import { toCliError } from './temporal-errors';
 
@@ -33,7 +34,7 @@ export interface StatusOptions {
 
 /** Returns the exit code: with --watch, 0 once promoted and NotPromoted for any other ending. */
 export async function status(client: Client, target: string, o: StatusOptions = {}): Promise<number> {
-  const out = o.out ?? ((t: string) => process.stdout.write(`${t}\n`));
+  const out = o.out ?? safeLineWriter(process.stdout);
   const workflowId = await resolveWorkflowId(client, target, { ended: 'latest' });
   for (;;) {
     const view = await promotionView(client, workflowId);

@@ -4,6 +4,8 @@
 // service-wide) in an environment running it; it is never fed into the error-rate statistics.
 // One request sends at most ONE signal per promotion (a 1 MiB Alertmanager group holds thousands of
 // alerts, and a run's history is capped at 51,200 events), carrying the request's distinct alerts.
+// Each source has its own bearer token, and a token speaks only for its source: a leaked Datadog
+// token cannot send Alertmanager alerts, and the reverse.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -60,8 +62,17 @@ interface ParsedAlert {
   alert: FiringAlert;
 }
 
-function alertsOf(body: unknown): ParsedAlert[] {
-  const isDatadog = (body as { source?: unknown })?.source === 'datadog';
+export type AlertSource = 'alertmanager' | 'datadog';
+const SOURCE_NAME: Record<AlertSource, string> = { alertmanager: 'Alertmanager', datadog: 'Datadog' };
+
+function alertsOf(body: unknown, source: AlertSource): ParsedAlert[] {
+  const says: AlertSource = (body as { source?: unknown })?.source === 'datadog' ? 'datadog' : 'alertmanager';
+  if (says !== source)
+    throw new HttpError(
+      403,
+      `authorization: the ${SOURCE_NAME[source]} token may only send ${SOURCE_NAME[source]} payloads (this one is ${SOURCE_NAME[says]})`,
+    );
+  const isDatadog = source === 'datadog';
   const r = isDatadog ? datadogSchema.safeParse(body) : alertmanagerSchema.safeParse(body);
   if (!r.success)
     throw new HttpError(400, `${isDatadog ? 'datadog' : 'alertmanager'} payload: ${describeIssue(r.error)}`);
@@ -134,13 +145,27 @@ export function alertSignalOf(alerts: FiringAlert[]): AlertSignal {
 type IgnoredReason = 'resolved' | 'not an alert' | 'unknown service' | 'no promotion in flight';
 const IGNORED_ORDER: IgnoredReason[] = ['resolved', 'not an alert', 'unknown service', 'no promotion in flight'];
 
-export function registerAlertWebhook(app: FastifyInstance, deps: ServerDeps, token: string): void {
-  const expected = sha(`Bearer ${token}`);
-  app.post('/webhooks/alerts', async (req, reply) => {
+export function registerAlertWebhook(
+  app: FastifyInstance,
+  deps: ServerDeps,
+  tokens: { alertmanagerToken?: string; datadogToken?: string },
+  routeConfig: Record<string, unknown> = {},
+): void {
+  const expected = (
+    [
+      ['alertmanager', tokens.alertmanagerToken],
+      ['datadog', tokens.datadogToken],
+    ] as const
+  ).flatMap(([source, token]) => (token ? [{ source, hash: sha(`Bearer ${token}`) }] : []));
+  app.post('/webhooks/alerts', { config: routeConfig }, async (req, reply) => {
     const auth = req.headers.authorization;
-    // Hashing first gives equal lengths, so the comparison is constant time whatever was sent.
-    if (typeof auth !== 'string' || !timingSafeEqual(sha(auth), expected))
+    // Hashing first gives equal lengths, so each comparison is constant time whatever was sent;
+    // every configured token is compared, so the time does not tell which source matched.
+    const got = sha(typeof auth === 'string' ? auth : '');
+    const matches = expected.filter((e) => timingSafeEqual(got, e.hash));
+    if (typeof auth !== 'string' || !matches.length)
       throw new HttpError(401, 'authorization: missing or wrong bearer token');
+    const source = matches[0].source;
     if (typeof req.body !== 'string') throw new HttpError(415, 'content-type: must be application/json');
     let body: unknown;
     try {
@@ -148,7 +173,7 @@ export function registerAlertWebhook(app: FastifyInstance, deps: ServerDeps, tok
     } catch {
       throw new HttpError(400, 'body: not valid JSON');
     }
-    const alerts = alertsOf(body);
+    const alerts = alertsOf(body, source);
     const policy = deps.loadPolicy();
     const declared = new Set(policy.services.map((s) => s.name));
     // A request naming only undeclared services is a misrouted alert: refused loudly. In a mixed

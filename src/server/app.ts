@@ -1,7 +1,9 @@
 // The webhook server: Fastify with raw bodies (signatures are checked over the exact bytes),
-// a body limit, JSON errors that name the field, and only the integrations that are configured.
+// a body limit, per-address and per-route rate limits, JSON errors that name the field, and only
+// the integrations that are configured.
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { ServerConfig } from './config';
+import rateLimit from '@fastify/rate-limit';
+import { DEFAULT_RATE_LIMITS, type ServerConfig } from './config';
 import type { ServerDeps } from './deps';
 import { HttpError } from './http-errors';
 import { registerGithubWebhook } from './github-webhook';
@@ -9,7 +11,11 @@ import { registerSlackRoutes } from './slack-routes';
 import { registerAlertWebhook } from './alert-webhook';
 
 export function createServer(config: ServerConfig, deps: ServerDeps, opts: { logger?: boolean } = {}): FastifyInstance {
-  const app = Fastify({ bodyLimit: config.bodyLimit, logger: opts.logger ?? false });
+  const app = Fastify({
+    bodyLimit: config.bodyLimit,
+    logger: opts.logger ?? false,
+    trustProxy: config.trustProxyHops ? config.trustProxyHops : false,
+  });
   app.removeAllContentTypeParsers();
   // Routes verify before they parse: every body reaches them as the string that was signed.
   app.addContentTypeParser(
@@ -31,19 +37,37 @@ export function createServer(config: ServerConfig, deps: ServerDeps, opts: { log
     return reply.code(500).send({ error: 'internal error (see the server log)' });
   });
 
-  app.get('/healthz', async () => ({ ok: true }));
-  app.get('/readyz', async (_req, reply) => {
-    try {
-      deps.loadPolicy();
-      await deps.temporal.workflowService.getSystemInfo({});
-      return { ready: true };
-    } catch (err) {
-      return reply.code(503).send({ ready: false, error: (err as Error).message });
-    }
+  // Every route has its own counter per client address: a flood of one route or from one address
+  // leaves the others answering. Checked on request, before the body is read.
+  const limits = config.rateLimits ?? DEFAULT_RATE_LIMITS;
+  void app.register(rateLimit, {
+    global: false,
+    onExceeded: (req) => app.log.warn({ ip: req.ip, route: req.routeOptions.url }, 'rate limit exceeded'),
+    errorResponseBuilder: (req, ctx) =>
+      new HttpError(
+        429,
+        `rate limit: more than ${ctx.max} requests to ${req.method} ${req.routeOptions.url} from this address in ${limits.windowMs / 1000} s; retry in ${ctx.after}`,
+      ),
   });
+  const limited = (max: number) => ({ rateLimit: { max, timeWindow: limits.windowMs } });
 
-  if (config.github) registerGithubWebhook(app, deps, config.github.webhookSecret);
-  if (config.slack) registerSlackRoutes(app, deps, config.slack);
-  if (config.alerts) registerAlertWebhook(app, deps, config.alerts.token);
+  // Routes are added in a plugin registered after the rate limiter, so its onRoute hook sees them.
+  void app.register(async (scope) => {
+    scope.get('/healthz', { config: limited(limits.health) }, async () => ({ ok: true }));
+    scope.get('/readyz', { config: limited(limits.health) }, async (_req, reply) => {
+      try {
+        deps.loadPolicy();
+        await deps.temporal.workflowService.getSystemInfo({});
+        return { ready: true };
+      } catch (err) {
+        // The reason stays in the server's log: an anonymous caller learns only "not ready".
+        app.log.warn({ err: (err as Error).message }, 'readyz: not ready');
+        return reply.code(503).send({ ready: false });
+      }
+    });
+    if (config.github) registerGithubWebhook(scope, deps, config.github, limited(limits.github));
+    if (config.slack) registerSlackRoutes(scope, deps, config.slack, limited(limits.slack));
+    if (config.alerts) registerAlertWebhook(scope, deps, config.alerts, limited(limits.alerts));
+  });
   return app;
 }

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 
 const sha = z.string().regex(/^[0-9a-f]{40}$/, 'must be a 40-hex commit SHA');
-const repository = z.object({
+const repositorySchema = z.object({
   full_name: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name'),
   default_branch: z.string().min(1),
 });
@@ -18,7 +18,7 @@ export const pullRequestEventSchema = z.object({
     user: z.object({ login: z.string().min(1) }),
     base: z.object({ sha, ref: z.string() }),
   }),
-  repository,
+  repository: repositorySchema,
 });
 
 export const pushEventSchema = z.object({
@@ -41,5 +41,23 @@ export const pushEventSchema = z.object({
     })
     .nullable(),
   pusher: z.object({ name: z.string() }),
-  repository,
+  repository: repositorySchema,
 });
+
+/**
+ * Why a merge into `branch` of `repository` starts no promotion, or undefined when it does: only
+ * the configured repositories (lower-case owner/name; GitHub names are case-insensitive) and only
+ * their default branch, so a merge into an unprotected side branch never skips review on main.
+ */
+export function outOfScope(
+  repository: z.infer<typeof repositorySchema>,
+  branch: string,
+  configured: readonly string[],
+  verb: 'merged into' | 'pushed to' = 'merged into',
+): string | undefined {
+  if (!configured.includes(repository.full_name.toLowerCase()))
+    return `repository ${repository.full_name} is not configured (AIRLOCK_REPOSITORIES)`;
+  if (branch !== repository.default_branch)
+    return `${verb} ${branch}, not the default branch ${repository.default_branch}`;
+  return undefined;
+}

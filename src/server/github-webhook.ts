@@ -1,12 +1,13 @@
-// POST /webhooks/github: a merged pull request or a push to the default branch starts the
-// promotion of the one service it touches. Verified with @octokit/webhooks before parsing.
-import type { FastifyInstance } from 'fastify';
+// POST /webhooks/github: a pull request merged into the default branch, or a push to it, of a
+// configured repository starts the promotion of the one service it touches. Verified with
+// @octokit/webhooks before parsing; anything else is acknowledged (202) with why it was ignored.
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { describeIssue } from '../workflows/payload-schemas';
 import type { Change } from '../workflows/messages';
 import { startPromotion } from '../client/promotion-client';
 import { serviceOf } from './change-mapping';
-import { pullRequestEventSchema, pushEventSchema } from './github-events';
+import { outOfScope, pullRequestEventSchema, pushEventSchema } from './github-events';
 import { HttpError } from './http-errors';
 import type { ServerDeps } from './deps';
 
@@ -18,12 +19,20 @@ function parse<S extends z.ZodType>(schema: S, event: string, body: unknown): z.
   return r.data;
 }
 
-export function registerGithubWebhook(app: FastifyInstance, deps: ServerDeps, secret: string): void {
+export function registerGithubWebhook(
+  app: FastifyInstance,
+  deps: ServerDeps,
+  github: { webhookSecret: string; repositories: string[] },
+  routeConfig: Record<string, unknown> = {},
+): void {
+  const secret = github.webhookSecret;
   // @octokit/webhooks is ESM-only with an import-only dependency: loaded with import(), once.
   const webhooks = import('@octokit/webhooks').then((m) => new m.Webhooks({ secret }));
   webhooks.catch(() => undefined); // surfaced by the first request, not as an unhandled rejection
 
-  app.post('/webhooks/github', async (req, reply) => {
+  const ignore = (reply: FastifyReply, reason: string) => reply.code(202).send({ ignored: reason });
+
+  app.post('/webhooks/github', { config: routeConfig }, async (req, reply) => {
     const raw = req.body;
     if (typeof raw !== 'string') throw new HttpError(415, 'content-type: must be application/json');
     const signature = req.headers['x-hub-signature-256'];
@@ -45,11 +54,15 @@ export function registerGithubWebhook(app: FastifyInstance, deps: ServerDeps, se
     let change: Change;
     if (event === 'pull_request') {
       const e = parse(pullRequestEventSchema, event, body);
+      const foreign = outOfScope(e.repository, e.repository.default_branch, github.repositories);
+      if (foreign) return ignore(reply, foreign);
       if (e.action !== 'closed' || e.pull_request.merged !== true) {
         return reply.code(202).send({
           ignored: `pull_request ${e.action}${e.action === 'closed' ? ' without merge' : ''}: nothing to promote`,
         });
       }
+      const sideBranch = outOfScope(e.repository, e.pull_request.base.ref, github.repositories);
+      if (sideBranch) return ignore(reply, sideBranch);
       if (!e.pull_request.merge_commit_sha)
         throw new HttpError(
           400,
@@ -70,9 +83,12 @@ export function registerGithubWebhook(app: FastifyInstance, deps: ServerDeps, se
       };
     } else if (event === 'push') {
       const e = parse(pushEventSchema, event, body);
-      if (e.ref !== `refs/heads/${e.repository.default_branch}` || e.deleted || ZERO_SHA.test(e.after)) {
-        return reply.code(202).send({ ignored: `push to ${e.ref}: only pushes to the default branch are promoted` });
-      }
+      // Pushes follow the same rules: a configured repository, its default branch only.
+      const branch = e.ref.startsWith('refs/heads/') ? e.ref.slice('refs/heads/'.length) : e.ref;
+      const scope = outOfScope(e.repository, branch, github.repositories, 'pushed to');
+      if (scope) return ignore(reply, scope);
+      if (e.deleted || ZERO_SHA.test(e.after))
+        return ignore(reply, `push to ${e.ref}: deletes the branch, nothing to promote`);
       if (!/^[0-9a-f]{40}$/.test(e.after)) throw new HttpError(400, 'push payload: after: must be a 40-hex commit SHA');
       const files = [...new Set(e.commits.flatMap((c) => [...c.added, ...c.modified, ...c.removed]))];
       change = {

@@ -6,7 +6,7 @@ import { parsePolicy } from '../policy/config/load';
 import { connectClient } from '../client/temporal-connection';
 import { createServer } from './app';
 import { loadServerConfig } from './config';
-import { createSlackPoster } from '../integrations/slack/slack-poster';
+import { createSlackPoster, SLACK_RESPONSE_BASE } from '../integrations/slack/slack-poster';
 import { pullRequestFilesWith } from '../integrations/github/github-files';
 
 async function main(): Promise<void> {
@@ -28,8 +28,11 @@ async function main(): Promise<void> {
       ...(octokit ? { pullRequestFiles: pullRequestFilesWith(octokit) } : {}),
       ...(server.slack
         ? {
+            // A configured SLACK_API_URL (a local Slack in tests) adds its origin, nothing wider.
             slack: createSlackPoster(
-              server.slack.apiUrl ? ['https://hooks.slack.com/', server.slack.apiUrl] : undefined,
+              server.slack.apiUrl
+                ? [SLACK_RESPONSE_BASE, `${new URL(server.slack.apiUrl).origin}/`]
+                : [SLACK_RESPONSE_BASE],
             ),
           }
         : {}),

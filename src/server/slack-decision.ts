@@ -6,6 +6,7 @@ import { signedRequest } from '../approvals/signed-request';
 import type { Policy } from '../policy/config/schema';
 import { approveUpdate, rejectUpdate, stateQuery } from '../workflows/messages';
 import { approvalBlocks } from '../integrations/slack/approval-blocks';
+import { escapeMrkdwn } from '../integrations/slack/mrkdwn';
 
 export interface SlackDecision {
   action: 'approve' | 'reject';
@@ -29,7 +30,7 @@ export async function runSlackDecision(
     return {
       response_type: 'ephemeral',
       replace_original: false,
-      text: `Refused: Slack user <@${d.slackUser}> is not mapped to an approver (approvers.allowed[].slack in the policy).`,
+      text: `Refused: Slack user <@${escapeMrkdwn(d.slackUser)}> is not mapped to an approver (approvers.allowed[].slack in the policy).`,
     };
   }
   const handle = temporal.workflow.getHandle(d.workflowId);
@@ -61,7 +62,7 @@ export async function runSlackDecision(
         ? String((err.cause as Error)?.message ?? err.message)
         : String((err as Error).message);
     // A refusal leaves the request as it was, buttons included, with the reason under it.
-    line = `:no_entry: ${approver}'s ${d.action} refused: ${reason}`;
+    line = `:no_entry: ${approver}'s ${d.action} refused: ${escapeMrkdwn(reason)}`;
   }
   try {
     const state = await handle.query(stateQuery);

@@ -11,6 +11,7 @@ import type { ServerDeps } from './deps';
 import { HttpError } from './http-errors';
 import { runSlackDecision, type SlackDecision } from './slack-decision';
 import { createSlackVerifier } from './slack-verify';
+import { escapeMrkdwn } from '../integrations/slack/mrkdwn';
 
 const workflowId = z.string().regex(/^promotion-[a-z0-9-]+-[0-9a-f]{40}$/, 'must be a promotion workflow id');
 /** A button's value: the workflow id, and the digest of the production change the message showed. */
@@ -23,6 +24,7 @@ const buttonValue = z
   });
 const blockActionsSchema = z.object({
   type: z.literal('block_actions'),
+  team: z.object({ id: z.string().min(1) }),
   user: z.object({ id: z.string().min(1) }),
   response_url: z.url(),
   actions: z
@@ -31,6 +33,7 @@ const blockActionsSchema = z.object({
 });
 const commandSchema = z.object({
   command: z.literal('/airlock'),
+  team_id: z.string().min(1),
   text: z.string().max(2000),
   user_id: z.string().min(1),
   response_url: z.url(),
@@ -39,7 +42,8 @@ const commandSchema = z.object({
 export function registerSlackRoutes(
   app: FastifyInstance,
   deps: ServerDeps,
-  secrets: { signingSecret: string; bridgeSecretKey: Uint8Array },
+  secrets: { signingSecret: string; teamId: string; bridgeSecretKey: Uint8Array },
+  routeConfig: Record<string, unknown> = {},
 ): void {
   const now = deps.now ?? Date.now;
   const verify = createSlackVerifier(secrets.signingSecret, now);
@@ -47,6 +51,19 @@ export function registerSlackRoutes(
     if (typeof raw !== 'string') throw new HttpError(415, 'content-type: must be application/x-www-form-urlencoded');
     verify(raw, headers);
     return new URLSearchParams(raw);
+  };
+  /**
+   * After the signature, before anything else is read: the request comes from the configured
+   * workspace (one signing secret is per app, and an app can be installed in several), and its
+   * response_url is one the poster sends to.
+   */
+  const checkOrigin = (prefix: 'payload.' | '', teamField: string, team: unknown, responseUrl: unknown) => {
+    if (typeof team === 'string' && team !== secrets.teamId) {
+      app.log.warn({ team, expected: secrets.teamId }, 'slack: request from another workspace refused');
+      throw new HttpError(403, `${prefix}${teamField}: workspace ${team} is not the configured SLACK_TEAM_ID`);
+    }
+    const why = typeof responseUrl === 'string' ? deps.slack?.refuses(responseUrl) : undefined;
+    if (why) throw new HttpError(400, `${prefix}response_url: ${why}`);
   };
   /** Runs after the acknowledgement; failures go to the log, never to a hanging Slack client. */
   const later = (responseUrl: string, d: SlackDecision) => {
@@ -59,7 +76,7 @@ export function registerSlackRoutes(
     );
   };
 
-  app.post('/slack/interactions', async (req, reply) => {
+  app.post('/slack/interactions', { config: routeConfig }, async (req, reply) => {
     const params = form(req.body, req.headers);
     let payload: unknown;
     try {
@@ -67,6 +84,8 @@ export function registerSlackRoutes(
     } catch {
       throw new HttpError(400, 'payload: missing or not JSON');
     }
+    const p = payload as { team?: { id?: unknown }; response_url?: unknown } | null;
+    checkOrigin('payload.', 'team.id', p?.team?.id, p?.response_url);
     const r = blockActionsSchema.safeParse(payload);
     if (!r.success) throw new HttpError(400, `payload.${describeIssue(r.error)}`);
     const a = r.data.actions[0];
@@ -78,8 +97,9 @@ export function registerSlackRoutes(
     return reply.code(200).send();
   });
 
-  app.post('/slack/commands', async (req, reply) => {
+  app.post('/slack/commands', { config: routeConfig }, async (req, reply) => {
     const params = form(req.body, req.headers);
+    checkOrigin('', 'team_id', params.get('team_id') ?? undefined, params.get('response_url') ?? undefined);
     const r = commandSchema.safeParse(Object.fromEntries(params));
     if (!r.success) throw new HttpError(400, describeIssue(r.error));
     const [verb, target, ...rest] = r.data.text.trim().split(/\s+/);
@@ -90,15 +110,18 @@ export function registerSlackRoutes(
         // Slack waits 3 s for this answer: the view gives a silent worker less than that.
         const id = await resolveWorkflowId(deps.temporal, target, { ended: 'latest' });
         const view = await readPromotion(deps.temporal, id, { queryTimeoutMs: 2_000 });
-        return reply.send({ response_type: 'ephemeral', text: '```' + renderView(view) + '```' });
+        return reply.send({ response_type: 'ephemeral', text: '```' + escapeMrkdwn(renderView(view)) + '```' });
       } catch (err) {
-        return reply.send({ response_type: 'ephemeral', text: `status: ${(err as Error).message}` });
+        return reply.send({ response_type: 'ephemeral', text: `status: ${escapeMrkdwn((err as Error).message)}` });
       }
     }
     if ((verb === 'approve' || verb === 'reject') && target) {
       const id = workflowId.safeParse(target);
       if (!id.success)
-        return reply.send({ response_type: 'ephemeral', text: `${verb}: "${target}" ${id.error.issues[0].message}` });
+        return reply.send({
+          response_type: 'ephemeral',
+          text: `${verb}: "${escapeMrkdwn(target)}" ${id.error.issues[0].message}`,
+        });
       if (verb === 'reject' && !rest.length)
         return reply.send({ response_type: 'ephemeral', text: 'reject: a reason is required' });
       later(r.data.response_url, {

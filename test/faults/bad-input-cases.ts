@@ -152,6 +152,21 @@ export function described<T extends { kind: string; payload?: string; arg?: unkn
 
 export function githubCases(commit: string): fc.Arbitrary<HttpCase> {
   const url = '/webhooks/github';
+  /** A signed merge (pull request or push), changed by `mutate`, that must be ignored (202) for `names`. */
+  const ignoredMerge = (what: string, names: RegExp, mutate: (p: any, event: string) => void) =>
+    fc.constantFrom('pull_request', 'push').map((event): HttpCase => {
+      const p = event === 'push' ? push(commit, [NOTIFY_FILE]) : mergedPr(commit);
+      mutate(p, event);
+      const body = JSON.stringify(p);
+      return {
+        kind: `github ${event} ${what}`,
+        url,
+        payload: body,
+        headers: githubHeaders(event, body),
+        status: [202],
+        names,
+      };
+    });
   const validPr = JSON.stringify(mergedPr(commit));
   const forged = fc.oneof(
     fc.string({ minLength: 1, maxLength: 30 }).map((secret) => githubSignature(`${secret}-not-the-secret`, validPr)),
@@ -258,6 +273,36 @@ export function githubCases(commit: string): fc.Arbitrary<HttpCase> {
         status: [400, 401],
         names: /body: not valid JSON|x-hub-signature-256/,
       })),
+    // Correctly signed merges that must start nothing: into a side branch, or of a repository the
+    // server was not configured for (anything but Codertocat/Hello-World, in any case).
+    fc
+      .oneof(
+        fc.stringMatching(/^[\w./-]{1,30}$/).filter((b) => b !== 'master'),
+        fc.constantFrom('main', 'Master', 'master ', 'refs/heads/master', 'release/1.0'),
+      )
+      .chain((branch) =>
+        ignoredMerge('side branch', /, not the default branch master$/, (p, event) => {
+          if (event === 'push') p.ref = `refs/heads/${branch}`;
+          else p.pull_request.base.ref = branch;
+        }),
+      ),
+    fc
+      .oneof(
+        fc.stringMatching(/^[\w.-]{1,20}\/[\w.-]{1,20}$/).filter((r) => r.toLowerCase() !== 'codertocat/hello-world'),
+        fc.constantFrom(
+          'Codertocat/Hello-World-fork',
+          'evil/Hello-World',
+          'codertocat/hello-world.',
+          'codertocat/hello_world',
+        ),
+      )
+      .chain((repository) =>
+        ignoredMerge(
+          'unconfigured repository',
+          /^repository .* is not configured \(AIRLOCK_REPOSITORIES\)$/,
+          (p) => void (p.repository.full_name = repository),
+        ),
+      ),
     fc.constant<HttpCase>({
       kind: 'github missing event',
       url,
@@ -291,6 +336,7 @@ function clickPayload(
   return {
     type: 'block_actions',
     user: { id: user, team_id: 'T0001' },
+    team: { id: 'T0001', domain: 'bad-input' },
     response_url: SLACK_RESPOND,
     actions: [{ action_id: actionId, block_id: 'airlock_decision', value: workflowId, type: 'button' }],
     ...extra,
@@ -347,6 +393,40 @@ export function slackCases(
       status: [401],
       names: /x-slack-request-timestamp|slack signature/,
     })),
+    // Signatures that are not exactly v0=<64 lower-case hex>: refused before any comparison.
+    fc
+      .constantFrom(
+        (s: string) => `${s}=x`,
+        (s: string) => `${s}=`,
+        (s: string) => s.toUpperCase(),
+        (s: string) => `${s}0`,
+      )
+      .map((variant) => {
+        const headers = signed(validLooking);
+        return {
+          kind: 'slack malformed signature',
+          url,
+          payload: validLooking,
+          headers: { ...headers, 'x-slack-signature': variant(headers['x-slack-signature']) },
+          status: [401],
+          names: /x-slack-signature: must be v0= followed by 64 lower-case hex digits/,
+        };
+      }),
+    // Correctly signed by the app, but from another workspace that installed it.
+    fc
+      .stringMatching(/^T[A-Z0-9]{4,10}$/)
+      .filter((t) => t !== 'T0001')
+      .map((team) => {
+        const body = form({ ...clickPayload('U0ALICE01', liveWorkflowId), team: { id: team } });
+        return {
+          kind: 'slack foreign workspace',
+          url,
+          payload: body,
+          headers: signed(body),
+          status: [403],
+          names: /^payload\.team\.id: workspace T[A-Z0-9]+ is not the configured SLACK_TEAM_ID$/,
+        };
+      }),
     fc.nat({ max: validLooking.length - 1 }).map((i) => {
       const headers = signed(validLooking);
       const tampered = validLooking.slice(0, i) + (validLooking[i] === 'A' ? 'B' : 'A') + validLooking.slice(i + 1);
@@ -366,10 +446,27 @@ export function slackCases(
         fc
           .oneof(notAString, oddString)
           .map((v) => ({ p: clickPayload('U0NOBODY1', liveWorkflowId, v), field: 'actions.0.action_id' })),
-        fc.oneof(notAString, oddString, fc.constantFrom('not a url', '//hooks.slack.com/x', '')).map((v) => ({
-          p: { ...clickPayload('U0NOBODY1', liveWorkflowId), response_url: v },
-          field: 'response_url',
-        })),
+        fc
+          .oneof(
+            notAString,
+            oddString,
+            fc.constantFrom(
+              'not a url',
+              '//hooks.slack.com/x',
+              '',
+              'javascript:alert(1)',
+              'file:///etc/passwd',
+              'http://169.254.169.254/latest/meta-data/',
+              'https://hooks.slack.com.evil.tld/actions/x',
+              'http://hooks.slack.com/actions/x',
+              'https://user:pw@hooks.slack.com/actions/x',
+              'https://slack.com.evil.tld/',
+            ),
+          )
+          .map((v) => ({
+            p: { ...clickPayload('U0NOBODY1', liveWorkflowId), response_url: v },
+            field: 'response_url',
+          })),
         fc
           .constantFrom('view_submission', 'shortcut', '')
           .map((v) => ({ p: { ...clickPayload('U0NOBODY1', liveWorkflowId), type: v }, field: 'type' })),
@@ -441,6 +538,7 @@ export function slackCases(
           text,
           user_id: 'U0ALICE01',
           response_url: SLACK_RESPOND,
+          team_id: 'T0001',
         }).toString();
         return {
           kind: 'slack /airlock bad command',
@@ -462,6 +560,7 @@ export function slackCases(
           text: 'status x',
           user_id: 'U0ALICE01',
           response_url: SLACK_RESPOND,
+          team_id: 'T0001',
         }).toString();
         return {
           kind: 'slack wrong command',
@@ -477,6 +576,7 @@ export function slackCases(
 
 // ---- Alerts ------------------------------------------------------------------------------------
 export const ALERT_TOKEN = 'bad-input-alert-token-0123456789';
+export const DATADOG_TOKEN = 'bad-input-datadog-token-0123456789';
 const alertmanager = (service: unknown, environment: unknown, o: Record<string, unknown> = {}) => ({
   version: '4',
   status: 'firing',
@@ -502,6 +602,7 @@ const datadog = (o: Record<string, unknown>) => ({
 export function alertCases(): fc.Arbitrary<HttpCase> {
   const url = '/webhooks/alerts';
   const auth = { 'content-type': 'application/json', authorization: `Bearer ${ALERT_TOKEN}` };
+  const ddAuth = { 'content-type': 'application/json', authorization: `Bearer ${DATADOG_TOKEN}` };
   return fc.oneof(
     fc
       .oneof(
@@ -545,7 +646,7 @@ export function alertCases(): fc.Arbitrary<HttpCase> {
         kind: `datadog ${field} invalid`,
         url,
         payload: JSON.stringify(datadog(o)),
-        headers: auth,
+        headers: ddAuth,
         status: [400],
         names: new RegExp(field),
       })),
@@ -560,10 +661,19 @@ export function alertCases(): fc.Arbitrary<HttpCase> {
         kind: 'alert unknown service',
         url,
         payload: JSON.stringify(datadog({ service })),
-        headers: auth,
+        headers: ddAuth,
         status: [400, 422],
         names: /service/,
       })),
+    // One token per source: each token speaks only for its own source.
+    fc.boolean().map((datadogBody) => ({
+      kind: 'alert token of the other source',
+      url,
+      payload: JSON.stringify(datadogBody ? datadog({}) : alertmanager('notification-service', 'production')),
+      headers: datadogBody ? auth : ddAuth,
+      status: [403],
+      names: /^authorization: the (Alertmanager|Datadog) token may only send \1 payloads/,
+    })),
     fc.oneof(oddString, fc.constantFrom('', '[]', '{}', 'null', '{"version":"5"}', '{"alerts":[]}')).map((body) => ({
       kind: 'alert malformed',
       url,

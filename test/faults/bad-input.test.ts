@@ -25,6 +25,7 @@ import { testPublicKey, testSecretKey } from '../helpers/approver-keys';
 import {
   alertCases,
   ALERT_TOKEN,
+  DATADOG_TOKEN,
   decisionCases,
   described,
   GITHUB_SECRET,
@@ -38,6 +39,8 @@ import {
   type HttpCase,
 } from './bad-input-cases';
 import { waitFor } from './fault-rig';
+import { EXAMPLE_REPOSITORY, TEST_TEAM_ID, UNLIMITED_RATES } from '../server/server-rig';
+import { responseUrlRefusal, SLACK_RESPONSE_BASE } from '../../src/integrations/slack/slack-poster';
 
 const SEED = Number(process.env.AIRLOCK_FAULT_SEED ?? 20_261_125);
 // Updates run one at a time: concurrent updates on one workflow invalidate each other's speculative
@@ -69,9 +72,11 @@ beforeAll(async () => {
       host: '127.0.0.1',
       port: 0,
       bodyLimit: BODY_LIMIT,
-      github: { webhookSecret: GITHUB_SECRET },
-      slack: { signingSecret: SLACK_SECRET, bridgeSecretKey: testSecretKey('slack-bridge') },
-      alerts: { token: ALERT_TOKEN },
+      // Thousands of requests from one address on purpose: the rate limits are tested elsewhere.
+      rateLimits: UNLIMITED_RATES,
+      github: { webhookSecret: GITHUB_SECRET, repositories: [EXAMPLE_REPOSITORY] },
+      slack: { signingSecret: SLACK_SECRET, teamId: TEST_TEAM_ID, bridgeSecretKey: testSecretKey('slack-bridge') },
+      alerts: { alertmanagerToken: ALERT_TOKEN, datadogToken: DATADOG_TOKEN },
     },
     {
       temporal: env.client,
@@ -79,7 +84,10 @@ beforeAll(async () => {
       slotWorkflowId: rig.slotWorkflowId,
       loadPolicy: () => parsePolicy(policyText, 'bad-input-policy').policy,
       pullRequestFiles: async (_repository, number) => prFiles.get(number) ?? [],
-      slack: { respond: async (_url, message) => void slackAnswers.push(message) },
+      slack: {
+        refuses: (url) => responseUrlRefusal(url, [SLACK_RESPONSE_BASE]),
+        respond: async (_url, message) => void slackAnswers.push(message),
+      },
     },
   );
   await app.ready();
@@ -181,6 +189,7 @@ test(
             }
             assert.ok(c.status.includes(res.statusCode), `${what} (expected ${c.status.join('|')})`);
             if (res.statusCode >= 400) assert.match(body.error, c.names, what);
+            else if (res.statusCode === 202 && c.url === '/webhooks/github') assert.match(body.ignored, c.names, what);
             else if (c.url === '/slack/commands') assert.match(body.text, c.names, what);
             if (c.refusedLater) slackLater++;
           },

@@ -11,12 +11,16 @@ import { floodUntilContinued } from '../helpers/runs';
 import { startLiveServer, type LiveServer } from './server-rig';
 
 const TOKEN = 'alert-token-0123456789abcdef';
+const DD_TOKEN = 'datadog-token-0123456789abcdef';
 let env: TestWorkflowEnvironment;
 let server: LiveServer;
 beforeAll(async () => {
   env = await devServerEnv();
   // The production default body limit (AIRLOCK_BODY_LIMIT_BYTES): room for thousands of alerts.
-  server = await startLiveServer(env, { alerts: { token: TOKEN }, bodyLimit: 1024 * 1024 });
+  server = await startLiveServer(env, {
+    alerts: { alertmanagerToken: TOKEN, datadogToken: DD_TOKEN },
+    bodyLimit: 1024 * 1024,
+  });
 });
 afterAll(async () => {
   await server?.app.close();
@@ -25,6 +29,7 @@ afterAll(async () => {
 
 const json = { 'content-type': 'application/json' };
 const auth = { ...json, authorization: `Bearer ${TOKEN}` };
+const ddAuth = { ...json, authorization: `Bearer ${DD_TOKEN}` };
 
 interface Alert {
   service: string;
@@ -130,6 +135,17 @@ describe('POST /webhooks/alerts', () => {
       );
       const unknown = await server.post('/webhooks/alerts', alertmanagerBatch([{ service: 'ghost-service' }]), auth);
       assert.equal(unknown.status, 422);
+      // One token per source: each speaks only for its own (a leaked Datadog token sends no Alertmanager alert).
+      const crossed = await server.post('/webhooks/alerts', one, ddAuth);
+      assert.deepEqual(
+        [crossed.status, crossed.json.error],
+        [403, 'authorization: the Datadog token may only send Datadog payloads (this one is Alertmanager)'],
+      );
+      const crossed2 = await server.post('/webhooks/alerts', datadog(), auth);
+      assert.deepEqual(
+        [crossed2.status, crossed2.json.error],
+        [403, 'authorization: the Alertmanager token may only send Alertmanager payloads (this one is Datadog)'],
+      );
       assert.equal((await alertSignals(h)).signals, 0);
 
       // About the stable version: recorded, not acted on. A Datadog warning is not a verdict.
@@ -139,7 +155,7 @@ describe('POST /webhooks/alerts', () => {
         auth,
       );
       assert.deepEqual([other.status, other.json.signalled], [202, [h.workflowId]]);
-      const warn = await server.post('/webhooks/alerts', datadog({ transition: 'Warn' }), auth);
+      const warn = await server.post('/webhooks/alerts', datadog({ transition: 'Warn' }), ddAuth);
       assert.deepEqual(
         [warn.status, warn.json.promotionsSignalled, warn.json.ignored],
         [202, 0, [{ reason: 'not an alert', service: 'notification-service', alerts: [0] }]],
@@ -148,7 +164,7 @@ describe('POST /webhooks/alerts', () => {
       assert.deepEqual([s.stage, s.errorRate.samples, s.errorRate.alerts?.ignored], ['baking', 0, 1]);
       assert.equal(s.errorRate.alerts?.recentIgnored[0].reason, 'about version v1, not v2');
 
-      const fired = await server.post('/webhooks/alerts', datadog(), auth);
+      const fired = await server.post('/webhooks/alerts', datadog(), ddAuth);
       assert.equal(fired.status, 202);
       const r = await h.result();
       assert.equal(r.outcome, 'rolled_back');
@@ -288,7 +304,7 @@ describe('POST /webhooks/alerts', () => {
           [ok.json.received, ok.json.promotionsSignalled, ok.json.signalled, ok.json.ignored],
           [500, 0, [], [{ reason: 'resolved', service: 'notification-service', alerts: range(500) }]],
         );
-        const recovered = await server.post('/webhooks/alerts', datadog({ transition: 'Recovered' }), auth);
+        const recovered = await server.post('/webhooks/alerts', datadog({ transition: 'Recovered' }), ddAuth);
         assert.deepEqual(recovered.json.ignored, [
           { reason: 'resolved', service: 'notification-service', alerts: [0] },
         ]);

@@ -137,6 +137,51 @@ describe('POST /webhooks/github', () => {
     assert.equal(r2.status, 202);
   });
 
+  test('merges into a side branch or from an unconfigured repository are ignored (202, with why) and start nothing', async () => {
+    // The agent merges into an unprotected branch to skip review on main.
+    const side = JSON.parse(mergedPr(NOTIFY).body);
+    side.pull_request.base.ref = 'feature-x';
+    const sideBody = JSON.stringify(side);
+    const r1 = await server.post('/webhooks/github', sideBody, deliveryHeaders('pull_request', SECRET, sideBody));
+    assert.deepEqual([r1.status, r1.json], [202, { ignored: 'merged into feature-x, not the default branch master' }]);
+    await assertNotStarted('notification-service', side.pull_request.merge_commit_sha);
+    // A repository the server was not configured for, signed with the same secret (an org-wide hook).
+    const evil = JSON.parse(mergedPr(NOTIFY).body);
+    evil.repository.full_name = 'evil/repo';
+    const evilBody = JSON.stringify(evil);
+    const r2 = await server.post('/webhooks/github', evilBody, deliveryHeaders('pull_request', SECRET, evilBody));
+    assert.deepEqual(
+      [r2.status, r2.json],
+      [202, { ignored: 'repository evil/repo is not configured (AIRLOCK_REPOSITORIES)' }],
+    );
+    await assertNotStarted('notification-service', evil.pull_request.merge_commit_sha);
+    // Pushes follow the same rules: the default branch of a configured repository only.
+    const commit = sha();
+    const sidePush = pushOf(commit, NOTIFY);
+    sidePush.ref = 'refs/heads/feature-x';
+    const sidePushBody = JSON.stringify(sidePush);
+    const r3 = await server.post('/webhooks/github', sidePushBody, deliveryHeaders('push', SECRET, sidePushBody));
+    assert.deepEqual([r3.status, r3.json], [202, { ignored: 'pushed to feature-x, not the default branch master' }]);
+    const evilPush = pushOf(commit, NOTIFY);
+    evilPush.repository.full_name = 'Codertocat/Hello-World-fork';
+    const evilPushBody = JSON.stringify(evilPush);
+    const r4 = await server.post('/webhooks/github', evilPushBody, deliveryHeaders('push', SECRET, evilPushBody));
+    assert.deepEqual(
+      [r4.status, r4.json],
+      [202, { ignored: 'repository Codertocat/Hello-World-fork is not configured (AIRLOCK_REPOSITORIES)' }],
+    );
+    await assertNotStarted('notification-service', commit);
+  });
+
+  test('the repository match is case-insensitive: a configured repository in another case is promoted', async () => {
+    const pr = JSON.parse(mergedPr(NOTIFY).body);
+    pr.repository.full_name = 'CODERTOCAT/hello-WORLD';
+    const body = JSON.stringify(pr);
+    const r = await server.post('/webhooks/github', body, deliveryHeaders('pull_request', SECRET, body));
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    assert.equal(r.json.started, true);
+  });
+
   test('/healthz and /readyz', async () => {
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
     const ready = await fetch(`${server.url}/readyz`);

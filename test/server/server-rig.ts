@@ -4,13 +4,20 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createServer } from '../../src/server/app';
-import type { ServerConfig } from '../../src/server/config';
+import type { RateLimits, ServerConfig } from '../../src/server/config';
 import type { ServerDeps } from '../../src/server/deps';
 import { parsePolicy } from '../../src/policy/config/load';
 import { Octokit } from '@octokit/rest';
 import { pullRequestFilesWith } from '../../src/integrations/github/github-files';
 import { devServerEnv, testPolicyYaml, type PolicyOverrides } from '../helpers/harness';
 import { startGithubFake, type GithubFake } from '../fakes/github-fake';
+
+/** Limits no test or benchmark reaches, for suites that send thousands of requests on purpose. */
+export const UNLIMITED_RATES: RateLimits = { windowMs: 60_000, github: 1e9, slack: 1e9, alerts: 1e9, health: 1e9 };
+/** The repository of the @octokit/webhooks-examples payloads: the one the test servers promote. */
+export const EXAMPLE_REPOSITORY = 'codertocat/hello-world';
+/** The Slack workspace the test servers accept. */
+export const TEST_TEAM_ID = 'T0001';
 
 export interface LiveServer {
   app: FastifyInstance;
@@ -32,7 +39,10 @@ export async function startLiveServer(
     loadPolicy: () => parsePolicy(policyText, 'test-policy').policy,
     ...deps,
   };
-  const app = createServer({ host: '127.0.0.1', port: 0, bodyLimit: 64 * 1024, ...config }, full);
+  const app = createServer(
+    { host: '127.0.0.1', port: 0, bodyLimit: 64 * 1024, rateLimits: UNLIMITED_RATES, ...config },
+    full,
+  );
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {
@@ -55,12 +65,15 @@ export interface GithubWebhookRig {
 }
 
 /** A dev server, the GitHub fake and a live server verifying deliveries signed with `secret`. */
-export async function startGithubWebhookRig(secret: string): Promise<GithubWebhookRig> {
+export async function startGithubWebhookRig(
+  secret: string,
+  repositories: string[] = [EXAMPLE_REPOSITORY],
+): Promise<GithubWebhookRig> {
   const env = await devServerEnv();
   const github = await startGithubFake();
   const server = await startLiveServer(
     env,
-    { github: { webhookSecret: secret } },
+    { github: { webhookSecret: secret, repositories } },
     { pullRequestFiles: pullRequestFilesWith(new Octokit({ baseUrl: github.url })) },
   );
   return {

@@ -11,7 +11,7 @@ import { slackHeaders, startSlackFake } from '../fakes/slack-fake';
 import type { HttpFake } from '../fakes/http-fake';
 import { createSlackPoster } from '../../src/integrations/slack/slack-poster';
 import type { PromotionResult, PromotionState } from '../../src/workflows/messages';
-import { startLiveServer, type LiveServer } from './server-rig';
+import { startLiveServer, TEST_TEAM_ID, type LiveServer } from './server-rig';
 
 const SIGNING_SECRET = 'slack-signing-secret-test';
 const policy: PolicyOverrides = {
@@ -29,7 +29,7 @@ beforeAll(async () => {
   slack = await startSlackFake();
   server = await startLiveServer(
     env,
-    { slack: { signingSecret: SIGNING_SECRET, bridgeSecretKey: testSecretKey('slack-bridge') } },
+    { slack: { signingSecret: SIGNING_SECRET, teamId: TEST_TEAM_ID, bridgeSecretKey: testSecretKey('slack-bridge') } },
     { policy, slack: createSlackPoster([`${slack.url}/respond/`]) },
   );
 });
@@ -55,6 +55,7 @@ function click(
   workflowId: string,
   action = 'airlock_approve',
   value = workflowId,
+  o: { team?: string; responseUrl?: string } = {},
 ): { body: string; respondPath: string } {
   const respondPath = `/respond/T0001/${++clicks}`;
   const payload = {
@@ -64,9 +65,9 @@ function click(
     token: 'deprecated-verification-token',
     container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'C0001', is_ephemeral: false },
     trigger_id: '123.456.abc',
-    team: { id: 'T0001', domain: 'example' },
+    team: { id: o.team ?? 'T0001', domain: 'example' },
     channel: { id: 'C0001', name: 'deploys' },
-    response_url: `${slack.url}${respondPath}`,
+    response_url: o.responseUrl ?? `${slack.url}${respondPath}`,
     actions: [
       {
         action_id: action,
@@ -82,6 +83,16 @@ function click(
 }
 
 const contextText = (msg: any): string => JSON.stringify(msg.blocks);
+
+/** A signed-to-be /airlock command body as Slack sends it. */
+const command = (text: string, o: { team?: string; responseUrl?: string } = {}): string =>
+  new URLSearchParams({
+    command: '/airlock',
+    text,
+    user_id: 'U0ALICE01',
+    response_url: o.responseUrl ?? `${slack.url}/respond/cmd/${++clicks}`,
+    team_id: o.team ?? 'T0001',
+  }).toString();
 
 describe('Slack interactions', () => {
   test('verified clicks approve as the mapped approver; forged, stale, replayed, malformed and unmapped ones change nothing', async () => {
@@ -194,10 +205,102 @@ describe('Slack interactions', () => {
       text: 'deploy everything',
       user_id: 'U0ALICE01',
       response_url: `${slack.url}/respond/cmd/2`,
+      team_id: 'T0001',
     }).toString();
     assert.match(
       (await server.post('/slack/commands', help, slackHeaders(SIGNING_SECRET, help))).json.text,
       /^usage: \/airlock status/,
     );
+  });
+
+  test('a request from another workspace is refused with 403 and changes nothing', async () => {
+    const h = 'promotion-notification-service-' + 'a'.repeat(40);
+    const foreign = click('U0ALICE01', h, 'airlock_approve', h, { team: 'T0EVIL001' });
+    const r = await server.post('/slack/interactions', foreign.body, slackHeaders(SIGNING_SECRET, foreign.body));
+    assert.deepEqual(
+      [r.status, r.json.error],
+      [403, 'payload.team.id: workspace T0EVIL001 is not the configured SLACK_TEAM_ID'],
+    );
+    const cmd = command(`approve ${h}`, { team: 'T0EVIL001', responseUrl: `${slack.url}/respond/cmd/evil` });
+    const c = await server.post('/slack/commands', cmd, slackHeaders(SIGNING_SECRET, cmd));
+    assert.deepEqual(
+      [c.status, c.json.error],
+      [403, 'team_id: workspace T0EVIL001 is not the configured SLACK_TEAM_ID'],
+    );
+    // Nothing reached the response_urls: no decision ran.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(slack.calls.filter((x) => x.path === foreign.respondPath || x.path === '/respond/cmd/evil').length, 0);
+  });
+
+  test('a signature that is not exactly v0=<64 hex> is refused before comparison and is no new replay key', async () => {
+    const body = command('help');
+    const headers = slackHeaders(SIGNING_SECRET, body);
+    const first = await server.post('/slack/commands', body, headers);
+    assert.equal(first.status, 200);
+    // Bolt accepts trailing bytes after the hash; each variant would be a fresh key for the replay memory.
+    const sig = headers['x-slack-signature'];
+    // (Leading and trailing blanks are not variants: HTTP strips them from header values.)
+    for (const variant of [
+      `${sig}=x`,
+      `${sig}=`,
+      `${sig}0`,
+      sig.toUpperCase().replace('V0=', 'v0='),
+      sig.replace('v0=', 'v1='),
+    ]) {
+      const r = await server.post('/slack/commands', body, { ...headers, 'x-slack-signature': variant });
+      assert.deepEqual(
+        [r.status, r.json.error],
+        [401, 'x-slack-signature: must be v0= followed by 64 lower-case hex digits'],
+        JSON.stringify(variant),
+      );
+    }
+    const replay = await server.post('/slack/commands', body, headers);
+    assert.deepEqual(
+      [replay.status, replay.json.error],
+      [401, 'slack signature: this exact request was already received (replay)'],
+    );
+  });
+
+  test('response_url is compared by parsed scheme and origin: other hosts and schemes are refused', async () => {
+    const h = 'promotion-notification-service-' + 'b'.repeat(40);
+    const evil = [
+      ['javascript:alert(1)', /must be https \(got javascript:\)/],
+      ['file:///etc/passwd', /must be https \(got file:\)/],
+      ['http://169.254.169.254/latest/meta-data/', /must be https \(got http:\)/],
+      ['https://hooks.slack.com.evil.tld/respond/x', /must be a Slack URL under/],
+      [`${slack.url}.evil.tld/respond/x`, /must be an absolute URL|must be a Slack URL under|must be https/],
+      [`${slack.url.replace('http://', 'http://user:pw@')}/respond/x`, /must not carry credentials/],
+      [`${slack.url}/elsewhere/x`, /must be https|must be a Slack URL under/],
+      ['not a url', /must be an absolute URL/],
+    ] as const;
+    for (const [url, why] of evil) {
+      const c = click('U0ALICE01', h, 'airlock_approve', h, { responseUrl: url });
+      const r = await server.post('/slack/interactions', c.body, slackHeaders(SIGNING_SECRET, c.body));
+      assert.equal(r.status, 400, url);
+      assert.match(r.json.error, /^payload\.response_url: /, url);
+      assert.match(r.json.error, why, url);
+    }
+    const cmd = command(`approve ${h}`, { responseUrl: 'https://slack.com.evil.tld/' });
+    const r = await server.post('/slack/commands', cmd, slackHeaders(SIGNING_SECRET, cmd));
+    assert.equal(r.status, 400);
+    assert.match(r.json.error, /^response_url: must be a Slack URL under/);
+    // The poster itself refuses too (defence in depth), with Slack's real host as the only base.
+    const poster = createSlackPoster();
+    assert.equal(poster.refuses('https://hooks.slack.com/actions/T1/2/3'), undefined);
+    for (const u of [
+      'https://hooks.slack.com.evil.tld/x',
+      'http://hooks.slack.com/x',
+      'https://evil.tld/hooks.slack.com/',
+    ])
+      assert.ok(poster.refuses(u), u);
+    await assert.rejects(poster.respond('javascript:alert(1)', {}), /response_url .* refused/);
+  });
+
+  test('untrusted text in /airlock answers is escaped for mrkdwn', async () => {
+    const body = command('approve <!channel>|<https://evil.tld|click>');
+    const r = await server.post('/slack/commands', body, slackHeaders(SIGNING_SECRET, body));
+    assert.equal(r.status, 200);
+    assert.doesNotMatch(r.json.text, /<!channel>|<https:/);
+    assert.match(r.json.text, /&lt;!channel&gt;/);
   });
 });

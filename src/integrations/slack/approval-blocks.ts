@@ -4,6 +4,7 @@ import { formatDuration } from '../../common/durations';
 import { formatRate } from '../../common/format';
 import type { PromotionState } from '../../workflows/messages';
 import { errorRateEvidenceLines } from '../../common/error-rate-evidence';
+import { escapeMrkdwn } from './mrkdwn';
 
 export const APPROVE_ACTION = 'airlock_approve';
 export const REJECT_ACTION = 'airlock_reject';
@@ -11,6 +12,15 @@ export const REJECT_ACTION = 'airlock_reject';
 const pct = formatRate;
 /** Slack's limit on a section's text: a longer one makes Slack refuse the whole message. */
 export const SECTION_CHARS = 3000;
+/** Slack's limit on one of a section's fields. */
+const FIELD_CHARS = 2000;
+const esc = escapeMrkdwn;
+
+/** At most `max` characters, never ending inside an `&amp;`-style entity, `…` marking a cut. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max - 1).replace(/&[a-z]{0,4}$/, '')}…`;
+}
 
 /** `title` and as many `lines` as fit in one section; the rest counted, with where to read them. */
 function boundedLines(title: string, lines: string[], whereAll: string): string {
@@ -20,7 +30,7 @@ function boundedLines(title: string, lines: string[], whereAll: string): string 
     const line = `\n${lines[i]}`;
     // Room for this line and, should another follow, the count of the rest.
     const reserve = i + 1 < lines.length ? more.length + 20 : 0;
-    if (text.length + line.length + reserve > SECTION_CHARS) return `${text}${more}`.slice(0, SECTION_CHARS);
+    if (text.length + line.length + reserve > SECTION_CHARS) return clip(`${text}${more}`, SECTION_CHARS);
     text += line;
   }
   return text;
@@ -39,21 +49,29 @@ export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text:
       ? `${pct(last.rate)} vs baseline ${pct(last.baseline)} (${last.requestCount} requests, ${s.errorRate.samples} samples)`
       : 'no production sample yet';
   const warnings = s.findings.filter((f) => f.level === 'warn');
-  const approvals = s.approvals.length ? s.approvals.map((a) => `${a.approver} (${a.via})`).join(', ') : 'none yet';
-  const text = `${c.service} ${c.commit.slice(0, 12)} awaits approval ${s.approvals.length}/${required}`;
+  const approvals = s.approvals.length
+    ? esc(s.approvals.map((a) => `${a.approver} (${a.via})`).join(', '))
+    : 'none yet';
+  const text = esc(`${c.service} ${c.commit.slice(0, 12)} awaits approval ${s.approvals.length}/${required}`);
+  // Every string below that a change, a person or a tool wrote is escaped, and every text clipped
+  // to Slack's limits, so neither a `<!channel>` in a title nor 500 warnings can break the post.
+  const field = (t: string) => ({ type: 'mrkdwn', text: clip(t, FIELD_CHARS) });
   const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: `Airlock: ${c.service} → production?` } },
+    { type: 'header', text: { type: 'plain_text', text: clip(`Airlock: ${c.service} → production?`, 150) } },
     {
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: `*${c.title ?? c.commit}*\n\`${c.commit.slice(0, 12)}\` version \`${c.version}\` by ${c.author}`,
+        text: clip(
+          `*${esc(c.title ?? c.commit)}*\n\`${esc(c.commit.slice(0, 12))}\` version \`${esc(c.version)}\` by ${esc(c.author)}`,
+          SECTION_CHARS,
+        ),
       },
       fields: [
-        { type: 'mrkdwn', text: `*Bake*\n${bake}` },
-        { type: 'mrkdwn', text: `*Canary error rate*\n${canary}` },
-        { type: 'mrkdwn', text: `*Approvals ${s.approvals.length}/${required}*\n${approvals}` },
-        { type: 'mrkdwn', text: `*Deadline*\n${s.approvalDeadline ?? '-'}` },
+        field(`*Bake*\n${bake}`),
+        field(`*Canary error rate*\n${canary}`),
+        field(`*Approvals ${s.approvals.length}/${required}*\n${approvals}`),
+        field(`*Deadline*\n${esc(s.approvalDeadline ?? '-')}`),
       ],
     },
     {
@@ -63,7 +81,7 @@ export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text:
         text: warnings.length
           ? boundedLines(
               '*Policy warnings*',
-              warnings.map((w) => `• ${w.rule}: ${w.message}`.slice(0, SECTION_CHARS / 2)),
+              warnings.map((w) => clip(esc(`• ${w.rule}: ${w.message}`), SECTION_CHARS / 2)),
               `\`airlock status ${s.workflowId}\``,
             )
           : '*Policy warnings*\nnone',
@@ -76,7 +94,7 @@ export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text:
       type: 'section',
       text: {
         type: 'mrkdwn',
-        text: `*Error-rate tests*\n${evidence.map((l) => `• ${l}`).join('\n')}`.slice(0, SECTION_CHARS),
+        text: clip(`*Error-rate tests*\n${evidence.map((l) => `• ${esc(l)}`).join('\n')}`, SECTION_CHARS),
       },
     });
   const pc = s.productionChange;
@@ -85,10 +103,11 @@ export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text:
     // counted), then as much of the diff as fits in another; `airlock diff` prints all of it.
     const full = `\`airlock diff ${s.workflowId}\``;
     const head = `*Production change* \`${pc.digest.slice(0, 19)}…\` (full: ${full})`;
-    const notes = pc.notes.map((n) => `:warning: ${n}`.slice(0, SECTION_CHARS / 2));
+    const notes = pc.notes.map((n) => clip(`:warning: ${esc(n)}`, SECTION_CHARS / 2));
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: boundedLines(head, notes, full) } });
     const room = SECTION_CHARS - 10;
-    const diff = pc.text.length > room ? `${pc.text.slice(0, room - 2)}\n…` : pc.text;
+    const escaped = esc(pc.text);
+    const diff = escaped.length > room ? `${clip(escaped, room - 2).slice(0, -1)}\n…` : escaped;
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${diff}\`\`\`` } });
   }
   if (outcomeLine) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: outcomeLine }] });

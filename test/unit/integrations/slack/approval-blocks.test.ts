@@ -77,4 +77,44 @@ describe('the Slack approval request', () => {
     const { productionChange: _, ...s } = asking('');
     assert.equal(button(approvalBlocks(s)).value, ID);
   });
+
+  test('500 hostile warnings: every text within its Slack limit, every untrusted string inert', () => {
+    const s = asking('<!channel> & <https://evil.tld|diff>\n'.repeat(200));
+    s.change = {
+      ...s.change,
+      title: `<!channel> deploy now <https://evil.tld|looks fine> & ${'<'.repeat(400)}`,
+      author: '<@U0ALICE01>',
+      version: '<!here>',
+    };
+    s.productionChange!.notes = Array.from({ length: 300 }, (_, i) => `<!subteam^S1> note ${i} ${'>'.repeat(700)}`);
+    s.findings = Array.from({ length: 500 }, (_, i) => ({
+      rule: i % 2 ? 'forbidden-path' : '<!everyone>',
+      level: 'warn' as const,
+      message: `path k8s/<https://evil.tld|x>/${i} ${'&'.repeat(i % 7 === 0 ? 2000 : 10)}`,
+    }));
+    s.approvals = [];
+    const m = approvalBlocks(s);
+    const all: Array<{ text: string; limit: number }> = [];
+    for (const b of m.blocks as any[]) {
+      if (b.type === 'header') all.push({ text: b.text.text, limit: 150 });
+      if (b.text?.text) all.push({ text: b.text.text, limit: 3000 });
+      for (const f of b.fields ?? []) all.push({ text: f.text, limit: 2000 });
+      for (const e of b.elements ?? []) if (e.type === 'mrkdwn') all.push({ text: e.text, limit: 3000 });
+    }
+    assert.ok(all.length >= 8);
+    for (const { text, limit } of all) {
+      assert.ok(text.length <= limit, `a text of ${text.length} characters (limit ${limit}): Slack refuses the post`);
+      // Not one raw angle bracket from the input survives: no mention, no link.
+      assert.doesNotMatch(text, /<!|<@|<https?:/, text.slice(0, 200));
+      // No entity cut in half by the clipping.
+      assert.doesNotMatch(text, /&(a|am|amp|l|lt|g|gt)?(?![a-z;])(?=[^a-z;]|$)/, text.slice(-40));
+    }
+    const texts = sectionTexts(m);
+    assert.match(texts[1], /^\*&lt;!channel&gt; deploy now &lt;https:\/\/evil\.tld\|looks fine&gt; &amp; /);
+    assert.match(texts[1], /by &lt;@U0ALICE01&gt;/);
+    const warnings = texts.find((t) => t.startsWith('*Policy warnings*'))!;
+    assert.match(warnings, /• &lt;!everyone&gt;: path k8s\/&lt;https:\/\/evil\.tld\|x&gt;\/0 /);
+    assert.match(warnings, new RegExp(`…and \\d+ more: \`airlock status ${ID}\`$`));
+    assert.doesNotMatch(m.text, /</);
+  });
 });
