@@ -55,19 +55,41 @@ describe('createChangeChecker', () => {
     assert.deepEqual(findings, []);
   });
 
-  it('without a clone or a base commit it warns that content was not checked', async () => {
+  // Fail closed (issue 15, item 3): nothing that could not be read is promoted by default.
+  it('without a clone or a base commit it blocks as unchecked-change, naming what is missing', async () => {
     const noClone = await createChangeChecker(undefined)(fixturePolicy(), change({ baseCommit: repo.base }));
     assert.deepEqual(
       noClone.map((f) => [f.rule, f.level]),
-      [['content-checks-skipped', 'warn']],
+      [['unchecked-change', 'block']],
     );
-    assert.match(noClone[0].message, /AIRLOCK_REPO_DIR/);
+    assert.match(
+      noClone[0].message,
+      /^no clone configured \(AIRLOCK_REPO_DIR\) — the change's content cannot be checked/,
+    );
+    assert.match(noClone[0].message, /checks\.allowUncheckedChanges: true/);
     const noBase = await createChangeChecker(repo.dir)(fixturePolicy(), change({ commit: repo.head }));
     assert.deepEqual(
       noBase.map((f) => [f.rule, f.level]),
-      [['content-checks-skipped', 'warn']],
+      [['unchecked-change', 'block']],
     );
-    assert.match(noBase[0].message, /no baseCommit/);
+    assert.match(noBase[0].message, /carries no baseCommit/);
+  });
+
+  it('a policy that opts out (checks.allowUncheckedChanges) lets it through with a loud warning', async () => {
+    const policy = fixturePolicy({ allowUncheckedChanges: true });
+    for (const findings of [
+      await createChangeChecker(undefined)(policy, change({ baseCommit: repo.base })),
+      await createChangeChecker(repo.dir)(policy, change({ commit: repo.head })),
+    ]) {
+      assert.deepEqual(
+        findings.map((f) => [f.rule, f.level]),
+        [['unchecked-change', 'warn']],
+      );
+      assert.match(findings[0].message, /^UNCHECKED CHANGE: .*checks\.allowUncheckedChanges: true/);
+    }
+    // With a clone and a base commit the opt-out changes nothing: the content is checked as always.
+    const checked = await createChangeChecker(repo.dir)(policy, change({ commit: repo.head, baseCommit: repo.base }));
+    assert.deepEqual(checked.map((f) => f.rule).sort(), ['liveness-probe', 'vacuous-probe']);
   });
 
   it('a commit missing from the clone blocks, naming it', async () => {
