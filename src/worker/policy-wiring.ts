@@ -8,7 +8,7 @@ import { LIMIT_RULES } from '../policy/engine/change-limits';
 import { changedRenderInputs } from '../policy/engine/render-inputs';
 import type { Finding } from '../policy/engine/finding';
 import { deployWait } from '../policy/engine/planned-operations';
-import { gitTree } from '../policy/engine/trees/git-tree';
+import { gitTree, runGit } from '../policy/engine/trees/git-tree';
 import { TreeError } from '../policy/engine/trees/tree-error';
 import { checkRendered, type EnvironmentRenders } from '../policy/engine/check-rendered';
 import { environmentSource } from '../policy/config/environment-source-schema';
@@ -120,6 +120,31 @@ export interface ChangeCheckerOptions {
   protectedPaths?: string[];
 }
 
+/**
+ * Both commits' trees. A merge newer than the clone's last fetch is fetched once from the clone's
+ * own remote (a `git clone --mirror` fetches every ref), so the clone needs no fetch loop to keep up.
+ */
+async function readTrees(repoDir: string, base: string, head: string): Promise<ChangeTrees> {
+  const read = async () => ({ base: await gitTree(repoDir, base), head: await gitTree(repoDir, head) });
+  try {
+    return await read();
+  } catch (missing) {
+    if (!(missing instanceof TreeError)) throw missing;
+    try {
+      await runGit(repoDir, ['fetch', '--quiet']);
+    } catch (err) {
+      if (!(err instanceof TreeError)) throw err;
+      throw new TreeError(repoDir, `${missing.reason}; fetching the clone did not help: ${err.reason}`);
+    }
+    try {
+      return await read();
+    } catch (err) {
+      if (!(err instanceof TreeError)) throw err;
+      throw new TreeError(repoDir, `${err.reason} (also after fetching the clone from its remote)`);
+    }
+  }
+}
+
 /** Content checks of the change's trees (read from a local clone at repoDir). */
 export function createChangeChecker(repoDir?: string, o: ChangeCheckerOptions = {}): ChangeChecker {
   return async (policy, change) => {
@@ -131,7 +156,7 @@ export function createChangeChecker(repoDir?: string, o: ChangeCheckerOptions = 
         `change ${change.commit.slice(0, 12)} carries no baseCommit — the change's content cannot be checked (nothing to compare it with)`,
       );
     try {
-      const trees = { base: await gitTree(repoDir, change.baseCommit), head: await gitTree(repoDir, change.commit) };
+      const trees = await readTrees(repoDir, change.baseCommit, change.commit);
       const now = new Date();
       const findings = await checkChange(policy, trees, {
         service: change.service,

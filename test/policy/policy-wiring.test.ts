@@ -1,5 +1,9 @@
 // The worker's change checker reads the trees from a git clone; it never allows silently.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { createChangeChecker, deployWindow } from '../../src/worker/policy-wiring';
 import type { Change } from '../../src/workflows/messages';
@@ -102,6 +106,30 @@ describe('createChangeChecker', () => {
       [['unreadable-change', 'block']],
     );
     assert.match(findings[0].message, /cannot read change aaaaaaaaaaaa/);
+    assert.match(findings[0].message, /also after fetching the clone from its remote/);
+  });
+});
+
+describe('a clone older than the merge', () => {
+  it('is fetched once from its own remote, then the change is checked as usual', async () => {
+    const origin = fixtureRepo('incident-009-liveness-probe');
+    const mirror = mkdtempSync(join(tmpdir(), 'airlock-mirror-'));
+    try {
+      // The clone as the compose stack makes it, before the merge: only the base commit.
+      execFileSync('git', ['clone', '-q', '--mirror', origin.dir, mirror]);
+      execFileSync('git', ['-C', origin.dir, 'update-ref', 'refs/heads/later', origin.head]);
+      execFileSync('git', ['-C', mirror, 'update-ref', '-d', 'HEAD']);
+      execFileSync('git', ['-C', mirror, 'gc', '-q', '--prune=now']);
+      assert.throws(() => execFileSync('git', ['-C', mirror, 'cat-file', '-e', origin.head], { stdio: 'ignore' }));
+      const findings = await createChangeChecker(mirror)(
+        fixturePolicy(),
+        change({ commit: origin.head, baseCommit: origin.base }),
+      );
+      assert.deepEqual(findings.map((f) => f.rule).sort(), ['liveness-probe', 'vacuous-probe']);
+    } finally {
+      origin.remove();
+      rmSync(mirror, { recursive: true, force: true });
+    }
   });
 });
 
