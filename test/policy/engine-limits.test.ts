@@ -123,6 +123,21 @@ describe('size limits', () => {
     assert.ok(r.read.includes(CONFIG));
   });
 
+  it('an unchanged kustomization over the limit is not read either, and the approvers are told', async () => {
+    const kustomization = 'k8s/staging/notification-service/kustomization.yaml';
+    const padded = `resources: [config.yaml]\n${big(4096)}`;
+    const r = await check(
+      { ...BASE, [kustomization]: padded, [CONFIG]: configMap('hi') },
+      { maxFileBytes: 2048 },
+      {
+        ...BASE,
+        [kustomization]: padded,
+      },
+    );
+    assert.deepEqual(r.rules, ['unread-graph-file warn']);
+    assert.ok(!r.read.includes(kustomization));
+  });
+
   it('a change over checks.maxChangeBytes blocks and none of it is read', async () => {
     const files: Files = {};
     for (const n of [1, 2, 3]) files[`k8s/staging/notification-service/part-${n}.yaml`] = big(1500);
