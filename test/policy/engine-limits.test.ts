@@ -100,6 +100,7 @@ describe('symlinks and submodules', () => {
           ['submodule', 'k8s/vendor'],
         ],
       );
+      assert.match(findings[1].message, /^k8s\/vendor is a submodule \(another repository\)/);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

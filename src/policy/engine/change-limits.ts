@@ -22,7 +22,7 @@ function specialFinding(e: SpecialEntry): Finding {
   const what =
     e.kind === 'symlink'
       ? `${e.path} is a symbolic link: no rule reads through a link, so one to a forbidden path, a secret or outside the repository would pass unseen (and kustomize or Helm would follow it). Commit the file itself`
-      : `${e.path} is a submodule (commit ${e.id.slice(0, 12)} of another repository): its content is not in this change, so no rule can check it. Vendor the files or promote that repository on its own`;
+      : `${e.path} is a submodule (${/^[0-9a-f]{40,64}$/.test(e.id) ? `commit ${e.id.slice(0, 12)} of ` : ''}another repository): its content is not in this change, so no rule can check it. Vendor the files or promote that repository on its own`;
   return { rule: e.kind, level: 'block', file: e.path, message: what };
 }
 
