@@ -21,6 +21,10 @@ COPY src ./src
 COPY policy ./policy
 COPY tsconfig.json ./
 COPY --from=build /app/dist ./dist
+# git: the policy gate reads each change from a clone (AIRLOCK_REPO_DIR) with git ls-tree / cat-file.
+# /var/lib/airlock belongs to node so the named volume mounted there (clone, simulation state) does too.
+RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates \
+  && rm -rf /var/lib/apt/lists/* && mkdir -p /var/lib/airlock && chown node:node /var/lib/airlock
 USER node
 ENV NODE_ENV=production
 CMD ["node", "node_modules/tsx/dist/cli.mjs", "src/worker/worker.ts"]

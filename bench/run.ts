@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only breach,merge,approval,history,bound,scale,policy,object-set,decision] [-- --scale N]
+// npm run bench [-- --quick] [-- --only breach,merge,approval,history,bound,scale,policy,alias-bomb,object-set,decision] [-- --scale N]
 // Every figure is measured next to its floor in the same run and reported as a ratio, because the
 // machine is shared and absolute figures move with whatever else runs. Prints a table and writes
 // bench/results/latest.json (and a timestamped copy). Method: docs/benchmarks.md.
@@ -12,6 +12,7 @@ import { benchHistorySize, benchHistoryWatch, type HistorySizeResult, type Watch
 import { benchHistoryBound, type HistoryBoundOptions, type HistoryBoundResult } from './history-bound';
 import { benchApproval, benchBreach, benchMerge, type LatencyResult } from './latency';
 import { benchPolicyEngine, type PolicyEngineResult } from './policy-engine';
+import { benchAliasBomb, type AliasBombResult } from './alias-bomb';
 import {
   benchDecisionAccuracy,
   FULL as DECISION_FULL,
@@ -33,6 +34,7 @@ export const BENCHMARKS = [
   'bound',
   'scale',
   'policy',
+  'alias-bomb',
   'object-set',
   'decision',
 ] as const;
@@ -346,6 +348,17 @@ function policyRows(r: PolicyEngineResult): Row[] {
   ];
 }
 
+function aliasBombRows(r: AliasBombResult): Row[] {
+  return r.rows.map((row) => ({
+    benchmark: `YAML alias bomb, depth ${row.depth} (${row.bytes} B)`,
+    figure: `median of ${r.runs}: refused (${row.rule}) vs an ordinary manifest of the same size`,
+    measured: ms(row.bombMs),
+    floor: ms(row.ordinaryMs),
+    ratio: x(ratio(row.bombMs, row.ordinaryMs)),
+    target: `refused in < 1000 ms: ${row.rule === 'unparseable' && row.bombMs < 1000 ? 'met' : 'MISSED'}`,
+  }));
+}
+
 function decisionRows(r: DecisionAccuracyResult): Row[] {
   return decisionTargets(r).map((t) => ({
     benchmark: 'Decision accuracy (simulated)',
@@ -401,6 +414,12 @@ async function main(): Promise<void> {
     const r = await benchPolicyEngine(o.policyRuns);
     results.policy = r;
     rows.push(...policyRows(r));
+  }
+  if (want('alias-bomb')) {
+    step('YAML alias bomb');
+    const r = await benchAliasBomb(o.quick ? 3 : 9);
+    results.aliasBomb = r;
+    rows.push(...aliasBombRows(r));
   }
   if (want('history')) {
     step('history size (time-skipping server)');

@@ -1,6 +1,7 @@
 // Airlock's own configuration, parsed once in main() from the environment. Never at import time,
 // never logged whole. Temporal connection settings come from TEMPORAL_* / envconfig instead.
-import { resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { packageRoot } from './package-root';
 import { DEFAULT_TASK_QUEUE } from '../client/temporal-connection';
@@ -40,6 +41,31 @@ export type AirlockConfig = {
   workflowBundlePath?: string;
 };
 
+/** The real path (symlinks and `..` resolved) of a file that may not exist yet: its nearest existing ancestor's. */
+function realPath(path: string): string {
+  const full = resolve(path);
+  try {
+    return realpathSync(full);
+  } catch {
+    const parent = dirname(full);
+    return parent === full ? full : join(realPath(parent), basename(full));
+  }
+}
+
+/**
+ * A policy read from inside the clone is a policy the agent can merge: the change it judges could
+ * rewrite it. Compared by real path, so a symlink or `..` does not hide it.
+ */
+function refusePolicyInClone(policyPath: string, repoDir: string | undefined): void {
+  if (!repoDir) return;
+  const inside = relative(realPath(repoDir), realPath(policyPath));
+  const outside = inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside);
+  if (!outside)
+    throw new Error(
+      `config: AIRLOCK_POLICY: ${policyPath} lies inside the clone AIRLOCK_REPO_DIR (${repoDir}): a merged change could rewrite the rules that judge it; keep the policy outside the repository (e.g. /etc/airlock, mounted read-only)`,
+    );
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig {
   const r = configSchema.safeParse(env);
   if (!r.success) {
@@ -47,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig 
     throw new Error(`config: ${i.path.join('.')}: ${i.message}`);
   }
   const c = r.data;
+  refusePolicyInClone(c.AIRLOCK_POLICY, c.AIRLOCK_REPO_DIR);
   return {
     policyPath: c.AIRLOCK_POLICY,
     taskQueue: c.AIRLOCK_TASK_QUEUE,

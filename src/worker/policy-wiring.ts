@@ -1,12 +1,14 @@
 // Plugs the policy engine into the worker's activities: the change's trees come from a local clone.
+import { basename } from 'node:path';
 import type { ChangeChecker } from '../activities/gate';
 import type { DeployWindowFn } from '../activities/deploy-window';
 import { diffTrees, type ChangeTrees } from '../policy/engine/change-files';
 import { checkChange } from '../policy/engine/check-change';
+import { LIMIT_RULES } from '../policy/engine/change-limits';
 import { changedRenderInputs } from '../policy/engine/render-inputs';
 import type { Finding } from '../policy/engine/finding';
 import { deployWait } from '../policy/engine/planned-operations';
-import { gitTree } from '../policy/engine/trees/git-tree';
+import { gitTree, runGit } from '../policy/engine/trees/git-tree';
 import { TreeError } from '../policy/engine/trees/tree-error';
 import { checkRendered, type EnvironmentRenders } from '../policy/engine/check-rendered';
 import { environmentSource } from '../policy/config/environment-source-schema';
@@ -31,6 +33,8 @@ async function renderedFindings(
 ) {
   const service = policy.services.find((s) => s.name === change.service);
   if (!service?.environments || !change.baseCommit) return [];
+  // Content the engine refused to read (too large, links, submodules) is not handed to a renderer either.
+  if (fileFindings.some((f) => LIMIT_RULES.has(f.rule))) return [];
   const changed = (await diffTrees(trees)).map((f) => f.path);
   const renders: EnvironmentRenders[] = [];
   for (const environment of ENVIRONMENTS) {
@@ -78,27 +82,87 @@ function unstableRender(environment: string, r: RenderedObject): Finding {
   };
 }
 
-function skipped(why: string): Finding[] {
-  // Never a silent allow: the approvers see that nobody read the change's content.
+/**
+ * Nothing read the change's content (no clone, no base commit): forbidden paths, secrets, probes and
+ * memory were never checked. The gate fails closed unless the policy opts out, and then the warning
+ * travels with the change to every status (`airlock status`, the check run, Slack).
+ */
+export function uncheckedChange(policy: Policy, why: string): Finding[] {
+  if (policy.checks.allowUncheckedChanges)
+    return [
+      {
+        rule: 'unchecked-change',
+        level: 'warn',
+        message: `UNCHECKED CHANGE: ${why}, so no content rule ran (forbidden paths, secrets, probes, memory). The policy lets it through (checks.allowUncheckedChanges: true); approvers must read the whole diff themselves`,
+      },
+    ];
   return [
     {
-      rule: 'content-checks-skipped',
-      level: 'warn',
-      message: `change-content checks were skipped: ${why}; approvers must review the diff themselves`,
+      rule: 'unchecked-change',
+      level: 'block',
+      message: `${why}. Airlock does not promote what it cannot check: give the worker a clone (AIRLOCK_REPO_DIR) that has both commits, or, outside production only, set checks.allowUncheckedChanges: true in the policy`,
     },
   ];
 }
 
-/** Content checks of the change's trees (read from a local clone at repoDir). */
-export function createChangeChecker(repoDir?: string): ChangeChecker {
-  return async (policy, change) => {
-    if (!repoDir) return skipped('the worker has no repository clone (set AIRLOCK_REPO_DIR)');
-    if (!change.baseCommit)
-      return skipped(`change ${change.commit.slice(0, 12)} carries no baseCommit to compare with`);
+/**
+ * What the worker forbids to every change whatever the policy says: a file named like the worker's
+ * own policy anywhere in the repository (the policy itself lies outside the clone, see config.ts),
+ * so a change cannot plant or edit a copy that someone syncs into place.
+ */
+export function workerProtectedPaths(policyPath: string): string[] {
+  // Glob characters in the file name are matched literally.
+  return [`**/${basename(policyPath).replace(/[*?[\]{}()!+@\\]/g, '\\$&')}`];
+}
+
+export interface ChangeCheckerOptions {
+  /** Repository paths forbidden on top of the policy's globs (the worker's own policy file name). */
+  protectedPaths?: string[];
+}
+
+/**
+ * Both commits' trees. A merge newer than the clone's last fetch is fetched once from the clone's
+ * own remote (a `git clone --mirror` fetches every ref), so the clone needs no fetch loop to keep up.
+ */
+async function readTrees(repoDir: string, base: string, head: string): Promise<ChangeTrees> {
+  const read = async () => ({ base: await gitTree(repoDir, base), head: await gitTree(repoDir, head) });
+  try {
+    return await read();
+  } catch (missing) {
+    if (!(missing instanceof TreeError)) throw missing;
     try {
-      const trees = { base: await gitTree(repoDir, change.baseCommit), head: await gitTree(repoDir, change.commit) };
+      await runGit(repoDir, ['fetch', '--quiet']);
+    } catch (err) {
+      if (!(err instanceof TreeError)) throw err;
+      throw new TreeError(repoDir, `${missing.reason}; fetching the clone did not help: ${err.reason}`);
+    }
+    try {
+      return await read();
+    } catch (err) {
+      if (!(err instanceof TreeError)) throw err;
+      throw new TreeError(repoDir, `${err.reason} (also after fetching the clone from its remote)`);
+    }
+  }
+}
+
+/** Content checks of the change's trees (read from a local clone at repoDir). */
+export function createChangeChecker(repoDir?: string, o: ChangeCheckerOptions = {}): ChangeChecker {
+  return async (policy, change) => {
+    if (!repoDir)
+      return uncheckedChange(policy, "no clone configured (AIRLOCK_REPO_DIR) — the change's content cannot be checked");
+    if (!change.baseCommit)
+      return uncheckedChange(
+        policy,
+        `change ${change.commit.slice(0, 12)} carries no baseCommit — the change's content cannot be checked (nothing to compare it with)`,
+      );
+    try {
+      const trees = await readTrees(repoDir, change.baseCommit, change.commit);
       const now = new Date();
-      const findings = await checkChange(policy, trees, { service: change.service, now });
+      const findings = await checkChange(policy, trees, {
+        service: change.service,
+        now,
+        ...(o.protectedPaths ? { protectedPaths: o.protectedPaths } : {}),
+      });
       return [...findings, ...(await renderedFindings(repoDir, policy, change, trees, findings, now))];
     } catch (err) {
       if (!(err instanceof TreeError)) throw err;

@@ -10,7 +10,7 @@ import { createMetricsSourceFactory, datadogCredentialsFromEnv } from '../integr
 import { loadConfig, type AirlockConfig } from './config';
 import { parsePolicy } from '../policy/config/load';
 import { connectClient, connectWorkerConnection } from '../client/temporal-connection';
-import { createChangeChecker, deployWindow } from './policy-wiring';
+import { createChangeChecker, deployWindow, workerProtectedPaths } from './policy-wiring';
 import { createKubernetesWiring } from './kubernetes-wiring';
 import { createSimulationWiring } from './simulation-wiring';
 
@@ -52,12 +52,11 @@ export function createDeps(config: AirlockConfig, temporal: Client): ActivityDep
           ...(config.terraformStateDir ? { terraformStateDir: config.terraformStateDir } : {}),
         })
       : undefined;
+  const checker = createChangeChecker(config.repoDir, { protectedPaths: workerProtectedPaths(config.policyPath) });
   return {
     deployer: kubernetes?.deployer ?? createSimulationWiring(config, loadPolicy),
     loadPolicy,
-    checkChange: kubernetes
-      ? kubernetes.withFreeMemory(createChangeChecker(config.repoDir))
-      : createChangeChecker(config.repoDir),
+    checkChange: kubernetes ? kubernetes.withFreeMemory(checker) : checker,
     deployWindow,
     temporal,
     reporters: [createLogReporter(), ...integrationReporters()],

@@ -43,6 +43,9 @@ beforeAll(async () => {
       canaryMinutes: 0.05,
       productionWatchMinutes: 0.05,
       maxSilenceMinutes: 60,
+      // The real worker runs without a clone, and these tests are about process and server faults,
+      // not content: the opt-out from the fail-closed gate is explicit (docs/policy-engine.md).
+      extra: 'checks: { allowUncheckedChanges: true }',
     }),
   );
   const [started, bundleFile] = await Promise.all([startDevServer(dir), writeWorkflowBundle(dir)]);

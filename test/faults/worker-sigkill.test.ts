@@ -87,6 +87,9 @@ beforeAll(async () => {
       productionWatchMinutes: WATCH_S / 60,
       approvalTimeoutHours: 1,
       maxSilenceMinutes: 60,
+      // The real worker runs without a clone, and these tests are about process and server faults,
+      // not content: the opt-out from the fail-closed gate is explicit (docs/policy-engine.md).
+      extra: 'checks: { allowUncheckedChanges: true }',
     }),
   );
   [server, bundleFile] = await Promise.all([startDevServer(dir), writeWorkflowBundle(dir)]);

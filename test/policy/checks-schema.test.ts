@@ -21,6 +21,9 @@ describe('policy checks section', () => {
       vacuous: { memoryLimit: 'warn', probes: 'warn' },
       maxFilesPerChange: 10,
       plannedOperations: [],
+      maxFileBytes: 1024 * 1024,
+      maxChangeBytes: 20 * 1024 * 1024,
+      allowUncheckedChanges: false,
     });
   });
 
@@ -54,6 +57,9 @@ describe('policy checks section', () => {
       '  plannedOperations: [{ name: t, schedule: "0 14 * * 1-5", durationMinutes: 60, timezone: Mars/Olympus, services: [a], action: freeze }]',
       /checks.plannedOperations.0.timezone: must be an IANA time zone/,
     ],
+    ['  maxFileBytes: 0', /checks.maxFileBytes: Too small: expected number to be >0/],
+    ['  maxChangeBytes: 1.5', /checks.maxChangeBytes: Invalid input: expected int/],
+    ['  allowUncheckedChanges: "yes"', /checks.allowUncheckedChanges: Invalid input: expected boolean/],
   ];
   for (const [yaml, message] of refused) {
     it(`refuses ${yaml.trim()}`, () => {

@@ -59,6 +59,21 @@ test('the policy is mounted read-only where AIRLOCK_POLICY points, from the repo
   }
 });
 
+test('the worker reads changes from the clone the stack makes, on a volume they share', () => {
+  const repoDir = s['airlock-worker'].environment?.AIRLOCK_REPO_DIR;
+  assert.equal(repoDir, '/var/lib/airlock/infra');
+  const volumeHolding = (svc: Service) =>
+    svc.volumes?.find((v) => repoDir!.startsWith(`${v.split(':')[1]}/`))?.split(':')[0];
+  assert.equal(volumeHolding(s['airlock-worker']), 'airlock-state');
+  assert.equal(volumeHolding(s['airlock-infra-clone']), 'airlock-state');
+  assert.match(
+    [s['airlock-infra-clone'].command].flat().join(' '),
+    /git clone --mirror .*AIRLOCK_INFRA_REPO.* \/var\/lib\/airlock\/infra$/,
+  );
+  // The image has git, which the gate runs against the clone.
+  assert.match(readFileSync(resolve(root, 'Dockerfile'), 'utf8'), /apt-get install .*\bgit\b/);
+});
+
 test('the commands the containers run exist', () => {
   const dockerfile = readFileSync(resolve(root, 'Dockerfile'), 'utf8');
   const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]) as string[];

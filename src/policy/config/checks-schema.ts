@@ -12,6 +12,9 @@ export const DEFAULT_FORBIDDEN_PATHS = [
   '**/credentials/**',
 ];
 
+export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_CHANGE_BYTES = 20 * 1024 * 1024;
+
 const level = z.enum(['block', 'warn']);
 
 const quantity = z.string().refine((q) => {
@@ -82,6 +85,19 @@ export const checksSchema = z
     /** Blast radius of the change itself (agent_policy.yaml max_files_per_pr). */
     maxFilesPerChange: z.number().int().positive().default(10),
     plannedOperations: z.array(plannedOperationSchema).default([]),
+    /**
+     * A changed file larger than this (either side) is not read and blocks: no rule can judge what
+     * the gate will not read, and reading it whole would stall the worker.
+     */
+    maxFileBytes: z.number().int().positive().default(DEFAULT_MAX_FILE_BYTES),
+    /** The changed files' new versions (a deleted file: its old one) together; above it nothing is read and the change blocks. */
+    maxChangeBytes: z.number().int().positive().default(DEFAULT_MAX_CHANGE_BYTES),
+    /**
+     * Without a clone (AIRLOCK_REPO_DIR) or a base commit nothing reads the change's content, and the
+     * gate blocks (`unchecked-change`). `true` lets such a change through with a loud warning on every
+     * status instead: for a sandbox, never for production.
+     */
+    allowUncheckedChanges: z.boolean().default(false),
   })
   .strict()
   .prefault({});

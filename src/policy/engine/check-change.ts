@@ -1,6 +1,7 @@
 // The policy engine: a change (two trees) and the policy in, findings out. Pure apart from reading
 // the trees it is given; no Temporal, so the activity, the CLI and CI all run this same function.
-import { diffTrees, type ChangeTrees, type ChangedFile } from './change-files';
+import { candidatePaths, diffTrees, type ChangeTrees, type ChangedFile } from './change-files';
+import { checkLimits } from './change-limits';
 import { serviceMatcher, type CheckContext, type ParsedManifests, type Rule } from './check-context';
 import type { Finding } from './finding';
 import { buildKustomizeBases, isKustomizationPath } from './kustomize-bases';
@@ -87,14 +88,28 @@ function parseManifests(changed: ChangedFile[], findings: Finding[]): ParsedMani
   return out;
 }
 
+/** Unchanged Terraform and kustomization files too large to read: what reaches through them is not known. */
+function oversizeGraphFiles(trees: ChangeTrees, paths: string[], max: number): Finding[] {
+  return paths
+    .filter((p) => (trees.head.size?.(p) ?? 0) > max)
+    .map((p) => ({
+      rule: 'unread-graph-file',
+      level: 'warn' as const,
+      file: p,
+      message: `${p} (unchanged) is larger than checks.maxFileBytes and was not read: what reaches production through it was not checked`,
+    }));
+}
+
 function dirOf(path: string): string {
   const slash = path.lastIndexOf('/');
   return slash < 0 ? '' : path.slice(0, slash);
 }
 
 export async function checkChange(policy: Policy, trees: ChangeTrees, options: CheckOptions = {}): Promise<Finding[]> {
-  const findings: Finding[] = [];
-  const changed = await diffTrees(trees);
+  const limits = checkLimits(trees, candidatePaths(trees), policy.checks);
+  const findings: Finding[] = [...limits.findings];
+  if (limits.tooLarge) return sortFindings(findings);
+  const changed = await diffTrees(trees, { skip: limits.unread });
   const changedByPath = new Map(changed.map((f) => [f.path, f]));
   const manifests = parseManifests(changed, findings);
 
@@ -107,7 +122,10 @@ export async function checkChange(policy: Policy, trees: ChangeTrees, options: C
   const graphPaths = headPaths.filter(
     (p) => ((needsTerraform && isTerraformPath(p)) || isKustomizationPath(p)) && !changedByPath.has(p),
   );
-  const unchanged = await trees.head.read(graphPaths);
+  findings.push(...oversizeGraphFiles(trees, graphPaths, policy.checks.maxFileBytes));
+  const unchanged = await trees.head.read(
+    graphPaths.filter((p) => (trees.head.size?.(p) ?? 0) <= policy.checks.maxFileBytes),
+  );
 
   const terraform: CheckContext['terraform'] = [];
   const modules: [string, TerraformJson][] = [];

@@ -64,16 +64,41 @@ function createLineFinder(text: string): (index: number, path: FieldPath) => num
 function objectLineRecorder() {
   const lines = new Map<unknown, number>();
   const opened: number[] = [];
-  return {
+  const recorder = {
     lines,
+    /** Mappings and lists reached a second time: an alias (js-yaml shares the anchored object). */
+    aliases: 0,
     listener(event: 'open' | 'close', state: { line: number; result: unknown }) {
       if (event === 'open') return void opened.push(state.line);
       const line = opened.pop();
       const node = state.result;
-      if (line !== undefined && node !== null && typeof node === 'object' && !lines.has(node))
-        lines.set(node, line + 1);
+      if (line === undefined || node === null || typeof node !== 'object') return;
+      if (lines.has(node)) recorder.aliases++;
+      else lines.set(node, line + 1);
     },
   };
+  return recorder;
+}
+
+/**
+ * The yaml library's resource-exhaustion guard (its default): an alias may stand for at most this
+ * many expanded aliases. A 1 KB tree of aliases (the "billion laughs") expands exponentially with
+ * depth; anything that walks it whole (a comparison, a stringify) would block the worker.
+ */
+export const MAX_ALIAS_COUNT = 100;
+
+/** The reason a file's aliases are refused, or undefined. Only files that alias a mapping or list get here. */
+function excessiveAliases(text: string): string | undefined {
+  for (const doc of parseAllDocuments(text)) {
+    try {
+      // Resolves aliases by reference (nothing is expanded) and throws once the count is exceeded.
+      doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      if (!(err instanceof ReferenceError)) throw err;
+      return `YAML: too many aliases (more than ${MAX_ALIAS_COUNT} expanded aliases: an alias bomb that would expand exponentially): ${err.message}`;
+    }
+  }
+  return undefined;
 }
 
 export function parseManifestFile(file: string, text: string): ManifestParse {
@@ -86,6 +111,8 @@ export function parseManifestFile(file: string, text: string): ManifestParse {
     if (!(err instanceof YAMLException)) throw err;
     return { ok: false, reason: `YAML: ${err.reason}`, ...(err.mark ? { line: err.mark.line + 1 } : {}) };
   }
+  const bomb = objects.aliases ? excessiveAliases(text) : undefined;
+  if (bomb) return { ok: false, reason: bomb };
   const lineOf = createLineFinder(text);
   const out: ManifestDoc[] = [];
   values.forEach((value, index) => {

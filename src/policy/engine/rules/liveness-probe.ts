@@ -1,5 +1,6 @@
 // Rule liveness-probe (AI-DEPLOY-009): a liveness probe that gives up after one failure restarts
 // every replica at once on a network blip. Kubernetes' default failureThreshold is 3.
+import { isDeepStrictEqual } from 'node:util';
 import type { Finding } from '../finding';
 import type { Rule } from '../check-context';
 import { getIn } from '../manifest';
@@ -29,7 +30,7 @@ export const livenessProbeRule: Rule = ({ manifests, checks }) => {
             level: 'block',
             file: file.path,
             line: doc.line(path),
-            message: `${where} has failureThreshold ${JSON.stringify(raw)}, which is not a positive integer; Kubernetes would reject or misread it`,
+            message: `${where} has failureThreshold ${raw !== null && typeof raw === 'object' ? (Array.isArray(raw) ? 'a list' : 'a mapping') : JSON.stringify(raw)}, which is not a positive integer; Kubernetes would reject or misread it`,
           });
           continue;
         }
@@ -37,7 +38,8 @@ export const livenessProbeRule: Rule = ({ manifests, checks }) => {
         if (threshold >= min) continue;
         // A probe the change did not touch was already running; the gate judges what the change brings.
         const old = previous.get(`${workloadKey(doc)}/${c.name}`);
-        if (old !== undefined && JSON.stringify(old) === JSON.stringify(probe)) continue;
+        // Compared structurally (never stringified: an aliased tree would be expanded whole).
+        if (old !== undefined && isDeepStrictEqual(old, probe)) continue;
         const period = getIn(probe, ['periodSeconds']);
         const seconds = threshold * (typeof period === 'number' ? period : 10);
         findings.push({

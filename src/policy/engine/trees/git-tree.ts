@@ -1,7 +1,7 @@
 // A FileTree over one commit of a local git clone: `git ls-tree` lists it, `git cat-file --batch`
 // reads many blobs in one process. Nothing is checked out, so a shared clone is never disturbed.
 import { spawn } from 'node:child_process';
-import type { FileTree } from '../change-files';
+import type { FileTree, SpecialEntry } from '../change-files';
 import { TreeError } from './tree-error';
 
 /** Runs git in `repoDir`; rejects with a TreeError carrying git's stderr. `env` is added to the process's. */
@@ -54,19 +54,30 @@ export async function gitTree(repoDir: string, ref: string): Promise<FileTree> {
   const commit = (await runGit(repoDir, ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`]))
     .toString()
     .trim();
-  const listing = (await runGit(repoDir, ['ls-tree', '-r', '-z', '--full-tree', commit])).toString('utf8');
+  // --long adds each blob's size, so a file over the limit is refused before a byte of it is read.
+  const listing = (await runGit(repoDir, ['ls-tree', '-r', '-z', '--long', '--full-tree', commit])).toString('utf8');
   const blobs = new Map<string, string>();
+  const sizes = new Map<string, number>();
+  const specials: SpecialEntry[] = [];
   for (const entry of listing.split('\0')) {
     if (!entry) continue;
     const tab = entry.indexOf('\t');
-    const [mode, type, id] = entry.slice(0, tab).split(' ');
-    // Submodules and symlinks carry no manifest content of their own.
-    if (type === 'blob' && mode !== '120000') blobs.set(entry.slice(tab + 1), id);
+    const path = entry.slice(tab + 1);
+    const [mode, type, id, size] = entry.slice(0, tab).split(/ +/);
+    // Links and submodules carry no content a rule could read; they are judged as what they are.
+    if (mode === '120000') specials.push({ path, kind: 'symlink', id });
+    else if (type === 'commit') specials.push({ path, kind: 'submodule', id });
+    else if (type === 'blob') {
+      blobs.set(path, id);
+      sizes.set(path, Number(size));
+    }
   }
   const paths = [...blobs.keys()].sort();
   return {
     paths: () => paths,
     contentId: (p) => blobs.get(p),
+    size: (p) => sizes.get(p),
+    specials: () => specials,
     async read(wanted) {
       const ids = wanted.map((p) => blobs.get(p)).filter((id): id is string => id !== undefined);
       if (!ids.length) return new Map();
