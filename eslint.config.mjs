@@ -66,9 +66,9 @@ const BOUNDARIES = [
     ]),
   },
   {
-    files: ['src/policy/**/*.ts', 'src/common/**/*.ts', 'src/approvals/**/*.ts'],
+    files: ['src/policy/**/*.ts', 'src/common/**/*.ts', 'src/approvals/**/*.ts', 'src/codec/**/*.ts'],
     patterns: layer(
-      'policy, approvals and common are pure lower layers',
+      'policy, approvals, codec and common are pure lower layers',
       ['server', 'cli', 'worker', 'dev', 'activities', 'integrations', 'client'],
       ['workflows'],
     ),

@@ -1,7 +1,7 @@
 // `airlock report [--since 30d]`: the scoreboard of the incident report, computed from Temporal
 // visibility (which promotions) and histories (input, result, when production was reached).
 import type { Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { temporal } from '@temporalio/proto';
 import type { Change, PromotionResult } from '../workflows/messages';
 import { CliError, ExitCode } from './errors';
@@ -34,8 +34,13 @@ export function parseSince(text: string): number {
   return Number(m[1]) * (m[2] === 'd' ? 86_400_000 : 3_600_000);
 }
 
-const decode = <T>(p?: temporal.api.common.v1.IPayloads | null): T | undefined =>
-  p?.payloads?.[0] ? defaultPayloadConverter.fromPayload<T>(p.payloads[0]) : undefined;
+/** Through the client's data converter: its codec decrypts what an encrypting worker wrote. */
+const decoder =
+  (client: Client) =>
+  <T>(p?: temporal.api.common.v1.IPayloads | null): Promise<T | undefined> =>
+    p?.payloads?.[0]
+      ? decodeFromPayloadsAtIndex<T>(client.options.loadedDataConverter, 0, p.payloads)
+      : Promise.resolve(undefined);
 
 /** Where a rollback's evidence says the change was when it was stopped. */
 function rollbackStage(r: PromotionResult): string {
@@ -75,6 +80,7 @@ export async function computeReport(client: Client, sinceMs: number, now = Date.
     userFacingRollbacks: 0,
   };
   const mergeToProd: number[] = [];
+  const decode = decoder(client);
   for await (const wf of client.workflow.list({ query: `WorkflowType = 'promotion' AND StartTime > '${since}'` })) {
     board.started++;
     if (wf.status.name === 'RUNNING') {
@@ -87,12 +93,12 @@ export async function computeReport(client: Client, sinceMs: number, now = Date.
     let productionAt: number | undefined;
     for (const e of history.events ?? []) {
       const started = e.workflowExecutionStartedEventAttributes;
-      if (started) change = decode<{ change: Change }>(started.input)?.change;
+      if (started) change = (await decode<{ change: Change }>(started.input))?.change;
       const scheduled = e.activityTaskScheduledEventAttributes;
       if (scheduled?.activityType?.name === 'promoteCanary' && e.eventTime?.seconds != null)
         productionAt = Number(e.eventTime.seconds) * 1000;
       const done = e.workflowExecutionCompletedEventAttributes;
-      if (done) result = decode<PromotionResult>(done.result);
+      if (done) result = await decode<PromotionResult>(done.result);
     }
     if (!result) {
       board.failed++; // terminated, timed out or failed at the Temporal level

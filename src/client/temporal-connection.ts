@@ -1,6 +1,9 @@
 // One way to reach Temporal for worker, CLI and server: the standard TEMPORAL_* environment
-// variables and envconfig profiles (address, namespace, TLS, API key).
+// variables and envconfig profiles (address, namespace, TLS, API key), and one data converter: the
+// payload codec of AIRLOCK_CODEC_KEYS (docs/codec.md), so what one writes the others can read.
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { dataConverterFromEnv } from '../codec/data-converter';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 
@@ -21,10 +24,11 @@ export function temporalTarget(): TemporalTarget {
   return { address: c.connectionOptions.address ?? 'localhost:7233', namespace: c.namespace ?? 'default' };
 }
 
-export async function connectClient(): Promise<Client> {
+/** `dataConverter`: the worker passes the one it gives its Worker; others read AIRLOCK_CODEC_* here. */
+export async function connectClient(dataConverter: DataConverter = dataConverterFromEnv()): Promise<Client> {
   const c = connectConfig();
   const connection = await Connection.connect(c.connectionOptions);
-  return new Client({ connection, namespace: c.namespace ?? 'default' });
+  return new Client({ connection, namespace: c.namespace ?? 'default', dataConverter });
 }
 
 export async function connectWorkerConnection(): Promise<{ connection: NativeConnection; namespace: string }> {

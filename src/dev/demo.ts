@@ -166,7 +166,15 @@ export async function runDemo(client: Client, o: DemoOptions = {}): Promise<Demo
   };
   const { connection, namespace } = await connectWorkerConnection();
   const deps = createDeps(config, client);
-  const worker = await createAirlockWorker({ connection, namespace, taskQueue, deps });
+  // The client's codec (AIRLOCK_CODEC_KEYS) for the worker too: one writes what the other reads.
+  const { payloadCodecs } = client.options.loadedDataConverter;
+  const worker = await createAirlockWorker({
+    connection,
+    namespace,
+    taskQueue,
+    deps,
+    dataConverter: { payloadCodecs },
+  });
   log(
     `DEMO durations (bake.allowShortBake: true): bake ${durations.bakeSeconds}s, canary ${durations.canarySeconds}s, production watch ${durations.productionWatchSeconds}s; policy ${policy.path}`,
   );

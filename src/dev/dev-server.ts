@@ -33,7 +33,13 @@ async function tryConnect(address: string): Promise<Connection | undefined> {
 
 /** Reuses a server already on `port`, or starts the dev server with Airlock's search attributes. */
 export async function ensureDevServer(
-  opts: { port?: number; uiPort?: number; dbFile?: string } = {},
+  opts: {
+    port?: number;
+    uiPort?: number;
+    dbFile?: string;
+    /** The codec server the Web UI decodes payloads with (`npm run codec-server`, docs/codec.md). */
+    uiCodecEndpoint?: string;
+  } = {},
 ): Promise<DevServer> {
   const port = opts.port ?? 7233;
   const uiPort = opts.uiPort ?? 8233;
@@ -62,6 +68,7 @@ export async function ensureDevServer(
     'warn',
   ];
   for (const k of AIRLOCK_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${k.name}=Keyword`);
+  if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   const child = spawn(temporalBinary(), args, { stdio: ['ignore', 'inherit', 'inherit'] });
   for (let i = 0; i < 120; i++) {
     if (child.exitCode !== null) throw new Error(`dev server: temporal exited with code ${child.exitCode}`);

@@ -3,6 +3,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { loadCodecConfig, type CodecConfig } from '../codec/codec-keys';
+import { codecStartupNotice, createDataConverter } from '../codec/data-converter';
 import { createActivities, type Activities, type ActivityDeps } from '../activities';
 import { createLogReporter } from '../integrations/log/log-reporter';
 import { integrationReporters } from './integration-reporters';
@@ -25,6 +28,11 @@ export interface AirlockWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Tests only: wraps the real activities (fault injection); production passes none. */
   wrapActivities?: (activities: Activities) => Activities;
+  /**
+   * The payload codec (src/codec): the same one as the client in `deps.temporal`. It runs outside
+   * the workflow sandbox, so the bundle needs nothing. Absent: payloads in clear.
+   */
+  dataConverter?: DataConverter;
 }
 
 export function createAirlockWorker(o: AirlockWorkerOptions): Promise<Worker> {
@@ -34,6 +42,7 @@ export function createAirlockWorker(o: AirlockWorkerOptions): Promise<Worker> {
     taskQueue: o.taskQueue,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: o.wrapActivities ? o.wrapActivities(createActivities(o.deps)) : createActivities(o.deps),
+    ...(o.dataConverter ? { dataConverter: o.dataConverter } : {}),
     // A stop reaches a running deploy only in a heartbeat's reply; the default throttle (0.8 × the
     // 20 s heartbeat timeout) delayed the cancel by ~16 s, a rollout's worth of time.
     maxHeartbeatThrottleInterval: '2 seconds',
@@ -65,14 +74,23 @@ export function createDeps(config: AirlockConfig, temporal: Client): ActivityDep
   };
 }
 
-export async function runWorker(config = loadConfig()): Promise<void> {
+/** Prints the codec's state: a loud warning when payloads go to Temporal in clear. */
+export function announceCodec(codec: CodecConfig, log: Pick<Console, 'log' | 'warn'> = console): void {
+  const notice = codecStartupNotice(codec);
+  log[notice.level === 'warn' ? 'warn' : 'log'](notice.text);
+}
+
+export async function runWorker(config = loadConfig(), codec = loadCodecConfig()): Promise<void> {
+  const dataConverter = createDataConverter(codec);
+  announceCodec(codec);
   const { connection, namespace } = await connectWorkerConnection();
-  const client = await connectClient();
+  const client = await connectClient(dataConverter);
   const worker = await createAirlockWorker({
     connection,
     namespace,
     taskQueue: config.taskQueue,
     deps: createDeps(config, client),
+    dataConverter,
     ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
   });
   console.log(

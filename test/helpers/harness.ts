@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { msToTs } from '@temporalio/common/lib/time';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { Activities, ActivityDeps } from '../../src/activities';
 import {
   createSimulatedDeployer,
@@ -161,6 +162,8 @@ export interface Rig {
   taskQueue: string;
   slotWorkflowId: string;
   reports: PromotionState[];
+  /** The rig's client: env.client, or one with the rig's data converter (opts.dataConverter). */
+  client: Client;
   /** Runs fn while a worker polls this rig's task queue. */
   run<T>(fn: () => Promise<T>): Promise<T>;
   /** `historyLimit`: events after which a run continues as new (PromotionInput.historyLimit). */
@@ -177,18 +180,27 @@ export function createRig(
     deps?: Partial<ActivityDeps>;
     /** Fault injection at the activity layer: wraps the real activities before the worker gets them. */
     wrapActivities?: (activities: Activities) => Activities;
+    /** The payload codec (src/codec) for the worker, its activities' client and rig.client. */
+    dataConverter?: DataConverter;
   } = {},
 ): Rig {
   const deployer = createSimulatedDeployer(opts.deployer);
   const reports: PromotionState[] = [];
   const recorder: Reporter = { name: 'test', report: async (s) => void reports.push(s) };
   const policyText = testPolicyYaml(opts.policy);
+  const client = opts.dataConverter
+    ? new Client({
+        connection: env.connection,
+        namespace: env.namespace ?? 'default',
+        dataConverter: opts.dataConverter,
+      })
+    : env.client;
   const deps: ActivityDeps = {
     deployer: opts.wrapDeployer?.(deployer) ?? deployer,
     loadPolicy: () => parsePolicy(policyText, 'test-policy'),
     checkChange: async () => [],
     deployWindow: () => ({ waitMs: 0 }),
-    temporal: env.client,
+    temporal: client,
     reporters: [recorder],
     ...opts.deps,
   };
@@ -201,6 +213,7 @@ export function createRig(
     taskQueue,
     slotWorkflowId,
     reports,
+    client,
     async run(fn) {
       const worker = await createAirlockWorker({
         connection: env.nativeConnection,
@@ -209,6 +222,7 @@ export function createRig(
         deps,
         workflowBundle: await workflowBundle(),
         ...(opts.wrapActivities ? { wrapActivities: opts.wrapActivities } : {}),
+        ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
       });
       // A stuck test fails with a reason instead of hanging the suite.
       let timer: NodeJS.Timeout | undefined;
@@ -225,7 +239,7 @@ export function createRig(
             return await Promise.race([fn(), limit]);
           } finally {
             await slotSettled(env, slotWorkflowId);
-            await retireIdleSlot(env, slotWorkflowId);
+            await retireIdleSlot(env, slotWorkflowId, client);
           }
         });
       } finally {
@@ -234,8 +248,8 @@ export function createRig(
     },
     async start(change = {}, opts = {}) {
       const c = makeChange(change);
-      const started = await startPromotion(env.client, c, { taskQueue, slotWorkflowId, ...opts });
-      return env.client.workflow.getHandle(started.workflowId);
+      const started = await startPromotion(client, c, { taskQueue, slotWorkflowId, ...opts });
+      return client.workflow.getHandle(started.workflowId);
     },
   };
   return rig;
@@ -302,8 +316,12 @@ async function slotSettled(env: TestWorkflowEnvironment, slotWorkflowId: string)
  * skipped day would fire that timer on a task queue no worker polls any more, and the task left
  * waiting there keeps the server's time from skipping for every other workflow.
  */
-export async function retireIdleSlot(env: TestWorkflowEnvironment, slotWorkflowId: string): Promise<void> {
-  const slot = env.client.workflow.getHandle(slotWorkflowId);
+export async function retireIdleSlot(
+  env: TestWorkflowEnvironment,
+  slotWorkflowId: string,
+  client: Client = env.client,
+): Promise<void> {
+  const slot = client.workflow.getHandle(slotWorkflowId);
   try {
     const s = await answered(slot.client, 'slot query', () => slot.query(slotStateQuery));
     if (s.holders.length || s.queue.length) return;

@@ -1,6 +1,7 @@
 // The diff of an object set: what a server-side apply of the render would change, computed by the
 // API server itself (dry-run apply, so defaults, admission and validation all count), per object
-// and as a unified YAML diff a human approves. The digest binds an approval to that exact text.
+// and as a unified YAML diff a human approves, literal env values redacted (env-redaction.ts). The
+// digest binds an approval to the diff with the values: a changed value changes the digest.
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -12,6 +13,7 @@ import { inApplyOrder } from './object-set-order';
 import { scopeObjectSet } from './object-set-scope';
 import { refuseSecrets } from './object-set-snapshot';
 import { isCanarySupport } from './object-set-canary';
+import { envValuesOf, redactEnvValues } from './env-redaction';
 import { stripServerFields, withoutJobIdentity } from './object-set-strip';
 import {
   describeId,
@@ -42,9 +44,12 @@ export interface ObjectSetDiff {
   service: string;
   /** In apply order; deletions last. */
   objects: ObjectDiff[];
-  /** Unified diff of every changed object, YAML with sorted keys; empty when nothing changes. */
+  /** Unified diff of every changed object, YAML with sorted keys, env values redacted; empty when nothing changes. */
   text: string;
-  /** sha256 (hex) of `text`: the same render on the same live state gives the same digest. */
+  /**
+   * sha256 (hex) of the same diff with the env values: the same render on the same live state gives
+   * the same digest, and a value that changes changes it.
+   */
   digest: string;
 }
 
@@ -65,18 +70,30 @@ function withoutAllocatedFields(after: Json, desired: Json): Json {
 
 const yamlOf = (o: Json | undefined) => (o ? stringify(o, { sortMapEntries: true }) : '');
 
-/** The unified diff of one changed object; /dev/null on the side where it does not exist. */
-export function patchOf(d: ObjectDiff): string {
+/**
+ * The unified diff of one changed object; /dev/null on the side where it does not exist. Env values
+ * are redacted unless `withEnvValues` (the text the digest is computed over, never shown).
+ */
+export function patchOf(d: ObjectDiff, o: { withEnvValues?: boolean } = {}): string {
   const name = `${d.id.kind}/${d.id.namespace}/${d.id.name}`;
+  const before = o.withEnvValues ? d.before : redactEnvValues(d.before);
+  const after = o.withEnvValues ? d.after : redactEnvValues(d.after, d.before ? envValuesOf(d.before) : undefined);
   return createTwoFilesPatch(
     d.before ? `a/${name}` : '/dev/null',
     d.after ? `b/${name}` : '/dev/null',
-    yamlOf(d.before),
-    yamlOf(d.after),
+    yamlOf(before),
+    yamlOf(after),
     undefined,
     undefined,
     { context: 3 },
   );
+}
+
+/** What approvers read (env values redacted) and the digest of the whole diff (values included). */
+export function diffTextAndDigest(objects: ObjectDiff[]): { text: string; digest: string } {
+  const changed = objects.filter((d) => d.action !== 'unchanged');
+  const full = changed.map((d) => patchOf(d, { withEnvValues: true })).join('');
+  return { text: changed.map((d) => patchOf(d)).join(''), digest: createHash('sha256').update(full).digest('hex') };
 }
 
 /** Refuses to take over an object that another service's object set owns. */
@@ -135,15 +152,5 @@ export async function diffObjects(kc: KubeConfig, set: ObjectSet, o: DiffOptions
   }
   for (const live of inApplyOrder(gone, (g) => idOf(g)).reverse())
     objects.push({ id: idOf(live), action: 'delete', before: stripServerFields(live) });
-  const text = objects
-    .filter((d) => d.action !== 'unchanged')
-    .map(patchOf)
-    .join('');
-  return {
-    namespace: set.namespace,
-    service: set.service,
-    objects,
-    text,
-    digest: createHash('sha256').update(text).digest('hex'),
-  };
+  return { namespace: set.namespace, service: set.service, objects, ...diffTextAndDigest(objects) };
 }

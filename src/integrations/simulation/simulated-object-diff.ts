@@ -1,18 +1,17 @@
 // The diff the simulation shows approvers: the objects of a service before and after a step, as
-// the same unified YAML diff the real deployer prints (patchOf), so a simulated preview reads
+// the same unified YAML diff the real deployer prints (patchOf, env values redacted), so a simulated preview reads
 // exactly like a cluster's. Pure: the simulation's objects have no server defaults to dry-run.
-import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { patchOf, type ObjectDiff } from '../kubernetes/object-set-diff';
+import { diffTextAndDigest, type ObjectDiff } from '../kubernetes/object-set-diff';
 import { inApplyOrder } from '../kubernetes/object-set-order';
 import { idKey, idOf, type Json } from '../kubernetes/object-set';
 
 export interface SimulatedObjectDiff {
   /** In apply order; deletions last (in reverse apply order, as a prune deletes). */
   objects: ObjectDiff[];
-  /** Unified diff of every changed object; empty when nothing changes. */
+  /** Unified diff of every changed object, env values redacted; empty when nothing changes. */
   text: string;
-  /** sha256 (hex) of `text`. */
+  /** sha256 (hex) of the diff with the env values. */
   digest: string;
 }
 
@@ -28,9 +27,5 @@ export function diffSimulatedObjects(before: Json[], after: Json[]): SimulatedOb
   const gone = before.filter((o) => !kept.has(idKey(idOf(o))));
   for (const o of inApplyOrder(gone, (g) => idOf(g)).reverse())
     objects.push({ id: idOf(o), action: 'delete', before: o });
-  const text = objects
-    .filter((d) => d.action !== 'unchanged')
-    .map(patchOf)
-    .join('');
-  return { objects, text, digest: createHash('sha256').update(text).digest('hex') };
+  return { objects, ...diffTextAndDigest(objects) };
 }
