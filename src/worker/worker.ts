@@ -33,6 +33,11 @@ export interface AirlockWorkerOptions {
    * the workflow sandbox, so the bundle needs nothing. Absent: payloads in clear.
    */
   dataConverter?: DataConverter;
+  /**
+   * Tests only: give up a shutdown that has not finished by then (GracefulShutdownPeriodExpiredError)
+   * instead of waiting for ever, so a stuck test fails with its reason instead of hanging the suite.
+   */
+  shutdownForceTime?: WorkerOptions['shutdownForceTime'];
 }
 
 export function createAirlockWorker(o: AirlockWorkerOptions): Promise<Worker> {
@@ -43,6 +48,7 @@ export function createAirlockWorker(o: AirlockWorkerOptions): Promise<Worker> {
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: o.wrapActivities ? o.wrapActivities(createActivities(o.deps)) : createActivities(o.deps),
     ...(o.dataConverter ? { dataConverter: o.dataConverter } : {}),
+    ...(o.shutdownForceTime ? { shutdownForceTime: o.shutdownForceTime } : {}),
     // A stop reaches a running deploy only in a heartbeat's reply; the default throttle (0.8 × the
     // 20 s heartbeat timeout) delayed the cancel by ~16 s, a rollout's worth of time.
     maxHeartbeatThrottleInterval: '2 seconds',

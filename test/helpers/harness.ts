@@ -222,6 +222,9 @@ export function createRig(
         deps,
         workflowBundle: await workflowBundle(),
         ...(opts.wrapActivities ? { wrapActivities: opts.wrapActivities } : {}),
+        // A worker whose run the time-skipping server left with a lost workflow task never finished
+        // shutting down (the suite then hung to its 600 s timeout): give up after 30 s, loudly.
+        shutdownForceTime: '30 seconds',
         ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
       });
       // A stuck test fails with a reason instead of hanging the suite.
@@ -301,7 +304,9 @@ async function slotSettled(env: TestWorkflowEnvironment, slotWorkflowId: string)
   let idle = 0;
   for (let i = 0; i < 400 && idle < 3; i++) {
     try {
-      const { raw } = await env.client.workflow.getHandle(slotWorkflowId).describe();
+      const { raw } = await env.client.withDeadline(queryDeadline(), () =>
+        env.client.workflow.getHandle(slotWorkflowId).describe(),
+      );
       idle = raw.pendingActivities?.length || raw.pendingWorkflowTask ? 0 : idle + 1;
     } catch {
       return; // never created
