@@ -81,3 +81,16 @@ test('the commands the containers run exist', () => {
     for (const f of argv.filter((a) => /\.(ts|mjs)$/.test(a))) assert.ok(existsSync(resolve(root, f)), `${f} missing`);
   }
 });
+
+test('only the webhook server is published beyond this host; the UI is read-only; no password is written down', () => {
+  for (const [name, svc] of Object.entries(s) as Array<[string, Service & { ports?: string[] }]>)
+    for (const port of svc.ports ?? [])
+      if (name !== 'airlock-server')
+        assert.match(port, /^127\.0\.0\.1:/, `${name} publishes ${port} on every interface`);
+  assert.equal(s['temporal-ui'].environment?.TEMPORAL_DISABLE_WRITE_ACTIONS, 'true');
+  const text = readFileSync(resolve(root, 'docker-compose.yml'), 'utf8');
+  assert.doesNotMatch(text, /POSTGRES_(PASSWORD|PWD): temporal\b/, 'the database password is not the default');
+  assert.match(s.postgresql.environment?.POSTGRES_PASSWORD ?? '', /^\$\{AIRLOCK_POSTGRES_PASSWORD:\?/);
+  assert.equal(s.temporal.environment?.POSTGRES_PWD, s.postgresql.environment?.POSTGRES_PASSWORD);
+  assert.match(readFileSync(resolve(root, '.gitignore'), 'utf8'), /^\.env$/m, '.env is never committed');
+});

@@ -28,6 +28,37 @@ export const approverSchema = z
   })
   .strict();
 
+/** Entries of approvers.allowed that name a person an earlier entry already names. */
+function approverCollisions(
+  allowed: ReadonlyArray<z.infer<typeof approverSchema>>,
+): Array<{ index: number; field: 'id' | 'slack' | 'publicKey'; message: string }> {
+  const out: Array<{ index: number; field: 'id' | 'slack' | 'publicKey'; message: string }> = [];
+  const seen = {
+    id: new Map<string, string>(),
+    slack: new Map<string, string>(),
+    publicKey: new Map<string, string>(),
+  };
+  allowed.forEach((a, index) => {
+    const keys = { id: a.id.toLowerCase(), slack: a.slack, publicKey: a.publicKey };
+    for (const field of ['id', 'slack', 'publicKey'] as const) {
+      const key = keys[field];
+      if (key === undefined) continue;
+      const earlier = seen[field].get(key);
+      if (earlier !== undefined && !(field === 'id' && earlier === a.id))
+        out.push({
+          index,
+          field,
+          message:
+            field === 'id'
+              ? `"${a.id}" and "${earlier}" differ only in case: one approver under two names`
+              : `is also ${field === 'slack' ? 'the Slack user' : 'the public key'} of "${earlier}": one person would count as two approvers`,
+        });
+      else seen[field].set(key, a.id);
+    }
+  });
+  return out;
+}
+
 export const integrationsSchema = z
   .object({
     slack: z
@@ -163,6 +194,14 @@ export const policySchema = z
       if (ids.indexOf(id) !== i) {
         ctx.addIssue({ code: 'custom', path: ['approvers', 'allowed', i, 'id'], message: `"${id}" is listed twice` });
       }
+      const agent = policy.authors.agents.find((a) => a.toLowerCase() === id.toLowerCase());
+      if (agent && agent !== id) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['approvers', 'allowed', i, 'id'],
+          message: `"${id}" is the agent identity "${agent}" in another case (authors.agents) and can never approve`,
+        });
+      }
       if (policy.authors.agents.includes(id)) {
         ctx.addIssue({
           code: 'custom',
@@ -171,6 +210,11 @@ export const policySchema = z
         });
       }
     });
+    // One person must never count twice: ids that differ only in case, or two entries with one key
+    // or one Slack user, are one approver under two names.
+    approverCollisions(policy.approvers.allowed).forEach(({ index, field, message }) =>
+      ctx.addIssue({ code: 'custom', path: ['approvers', 'allowed', index, field], message }),
+    );
     if (ids.length < policy.approvers.required) {
       ctx.addIssue({
         code: 'custom',

@@ -69,6 +69,33 @@ test('errors name the path of the bad field and the reason', () => {
   );
 });
 
+test('one person can never be two approvers: ids differing in case, a shared key or Slack user are refused', () => {
+  const key = Buffer.alloc(32, 7).toString('base64');
+  const other = Buffer.alloc(32, 8).toString('base64');
+  const withApprovers = (list: string) => minimal.replace('[{ id: alice }, { id: bob }]', list);
+  assert.deepEqual(problems(withApprovers('[{ id: alice }, { id: Alice }]')), [
+    'approvers.allowed.1.id: "Alice" and "alice" differ only in case: one approver under two names',
+  ]);
+  assert.deepEqual(problems(withApprovers(`[{ id: alice, publicKey: "${key}" }, { id: bob, publicKey: "${key}" }]`)), [
+    'approvers.allowed.1.publicKey: is also the public key of "alice": one person would count as two approvers',
+  ]);
+  assert.deepEqual(problems(withApprovers('[{ id: alice, slack: U0ALICE }, { id: bob, slack: U0ALICE }]')), [
+    'approvers.allowed.1.slack: is also the Slack user of "alice": one person would count as two approvers',
+  ]);
+  assert.match(
+    problems(withApprovers('[{ id: "Airlock-Agent[bot]" }, { id: bob }, { id: carol }]')).join(),
+    /approvers\.allowed\.0\.id: "Airlock-Agent\[bot\]" is the agent identity "airlock-agent\[bot\]" in another case/,
+  );
+  // Distinct people with their own keys and Slack users load.
+  const ok = parsePolicy(
+    withApprovers(
+      `[{ id: alice, slack: U0ALICE, publicKey: "${key}" }, { id: bob, slack: U0BOB, publicKey: "${other}" }]`,
+    ),
+    'p.yaml',
+  );
+  assert.equal(ok.policy.approvers.allowed.length, 2);
+});
+
 test('unknown keys are refused (a typo must not silently fall back to a default)', () => {
   assert.match(problems(`${minimal}bake: { minHour: 1 }\n`).join(), /^bake: .*minHour/);
   assert.match(problems(`${minimal}rolback: { thresholdPercent: 50 }\n`).join(), /rolback/);
