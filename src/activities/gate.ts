@@ -1,10 +1,9 @@
 // The policy gate: loads the worker's own policy file (never the merged commit's) and checks the
 // change's content against it. Returns the settings the workflow acts on and the file's hash.
-import { ApplicationFailure } from '@temporalio/common';
 import { decide, type Decision, type Finding } from '../policy/engine/finding';
-import { PolicyError, type LoadedPolicy } from '../policy/config/load';
+import type { LoadedPolicy } from '../policy/config/load';
+import { loadPolicyOrFail } from './policy-load';
 import { promotionSettings, STANDARD_BAKE_HOURS, type Policy, type PromotionSettings } from '../policy/config/schema';
-import { FailureType } from '../common/failure-types';
 import type { Change } from '../workflows/messages';
 
 /** Checks one change's content; the policy engine plugs in here. */
@@ -20,17 +19,8 @@ export interface PolicyGateResult {
 
 export function createPolicyGateActivity(loadPolicy: () => LoadedPolicy, checkChange: ChangeChecker) {
   return async function evaluatePolicyGate(change: Change): Promise<PolicyGateResult> {
-    let loaded: LoadedPolicy;
-    try {
-      loaded = loadPolicy();
-    } catch (err) {
-      // A broken policy file is an operator error: fail the promotion rather than guess the rules.
-      if (err instanceof PolicyError) {
-        throw ApplicationFailure.create({ type: FailureType.PolicyInvalid, message: err.message, nonRetryable: true });
-      }
-      throw err;
-    }
-    const { policy, hash } = loaded;
+    // A broken policy file fails the promotion rather than guessing the rules.
+    const { policy, hash } = loadPolicyOrFail(loadPolicy);
     const findings: Finding[] = [];
     if (policy.services.length && !policy.services.some((s) => s.name === change.service)) {
       findings.push({

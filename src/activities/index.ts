@@ -5,6 +5,7 @@ import type { LoadedPolicy } from '../policy/config/load';
 import type { Deployer } from '../integrations/deployer';
 import { createDeployActivities } from './deploy';
 import { createPolicyGateActivity, type ChangeChecker } from './gate';
+import { createApproverSetActivity } from './approver-set';
 import { createReportActivity, type Reporter } from './report';
 import { createSlotActivities } from './slot';
 import { createCompensationActivities } from './compensation';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createDeployActivities(deps.deployer),
     evaluatePolicyGate: createPolicyGateActivity(deps.loadPolicy, deps.checkChange),
+    currentApproverSet: createApproverSetActivity(deps.loadPolicy),
     deployWaitMs: createDeployWindowActivity(deps.loadPolicy, deps.deployWindow),
     ...createSlotActivities(deps.temporal, deps.loadPolicy),
     ...createCompensationActivities(deps.temporal),

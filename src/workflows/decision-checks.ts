@@ -64,11 +64,24 @@ export function handling<T>(fn: () => T, recordIdentityRefusal: (err: Error) => 
   try {
     return fn();
   } catch (err) {
-    if (err instanceof IdentityRefused) recordIdentityRefusal(err);
-    throw wf.ApplicationFailure.create({
-      type: FailureType.DecisionRefused,
-      message: (err as Error).message,
-      nonRetryable: true,
-    });
+    throw refused(err, recordIdentityRefusal);
   }
+}
+
+/** handling() for a handler that waits (an activity, a lock) before it decides. */
+export async function handlingAsync<T>(fn: () => Promise<T>, recordIdentityRefusal: (err: Error) => void): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw refused(err, recordIdentityRefusal);
+  }
+}
+
+function refused(err: unknown, recordIdentityRefusal: (err: Error) => void): wf.ApplicationFailure {
+  if (err instanceof IdentityRefused) recordIdentityRefusal(err);
+  return wf.ApplicationFailure.create({
+    type: FailureType.DecisionRefused,
+    message: (err as Error).message,
+    nonRetryable: true,
+  });
 }

@@ -185,6 +185,8 @@ export interface Approval {
   attribution?: Attribution;
   /** The production change approved (state.productionChange.digest), when the promotion shows one. */
   changeDigest?: string;
+  /** Hash of the policy file the approval's key was checked against when it arrived (revocation). */
+  checkedPolicyHash?: string;
 }
 
 export interface ApprovalResult {

@@ -1031,6 +1031,15 @@ const stringFields: Array<[string[], fc.Arbitrary<unknown>]> = [
   [['authors', 'agents'], fc.oneof(oddString, fc.integer(), fc.constant([''] as unknown))],
   [['bake', 'allowShortBake'], fc.oneof(fc.integer(), oddString, fc.constantFrom('yes', 'true'))],
   [['approvers', 'requireSignature'], fc.oneof(fc.integer(), oddString, fc.constantFrom('no', 'false'))],
+  [
+    ['approvers', 'revokedKeys'],
+    fc.oneof(
+      fc.integer(),
+      oddString,
+      base64(31).map((k) => [k]),
+      fc.constant(['not-a-key']),
+    ),
+  ],
 ];
 
 export function policyCases(validText: string, parse: (t: string) => any): fc.Arbitrary<PolicyCase> {

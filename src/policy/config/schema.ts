@@ -59,6 +59,29 @@ function approverCollisions(
   return out;
 }
 
+/** Keys the policy revokes and still uses: a revoked key must be replaced, not kept beside its revocation. */
+function revokedKeysInUse(policy: {
+  approvers: { allowed: ReadonlyArray<z.infer<typeof approverSchema>>; revokedKeys: string[] };
+  integrations?: { slack?: { bridgePublicKey: string } };
+}): Array<{ path: Array<string | number>; message: string }> {
+  const revoked = new Set(policy.approvers.revokedKeys);
+  const out: Array<{ path: Array<string | number>; message: string }> = [];
+  policy.approvers.allowed.forEach((a, i) => {
+    if (a.publicKey && revoked.has(a.publicKey))
+      out.push({
+        path: ['approvers', 'allowed', i, 'publicKey'],
+        message: `"${a.id}"'s key is listed in approvers.revokedKeys; give "${a.id}" a new key (airlock keygen)`,
+      });
+  });
+  const bridge = policy.integrations?.slack?.bridgePublicKey;
+  if (bridge && revoked.has(bridge))
+    out.push({
+      path: ['integrations', 'slack', 'bridgePublicKey'],
+      message: 'is listed in approvers.revokedKeys; give the server a new bridge key',
+    });
+  return out;
+}
+
 export const integrationsSchema = z
   .object({
     slack: z
@@ -104,6 +127,13 @@ export const policySchema = z
           .positive()
           .max(60, 'a signature older than an hour is a replay risk')
           .default(10),
+        /**
+         * Public keys (approvers' or the Slack bridge's) that no promotion may accept any more, even
+         * one whose gate ran before the key was listed: read at each approval (docs/approvals.md).
+         */
+        revokedKeys: z
+          .array(z.string().refine(isPublicKey, 'must be base64 of a raw 32-byte ed25519 public key'))
+          .default([]),
       })
       .strict(),
     bake: z
@@ -215,6 +245,7 @@ export const policySchema = z
     approverCollisions(policy.approvers.allowed).forEach(({ index, field, message }) =>
       ctx.addIssue({ code: 'custom', path: ['approvers', 'allowed', index, field], message }),
     );
+    revokedKeysInUse(policy).forEach(({ path, message }) => ctx.addIssue({ code: 'custom', path, message }));
     if (ids.length < policy.approvers.required) {
       ctx.addIssue({
         code: 'custom',

@@ -48,6 +48,13 @@ export const controlActs = wf.proxyActivities<Activities>({
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
 });
 
+// Read while a person waits for their approval to be answered: a few quick tries, then a refusal
+// that says to try again, rather than minutes of retries behind the CLI's prompt.
+export const lookupActs = wf.proxyActivities<Activities>({
+  startToCloseTimeout: '20 seconds',
+  retry: { initialInterval: '1s', maximumInterval: '5s', maximumAttempts: 3 },
+});
+
 export const reportActs = wf.proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2s', maximumInterval: '30s', maximumAttempts: 5 },

@@ -5,7 +5,14 @@ import * as wf from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { SignedRequest } from '../../approvals/verify-decision';
 import { formatDuration } from '../../common/durations';
-import { createDecisionChecks, handling as handleDecision, validating } from '../decision-checks';
+import { whyNoLongerAllowed } from '../../approvals/revocation';
+import {
+  createDecisionChecks,
+  handling as handleDecision,
+  handlingAsync as handleDecisionAsync,
+  IdentityRefused,
+  validating,
+} from '../decision-checks';
 import { registerResolveHandler } from '../resolve-handler';
 import {
   abortSignal,
@@ -32,6 +39,7 @@ import {
   legacyErrorRateSampleSchema,
   rejectRequestSchema,
 } from '../payload-schemas';
+import { lookupActs } from './activity-options';
 import { iso, type PromotionContext } from './context';
 
 /** Why an approval is refused in the current stage, with the time left where there is one. */
@@ -111,12 +119,20 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
         `approve: "${approver}" has already approved; the next approval must come from a different person`,
       );
     }
-    return { approver, attribution, req, required: settings.approvers.required };
+    return { approver, attribution, req, settings, required: settings.approvers.required };
   }
 
   function recordApproval(raw: ApprovalRequest, via: string) {
-    const { approver, attribution, req, required } = validateApproval(raw);
-    if (req.signature) usedSignatures.add(req.signature.value);
+    const validated = validateApproval(raw);
+    if (validated.req.signature) usedSignatures.add(validated.req.signature.value);
+    return commitApproval(validated, via);
+  }
+
+  function commitApproval(
+    { approver, attribution, req, required }: ReturnType<typeof validateApproval>,
+    via: string,
+    checkedPolicyHash?: string,
+  ) {
     const approval: Approval = {
       approver,
       at: iso(Date.now()),
@@ -124,10 +140,42 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
       ...(req.comment ? { comment: req.comment } : {}),
       attribution,
       ...(req.changeDigest ? { changeDigest: req.changeDigest } : {}),
+      ...(checkedPolicyHash ? { checkedPolicyHash } : {}),
     };
     state.approvals.push(approval);
     ctx.report();
     return { approvals: [...state.approvals], required, complete: state.approvals.length >= required };
+  }
+
+  // Before this version a key removed from the policy after the gate still counted until the end.
+  const checksRevocation = wf.patched('approval-checks-revocation');
+  let approvalInProgress = false;
+  /**
+   * An approval whose key the current policy still allows (src/approvals/revocation.ts). One at a
+   * time: the policy is read between validating and recording, and an approval validated meanwhile
+   * could otherwise count one person twice or exceed what the policy allows.
+   */
+  async function recordCheckedApproval(raw: ApprovalRequest, via: string) {
+    await wf.condition(() => !approvalInProgress);
+    approvalInProgress = true;
+    try {
+      const validated = validateApproval(raw);
+      // Spent before the read: the same signature sent again meanwhile is a replay, refused.
+      if (validated.req.signature) usedSignatures.add(validated.req.signature.value);
+      const current = await lookupActs.currentApproverSet().catch((err: unknown) => {
+        const why = err instanceof wf.ActivityFailure && err.cause ? err.cause.message : String(err);
+        throw new Error(
+          `approve: the current approver set could not be read (${why}); nothing was recorded, approve again`,
+        );
+      });
+      const why = whyNoLongerAllowed(validated.settings, current, validated.approver, validated.attribution);
+      if (why) throw new IdentityRefused(`approve: ${why}`);
+      // The promotion may have moved on (a breach, the approval timeout) while the policy was read.
+      if (state.stage !== 'awaiting_approval') throw new Error(whyNotAwaitingApproval(state, Date.now()));
+      return commitApproval(validated, via, current.policyHash);
+    } finally {
+      approvalInProgress = false;
+    }
   }
 
   function validateStop(action: 'reject' | 'abort', req: SignedRequest & { reason: string }): string | undefined {
@@ -176,10 +224,22 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     }
   };
 
-  wf.setHandler(approveUpdate, (req) => handling('approve', req?.approver, () => recordApproval(req, 'update')), {
-    validator: (req) => validating(() => validateApproval(req)),
-  });
-  wf.setHandler(approveSignal, (req) => refusing('approve', req?.approver, () => recordApproval(req, 'signal')));
+  const approveByUpdate = (req: ApprovalRequest) =>
+    checksRevocation
+      ? handleDecisionAsync(
+          () => recordCheckedApproval(req, 'update'),
+          (err) => refuseRecorded('approve', req?.approver, err),
+        )
+      : handling('approve', req?.approver, () => recordApproval(req, 'update'));
+  wf.setHandler(approveUpdate, approveByUpdate, { validator: (req) => validating(() => validateApproval(req)) });
+  wf.setHandler(approveSignal, (req) =>
+    checksRevocation
+      ? recordCheckedApproval(req, 'signal').then(
+          () => undefined,
+          (err: Error) => refuseRecorded('approve', req?.approver, err),
+        )
+      : refusing('approve', req?.approver, () => recordApproval(req, 'signal')),
+  );
   wf.setHandler(
     rejectUpdate,
     (req) => whenGated(() => handling('reject', req?.approver, () => (reject(req), { accepted: true as const }))),
