@@ -10,6 +10,7 @@ import { formatRate } from '../../common/format';
 import type { Environment, Outcome, PromotionState } from '../../workflows/messages';
 import type { Reporter } from '../reporter';
 import { errorRateEvidenceLines } from '../../common/error-rate-evidence';
+import { codeSpan, escapeMarkdown as md, fenced } from './markdown';
 
 export const CHECK_NAME = 'airlock';
 
@@ -44,9 +45,9 @@ export function checkRunTitle(s: PromotionState): string {
 }
 
 export function checkRunSummary(s: PromotionState): string {
-  const lines = [`**${checkRunTitle(s)}** — ${s.change.service} \`${s.change.version}\``];
+  const lines = [`**${md(checkRunTitle(s))}** — ${md(s.change.service)} ${codeSpan(s.change.version)}`];
   if (s.findings.length)
-    lines.push('', '**Policy findings**', ...s.findings.map((f) => `- ${f.level}: ${f.rule}: ${f.message}`));
+    lines.push('', '**Policy findings**', ...s.findings.map((f) => `- ${f.level}: ${md(f.rule)}: ${md(f.message)}`));
   if (s.bakeEndsAt)
     lines.push(
       '',
@@ -57,25 +58,25 @@ export function checkRunSummary(s: PromotionState): string {
       `Error rate: ${formatRate(s.errorRate.last.rate)} vs baseline ${formatRate(s.errorRate.last.baseline)} in ${s.errorRate.last.environment}`,
     );
   for (const l of errorRateEvidenceLines(s.errorRate)) lines.push(`- ${l}`);
-  if (s.approvals.length) lines.push(`Approvals: ${s.approvals.map((a) => `${a.approver} (${a.via})`).join(', ')}`);
+  if (s.approvals.length) lines.push(`Approvals: ${md(s.approvals.map((a) => `${a.approver} (${a.via})`).join(', '))}`);
   for (const v of s.approvalsVoided ?? [])
-    lines.push(`Approvals of ${v.approvers.join(', ') || 'nobody'} voided ${v.at}: ${v.reason}`);
+    lines.push(`Approvals of ${md(v.approvers.join(', ') || 'nobody')} voided ${v.at}: ${md(v.reason)}`);
   const pc = s.productionChange;
   if (pc && !s.outcome)
     lines.push(
       '',
       `**Production change awaiting approval** (\`${pc.digest}\`)`,
-      ...pc.notes.map((n) => `- :warning: ${n}`),
-      '```diff',
-      pc.text,
-      '```',
+      ...pc.notes.map((n) => `- :warning: ${md(n)}`),
+      ...fenced('diff', pc.text),
       pc.omittedChars
         ? `${pc.omittedChars} more characters: \`airlock diff ${s.workflowId}\``
         : `Also: \`airlock diff ${s.workflowId}\``,
     );
-  if (s.interruption) lines.push('', '**Stopped**', '```json', JSON.stringify(s.interruption, null, 2), '```');
+  if (s.interruption) lines.push('', '**Stopped**', ...fenced('json', JSON.stringify(s.interruption, null, 2)));
   if (s.rollback)
-    lines.push(`Rollback: ${s.rollback.steps.join(', ')}${s.rollback.error ? ` FAILED: ${s.rollback.error}` : ''}`);
+    lines.push(
+      `Rollback: ${md(s.rollback.steps.join(', '))}${s.rollback.error ? ` FAILED: ${md(s.rollback.error)}` : ''}`,
+    );
   return lines.join('\n');
 }
 
