@@ -5,7 +5,7 @@ import * as wf from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { SignedRequest } from '../../approvals/verify-decision';
 import { formatDuration } from '../../common/durations';
-import { whyNoLongerAllowed } from '../../approvals/revocation';
+import { whyNoLongerAllowed, type ApproverSet } from '../../approvals/revocation';
 import {
   createDecisionChecks,
   handling as handleDecision,
@@ -106,6 +106,11 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   /** Judged at once (in the order received) unless the gate is still running. */
   const whenGated = <T>(fn: () => T): T | Promise<T> => (gateRunning() ? afterGate().then(fn) : fn());
 
+  // Before this version a key removed from the policy after the gate still counted until the end.
+  const checksRevocation = wf.patched('approval-checks-revocation');
+  /** Approvals accepted on arrival whose key is being checked against the current policy. */
+  const checking = new Set<string>();
+
   function validateApproval(raw: ApprovalRequest) {
     const parsed = approvalRequestSchema.safeParse(raw);
     if (!parsed.success) throw new Error(`approve: ${describeIssue(parsed.error)}`);
@@ -114,7 +119,7 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     const { approver, settings } = authorize('approve', req.approver);
     if (approvalCoversChange) checkApprovedChange(state, req.changeDigest);
     const attribution = checkIdentity('approve', { ...req, approver, text: req.comment }, settings);
-    if (state.approvals.some((a) => a.approver === approver)) {
+    if (state.approvals.some((a) => a.approver === approver) || checking.has(approver)) {
       throw new Error(
         `approve: "${approver}" has already approved; the next approval must come from a different person`,
       );
@@ -131,51 +136,55 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   function commitApproval(
     { approver, attribution, req, required }: ReturnType<typeof validateApproval>,
     via: string,
-    checkedPolicyHash?: string,
+    checked?: { at: number; checkedPolicyHash: string },
   ) {
     const approval: Approval = {
       approver,
-      at: iso(Date.now()),
+      at: iso(checked?.at ?? Date.now()),
       via: req.via ?? via,
       ...(req.comment ? { comment: req.comment } : {}),
       attribution,
       ...(req.changeDigest ? { changeDigest: req.changeDigest } : {}),
-      ...(checkedPolicyHash ? { checkedPolicyHash } : {}),
+      ...(checked ? { checkedPolicyHash: checked.checkedPolicyHash } : {}),
     };
     state.approvals.push(approval);
     ctx.report();
     return { approvals: [...state.approvals], required, complete: state.approvals.length >= required };
   }
 
-  // Before this version a key removed from the policy after the gate still counted until the end.
-  const checksRevocation = wf.patched('approval-checks-revocation');
-  let approvalInProgress = false;
+  let reading = false;
   /**
-   * An approval whose key the current policy still allows (src/approvals/revocation.ts). One at a
-   * time: the policy is read between validating and recording, and an approval validated meanwhile
-   * could otherwise count one person twice or exceed what the policy allows.
+   * An approval judged on arrival like any other, then counted only if the current policy still
+   * allows its key (src/approvals/revocation.ts). It is recorded at the time it arrived: a stop that
+   * lands while the policy is read does not make an approval given before it late. Reads run one at
+   * a time, so approvals are recorded in the order they arrived.
    */
   async function recordCheckedApproval(raw: ApprovalRequest, via: string) {
-    await wf.condition(() => !approvalInProgress);
-    approvalInProgress = true;
+    const validated = validateApproval(raw);
+    const arrivedAt = Date.now();
+    // Spent at once: the same signature sent again while the policy is read is a replay.
+    if (validated.req.signature) usedSignatures.add(validated.req.signature.value);
+    checking.add(validated.approver);
+    let current: ApproverSet;
+    let holding = false;
     try {
-      const validated = validateApproval(raw);
-      // Spent before the read: the same signature sent again meanwhile is a replay, refused.
-      if (validated.req.signature) usedSignatures.add(validated.req.signature.value);
-      const current = await lookupActs.currentApproverSet().catch((err: unknown) => {
+      // condition() wakes every waiter whose test holds at once: test again after waking.
+      while (reading) await wf.condition(() => !reading);
+      reading = holding = true;
+      current = await lookupActs.currentApproverSet().catch((err: unknown) => {
         const why = err instanceof wf.ActivityFailure && err.cause ? err.cause.message : String(err);
-        throw new Error(
+        // Recorded in state.refusals like an identity refusal: the update failed in history.
+        throw new IdentityRefused(
           `approve: the current approver set could not be read (${why}); nothing was recorded, approve again`,
         );
       });
-      const why = whyNoLongerAllowed(validated.settings, current, validated.approver, validated.attribution);
-      if (why) throw new IdentityRefused(`approve: ${why}`);
-      // The promotion may have moved on (a breach, the approval timeout) while the policy was read.
-      if (state.stage !== 'awaiting_approval') throw new Error(whyNotAwaitingApproval(state, Date.now()));
-      return commitApproval(validated, via, current.policyHash);
     } finally {
-      approvalInProgress = false;
+      if (holding) reading = false;
+      checking.delete(validated.approver);
     }
+    const why = whyNoLongerAllowed(validated.settings, current, validated.approver, validated.attribution);
+    if (why) throw new IdentityRefused(`approve: ${why}`);
+    return commitApproval(validated, via, { at: arrivedAt, checkedPolicyHash: current.policyHash });
   }
 
   function validateStop(action: 'reject' | 'abort', req: SignedRequest & { reason: string }): string | undefined {
