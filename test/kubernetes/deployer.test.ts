@@ -646,7 +646,7 @@ spec:
     // The deployer's identity: not even the nodes.
     await assert.rejects(readNodePoolFreeMemory(cluster.kubeconfig('airlock'), {}), (err: Error) => {
       assert.ok(err instanceof CapacityForbiddenError, err.message);
-      assert.match(err.message, /user "airlock" \(context airlock\) may not list nodes \(403 Forbidden\)/);
+      assert.match(err.message, /kubeconfig user "airlock" \(context airlock\) may not list nodes \(403 Forbidden\)/);
       assert.match(err.message, /free memory of the node pool is unknown; bind ClusterRole airlock-capacity-reader/);
       return true;
     });

@@ -66,7 +66,7 @@ export async function readNodePoolFreeMemory(
   kc.loadFromString(kubeconfig.exportConfig());
   if (o.context) kc.setCurrentContext(o.context);
   const core = kc.makeApiClient(CoreV1Api);
-  const user = `user "${kc.getCurrentUser()?.name ?? 'unknown'}" (context ${kc.getCurrentContext()})`;
+  const user = `kubeconfig user "${kc.getCurrentUser()?.name ?? 'unknown'}" (context ${kc.getCurrentContext()})`;
   const nodes = await withRetry('list', `nodes${o.nodeSelector ? ` (${o.nodeSelector})` : ''}`, () =>
     orForbidden(() => core.listNode(o.nodeSelector ? { labelSelector: o.nodeSelector } : {}), user, 'list nodes'),
   );
