@@ -175,6 +175,18 @@ export function buildProgram(
       print(json(), b, renderReport(b));
     });
 
+  program
+    .command('rbac')
+    .description('print the Kubernetes RBAC the deployer needs for a policy (kubectl apply -f -)')
+    .requiredOption('--policy <file>', 'the policy YAML')
+    .option('--user <name>', 'kubeconfig user Airlock deploys as (default airlock-deployer)')
+    .option('--service-account <namespace/name>', 'or the ServiceAccount it deploys as')
+    .option('--capacity-user <name>', 'also print the read-only airlock-capacity-reader, bound to this user')
+    .action(async (o: { policy: string; user?: string; serviceAccount?: string; capacityUser?: string }) => {
+      const { rbacCommand } = await import('./rbac.js');
+      io.out(rbacCommand(o).trimEnd());
+    });
+
   registerCheckCommand(program); // `airlock check`: the policy engine's command (src/cli/check.ts)
   return program;
 }

@@ -95,7 +95,7 @@ export function createKubernetesWiring(
     withFreeMemory: (checker) =>
       withClusterFreeMemory(checker, () =>
         readNodePoolFreeMemory(kubeconfig, {
-          context: settings().production.context,
+          context: settings().capacityContext ?? settings().production.context,
           nodeSelector: settings().nodePoolSelector,
         }),
       ),

@@ -24,8 +24,11 @@ import { backgroundBuildDone } from './background-build';
 export const KUBERNETES_BIN = resolve(REPO_ROOT, '.tools/kubernetes/bin');
 const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
 
-/** Users of the test cluster (static tokens): the admin, the deployer bound to docs' RBAC, and one with no rights to write. */
-export type ClusterUser = 'admin' | 'airlock' | 'read-only';
+/**
+ * Users of the test cluster (static tokens): the admin, the deployer bound to the generated RBAC,
+ * one with no rights to write, and the free-memory reading's own identity (airlock-capacity).
+ */
+export type ClusterUser = 'admin' | 'airlock' | 'read-only' | 'capacity';
 
 export interface TestCluster {
   server: string;
@@ -138,6 +141,7 @@ export async function startTestCluster(): Promise<TestCluster> {
       admin: randomBytes(16).toString('hex'),
       airlock: randomBytes(16).toString('hex'),
       'read-only': randomBytes(16).toString('hex'),
+      capacity: randomBytes(16).toString('hex'),
     };
     writeFileSync(
       join(dir, 'tokens.csv'),
@@ -145,6 +149,7 @@ export async function startTestCluster(): Promise<TestCluster> {
         `${tokens.admin},admin,uid-admin,"system:masters"`,
         `${tokens.airlock},airlock-deployer,uid-airlock`,
         `${tokens['read-only']},read-only,uid-read-only`,
+        `${tokens.capacity},airlock-capacity,uid-capacity`,
       ].join('\n') + '\n',
     );
     const sa = generateKeyPairSync('rsa', {
@@ -175,7 +180,7 @@ export async function startTestCluster(): Promise<TestCluster> {
       '--v=0',
     ]);
     const server = `https://127.0.0.1:${apiPort}`;
-    const users: ClusterUser[] = ['admin', 'airlock', 'read-only'];
+    const users: ClusterUser[] = ['admin', 'airlock', 'read-only', 'capacity'];
     const kubeconfigText = JSON.stringify({
       apiVersion: 'v1',
       kind: 'Config',

@@ -71,20 +71,20 @@ export function caseNamespaces(cluster: TestCluster) {
       }
     },
 
-    /** `<slug>-<run>-<environment>`, each with docs' deployer RBAC bound for the airlock user. */
+    /** `<slug>-<run>-<environment>`, each with docs' object-set RBAC bound for the airlock user. */
     async create(slug: string, run: number): Promise<Record<Environment, string>> {
       const ns = { staging: `${slug}-${run}-staging`, production: `${slug}-${run}-production` };
       for (const n of Object.values(ns))
         await cluster.applyYaml(
           [
             `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${n} }`,
-            ...['airlock-deployer', 'airlock-object-set'].map(
-              (role) => `apiVersion: rbac.authorization.k8s.io/v1
+            // Object sets write objects named by the render: docs/kubernetes-object-set-rbac.yaml's
+            // ClusterRole, which covers the Deployments and canaries of the rendered services too.
+            `apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
-metadata: { name: ${role}, namespace: ${n} }
-roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ${role} }
+metadata: { name: airlock-object-set, namespace: ${n} }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: airlock-object-set }
 subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: airlock-deployer }]`,
-            ),
           ].join('\n---\n'),
         );
       return ns;

@@ -17,13 +17,22 @@ import { KubernetesTransientError } from '../../src/integrations/kubernetes/kube
 import { rolloutStatus } from '../../src/integrations/kubernetes/kubernetes-rollout';
 import { imageWithVersion, invalidVersion } from '../../src/integrations/kubernetes/image-ref';
 import { FailureType } from '../../src/common/failure-types';
-import { deployerAs, deployerFor, prepareCluster, readDeployment, readyPodImages, serviceYaml } from './fixtures';
+import {
+  deployerAs,
+  deployerFor,
+  deployerRightsYaml,
+  prepareCluster,
+  readDeployment,
+  readyPodImages,
+  serviceYaml,
+} from './fixtures';
 import { startInterleavingProxy } from './interleaving-proxy';
-import { readNodePoolFreeMemory } from '../../src/integrations/kubernetes/kubernetes-capacity';
+import { CapacityForbiddenError, readNodePoolFreeMemory } from '../../src/integrations/kubernetes/kubernetes-capacity';
+import { sendRawJson } from '../../src/integrations/kubernetes/kubernetes-raw';
 import { withClusterFreeMemory } from '../../src/worker/kubernetes-wiring';
 import { parsePolicy } from '../../src/policy/config/load';
 import { testPolicyYaml } from '../helpers/harness';
-import { KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
 let cluster: TestCluster;
 beforeAll(async () => {
@@ -279,6 +288,8 @@ describe('kubernetes deployer on a real API server', () => {
     );
 
     const deployer = deployerAs(cluster);
+    // A service of the policy (so with its rights) whose Deployment does not exist: 404, not 403.
+    await cluster.applyYaml(deployerRightsYaml('svc-missing', 'staging'));
     await assert.rejects(
       deployer.deploy({ service: 'svc-missing', environment: 'staging', version: 'v2' }),
       (err: Error) => {
@@ -478,7 +489,7 @@ spec:
         - { name: app, image: registry.example/svc-memory:v1, resources: { requests: { memory: 1Gi } } }
         - { name: sidecar, image: registry.example/log-shipper:3.1, resources: { requests: { memory: 256Mi } } }
 `);
-    const kc = cluster.kubeconfig('airlock'); // the docs' RBAC: list nodes and pods
+    const kc = cluster.kubeconfig('capacity'); // airlock-capacity-reader: list nodes and pods
     const deadline = Date.now() + 60_000;
     let free = await readNodePoolFreeMemory(kc, { nodeSelector: 'pool=capacity' });
     while (free.requestedBytes < 3n * 2n ** 30n && Date.now() < deadline) {
@@ -502,7 +513,7 @@ spec:
       return [];
     };
     const change = { service: 'svc-memory', commit: 'a'.repeat(40), author: 'airlock-agent[bot]', version: 'v2' };
-    const kc = cluster.kubeconfig('airlock');
+    const kc = cluster.kubeconfig('capacity');
     assert.deepEqual(
       await withClusterFreeMemory(checker, () => readNodePoolFreeMemory(kc, { nodeSelector: 'pool=capacity' }))(
         policy,
@@ -524,5 +535,157 @@ spec:
     assert.equal(findings.length, 1);
     assert.equal(findings[0].rule, 'node-pool-unreadable');
     assert.equal(findings[0].level, 'warn');
+  });
+});
+
+// Issue 15 item 10: the deployer's user holds only the Roles `airlock rbac` generates. Each attack
+// is sent as that user to the real API server, whose RBAC authorizer must refuse it.
+describe('least privilege: the deployer user against the API server', () => {
+  const OTHER = 'other-team-api'; // in the namespace, but no service of the policy
+  const path = (name = '') => `/apis/apps/v1/namespaces/production/deployments${name ? `/${name}` : ''}`;
+  const deploymentBody = (name: string) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'production' },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image: 'registry.example/evil:1' }] },
+      },
+    },
+  });
+  /** Rejects with the API server's 403 for `verb` on deployments, naming the user. */
+  const forbidden = (verb: string) => (err: unknown) => {
+    assert.ok(err instanceof ApiException, String(err));
+    assert.equal(err.code, 403, JSON.stringify(err.body));
+    assert.match(JSON.stringify(err.body), new RegExp(`User \\\\"airlock-deployer\\\\" cannot ${verb} resource`));
+    return true;
+  };
+
+  test("another service's Deployment can be neither patched, deleted nor created beside it (403); the policy's own service still promotes", async () => {
+    // Another team's Deployment, created by the admin with no rights for Airlock's user.
+    await cluster.applyYaml(`apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${OTHER}, namespace: production, labels: { app: ${OTHER} } }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: ${OTHER} } }
+  template:
+    metadata: { labels: { app: ${OTHER} } }
+    spec: { containers: [{ name: app, image: "registry.example/${OTHER}:v1" }] }
+`);
+    await cluster.applyYaml(serviceYaml({ service: 'svc-owned', environment: 'production', replicas: 2 }));
+    const kc = cluster.kubeconfig('airlock');
+    const apply = (name: string) =>
+      sendRawJson(kc, {
+        method: 'PATCH',
+        path: path(name),
+        query: { fieldManager: 'airlock', force: 'true' },
+        contentType: 'application/apply-patch+yaml',
+        body: deploymentBody(name),
+      });
+
+    await assert.rejects(apply(OTHER), forbidden('patch'));
+    await assert.rejects(
+      sendRawJson(kc, {
+        method: 'PATCH',
+        path: path(OTHER),
+        body: { spec: { replicas: 0 } },
+        contentType: 'application/merge-patch+json',
+      }),
+      forbidden('patch'),
+    );
+    await assert.rejects(sendRawJson(kc, { method: 'DELETE', path: path(OTHER) }), forbidden('delete'));
+    // A new name next to the service's own: server-side apply is a PATCH to that name (then a create
+    // with that name), refused at the patch already.
+    await assert.rejects(apply('svc-owned-evil'), forbidden('patch'));
+    // A POST carries no name for RBAC to match, so even the service's own name is refused that way.
+    await assert.rejects(
+      sendRawJson(kc, { method: 'POST', path: path(), body: deploymentBody('svc-owned-canary') }),
+      forbidden('create'),
+    );
+    // Nor can the user find the namespace's other Deployments: list cannot be narrowed by name.
+    await assert.rejects(sendRawJson(kc, { method: 'GET', path: path() }), forbidden('list'));
+    // Through the deployer, a promotion naming the other Deployment is a non-retryable 403.
+    const deployer = deployerAs(cluster);
+    await assert.rejects(deployer.deployCanary({ service: OTHER, version: 'v2', percent: 10 }), (err: Error) => {
+      assert.ok(err instanceof DeployRejectedError, err.message);
+      assert.match(err.message, /Deployment production\/other-team-api refused: 403 Forbidden/);
+      return true;
+    });
+    const untouched = (await readDeployment(cluster, 'production', OTHER))!;
+    assert.equal(untouched.spec.replicas, 1);
+    assert.equal(untouched.spec.template.spec.containers[0].image, `registry.example/${OTHER}:v1`);
+    assert.equal(
+      untouched.metadata.managedFields?.some((f) => f.manager === FIELD_MANAGER),
+      false,
+    );
+    assert.equal(await readDeployment(cluster, 'production', 'svc-owned-evil'), null);
+
+    // The legitimate path with the same user: canary created (apply as create), promoted, canary deleted.
+    await deployer.deployCanary({ service: 'svc-owned', version: 'v2', percent: 10 });
+    await deployer.promote({ service: 'svc-owned', version: 'v2' });
+    assert.deepEqual(await readyPodImages(cluster, 'production', 'app=svc-owned'), {
+      'registry.example/svc-owned:v2': 2,
+    });
+    assert.equal(await readDeployment(cluster, 'production', canaryName('svc-owned')), null);
+  });
+
+  test('listing pods in all namespaces is forbidden to the deployer; the free-memory reading then says what it could not see', async () => {
+    const core = cluster.kubeconfig('airlock').makeApiClient(CoreV1Api);
+    await assert.rejects(core.listPodForAllNamespaces(), (err: unknown) => {
+      assert.ok(err instanceof ApiException && err.code === 403, String(err));
+      return true;
+    });
+    await assert.rejects(core.listNamespacedPod({ namespace: 'production' }), (err: unknown) => {
+      assert.ok(err instanceof ApiException && err.code === 403, String(err));
+      return true;
+    });
+    // The deployer's identity: not even the nodes.
+    await assert.rejects(readNodePoolFreeMemory(cluster.kubeconfig('airlock'), {}), (err: Error) => {
+      assert.ok(err instanceof CapacityForbiddenError, err.message);
+      assert.match(err.message, /kubeconfig user "airlock" \(context airlock\) may not list nodes \(403 Forbidden\)/);
+      assert.match(err.message, /free memory of the node pool is unknown; bind ClusterRole airlock-capacity-reader/);
+      return true;
+    });
+    // An identity that may read nodes but not every namespace's pods: the pods it cannot see are
+    // not counted as free; the reading fails and names them.
+    await cluster.applyYaml(`apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: nodes-only }
+rules: [{ apiGroups: [""], resources: [nodes], verbs: [list] }]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: read-only-nodes }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: nodes-only }
+subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: read-only }]
+`);
+    await assert.rejects(readNodePoolFreeMemory(cluster.kubeconfig('read-only'), {}), (err: Error) => {
+      assert.ok(err instanceof CapacityForbiddenError, err.message);
+      assert.match(err.message, /may not list pods in all namespaces \(the memory requests of other namespaces' pods/);
+      return true;
+    });
+
+    // At the gate: a warning that says why, and the policy's own figure, never a cluster figure.
+    const policy = parsePolicy(testPolicyYaml({ extra: 'checks:\n  nodePoolFreeMemory: 64Gi\n' }), 'test').policy;
+    const seen: (string | undefined)[] = [];
+    const change = { service: 'svc-memory', commit: 'a'.repeat(40), author: 'airlock-agent[bot]', version: 'v2' };
+    const findings = await withClusterFreeMemory(
+      async (p) => {
+        seen.push(p.checks.nodePoolFreeMemory);
+        return [];
+      },
+      () => readNodePoolFreeMemory(cluster.kubeconfig('read-only'), {}),
+    )(policy, change);
+    assert.deepEqual(seen, ['64Gi']);
+    assert.equal(findings.length, 1);
+    assert.equal(findings[0].rule, 'node-pool-unreadable');
+    assert.match(
+      findings[0].message,
+      /may not list pods in all namespaces.*the memory-capacity rule used the policy's 64Gi/,
+    );
   });
 });

@@ -1,7 +1,6 @@
-// What the Kubernetes tests put in the test cluster: namespaces, the deployer's RBAC from the
-// docs, a read-only user, and per-test services (a Deployment and its Service).
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+// What the Kubernetes tests put in the test cluster: namespaces, a read-only user, the free-memory
+// reader's ClusterRole for its own user, and per-test services (a Deployment, its Service, and the
+// deployer's rights on exactly those names, as `airlock rbac` generates them).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createKubernetesDeployer } from '../../src/integrations/kubernetes/kubernetes-deployer';
 import { getRawJson } from '../../src/integrations/kubernetes/kubernetes-raw';
@@ -9,12 +8,30 @@ import type { RetryOptions } from '../../src/integrations/kubernetes/kubernetes-
 import type { Deployer } from '../../src/integrations/deployer';
 import type { Environment } from '../../src/workflows/messages';
 import { kubernetesSchema, type KubernetesSettings } from '../../src/policy/config/kubernetes-schema';
-import { REPO_ROOT } from '../helpers/tools';
+import {
+  capacityReaderRbac,
+  deployerRbac,
+  rbacYaml,
+  type RbacSubject,
+} from '../../src/integrations/kubernetes/kubernetes-rbac';
 import type { ClusterUser, TestCluster } from '../helpers/kubernetes-cluster';
 
 export const NAMESPACE: Record<Environment, string> = { staging: 'staging', production: 'production' };
 
-/** Namespaces, docs/kubernetes-rbac.yaml for user airlock-deployer, and a read-only user. */
+/** The test cluster's user for ClusterUser 'airlock'. */
+export const DEPLOYER: RbacSubject = { kind: 'User', name: 'airlock-deployer' };
+
+/** The generated Role and RoleBinding of `service` in the namespace of `environment`. */
+export const deployerRightsYaml = (service: string, environment: Environment) =>
+  rbacYaml(
+    ['airlock rbac for one service'],
+    deployerRbac({ namespaces: [NAMESPACE[environment]], services: [service], subject: DEPLOYER }),
+  );
+
+/**
+ * Namespaces, a read-only user, and airlock-capacity-reader for user airlock-capacity (ClusterUser
+ * 'capacity'); the deployer's rights come with each service (serviceYaml).
+ */
 export async function prepareCluster(cluster: TestCluster): Promise<void> {
   await cluster.applyYaml(`apiVersion: v1
 kind: Namespace
@@ -24,7 +41,9 @@ apiVersion: v1
 kind: Namespace
 metadata: { name: production }
 `);
-  await cluster.applyYaml(readFileSync(resolve(REPO_ROOT, 'docs/kubernetes-rbac.yaml'), 'utf8'));
+  await cluster.applyYaml(
+    rbacYaml(['capacity reader'], capacityReaderRbac({ kind: 'User', name: 'airlock-capacity' })),
+  );
   for (const ns of Object.values(NAMESPACE)) {
     await cluster.applyYaml(`apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -50,7 +69,10 @@ export interface ServiceFixture {
   memoryRequest?: string;
 }
 
-/** A Deployment `service` (container "app", image registry.example/<service>:<version>) and a Service selecting app=<service>. */
+/**
+ * A Deployment `service` (container "app", image registry.example/<service>:<version>), a Service
+ * selecting app=<service>, and the deployer's generated rights on `service` and its canary.
+ */
 export function serviceYaml(f: ServiceFixture): string {
   const ns = NAMESPACE[f.environment];
   return `apiVersion: apps/v1
@@ -79,7 +101,7 @@ metadata: { name: ${f.service}, namespace: ${ns} }
 spec:
   selector: { app: ${f.service} }
   ports: [{ port: 80, targetPort: 8080 }]
-`;
+${deployerRightsYaml(f.service, f.environment)}`;
 }
 
 /** The policy's kubernetes section for the test cluster (appended with testPolicyYaml's `extra`). */
@@ -88,6 +110,7 @@ export const KUBERNETES_POLICY = `kubernetes:
   production: { context: airlock, namespace: production }
   containers: [app]
   rolloutTimeoutMinutes: 2
+  capacityContext: capacity
 `;
 
 export const SETTINGS: KubernetesSettings = kubernetesSchema.parse({

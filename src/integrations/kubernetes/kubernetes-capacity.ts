@@ -1,11 +1,32 @@
 // Free memory of the node pool as the scheduler sees it: allocatable memory of the schedulable
 // nodes minus the memory requests of the pods bound to them that still hold it. Read from the
 // cluster for the policy's memory-capacity rule (AI-DEPLOY-006) instead of a number in the policy.
-import { CoreV1Api, KubeConfig, type V1Container, type V1Pod } from '@kubernetes/client-node';
+//
+// Every pod of every namespace counts (the scheduler counts them all), so the reading needs a
+// cluster-wide pod list. That right is not the deployer's: it belongs to the read-only ClusterRole
+// airlock-capacity-reader, bound to an identity of its own (policy kubernetes.capacityContext).
+// Without it the reading fails and says what it could not see; it never counts unseen pods as free.
+import { ApiException, CoreV1Api, KubeConfig, type V1Container, type V1Pod } from '@kubernetes/client-node';
 import { formatBytes, parseQuantity, type Nanos } from '../../policy/engine/quantity';
+import { DeployRejectedError } from '../deployer';
 import { withRetry } from './kubernetes-errors';
 
 const NANO = 1_000_000_000n;
+
+/** The identity may not read what the figure needs (403): the free memory is unknown, not zero, not all. */
+export class CapacityForbiddenError extends DeployRejectedError {}
+
+/** `call`, with a 403 turned into a CapacityForbiddenError that names what could not be seen. */
+async function orForbidden<T>(call: () => Promise<T>, user: string, what: string): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (!(err instanceof ApiException) || err.code !== 403) throw err;
+    throw new CapacityForbiddenError(
+      `kubernetes: ${user} may not ${what} (403 Forbidden), so the free memory of the node pool is unknown; bind ClusterRole airlock-capacity-reader to the identity of policy kubernetes.capacityContext (docs/kubernetes.md, "RBAC")`,
+    );
+  }
+}
 
 export interface NodePoolMemory {
   nodes: number;
@@ -45,8 +66,9 @@ export async function readNodePoolFreeMemory(
   kc.loadFromString(kubeconfig.exportConfig());
   if (o.context) kc.setCurrentContext(o.context);
   const core = kc.makeApiClient(CoreV1Api);
+  const user = `kubeconfig user "${kc.getCurrentUser()?.name ?? 'unknown'}" (context ${kc.getCurrentContext()})`;
   const nodes = await withRetry('list', `nodes${o.nodeSelector ? ` (${o.nodeSelector})` : ''}`, () =>
-    core.listNode(o.nodeSelector ? { labelSelector: o.nodeSelector } : {}),
+    orForbidden(() => core.listNode(o.nodeSelector ? { labelSelector: o.nodeSelector } : {}), user, 'list nodes'),
   );
   const pool = nodes.items.filter((n) => !n.spec?.unschedulable);
   const names = new Set(pool.map((n) => n.metadata?.name));
@@ -54,7 +76,11 @@ export async function readNodePoolFreeMemory(
   for (const n of pool) allocatable += n.status?.allocatable?.memory ? parseQuantity(n.status.allocatable.memory) : 0n;
   // Pods that finished hold no memory; pending pods without a node are not on this pool yet.
   const pods = await withRetry('list', 'pods in all namespaces', () =>
-    core.listPodForAllNamespaces({ fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' }),
+    orForbidden(
+      () => core.listPodForAllNamespaces({ fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' }),
+      user,
+      "list pods in all namespaces (the memory requests of other namespaces' pods on the pool's nodes)",
+    ),
   );
   let requested = 0n;
   for (const p of pods.items) if (p.spec?.nodeName && names.has(p.spec.nodeName)) requested += podMemoryRequest(p);

@@ -31,6 +31,11 @@ export const kubernetesSchema = z
     rolloutTimeoutMinutes: z.number().positive('must be a positive number of minutes').max(120).default(15),
     /** Nodes whose free memory the memory-capacity rule compares with (label selector); unset = every node. */
     nodePoolSelector: z.string().min(1).optional(),
+    /**
+     * kubeconfig context of the free-memory reading, whose user holds ClusterRole
+     * airlock-capacity-reader (cluster-wide pod list); unset = the production context.
+     */
+    capacityContext: z.string().trim().min(1, 'must name a kubeconfig context').optional(),
   })
   .strict();
 
