@@ -130,6 +130,7 @@ export function createDeployActivities(deployer: Deployer) {
       service: string;
       environment: Environment;
       change: ChangeRef;
+      images?: StagedImage[];
     }): Promise<ChangePreview | null> {
       if (!deployer.preview) return null;
       return (await guarded(`preview ${req.service} in ${req.environment}`, (o) => deployer.preview!(req, o))) ?? null;

@@ -103,9 +103,12 @@ export interface Deployer {
     req: { service: string; version: string; change?: ChangeRef; images?: StagedImage[] },
     options?: DeployCallOptions,
   ): Promise<DeployResult>;
-  /** The diff `change` would apply to `environment` now; absent for deployers of image tags. */
+  /**
+   * The diff `change` would apply to `environment` now (at staging's digests, `images`); absent
+   * for deployers of image tags.
+   */
   preview?(
-    req: { service: string; environment: Environment; change: ChangeRef },
+    req: { service: string; environment: Environment; change: ChangeRef; images?: StagedImage[] },
     options?: DeployCallOptions,
   ): Promise<ChangePreview | undefined>;
   /** Restores the snapshot exactly (canary included), and waits until ready. */

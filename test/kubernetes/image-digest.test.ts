@@ -5,6 +5,15 @@
 // minReadySeconds, so the report lands before the rollout counts as available.
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { REPO_ROOT } from '../helpers/tools';
+import { createKubernetesDeployer } from '../../src/integrations/kubernetes/kubernetes-deployer';
+import { createChangeDeployer } from '../../src/integrations/change-deployer';
+import { kubernetesSchema } from '../../src/policy/config/kubernetes-schema';
+import { getRawJson } from '../../src/integrations/kubernetes/kubernetes-raw';
+import { createTestRepo, type TestRepo } from './render-repo';
+import { caseNamespaces } from './case-namespaces';
 import { startTestCluster, type TestCluster } from '../helpers/kubernetes-cluster';
 import { canaryName } from '../../src/integrations/kubernetes/kubernetes-deployer';
 import { DeployRejectedError } from '../../src/integrations/deployer';
@@ -19,8 +28,11 @@ let cluster: TestCluster;
 beforeAll(async () => {
   cluster = await startTestCluster();
   await prepareCluster(cluster);
+  await cluster.applyYaml(readFileSync(resolve(REPO_ROOT, 'docs/kubernetes-object-set-rbac.yaml'), 'utf8'));
 });
+const repos: TestRepo[] = [];
 afterAll(async () => {
+  for (const r of repos) r.remove();
   await cluster?.teardown();
 });
 
@@ -29,11 +41,15 @@ afterAll(async () => {
  * registry serves for that image now (undefined: report nothing, as kwok does). A reference that
  * names a digest is pulled by it. Returns a stop function.
  */
-function playKubelet(service: string, registry: (image: string) => string | undefined): () => Promise<void> {
+function playKubelet(
+  service: string,
+  registry: (image: string) => string | undefined,
+  namespaces: string[] = Object.values(NAMESPACE),
+): () => Promise<void> {
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      for (const namespace of Object.values(NAMESPACE)) {
+      for (const namespace of namespaces) {
         const pods = await cluster.admin.core.listNamespacedPod({ namespace, labelSelector: `app=${service}` });
         for (const pod of pods.items) {
           const statuses = pod.status?.containerStatuses;
@@ -140,6 +156,98 @@ describe('production receives the digest that ran in staging', () => {
       });
     } finally {
       await stop();
+    }
+  });
+});
+
+/** A service rendered from plain manifests: one Deployment whose `app` container runs `image`. */
+const manifest = (image: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: digest-rendered, labels: { app: digest-rendered } }
+spec:
+  replicas: 2
+  minReadySeconds: 2
+  selector: { matchLabels: { app: digest-rendered } }
+  template:
+    metadata: { labels: { app: digest-rendered } }
+    spec:
+      containers:
+        - name: app
+          image: ${image}
+          resources: { requests: { memory: 32Mi, cpu: 10m } }
+`;
+
+describe('services rendered from the repository (object sets) are pinned too', () => {
+  test('the tag moves after staging: the preview approvers sign, the canary and the rollout carry staging’s digest', async () => {
+    const service = 'digest-rendered';
+    const ns = await caseNamespaces(cluster).create('digest', 1);
+    const repo = createTestRepo();
+    repos.push(repo);
+    const baseCommit = repo.commit(
+      { 'deploy/app/deployment.yaml': manifest('registry.example/digest-rendered:v1') },
+      'base',
+    );
+    const commit = repo.commit({ 'deploy/app/deployment.yaml': manifest('registry.example/digest-rendered:v2') }, 'v2');
+    const settings = kubernetesSchema.parse({
+      staging: { namespace: ns.staging },
+      production: { namespace: ns.production },
+      rolloutTimeoutMinutes: 2,
+    });
+    const kubeconfig = cluster.kubeconfig('airlock');
+    const deployer = createChangeDeployer({
+      kubeconfig,
+      settings: () => settings,
+      services: () => [
+        {
+          name: service,
+          environments: {
+            staging: { kubernetes: { manifests: 'deploy/app' } },
+            production: { kubernetes: { manifests: 'deploy/app' } },
+          },
+        },
+      ],
+      repoDir: repo.dir,
+      imageDeployer: createKubernetesDeployer({ kubeconfig, settings: () => settings, pollMs: 200 }),
+      pollMs: 200,
+    });
+    let served = A;
+    const stop = playKubelet(service, (image) => (image.endsWith(':v2') ? served : undefined), Object.values(ns));
+    const liveImage = async (namespace: string, name: string) =>
+      (
+        await getRawJson<{ spec: { template: { spec: { containers: { image: string }[] } } } }>(
+          cluster.kubeconfig('admin'),
+          `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`,
+        )
+      ).spec.template.spec.containers[0].image;
+    try {
+      const base = { commit: baseCommit };
+      await deployer.deploy({ service, environment: 'staging', version: 'base', change: base });
+      await deployer.promote({ service, version: 'base', change: base });
+      const change = { commit, baseCommit };
+      const staged = await deployer.deploy({ service, environment: 'staging', version: 'v2', change });
+      assert.deepEqual(staged.images, [
+        { reference: 'registry.example/digest-rendered:v2', containers: ['app'], digest: A },
+      ]);
+
+      served = B; // re-pushed during the bake
+      const pinned = `registry.example/digest-rendered:v2@${A}`;
+      const preview = await deployer.preview!({ service, environment: 'production', change, images: staged.images });
+      assert.ok(preview!.text.includes(`image: ${pinned}`), preview!.text);
+      assert.ok(
+        preview!.notes.some(
+          (n) => n === `Deployment ${ns.production}/${service} app at staging's digest ${A.slice(0, 19)}…`,
+        ),
+        preview!.notes.join('\n'),
+      );
+      const unpinned = await deployer.preview!({ service, environment: 'production', change });
+      assert.notEqual(unpinned!.digest, preview!.digest, 'the signed diff binds the digest');
+      await deployer.deployCanary({ service, version: 'v2', percent: 10, change, images: staged.images });
+      assert.equal(await liveImage(ns.production, `${service}-canary`), pinned);
+      await deployer.promote({ service, version: 'v2', change, images: staged.images });
+      assert.equal(await liveImage(ns.production, service), pinned);
+    } finally {
+      await stop();
+      await caseNamespaces(cluster).removeWorkloads(ns);
     }
   });
 });

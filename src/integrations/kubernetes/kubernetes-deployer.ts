@@ -19,9 +19,9 @@ import { sleep, throwIfAborted } from '../cancellation';
 import { withAbortSignal } from './kubernetes-abort';
 import { imageTag, imageWithVersion, invalidVersion } from './image-ref';
 import { describeObject, withRetry, type RetryOptions } from './kubernetes-errors';
-import { getRawJson, sendRawJson } from './kubernetes-raw';
+import { getRawJson } from './kubernetes-raw';
 import { isDigest, pinnedReference } from './image-digest';
-import { stagedImages, type PodJson } from './staged-images';
+import { listWorkloadPods, stagedImages } from './staged-images';
 import { waitForRollout } from './kubernetes-rollout';
 
 export const FIELD_MANAGER = 'airlock';
@@ -299,23 +299,11 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
     const containers = (d.spec?.template.spec?.containers ?? [])
       .filter((c) => !wanted || wanted.includes(c.name))
       .map((c) => ({ name: c.name, image: c.image ?? '' }));
-    const labelSelector = Object.entries(d.spec?.selector.matchLabels ?? {})
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
-    const pods = await withRetry(
-      'list',
-      `pods of ${object}`,
-      (attempt) =>
-        sendRawJson<{ items?: PodJson[] }>(t.kc, {
-          method: 'GET',
-          path: `/api/v1/namespaces/${encodeURIComponent(t.namespace)}/pods`,
-          query: { labelSelector },
-          signal: attempt,
-        }),
-      o.retry,
+    const pods = await listWorkloadPods(t.kc, t.namespace, d.spec?.selector.matchLabels, object, {
       signal,
-    );
-    return stagedImages(containers, pods.items ?? [], object);
+      ...(o.retry ? { retry: o.retry } : {}),
+    });
+    return stagedImages(containers, pods, object);
   };
 
   const pinSummary = (pins: string[]) => (pins.length ? `; ${pins.join(', ')}` : '');

@@ -6,10 +6,13 @@
 // (it was re-pushed meanwhile, or a node ran a stale cached copy): staging did not run one image,
 // so no single digest is the baked one and the tag may name a third. The deploy fails (rolled
 // back) rather than bake a mix: deploy a version that names a digest, or a tag nobody re-pushes.
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { StagedImage } from '../deployer';
 import { DeployRejectedError } from '../deployer';
 import { normalizedRepository, parseImageId, referenceDigest } from './image-digest';
 import { imageRepository } from './image-ref';
+import { withRetry, type RetryOptions } from './kubernetes-errors';
+import { sendRawJson } from './kubernetes-raw';
 
 /** The parts of a pod the reading needs (the API server's JSON). */
 export interface PodJson {
@@ -64,4 +67,31 @@ export function stagedImages(
       };
     return { reference, containers: names, digest: [...digests.keys()][0] };
   });
+}
+
+/** The pods of a workload in `namespace` (its selector's matchLabels), as the API server has them. */
+export async function listWorkloadPods(
+  kc: KubeConfig,
+  namespace: string,
+  matchLabels: Record<string, string> | undefined,
+  what: string,
+  o: { signal?: AbortSignal; retry?: RetryOptions } = {},
+): Promise<PodJson[]> {
+  const labelSelector = Object.entries(matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const pods = await withRetry(
+    'list',
+    `pods of ${what}`,
+    (signal) =>
+      sendRawJson<{ items?: PodJson[] }>(kc, {
+        method: 'GET',
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+        query: { labelSelector },
+        signal,
+      }),
+    o.retry,
+    o.signal,
+  );
+  return pods.items ?? [];
 }

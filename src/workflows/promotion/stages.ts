@@ -324,7 +324,7 @@ async function previewProduction(ctx: GatedContext): Promise<void> {
   const { change, state } = ctx;
   const preview = await step(ctx, { activity: 'previewChange' }, () =>
     readActs.previewChange.executeWithOptions({ summary: 'the production change, for the approvers' }, [
-      { service: change.service, environment: 'production', change: changeRef(change) },
+      { service: change.service, environment: 'production', change: changeRef(change), ...stagedImages(ctx) },
     ]),
   );
   if (!preview) return; // an image-tag deployer: the change is the version
