@@ -21,6 +21,7 @@ import {
   type Deployer,
   type DeployResult,
   type EnvironmentSnapshot,
+  type StagedImage,
 } from '../integrations/deployer';
 
 export { DeployRejectedError };
@@ -109,12 +110,18 @@ export function createDeployActivities(deployer: Deployer) {
       version: string;
       percent: number;
       change?: ChangeRef;
+      images?: StagedImage[];
     }): Promise<DeployResult> {
       return logged(
         await guarded(`canary ${req.service} ${req.version} at ${req.percent}%`, (o) => deployer.deployCanary(req, o)),
       );
     },
-    async promoteCanary(req: { service: string; version: string; change?: ChangeRef }): Promise<DeployResult> {
+    async promoteCanary(req: {
+      service: string;
+      version: string;
+      change?: ChangeRef;
+      images?: StagedImage[];
+    }): Promise<DeployResult> {
       return logged(
         await guarded(`promote ${req.service} ${req.version} to all of production`, (o) => deployer.promote(req, o)),
       );
@@ -123,6 +130,7 @@ export function createDeployActivities(deployer: Deployer) {
       service: string;
       environment: Environment;
       change: ChangeRef;
+      images?: StagedImage[];
     }): Promise<ChangePreview | null> {
       if (!deployer.preview) return null;
       return (await guarded(`preview ${req.service} in ${req.environment}`, (o) => deployer.preview!(req, o))) ?? null;

@@ -78,6 +78,7 @@ export function rbacForPolicy(policy: Policy, o: Omit<RbacOptions, 'policy'> = {
   return rbacYaml(header, [
     ...deployerRbac({
       namespaces: [k.staging.namespace, k.production.namespace],
+      stagingNamespace: k.staging.namespace,
       services: policy.services.map((s) => s.name),
       subject: subject(o),
     }),

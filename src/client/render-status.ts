@@ -6,6 +6,7 @@ import { formatRate, formatRise } from '../common/format';
 import type { PromotionView } from './promotion-view';
 import type { PromotionState } from '../workflows/messages';
 import { errorRateEvidenceLines } from '../common/error-rate-evidence';
+import { stagedImageLines } from '../common/staged-image-lines';
 
 export function progressBar(fraction: number, width = 24): string {
   const f = Math.min(1, Math.max(0, fraction));
@@ -55,6 +56,9 @@ export function renderStatus(s: PromotionState): string {
   }
   for (const v of s.approvalsVoided ?? [])
     lines.push(`  voided   approvals of ${v.approvers.join(', ') || 'nobody'} at ${v.at}: ${v.reason}`);
+  const images = stagedImageLines(s.stagedImages);
+  for (const l of images.pinned) lines.push(`  image    ${l}`);
+  for (const l of images.mutable) lines.push(`  WARNING  ${l}`);
   const pc = s.productionChange;
   if (pc && !s.outcome) {
     lines.push(`  production change ${pc.digest} (approvals sign it; all of it: airlock diff ${s.workflowId}):`);

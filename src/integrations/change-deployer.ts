@@ -19,6 +19,7 @@ import {
   type Deployer,
   type DeployResult,
   type EnvironmentSnapshot,
+  type StagedImage,
 } from './deployer';
 import { renderKubernetes } from './render';
 import { applyObjects } from './kubernetes/object-set-apply';
@@ -31,6 +32,7 @@ import { restoreObjects } from './kubernetes/object-set-restore';
 import { snapshotObjects, type ObjectSnapshot } from './kubernetes/object-set-snapshot';
 import { describeId, idKey, idOf, type Json, type ObjectId } from './kubernetes/object-set';
 import { KEPT_KINDS } from './kubernetes/object-set-order';
+import { pinObjectImages, readObjectSetImages } from './kubernetes/object-set-images';
 import type { TerraformRunner } from './terraform/terraform-runner';
 import { createTerraformChange, type RootRestore } from './terraform/terraform-change';
 
@@ -142,17 +144,21 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
     change: ChangeRef,
     namespace: string,
     signal?: AbortSignal,
+    images?: StagedImage[],
   ) => {
     const head = await renderSet(source, change.commit, namespace, signal);
     // A base without the service's directory: the change adds the service, there was nothing.
     const base = await render(source, change.baseCommit, namespace, signal, true);
-    const { set, kept } = await yieldReplicasToAutoscalers(
+    const yielded = await yieldReplicasToAutoscalers(
       createObjectSetClient(kc),
       { namespace, service, ...head },
       signal,
     );
+    // What staging ran at one digest is what this environment gets (object-set-images.ts).
+    const { objects, pins } = pinObjectImages(yielded.set.desired, images);
+    const set = { ...yielded.set, desired: objects };
     const { removed, left } = removedByChange(base, head.desired, namespace);
-    return { set, head: head.desired, removed, setNotes: [...kept.map(describeAutoscaled), ...left] };
+    return { set, head: head.desired, removed, setNotes: [...yielded.kept.map(describeAutoscaled), ...left, ...pins] };
   };
   const wait = (signal?: AbortSignal) => ({
     timeoutMs: o.settings().rolloutTimeoutMinutes * 60_000,
@@ -199,26 +205,42 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
     environment: Environment,
     change: ChangeRef,
     signal?: AbortSignal,
-  ): Promise<string[]> {
+    pinTo?: StagedImage[],
+  ): Promise<{ done: string[]; images?: StagedImage[] }> {
     const source = sourceOf(service, environment);
     const done: string[] = [];
+    let images: StagedImage[] | undefined;
     // Terraform is planned (and in production checked for destroy and replace) before anything is applied.
     const tf = terraformOf(environment, source.terraform);
     const applyTerraform = await tf?.run.prepareApply(service, environment, tf.roots, change, signal);
     if (isRendered(source.kubernetes)) {
       const { kc, namespace } = kubeconfigFor(environment);
-      const { set, removed, setNotes } = await changeSet(kc, service, source.kubernetes, change, namespace, signal);
+      const { set, removed, setNotes } = await changeSet(
+        kc,
+        service,
+        source.kubernetes,
+        change,
+        namespace,
+        signal,
+        pinTo,
+      );
       await diffObjects(kc, set, { removed, ...(signal ? { signal } : {}) }); // refuses foreign objects
       const r = await applyObjects(kc, set, wait(signal));
       const gone = await deleteObjects(createObjectSetClient(kc), removed, wait(signal));
       done.push(`${r.applied.length} objects applied, ${r.pruned.length + gone.length} removed in ${namespace}`);
       done.push(...setNotes);
+      // What staging runs, once ready: production receives these digests.
+      if (environment === 'staging') images = await readObjectSetImages(kc, namespace, set.desired, { signal });
     }
     if (applyTerraform) done.push(...(await applyTerraform()));
-    return done;
+    return { done, ...(images ? { images } : {}) };
   }
 
-  const result = (summary: string): DeployResult => ({ readyAt: new Date().toISOString(), summary });
+  const result = (summary: string, images?: StagedImage[]): DeployResult => ({
+    readyAt: new Date().toISOString(),
+    summary,
+    ...(images ? { images } : {}),
+  });
 
   return {
     kind: `change+${o.imageDeployer.kind}`,
@@ -265,8 +287,11 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
 
     async deploy(req, options = {}) {
       if (!ownsChange(req.service, req.environment)) return o.imageDeployer.deploy(req, options);
-      const done = await applyRender(req.service, req.environment, needChange(req.service, req.change), options.signal);
-      return result(`${req.service} ${req.environment} at ${req.change!.commit.slice(0, 12)}: ${done.join('; ')}`);
+      const r = await applyRender(req.service, req.environment, needChange(req.service, req.change), options.signal);
+      return result(
+        `${req.service} ${req.environment} at ${req.change!.commit.slice(0, 12)}: ${r.done.join('; ')}`,
+        r.images,
+      );
     },
 
     async deployCanary(req, options = {}) {
@@ -276,7 +301,15 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
       if (!isRendered(source.kubernetes))
         return result(`${req.service}: nothing to canary (Terraform only): reaches production only after approval`);
       const { kc, namespace } = kubeconfigFor('production');
-      const { set, removed } = await changeSet(kc, req.service, source.kubernetes, ref, namespace, options.signal);
+      const { set, removed } = await changeSet(
+        kc,
+        req.service,
+        source.kubernetes,
+        ref,
+        namespace,
+        options.signal,
+        req.images,
+      );
       const diff = await diffObjects(kc, set, { ...options, removed });
       // Server-defaulted objects on both sides, so only real template changes make a canary.
       const plan = canaryObjects({
@@ -304,8 +337,9 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
     async promote(req, options = {}) {
       if (!ownsChange(req.service, 'production')) return o.imageDeployer.promote(req, options);
       // The full production render; the canary copies are labelled for the service and not in it: pruned.
-      const done = await applyRender(req.service, 'production', needChange(req.service, req.change), options.signal);
-      return result(`${req.service} production at ${req.change!.commit.slice(0, 12)}: ${done.join('; ')}`);
+      const ref = needChange(req.service, req.change);
+      const r = await applyRender(req.service, 'production', ref, options.signal, req.images);
+      return result(`${req.service} production at ${req.change!.commit.slice(0, 12)}: ${r.done.join('; ')}`);
     },
 
     async preview(req, options = {}): Promise<ChangePreview | undefined> {
@@ -324,6 +358,7 @@ export function createChangeDeployer(o: ChangeDeployerOptions): Deployer {
           req.change,
           namespace,
           options.signal,
+          req.images,
         );
         notes.push(...setNotes);
         // What the rollout deletes is shown too, labelled by Airlock or not (removedByChange).

@@ -1,6 +1,8 @@
 // The deploy target, as the workflow needs it. Every operation is idempotent and declarative:
 // "version X on environment E", "restore exactly this snapshot", never "one more step".
-import type { Environment } from '../workflows/messages';
+import type { Environment, StagedImage } from '../workflows/messages';
+
+export type { StagedImage };
 
 export interface WorkloadState {
   version: string;
@@ -23,6 +25,11 @@ export interface DeployResult {
   readyAt: string;
   /** One line for the Temporal UI and the logs; a simulation says it is one. */
   summary: string;
+  /**
+   * After a deploy: each image reference it set and the digest its pods run (StagedImage). The
+   * workflow hands staging's to the canary and the production rollout, which deploy those digests.
+   */
+  images?: StagedImage[];
 }
 
 /**
@@ -83,19 +90,25 @@ export interface Deployer {
     req: { service: string; environment: Environment; version: string; change?: ChangeRef },
     options?: DeployCallOptions,
   ): Promise<DeployResult>;
-  /** Runs `version` beside the stable production version on `percent` of production. */
+  /**
+   * Runs `version` beside the stable production version on `percent` of production. `images`:
+   * what ran in staging; an image reference with a digest there is deployed at that digest.
+   */
   deployCanary(
-    req: { service: string; version: string; percent: number; change?: ChangeRef },
+    req: { service: string; version: string; percent: number; change?: ChangeRef; images?: StagedImage[] },
     options?: DeployCallOptions,
   ): Promise<DeployResult>;
-  /** Gives the stable production workload `version`, waits, then removes the canary. */
+  /** Gives the stable production workload `version` (at staging's digests), waits, then removes the canary. */
   promote(
-    req: { service: string; version: string; change?: ChangeRef },
+    req: { service: string; version: string; change?: ChangeRef; images?: StagedImage[] },
     options?: DeployCallOptions,
   ): Promise<DeployResult>;
-  /** The diff `change` would apply to `environment` now; absent for deployers of image tags. */
+  /**
+   * The diff `change` would apply to `environment` now (at staging's digests, `images`); absent
+   * for deployers of image tags.
+   */
   preview?(
-    req: { service: string; environment: Environment; change: ChangeRef },
+    req: { service: string; environment: Environment; change: ChangeRef; images?: StagedImage[] },
     options?: DeployCallOptions,
   ): Promise<ChangePreview | undefined>;
   /** Restores the snapshot exactly (canary included), and waits until ready. */

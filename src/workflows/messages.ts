@@ -299,6 +299,21 @@ export interface ErrorRateSummary {
   alerts?: { received: number; ignored: number; recentIgnored: Array<{ name: string; reason: string }> };
 }
 
+/**
+ * One image reference the staging deploy set, and what its pods reported running. With `digest`,
+ * the canary and the production rollout receive `reference@digest` (what baked), not the tag.
+ */
+export interface StagedImage {
+  /** The reference staging was given, e.g. "registry.example/app:v2". */
+  reference: string;
+  /** The containers of the workload that run it. */
+  containers: string[];
+  /** The registry digest (sha256:…) every staged pod reported, or the one the reference names. */
+  digest?: string;
+  /** Why there is no digest: production receives the mutable reference, maybe another image. */
+  unpinned?: string;
+}
+
 export interface PromotionState {
   workflowId: string;
   change: Change;
@@ -325,6 +340,8 @@ export interface PromotionState {
    */
   productionChange?: { text: string; digest: string; notes: string[]; omittedChars?: number };
   approvals: Approval[];
+  /** What ran in staging, per image reference: the digests the canary and production receive. */
+  stagedImages?: StagedImage[];
   /** What each deploy did, in the deployer's words (the canary's says what it skipped and why). */
   deploys?: Array<{ activity: string; at: string; summary: string }>;
   /** Approvals voided because production changed between approval and rollout (asked again). */

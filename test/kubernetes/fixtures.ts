@@ -25,7 +25,12 @@ export const DEPLOYER: RbacSubject = { kind: 'User', name: 'airlock-deployer' };
 export const deployerRightsYaml = (service: string, environment: Environment) =>
   rbacYaml(
     ['airlock rbac for one service'],
-    deployerRbac({ namespaces: [NAMESPACE[environment]], services: [service], subject: DEPLOYER }),
+    deployerRbac({
+      namespaces: [NAMESPACE[environment]],
+      stagingNamespace: NAMESPACE.staging,
+      services: [service],
+      subject: DEPLOYER,
+    }),
   );
 
 /**

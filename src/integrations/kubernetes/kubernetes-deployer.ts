@@ -10,16 +10,18 @@
 // rollout polling and the wait for a deleted canary end at once, and the call rejects with the
 // abort reason. An apply whose request already reached the API server before the abort stays
 // applied (the workflow restores the snapshot after the cancelled activity has ended).
-import { AppsV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { AppsV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import type { KubernetesEnvironmentSettings, KubernetesSettings } from '../../policy/config/kubernetes-schema';
 import type { Environment } from '../../workflows/messages';
-import type { Deployer, DeployResult, EnvironmentSnapshot, WorkloadState } from '../deployer';
+import type { Deployer, DeployResult, EnvironmentSnapshot, StagedImage, WorkloadState } from '../deployer';
 import { DeployRejectedError } from '../deployer';
 import { sleep, throwIfAborted } from '../cancellation';
 import { withAbortSignal } from './kubernetes-abort';
 import { imageTag, imageWithVersion, invalidVersion } from './image-ref';
 import { describeObject, withRetry, type RetryOptions } from './kubernetes-errors';
 import { getRawJson } from './kubernetes-raw';
+import { isDigest, pinnedReference } from './image-digest';
+import { listWorkloadPods, stagedImages } from './staged-images';
 import { waitForRollout } from './kubernetes-rollout';
 
 export const FIELD_MANAGER = 'airlock';
@@ -219,8 +221,17 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
     return existed;
   };
 
-  /** The template with `version` in the chosen containers' images and in the version annotation. */
-  const withVersion = (template: Json | undefined, version: string, object: string): Json => {
+  /**
+   * The template with `version` in the chosen containers' images and in the version annotation. An
+   * image staging ran at a digest (`staged`) gets that digest; `pins` collects what each container got.
+   */
+  const withVersion = (
+    template: Json | undefined,
+    version: string,
+    object: string,
+    staged?: StagedImage[],
+    pins: string[] = [],
+  ): Json => {
     // A pod the API server refuses leaves the rollout stuck until the progress deadline: refuse it now.
     const invalid = invalidVersion(version);
     if (invalid) throw new DeployRejectedError(`kubernetes: version for ${object}: ${invalid}`);
@@ -232,8 +243,16 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
       throw new DeployRejectedError(
         `kubernetes: ${object} has no container ${missing.map((m) => `"${m}"`).join(', ')} (policy kubernetes.containers)`,
       );
-    for (const c of containers)
-      if (!wanted || wanted.includes(c.name)) c.image = imageWithVersion(c.image ?? '', version);
+    for (const c of containers) {
+      if (wanted && !wanted.includes(c.name)) continue;
+      const image = imageWithVersion(c.image ?? '', version);
+      // Only a well-formed digest: the list came back through workflow history.
+      const digest = staged?.find((i) => i.reference === image)?.digest;
+      const pinned = isDigest(digest) ? digest : undefined;
+      c.image = pinned ? pinnedReference(image, pinned) : image;
+      if (staged)
+        pins.push(`${c.name} ${pinned ? `at staging's digest ${pinned.slice(0, 19)}…` : `by mutable ${image}`}`);
+    }
     t.metadata = { ...t.metadata, annotations: { ...t.metadata?.annotations, [VERSION_ANNOTATION]: version } };
     return t;
   };
@@ -268,10 +287,26 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
     };
   };
 
-  const result = (summary: string): DeployResult => ({
+  const result = (summary: string, images?: StagedImage[]): DeployResult => ({
     readyAt: now().toISOString(),
     summary: `[kubernetes] ${summary}`,
+    ...(images ? { images } : {}),
   });
+
+  /** What the rolled-out `d` runs, per image reference of the chosen containers (staged-images.ts). */
+  const readImages = async (t: Target, d: V1Deployment, object: string, signal: AbortSignal | undefined) => {
+    const wanted = o.settings().containers;
+    const containers = (d.spec?.template.spec?.containers ?? [])
+      .filter((c) => !wanted || wanted.includes(c.name))
+      .map((c) => ({ name: c.name, image: c.image ?? '' }));
+    const pods = await listWorkloadPods(t.kc, t.namespace, d.spec?.selector.matchLabels, object, {
+      signal,
+      ...(o.retry ? { retry: o.retry } : {}),
+    });
+    return stagedImages(containers, pods, object);
+  };
+
+  const pinSummary = (pins: string[]) => (pins.length ? `; ${pins.join(', ')}` : '');
 
   return {
     kind: 'kubernetes',
@@ -310,35 +345,42 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
         signal,
       );
       const d = await wait(t, service, signal);
+      const images = await readImages(t, d, object, signal);
+      const ran = images.map((i) => `${i.reference} ${i.digest ? `runs ${i.digest.slice(0, 19)}…` : 'has no digest'}`);
       return result(
-        `${service} ${version} on all of ${environment}: ${object} rolled out, ${d.status?.availableReplicas ?? 0} replica(s) available`,
+        `${service} ${version} on all of ${environment}: ${object} rolled out, ${d.status?.availableReplicas ?? 0} replica(s) available; ${ran.join(', ')}`,
+        images,
       );
     },
 
-    async deployCanary({ service, version, percent }, { signal } = {}) {
+    async deployCanary({ service, version, percent, images }, { signal } = {}) {
       const t = target('production');
       const stable = await mustRead(t, service, signal);
       const replicas = canaryReplicas(stable.spec?.replicas ?? 1, percent);
-      const template = withVersion(stable.spec?.template, version, describeObject('Deployment', t.namespace, service));
+      const pins: string[] = [];
+      const object = describeObject('Deployment', t.namespace, service);
+      const template = withVersion(stable.spec?.template, version, object, images, pins);
       await apply(t, canaryName(service), () => canaryBody(stable, template, replicas, service), signal);
       await wait(t, canaryName(service), signal);
       return result(
-        `${service} ${version} canary: ${describeObject('Deployment', t.namespace, canaryName(service))} ${replicas} replica(s) beside ${stable.spec?.replicas ?? 1} stable`,
+        `${service} ${version} canary: ${describeObject('Deployment', t.namespace, canaryName(service))} ${replicas} replica(s) beside ${stable.spec?.replicas ?? 1} stable${pinSummary(pins)}`,
       );
     },
 
-    async promote({ service, version }, { signal } = {}) {
+    async promote({ service, version, images }, { signal } = {}) {
       const t = target('production');
       const object = describeObject('Deployment', t.namespace, service);
+      const pins: string[] = [];
       await apply(
         t,
         service,
         (current) => {
           if (!current) throw new DeployRejectedError(`kubernetes: ${object} not found in ${t.where}`);
+          pins.length = 0; // recomputed on every attempt
           return {
             spec: {
               replicas: current.spec?.replicas ?? 1,
-              template: withVersion(current.spec?.template, version, object),
+              template: withVersion(current.spec?.template, version, object, images, pins),
             },
           };
         },
@@ -347,7 +389,7 @@ export function createKubernetesDeployer(o: KubernetesDeployerOptions): Deployer
       await wait(t, service, signal);
       const removed = await removeCanary(t, service, signal);
       return result(
-        `${service} ${version} on all of production: ${object} rolled out${removed ? '; canary removed' : ''}`,
+        `${service} ${version} on all of production: ${object} rolled out${removed ? '; canary removed' : ''}${pinSummary(pins)}`,
       );
     },
 

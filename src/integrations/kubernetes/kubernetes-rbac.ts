@@ -12,6 +12,8 @@ export type RbacSubject = { kind: 'User'; name: string } | { kind: 'ServiceAccou
 export interface DeployerRbacInput {
   /** The policy's kubernetes.staging.namespace and kubernetes.production.namespace. */
   namespaces: string[];
+  /** The staging namespace: its Roles also list pods, to read the digests staging ran. */
+  stagingNamespace?: string;
   /** The policy's service names (services[].name). */
   services: string[];
   subject: RbacSubject;
@@ -39,8 +41,9 @@ function subjectOf(s: RbacSubject): Record<string, string> {
  * One Role and RoleBinding per service and namespace: get, patch (server-side apply), create and
  * delete of exactly `<service>` and `<service>-canary`. Create is restrictable here only because
  * the deployer creates by server-side apply, which the API server authorizes as `create` *with*
- * the object's name; a POST carries no name and is refused. No list or watch: the deployer reads
- * by name. Throws on an empty service list, because a rule without resourceNames means every name.
+ * the object's name; a POST carries no name and is refused. No list or watch of Deployments: the
+ * deployer reads them by name; staging's pods are listed, to read the digests staging ran. Throws on an
+ * empty service list, because a rule without resourceNames means every name.
  */
 export function deployerRbac(input: DeployerRbacInput): RbacObject[] {
   if (!input.services.length)
@@ -65,6 +68,11 @@ export function deployerRbac(input: DeployerRbacInput): RbacObject[] {
               resourceNames: [service, canaryName(service)],
               verbs: ['get', 'create', 'patch', 'delete'],
             },
+            // The staged pods' image digests, which production is pinned to (staged-images.ts). Read
+            // only, staging only; RBAC cannot narrow a list by name.
+            ...(namespace === input.stagingNamespace
+              ? [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }]
+              : []),
           ],
         },
         {

@@ -11,7 +11,7 @@
 // deploy either way, so both are safe.)
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Environment } from '../../workflows/messages';
-import type { Deployer, DeployResult, EnvironmentSnapshot, WorkloadState } from '../deployer';
+import type { Deployer, DeployResult, EnvironmentSnapshot, StagedImage, WorkloadState } from '../deployer';
 import { sleep, throwIfAborted } from '../cancellation';
 
 interface ServiceModel {
@@ -39,13 +39,40 @@ export interface SimulatedDeployerOptions {
   /** Fault injection for tests: return an Error to make an operation fail. */
   fault?: (op: DeployOperation, environment: Environment, version: string) => Error | undefined;
   now?: () => Date;
+  /**
+   * The digest a registry serves for a version now (sha256:…), what the simulated pods report
+   * after a deploy. Unset (the simulation has no registry): no digest is ever reported, and the
+   * canary and production receive the mutable version.
+   */
+  registry?: (version: string) => string | undefined;
+}
+
+/** What the simulated pods report after a deploy of `version`. */
+function reportedImage(version: string, registry: SimulatedDeployerOptions['registry']): StagedImage {
+  const digest = registry?.(version);
+  return digest
+    ? { reference: version, containers: [], digest }
+    : { reference: version, containers: [], unpinned: 'the simulation has no registry: no digest reported' };
+}
+
+/** `version` at the digest staging ran it, when it did (else undefined: the mutable version). */
+function atStagedDigest(version: string, images: StagedImage[] | undefined): string | undefined {
+  const digest = images?.find((i) => i.reference === version)?.digest;
+  return digest ? `${version}@${digest}` : undefined;
 }
 
 export interface SimulatedDeployer extends Deployer {
   /** Read-only view of the model, for tests, the demo and `airlock status`. */
   view(service: string, environment: Environment): ServiceModel;
   /** Every mutating call, in order: tests assert "nothing deployed twice" on it. */
-  readonly operations: Array<{ op: DeployOperation; service: string; environment: Environment; version: string }>;
+  readonly operations: Array<{
+    op: DeployOperation;
+    service: string;
+    environment: Environment;
+    version: string;
+    /** What the canary or the rollout deployed: the version at staging's digest, or the version. */
+    image?: string;
+  }>;
 }
 
 export function createSimulatedDeployer(opts: SimulatedDeployerOptions = {}): SimulatedDeployer {
@@ -83,11 +110,12 @@ export function createSimulatedDeployer(opts: SimulatedDeployerOptions = {}): Si
     what: string,
     apply: (m: ServiceModel) => void,
     signal: AbortSignal | undefined,
+    image?: string,
   ): Promise<DeployResult> => {
     throwIfAborted(signal);
     const fault = opts.fault?.(op, environment, version);
     if (fault) throw fault;
-    const entry = { op, service, environment, version };
+    const entry = { op, service, environment, version, ...(image ? { image } : {}) };
     operations.push(entry);
     logOperation(entry, 'started');
     if (opts.rolloutMs) {
@@ -115,7 +143,7 @@ export function createSimulatedDeployer(opts: SimulatedDeployerOptions = {}): Si
       return { service, environment, ...structuredClone(m), capturedAt: now().toISOString(), deployer: 'simulated' };
     },
     async deploy({ service, environment, version }, { signal } = {}) {
-      return rollout(
+      const result = await rollout(
         'deploy',
         service,
         environment,
@@ -126,8 +154,10 @@ export function createSimulatedDeployer(opts: SimulatedDeployerOptions = {}): Si
         },
         signal,
       );
+      return { ...result, images: [reportedImage(version, opts.registry)] };
     },
-    async deployCanary({ service, version, percent }, { signal } = {}) {
+    async deployCanary({ service, version, percent, images }, { signal } = {}) {
+      const image = atStagedDigest(version, images);
       const m = get(service, 'production');
       // Replica-weighted canary: a share of the stable replica count, never zero.
       const replicas = Math.max(1, Math.round(((m.stable?.replicas ?? initialReplicas) * percent) / 100));
@@ -136,25 +166,28 @@ export function createSimulatedDeployer(opts: SimulatedDeployerOptions = {}): Si
         service,
         'production',
         version,
-        `${service} ${version} canary: ${replicas} replica(s) beside stable`,
+        `${service} ${image ?? version} canary: ${replicas} replica(s) beside stable`,
         (ready) => {
           ready.canary = { version, replicas };
         },
         signal,
+        image,
       );
     },
-    async promote({ service, version }, { signal } = {}) {
+    async promote({ service, version, images }, { signal } = {}) {
+      const image = atStagedDigest(version, images);
       return rollout(
         'promote',
         service,
         'production',
         version,
-        `${service} ${version} on all of production; canary removed`,
+        `${service} ${image ?? version} on all of production; canary removed`,
         (m) => {
           m.stable = { version, replicas: m.stable?.replicas ?? initialReplicas };
           m.canary = null;
         },
         signal,
+        image,
       );
     },
     async restore(snapshot, { signal } = {}) {

@@ -4,6 +4,7 @@ import { formatDuration } from '../../common/durations';
 import { formatRate } from '../../common/format';
 import type { PromotionState } from '../../workflows/messages';
 import { errorRateEvidenceLines } from '../../common/error-rate-evidence';
+import { stagedImageLines } from '../../common/staged-image-lines';
 import { escapeMrkdwn } from './mrkdwn';
 
 export const APPROVE_ACTION = 'airlock_approve';
@@ -97,6 +98,20 @@ export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text:
         text: clip(`*Error-rate tests*\n${evidence.map((l) => `• ${esc(l)}`).join('\n')}`, SECTION_CHARS),
       },
     });
+  const images = stagedImageLines(s.stagedImages);
+  if (images.pinned.length || images.mutable.length) {
+    const lines = [
+      ...images.mutable.map((l) => clip(`:warning: ${esc(l)}`, SECTION_CHARS / 2)),
+      ...images.pinned.map((l) => clip(`• ${esc(l)}`, SECTION_CHARS / 2)),
+    ];
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: boundedLines('*What production receives*', lines, `\`airlock status ${s.workflowId}\``),
+      },
+    });
+  }
   const pc = s.productionChange;
   if (pc) {
     // A section holds at most 3,000 characters: the notes in one (as many as fit, the rest

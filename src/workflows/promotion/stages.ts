@@ -4,7 +4,7 @@ import * as wf from '@temporalio/workflow';
 import { HOUR_MS, MINUTE_MS } from '../../common/durations';
 import { formatMinutes } from '../../common/format';
 import { ErrorRateMonitor } from '../error-rate-monitor';
-import type { Change, Environment, Stage } from '../messages';
+import type { Change, Environment, Stage, StagedImage } from '../messages';
 import { controlActs, deployActs, readActs } from './activity-options';
 import { Interrupted, iso, type GatedContext, type PromotionContext } from './context';
 import { watch, type WatchResult } from './watch';
@@ -91,8 +91,8 @@ const changeRef = (change: Change) => ({
 async function deployWithRestore(
   ctx: GatedContext,
   environment: Environment,
-  deploy: { activity: string; run: () => Promise<{ summary: string }> },
-): Promise<void> {
+  deploy: { activity: string; run: () => Promise<{ summary: string; images?: StagedImage[] }> },
+): Promise<{ images?: StagedImage[] }> {
   const { change } = ctx;
   const before = await step(ctx, { activity: 'snapshotEnvironment' }, () =>
     readActs.snapshotEnvironment.executeWithOptions({ summary: `record ${environment} before the change` }, [
@@ -102,8 +102,17 @@ async function deployWithRestore(
     ]),
   );
   ctx.rollback.push({ label: `restore ${environment}`, environment, snapshot: before });
-  recordDeploy(ctx, deploy.activity, await step(ctx, { activity: deploy.activity, deploy: environment }, deploy.run));
+  const result = await step(ctx, { activity: deploy.activity, deploy: environment }, deploy.run);
+  recordDeploy(ctx, deploy.activity, result);
+  return result;
 }
+
+/**
+ * What ran in staging, for the canary and the rollout: a reference staging ran at one digest is
+ * deployed at that digest (the deployer decides; the workflow only carries it, so nothing it
+ * schedules changes and no patch is needed). Absent for promotions staged before this existed.
+ */
+const stagedImages = (ctx: GatedContext) => (ctx.state.stagedImages ? { images: ctx.state.stagedImages } : {});
 
 /** Characters of a deployer's summary kept in the state. */
 const DEPLOY_SUMMARY_CHARS = 1_000;
@@ -198,13 +207,14 @@ export async function queue(ctx: GatedContext): Promise<void> {
 export async function staging(ctx: GatedContext): Promise<void> {
   const { change, state } = ctx;
   ctx.setStage('staging');
-  await deployWithRestore(ctx, 'staging', {
+  const staged = await deployWithRestore(ctx, 'staging', {
     activity: 'deployToEnvironment',
     run: () =>
       deployActs.deployToEnvironment.executeWithOptions({ summary: `deploy ${change.version} to staging` }, [
         { service: change.service, environment: 'staging', version: change.version, change: changeRef(change) },
       ]),
   });
+  if (staged.images) state.stagedImages = staged.images;
   state.deployed.push('staging');
   ctx.evidence.stagingReadyAt = Date.now();
   ctx.monitor.deployed('staging', ctx.evidence.stagingReadyAt);
@@ -283,6 +293,7 @@ export async function canary(ctx: GatedContext): Promise<void> {
               version: change.version,
               percent: settings.canary.percent,
               change: changeRef(change),
+              ...stagedImages(ctx),
             },
           ],
         ),
@@ -313,7 +324,7 @@ async function previewProduction(ctx: GatedContext): Promise<void> {
   const { change, state } = ctx;
   const preview = await step(ctx, { activity: 'previewChange' }, () =>
     readActs.previewChange.executeWithOptions({ summary: 'the production change, for the approvers' }, [
-      { service: change.service, environment: 'production', change: changeRef(change) },
+      { service: change.service, environment: 'production', change: changeRef(change), ...stagedImages(ctx) },
     ]),
   );
   if (!preview) return; // an image-tag deployer: the change is the version
@@ -365,7 +376,7 @@ export async function production(ctx: GatedContext): Promise<void> {
     ctx.setStage('production');
     const result = await step(ctx, { activity: 'promoteCanary', deploy: 'production' }, () =>
       deployActs.promoteCanary.executeWithOptions({ summary: `roll out ${change.version} to all of production` }, [
-        { service: change.service, version: change.version, change: changeRef(change) },
+        { service: change.service, version: change.version, change: changeRef(change), ...stagedImages(ctx) },
       ]),
     );
     recordDeploy(ctx, 'promoteCanary', result);

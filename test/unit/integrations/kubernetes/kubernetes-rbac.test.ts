@@ -35,6 +35,7 @@ const rules = (o: RbacObject) => (o as unknown as { rules: Record<string, string
 describe('airlock rbac', () => {
   const objects = deployerRbac({
     namespaces: ['payments-staging', 'payments'],
+    stagingNamespace: 'payments-staging',
     services: ['payment-service', 'search-service'],
     subject: { kind: 'User', name: 'airlock-deployer' },
   });
@@ -54,9 +55,16 @@ describe('airlock rbac', () => {
         resourceNames: ['payment-service', 'payment-service-canary'],
         verbs: ['get', 'create', 'patch', 'delete'],
       },
+      // The staged pods' digests: read only, never a write on pods, and in staging only.
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
     ]);
+    expect(rules(roles[2]).some((r) => r.resources.includes('pods'))).toBe(false);
     for (const r of roles)
       for (const rule of rules(r)) {
+        if (rule.resources.includes('pods')) {
+          expect(rule.verbs).toEqual(['list']);
+          continue;
+        }
         // Verbs RBAC cannot narrow by name would grant every Deployment of the namespace.
         expect(rule.verbs).not.toContain('list');
         expect(rule.verbs).not.toContain('watch');
@@ -106,6 +114,7 @@ describe('airlock rbac', () => {
     expect(parsed).toEqual([
       ...deployerRbac({
         namespaces: ['payments-staging', 'payments'],
+        stagingNamespace: 'payments-staging',
         services: ['notification-service', 'search-service', 'payment-service'],
         subject: { kind: 'User', name: 'airlock-deployer' },
       }),
