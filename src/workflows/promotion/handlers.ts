@@ -5,7 +5,8 @@ import * as wf from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { SignedRequest } from '../../approvals/verify-decision';
 import { formatDuration } from '../../common/durations';
-import { createDecisionChecks, handling as handleDecision, validating } from '../decision-checks';
+import { bridgeCapRefusal } from '../../approvals/bridge-cap';
+import { createDecisionChecks, handling as handleDecision, IdentityRefused, validating } from '../decision-checks';
 import { registerResolveHandler } from '../resolve-handler';
 import {
   abortSignal,
@@ -77,12 +78,16 @@ export function checkApprovedChange(state: PromotionState, digest: string | unde
 export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean): void {
   // Carried over when the promotion continues as new: a signature used once is refused in every run.
   const { state, workflowId, change, usedSignatures } = ctx;
+  // Before this version only the opener (exact case) was excluded and the Slack bridge had no cap.
+  // Decided once here: update validators may not call patched().
+  const approverIdentity = wf.patched('approver-identity');
   const checks = createDecisionChecks({
     workflowId,
     change,
     settings: () => ctx.settings,
     signedDecisions,
     usedSignatures,
+    authorSet: approverIdentity,
   });
   const { authorize, checkIdentity } = checks;
   // Before this version a stop arriving while the gate ran was refused and the change went on.
@@ -111,6 +116,8 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
         `approve: "${approver}" has already approved; the next approval must come from a different person`,
       );
     }
+    const overBridgeCap = approverIdentity && bridgeCapRefusal(state.approvals, attribution, settings);
+    if (overBridgeCap) throw new IdentityRefused(overBridgeCap); // recorded in state.refusals
     return { approver, attribution, req, required: settings.approvers.required };
   }
 
