@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { Policy } from '../policy/config/schema';
 import type { SlackPoster } from '../integrations/slack/slack-poster';
+import type { PullRequestCommitIdentities } from '../integrations/github/pull-request-commits';
 
 export interface ServerDeps {
   temporal: Client;
@@ -11,6 +12,8 @@ export interface ServerDeps {
   loadPolicy: () => Policy;
   /** Changed paths of a pull request, from the GitHub API. */
   pullRequestFiles?: (repository: string, number: number) => Promise<string[]>;
+  /** Authors and committers of every commit of a pull request, from the GitHub API. */
+  pullRequestCommits?: (repository: string, number: number) => Promise<PullRequestCommitIdentities>;
   /** Posts follow-ups to Slack (response_url); absent without Slack configuration. */
   slack?: SlackPoster;
   /** ms since epoch; injected so signature windows are tested without waiting. */

@@ -2,6 +2,12 @@
 import { z } from 'zod';
 
 const sha = z.string().regex(/^[0-9a-f]{40}$/, 'must be a 40-hex commit SHA');
+/** A commit's git identity as a push reports it: `username` only where GitHub matched the email. */
+const gitIdentity = z.object({
+  name: z.string().optional(),
+  email: z.string().optional(),
+  username: z.string().optional(),
+});
 const repositorySchema = z.object({
   full_name: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name'),
   default_branch: z.string().min(1),
@@ -16,6 +22,13 @@ export const pullRequestEventSchema = z.object({
     merged_at: z.string().nullable().optional(),
     title: z.string(),
     user: z.object({ login: z.string().min(1) }),
+    /** Who pressed merge (null until merged): an author of the change like the opener. */
+    merged_by: z
+      .object({ login: z.string().min(1) })
+      .nullable()
+      .optional(),
+    /** How many commits the pull request has; the commits read from the API must be all of them. */
+    commits: z.number().int().nonnegative().optional(),
     base: z.object({ sha, ref: z.string() }),
   }),
   repository: repositorySchema,
@@ -31,6 +44,8 @@ export const pushEventSchema = z.object({
       added: z.array(z.string()).default([]),
       modified: z.array(z.string()).default([]),
       removed: z.array(z.string()).default([]),
+      author: gitIdentity.optional(),
+      committer: gitIdentity.optional(),
     }),
   ),
   head_commit: z
@@ -41,6 +56,8 @@ export const pushEventSchema = z.object({
     })
     .nullable(),
   pusher: z.object({ name: z.string() }),
+  /** The account GitHub authenticated for the push. */
+  sender: z.object({ login: z.string().min(1) }).optional(),
   repository: repositorySchema,
 });
 

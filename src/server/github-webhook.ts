@@ -7,6 +7,7 @@ import { describeIssue } from '../workflows/payload-schemas';
 import type { Change } from '../workflows/messages';
 import { startPromotion } from '../client/promotion-client';
 import { serviceOf } from './change-mapping';
+import { pullRequestAuthors, pushAuthors } from './change-authors';
 import { outOfScope, pullRequestEventSchema, pushEventSchema } from './github-events';
 import { HttpError } from './http-errors';
 import type { ServerDeps } from './deps';
@@ -70,12 +71,16 @@ export function registerGithubWebhook(
         );
       if (!deps.pullRequestFiles)
         throw new HttpError(503, 'pull_request: GITHUB_TOKEN is not configured, so the changed files cannot be read');
+      if (!deps.pullRequestCommits)
+        throw new HttpError(503, 'pull_request: GITHUB_TOKEN is not configured, so the commits cannot be read');
       const files = await deps.pullRequestFiles(e.repository.full_name, e.number);
+      const authors = pullRequestAuthors(e, await deps.pullRequestCommits(e.repository.full_name, e.number));
       change = {
         service: serviceOf(policy, files),
         commit: e.pull_request.merge_commit_sha,
         baseCommit: e.pull_request.base.sha,
         author: e.pull_request.user.login,
+        authors,
         version: e.pull_request.merge_commit_sha,
         repository: e.repository.full_name,
         title: e.pull_request.title,
@@ -96,6 +101,7 @@ export function registerGithubWebhook(
         commit: e.after,
         ...(ZERO_SHA.test(e.before) ? {} : { baseCommit: e.before }),
         author: e.head_commit?.author.username ?? e.pusher.name,
+        authors: pushAuthors(e),
         version: e.after,
         repository: e.repository.full_name,
         ...(e.head_commit ? { title: e.head_commit.message.split('\n')[0], mergedAt: e.head_commit.timestamp } : {}),

@@ -8,6 +8,7 @@ import { createServer } from './app';
 import { loadServerConfig } from './config';
 import { createSlackPoster, SLACK_RESPONSE_BASE } from '../integrations/slack/slack-poster';
 import { pullRequestFilesWith } from '../integrations/github/github-files';
+import { pullRequestCommitsWith } from '../integrations/github/pull-request-commits';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -25,7 +26,9 @@ async function main(): Promise<void> {
       temporal,
       taskQueue: config.taskQueue,
       loadPolicy,
-      ...(octokit ? { pullRequestFiles: pullRequestFilesWith(octokit) } : {}),
+      ...(octokit
+        ? { pullRequestFiles: pullRequestFilesWith(octokit), pullRequestCommits: pullRequestCommitsWith(octokit) }
+        : {}),
       ...(server.slack
         ? {
             // A configured SLACK_API_URL (a local Slack in tests) adds its origin, nothing wider.

@@ -84,6 +84,7 @@ export async function compensation(input: CompensationInput): Promise<Compensati
     change: recorded.change,
     settings: () => recorded.settings,
     signedDecisions: true,
+    authorSet: wf.patched('approver-identity'),
   });
   registerResolveHandler({
     state,

@@ -29,6 +29,8 @@ export function createDecisionChecks(o: {
   signedDecisions: boolean;
   /** Signatures accepted so far (a promotion carries them when it continues as new). */
   usedSignatures?: Set<string>;
+  /** Exclude the whole author set, case-insensitively (see AuthorizationContext.authorSet). */
+  authorSet?: boolean;
 }): DecisionChecks {
   const { workflowId, change } = o;
   const usedSignatures = o.usedSignatures ?? new Set<string>();
@@ -37,7 +39,11 @@ export function createDecisionChecks(o: {
     authorize(action, who) {
       const settings = o.settings();
       if (!settings) throw new Error(`${action}: the policy gate is still running; try again in a few seconds`);
-      const auth = authorizeHuman({ workflowId, change, settings, now: Date.now() }, action, who);
+      const auth = authorizeHuman(
+        { workflowId, change, settings, now: Date.now(), authorSet: o.authorSet },
+        action,
+        who,
+      );
       if (!auth.ok) throw new Error(auth.reason);
       return { approver: auth.approver, settings };
     },

@@ -49,8 +49,15 @@ export interface Change {
   commit: string;
   /** The commit the change was merged onto; the policy gate compares the two trees. */
   baseCommit?: string;
-  /** Identity that made the change (the agent); never an approver. */
+  /** Identity that made the change (the agent), for display; never an approver. */
   author: string;
+  /**
+   * Everyone who made the change and so may not approve it: on a merged pull request its opener,
+   * every commit's author and committer (GitHub logins, or git emails and names where GitHub knows
+   * none) and the merger; on a push the pusher and the commits' claimed authors. Absent in
+   * histories from before it; `author` always counts too.
+   */
+  authors?: string[];
   /** What gets deployed: an image tag or artifact version. */
   version: string;
   repository?: string;

@@ -25,6 +25,8 @@ export function mergedPullRequest(o: { number: number; commit: string; baseSha?:
     merged_at: '2026-03-01T10:00:00Z',
   });
   pr.pull_request.user.login = 'airlock-agent[bot]';
+  // The agent merges its own pull request (auto-merge); merged_by is a user object as GitHub sends it.
+  pr.pull_request.merged_by = structuredClone(pr.pull_request.user);
   pr.pull_request.base.sha = o.baseSha ?? randomSha();
   return pr;
 }

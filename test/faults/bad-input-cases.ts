@@ -93,6 +93,7 @@ function mergedPr(commit: string): any {
     merged_at: '2026-03-01T10:00:00Z',
   });
   pr.pull_request.base.sha = 'b'.repeat(40);
+  pr.pull_request.merged_by = structuredClone(pr.pull_request.user);
   return pr;
 }
 function push(commit: string, files: string[]): any {
@@ -131,6 +132,13 @@ const prFieldFaults: Array<[string[], fc.Arbitrary<unknown>]> = [
   ],
   [['repository', 'default_branch'], fc.oneof(notAString, fc.constant(''))],
   [['pull_request', 'user'], notAString.filter((v) => typeof v !== 'object' || v === null || Array.isArray(v))],
+  // The author set: the merger and the commit count the commits read from the API must reach.
+  [['pull_request', 'merged_by'], notAString.filter((v) => typeof v !== 'object' || Array.isArray(v))],
+  [['pull_request', 'merged_by', 'login'], fc.oneof(notAString, fc.constant(''))],
+  [
+    ['pull_request', 'commits'],
+    fc.oneof(notANumber, fc.integer({ max: -1 }), fc.double({ min: 0.1, max: 1e6, noInteger: true })),
+  ],
 ];
 const pushFieldFaults: Array<[string[], fc.Arbitrary<unknown>]> = [
   [['after'], notASha.filter((v) => !(typeof v === 'string' && /^0{40}$/.test(v)))],
@@ -138,6 +146,10 @@ const pushFieldFaults: Array<[string[], fc.Arbitrary<unknown>]> = [
   [['pusher', 'name'], notAString],
   [['repository', 'full_name'], fc.oneof(notAString, oddString)],
   [['head_commit', 'message'], notAString],
+  // The author set: the authenticated pusher and each commit's claimed identities.
+  [['sender', 'login'], fc.oneof(notAString, fc.constant(''))],
+  [['commits', '0', 'author'], notAString.filter((v) => typeof v !== 'object' || v === null || Array.isArray(v))],
+  [['commits', '0', 'committer', 'username'], notAString],
 ];
 
 const fieldMessage = (path: string[]) => new RegExp(path.join('\\.').replace(/[[\]]/g, '\\$&'));
@@ -1010,12 +1022,26 @@ const numberFields: Array<[string[], fc.Arbitrary<unknown>]> = [
   [['monitoring', 'maxSilenceMinutes'], fc.oneof(notANumber, fc.integer({ max: 0 }))],
   [['blastRadius', 'maxServicesInFlight'], fc.oneof(notANumber, fc.integer({ max: 0 }))],
   [['blastRadius', 'maxStartsPerHour'], fc.oneof(notANumber, fc.integer({ max: 0 }))],
+  // At most required − 1 (here 1) approvals on the Slack bridge key.
+  [
+    ['approvers', 'maxBridgeApprovals'],
+    fc.oneof(
+      notANumber,
+      fc.integer({ max: -1 }),
+      fc.integer({ min: 2, max: 1e6 }),
+      fc.double({ min: 0.1, max: 0.9, noInteger: true }),
+    ),
+  ],
   [['version'], fc.oneof(notANumber, fc.integer({ min: 2 }), fc.constant(0))],
 ];
 const stringFields: Array<[string[], fc.Arbitrary<unknown>]> = [
   [['approvers', 'allowed', '0', 'id'], fc.oneof(notAString, fc.constantFrom('', '   '))],
   [['approvers', 'allowed', '1', 'slack'], fc.oneof(notAString, oddString, fc.constantFrom('alice', 'u0bob', 'U1'))],
   [['approvers', 'allowed', '2', 'publicKey'], fc.oneof(notAString, oddString, base64(31), base64(33))],
+  [
+    ['approvers', 'allowed', '0', 'github'],
+    fc.oneof(notAString, oddString, fc.constantFrom('', '-alice', 'a'.repeat(40), 'al ice', 'alice_b', 'bot[bot]')),
+  ],
   [
     ['services', '0', 'name'],
     fc.oneof(notAString, oddString, fc.constantFrom('', 'Payment', '-x', 'a'.repeat(64), 'pay ment')),
@@ -1089,6 +1115,20 @@ export function policyCases(validText: string, parse: (t: string) => any): fc.Ar
       kind: 'policy duplicate approver',
       text: validText.replace('{ id: carol,', '{ id: bob,'),
       names: /^approvers\.allowed\.2\.id: "bob" is listed twice/,
+    }),
+    fc.constant({
+      kind: 'policy GitHub login shared',
+      text: validText
+        .replace('{ id: carol,', '{ id: carol, github: BOB-GH,')
+        .replace('{ id: bob,', '{ id: bob, github: bob-gh,'),
+      names: /^approvers\.allowed\.2\.github: is also the GitHub login of "bob"/,
+    }),
+    fc.constant({
+      kind: 'policy GitHub login of an agent',
+      text: validText
+        .replace('agents: ["airlock-agent[bot]"]', 'agents: ["airlock-agent[bot]", deploy-bot]')
+        .replace('{ id: carol,', '{ id: carol, github: Deploy-Bot,'),
+      names: /^approvers\.allowed\.2\.github: .*agent identity/,
     }),
     fc.constant({
       kind: 'policy short bake unannounced',

@@ -84,6 +84,7 @@ beforeAll(async () => {
       slotWorkflowId: rig.slotWorkflowId,
       loadPolicy: () => parsePolicy(policyText, 'bad-input-policy').policy,
       pullRequestFiles: async (_repository, number) => prFiles.get(number) ?? [],
+      pullRequestCommits: async () => ({ commits: 1, identities: ['airlock-agent[bot]'] }),
       slack: {
         refuses: (url) => responseUrlRefusal(url, [SLACK_RESPONSE_BASE]),
         respond: async (_url, message) => void slackAnswers.push(message),

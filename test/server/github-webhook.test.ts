@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { deliveryHeaders, type GithubFake } from '../fakes/github-fake';
+import { deliveryHeaders, type FakeCommit, type GithubFake } from '../fakes/github-fake';
 import { githubExample, mergedPullRequest, pushOf, randomSha } from '../fakes/github-payloads';
-import { promotionWorkflowId } from '../../src/workflows/messages';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { promotionWorkflowId, type Change, type PromotionInput } from '../../src/workflows/messages';
 import { startGithubWebhookRig, type GithubWebhookRig, type LiveServer } from './server-rig';
 
 const SECRET = 'test-webhook-secret-0123456789';
@@ -34,6 +35,13 @@ function mergedPr(files: string[]): { body: string; commit: string; number: numb
 const pushTo = (commit: string, files: string[]): string => JSON.stringify(pushOf(commit, files));
 
 const NOTIFY = ['k8s/production/notification-service/deployment.yaml'];
+
+/** The change a started promotion was given, read from its first history event. */
+async function startedChange(service: string, commit: string): Promise<Change> {
+  const history = await env.client.workflow.getHandle(promotionWorkflowId({ service, commit })).fetchHistory();
+  const payload = history.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
+  return defaultPayloadConverter.fromPayload<PromotionInput>(payload as never).change;
+}
 
 async function assertNotStarted(service: string, commit: string) {
   await assert.rejects(
@@ -180,6 +188,85 @@ describe('POST /webhooks/github', () => {
     const r = await server.post('/webhooks/github', body, deliveryHeaders('pull_request', SECRET, body));
     assert.equal(r.status, 201, JSON.stringify(r.json));
     assert.equal(r.json.started, true);
+  });
+
+  test("the author set: the opener, every commit's author and committer on every page, and the merger", async () => {
+    const pr = JSON.parse(mergedPr(NOTIFY).body);
+    // 130 commits (two pages of 100): the agent's, then a co-author's, a commit whose git email
+    // matches no GitHub account, and alice's at the very end; bob pressed merge.
+    const commits: FakeCommit[] = Array.from({ length: 126 }, () => ({
+      author: 'airlock-agent[bot]',
+      committer: 'web-flow',
+    }));
+    commits.push(
+      { author: 'Carol-GH', committer: 'airlock-agent[bot]' },
+      {
+        author: null,
+        committer: null,
+        git: {
+          author: { name: 'Dave Doe', email: 'dave@example.com' },
+          committer: { name: 'Dave Doe', email: 'dave@example.com' },
+        },
+      },
+      { author: 'airlock-agent[bot]', committer: 'web-flow' },
+      { author: 'ALICE', committer: 'web-flow' },
+    );
+    github.prCommits.set(pr.number, commits);
+    pr.pull_request.commits = commits.length;
+    pr.pull_request.merged_by = { ...pr.pull_request.user, login: 'Bob' };
+    const body = JSON.stringify(pr);
+    const r = await server.post('/webhooks/github', body, deliveryHeaders('pull_request', SECRET, body));
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    const change = await startedChange('notification-service', pr.pull_request.merge_commit_sha);
+    assert.equal(change.author, 'airlock-agent[bot]');
+    assert.deepEqual(change.authors, [
+      'airlock-agent[bot]',
+      'web-flow',
+      'Carol-GH',
+      'dave@example.com',
+      'Dave Doe',
+      'ALICE',
+      'Bob',
+    ]);
+    const pages = github.calls.filter((c) => c.path === `/repos/Codertocat/Hello-World/pulls/${pr.number}/commits`);
+    assert.deepEqual(
+      pages.map((c) => c.query.get('page') ?? '1'),
+      ['1', '2'],
+    );
+  });
+
+  test('a pull request with more commits than GitHub lists (250) is refused: its author set would be incomplete', async () => {
+    const pr = JSON.parse(mergedPr(NOTIFY).body);
+    // The agent buries a co-author's commit past the 250 GitHub lists.
+    const commits: FakeCommit[] = Array.from({ length: 260 }, () => ({
+      author: 'airlock-agent[bot]',
+      committer: 'web-flow',
+    }));
+    commits.push({ author: 'alice', committer: 'web-flow' });
+    github.prCommits.set(pr.number, commits);
+    pr.pull_request.commits = commits.length;
+    const body = JSON.stringify(pr);
+    const r = await server.post('/webhooks/github', body, deliveryHeaders('pull_request', SECRET, body));
+    assert.deepEqual(
+      [r.status, r.json.error],
+      [
+        422,
+        'pull_request: GitHub listed 250 of its 261 commits (it lists at most 250), so the author set would be incomplete; split the change into smaller pull requests',
+      ],
+    );
+    await assertNotStarted('notification-service', pr.pull_request.merge_commit_sha);
+  });
+
+  test("a push's author set is the pusher and every commit's claimed author and committer", async () => {
+    const commit = sha();
+    const push = pushOf(commit, NOTIFY);
+    push.pusher.name = 'alice';
+    push.commits[0].author = { name: 'Someone Else', email: 'else@example.com' }; // no GitHub account matched
+    const body = JSON.stringify(push);
+    const r = await server.post('/webhooks/github', body, deliveryHeaders('push', SECRET, body));
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    const change = await startedChange('notification-service', commit);
+    assert.deepEqual(change.authors, ['alice', 'Codertocat', 'else@example.com', 'Someone Else']);
   });
 
   test('/healthz and /readyz', async () => {

@@ -9,6 +9,7 @@ import type { ServerDeps } from '../../src/server/deps';
 import { parsePolicy } from '../../src/policy/config/load';
 import { Octokit } from '@octokit/rest';
 import { pullRequestFilesWith } from '../../src/integrations/github/github-files';
+import { pullRequestCommitsWith } from '../../src/integrations/github/pull-request-commits';
 import { devServerEnv, testPolicyYaml, type PolicyOverrides } from '../helpers/harness';
 import { startGithubFake, type GithubFake } from '../fakes/github-fake';
 
@@ -74,7 +75,10 @@ export async function startGithubWebhookRig(
   const server = await startLiveServer(
     env,
     { github: { webhookSecret: secret, repositories } },
-    { pullRequestFiles: pullRequestFilesWith(new Octokit({ baseUrl: github.url })) },
+    {
+      pullRequestFiles: pullRequestFilesWith(new Octokit({ baseUrl: github.url })),
+      pullRequestCommits: pullRequestCommitsWith(new Octokit({ baseUrl: github.url })),
+    },
   );
   return {
     env,

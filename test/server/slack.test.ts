@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createRig, devServerEnv, state, type PolicyOverrides } from '../helpers/harness';
-import { testPublicKey, testSecretKey } from '../helpers/approver-keys';
+import { signedApproval, testPublicKey, testSecretKey } from '../helpers/approver-keys';
 import { slackHeaders, startSlackFake } from '../fakes/slack-fake';
 import type { HttpFake } from '../fakes/http-fake';
 import { createSlackPoster } from '../../src/integrations/slack/slack-poster';
-import type { PromotionResult, PromotionState } from '../../src/workflows/messages';
+import { approveUpdate, type PromotionResult, type PromotionState } from '../../src/workflows/messages';
 import { startLiveServer, TEST_TEAM_ID, type LiveServer } from './server-rig';
 
 const SIGNING_SECRET = 'slack-signing-secret-test';
@@ -95,7 +95,7 @@ const command = (text: string, o: { team?: string; responseUrl?: string } = {}):
   }).toString();
 
 describe('Slack interactions', () => {
-  test('verified clicks approve as the mapped approver; forged, stale, replayed, malformed and unmapped ones change nothing', async () => {
+  test('verified clicks approve as the mapped approver; forged, stale, replayed, malformed, unmapped and over-the-bridge-cap ones change nothing', async () => {
     const rig = createRig(env, { policy });
     // The rig starts the promotion and runs the worker; the server only takes the clicks.
     await rig.run(async () => {
@@ -174,13 +174,25 @@ describe('Slack interactions', () => {
       assert.match(contextText(movedAnswer.body), /bob's approve refused: .*names a production change/);
       assert.equal((await state(h)).approvals.length, 1);
 
-      // bob's genuine click completes the set; the promotion reaches production.
+      // bob's click is verified, but a second approval on the bridge key alone would let one leaked
+      // signing secret make the whole quorum (approvers.maxBridgeApprovals, default required − 1).
       assert.equal(
         (await server.post('/slack/interactions', bob.body, slackHeaders(SIGNING_SECRET, bob.body))).status,
         200,
       );
-      const done = await slack.waitFor((c) => c.path === bob.respondPath);
-      assert.match(contextText(done.body), /Approved by bob \(2\/2\) — production rollout follows/);
+      const capped = await slack.waitFor((c) => c.path === bob.respondPath);
+      assert.match(
+        contextText(capped.body),
+        /bob's approve refused: .*already rest on the Slack bridge key alone.*maxBridgeApprovals/,
+      );
+      s = await state(h);
+      assert.deepEqual(
+        s.approvals.map((a) => a.approver),
+        ['alice'],
+      );
+      // bob signs with his own key: the set completes; the promotion reaches production.
+      const second = await h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, 'bob')] });
+      assert.equal(second.complete, true);
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'promoted');
       s = await state(h);

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { refusal } from '../helpers/update-refusal';
 import { createRig, feed, state, timeSkippingEnv, untilStage } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 import { abortUpdate, approveUpdate, rejectUpdate, type PromotionResult } from '../../src/workflows/messages';
@@ -14,12 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.teardown();
 });
-
-async function refusal(p: Promise<unknown>): Promise<string> {
-  await assert.rejects(p, WorkflowUpdateFailedError);
-  const err = (await p.catch((e) => e)) as WorkflowUpdateFailedError;
-  return String((err.cause as Error).message);
-}
 
 describe('approval gate', () => {
   test('an approval before the bake ends is refused with the stage and the time left; nothing is recorded', async () => {

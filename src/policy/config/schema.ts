@@ -20,6 +20,11 @@ export const approverSchema = z
       .string()
       .regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id such as U012ABCDEF')
       .optional(),
+    /** GitHub login of this approver: a change any of whose authors is this login is not theirs to approve. */
+    github: z
+      .string()
+      .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'must be a GitHub login such as octocat')
+      .optional(),
     /** Base64 raw ed25519 public key (32 bytes) that verifies this approver's CLI signatures. */
     publicKey: z
       .string()
@@ -28,19 +33,24 @@ export const approverSchema = z
   })
   .strict();
 
+type ApproverField = 'id' | 'slack' | 'github' | 'publicKey';
+const PERSON_KEYS = { slack: 'the Slack user', github: 'the GitHub login', publicKey: 'the public key' } as const;
+
 /** Entries of approvers.allowed that name a person an earlier entry already names. */
 function approverCollisions(
   allowed: ReadonlyArray<z.infer<typeof approverSchema>>,
-): Array<{ index: number; field: 'id' | 'slack' | 'publicKey'; message: string }> {
-  const out: Array<{ index: number; field: 'id' | 'slack' | 'publicKey'; message: string }> = [];
+): Array<{ index: number; field: ApproverField; message: string }> {
+  const out: Array<{ index: number; field: ApproverField; message: string }> = [];
   const seen = {
     id: new Map<string, string>(),
     slack: new Map<string, string>(),
+    github: new Map<string, string>(),
     publicKey: new Map<string, string>(),
   };
   allowed.forEach((a, index) => {
-    const keys = { id: a.id.toLowerCase(), slack: a.slack, publicKey: a.publicKey };
-    for (const field of ['id', 'slack', 'publicKey'] as const) {
+    // GitHub logins, like ids, are compared case-insensitively: GitHub treats Alice and alice as one.
+    const keys = { id: a.id.toLowerCase(), slack: a.slack, github: a.github?.toLowerCase(), publicKey: a.publicKey };
+    for (const field of ['id', 'slack', 'github', 'publicKey'] as const) {
       const key = keys[field];
       if (key === undefined) continue;
       const earlier = seen[field].get(key);
@@ -51,10 +61,20 @@ function approverCollisions(
           message:
             field === 'id'
               ? `"${a.id}" and "${earlier}" differ only in case: one approver under two names`
-              : `is also ${field === 'slack' ? 'the Slack user' : 'the public key'} of "${earlier}": one person would count as two approvers`,
+              : `is also ${PERSON_KEYS[field]} of "${earlier}": one person would count as two approvers`,
         });
       else seen[field].set(key, a.id);
     }
+  });
+  // A login that is another approver's id makes "who authored this" ambiguous between two people.
+  allowed.forEach((a, index) => {
+    const other = a.github && allowed.find((b) => b !== a && b.id.toLowerCase() === a.github!.toLowerCase());
+    if (other)
+      out.push({
+        index,
+        field: 'github',
+        message: `"${a.github}" is the id of another approver ("${other.id}"): one login must name one person`,
+      });
   });
   return out;
 }
@@ -122,6 +142,15 @@ export const policySchema = z
         /** Unsigned approvals are refused unless this is explicitly false (see docs/approvals.md). */
         requireSignature: z.boolean().default(true),
         /** A signed decision is accepted only within this many minutes of workflow time. */
+        /**
+         * How many approvals may rest on the Slack bridge key alone (default and maximum: required − 1),
+         * so one leaked Slack signing secret never makes a quorum.
+         */
+        maxBridgeApprovals: z
+          .number()
+          .int('must be a whole number of approvals')
+          .min(0, 'must be 0 or more')
+          .optional(),
         signatureWindowMinutes: z
           .number()
           .positive()
@@ -232,6 +261,15 @@ export const policySchema = z
           message: `"${id}" is the agent identity "${agent}" in another case (authors.agents) and can never approve`,
         });
       }
+      const login = policy.approvers.allowed[i].github;
+      const loginAgent = login && policy.authors.agents.find((a) => a.toLowerCase() === login.toLowerCase());
+      if (loginAgent) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['approvers', 'allowed', i, 'github'],
+          message: `"${login}" is the agent identity "${loginAgent}" (authors.agents) and can never approve`,
+        });
+      }
       if (policy.authors.agents.includes(id)) {
         ctx.addIssue({
           code: 'custom',
@@ -251,6 +289,14 @@ export const policySchema = z
         code: 'custom',
         path: ['approvers', 'allowed'],
         message: `lists ${ids.length} approvers but approvers.required is ${policy.approvers.required}`,
+      });
+    }
+    const bridgeCap = policy.approvers.maxBridgeApprovals;
+    if (bridgeCap !== undefined && bridgeCap > policy.approvers.required - 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approvers', 'maxBridgeApprovals'],
+        message: `is ${bridgeCap}, but at most approvers.required − 1 (${policy.approvers.required - 1}) approvals may rest on the Slack bridge key: one leaked Slack signing secret must never make a quorum`,
       });
     }
     const names = policy.services.map((s) => s.name);

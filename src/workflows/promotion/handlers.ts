@@ -3,9 +3,10 @@
 // refusal says why; identity refusals are recorded in state.refusals so the history shows them.
 import * as wf from '@temporalio/workflow';
 import type { z } from 'zod';
-import type { SignedRequest } from '../../approvals/verify-decision';
+import type { Attribution, SignedRequest } from '../../approvals/verify-decision';
 import { formatDuration } from '../../common/durations';
 import { whyNoLongerAllowed, type ApproverSet } from '../../approvals/revocation';
+import { bridgeCapRefusal } from '../../approvals/bridge-cap';
 import {
   createDecisionChecks,
   handling as handleDecision,
@@ -85,12 +86,16 @@ export function checkApprovedChange(state: PromotionState, digest: string | unde
 export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean): void {
   // Carried over when the promotion continues as new: a signature used once is refused in every run.
   const { state, workflowId, change, usedSignatures } = ctx;
+  // Before this version only the opener (exact case) was excluded and the Slack bridge had no cap.
+  // Decided once here: update validators may not call patched().
+  const approverIdentity = wf.patched('approver-identity');
   const checks = createDecisionChecks({
     workflowId,
     change,
     settings: () => ctx.settings,
     signedDecisions,
     usedSignatures,
+    authorSet: approverIdentity,
   });
   const { authorize, checkIdentity } = checks;
   // Before this version a stop arriving while the gate ran was refused and the change went on.
@@ -109,7 +114,7 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   // Before this version a key removed from the policy after the gate still counted until the end.
   const checksRevocation = wf.patched('approval-checks-revocation');
   /** Approvals accepted on arrival whose key is being checked against the current policy. */
-  const checking = new Set<string>();
+  const checking = new Map<string, Attribution>();
 
   function validateApproval(raw: ApprovalRequest) {
     const parsed = approvalRequestSchema.safeParse(raw);
@@ -124,6 +129,10 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
         `approve: "${approver}" has already approved; the next approval must come from a different person`,
       );
     }
+    // Approvals still being checked against the current policy count towards the cap too.
+    const counted = [...state.approvals, ...[...checking.values()].map((a) => ({ attribution: a }))];
+    const overBridgeCap = approverIdentity && bridgeCapRefusal(counted, attribution, settings);
+    if (overBridgeCap) throw new IdentityRefused(overBridgeCap); // recorded in state.refusals
     return { approver, attribution, req, settings, required: settings.approvers.required };
   }
 
@@ -164,7 +173,7 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     const arrivedAt = Date.now();
     // Spent at once: the same signature sent again while the policy is read is a replay.
     if (validated.req.signature) usedSignatures.add(validated.req.signature.value);
-    checking.add(validated.approver);
+    checking.set(validated.approver, validated.attribution);
     let current: ApproverSet;
     let holding = false;
     try {

@@ -96,6 +96,56 @@ test('one person can never be two approvers: ids differing in case, a shared key
   assert.equal(ok.policy.approvers.allowed.length, 2);
 });
 
+test('GitHub logins: one login per person, compared case-insensitively, never an agent identity', () => {
+  const withApprovers = (list: string) => minimal.replace('[{ id: alice }, { id: bob }]', list);
+  assert.deepEqual(problems(withApprovers('[{ id: alice, github: alice-gh }, { id: bob, github: Alice-GH }]')), [
+    'approvers.allowed.1.github: is also the GitHub login of "alice": one person would count as two approvers',
+  ]);
+  assert.deepEqual(problems(withApprovers('[{ id: alice }, { id: bob, github: ALICE }]')), [
+    'approvers.allowed.1.github: "ALICE" is the id of another approver ("alice"): one login must name one person',
+  ]);
+  assert.deepEqual(
+    problems(
+      withApprovers('[{ id: alice, github: Deploy-Bot }, { id: bob }]').replace(
+        'agents: ["airlock-agent[bot]"]',
+        'agents: ["airlock-agent[bot]", deploy-bot]',
+      ),
+    ),
+    [
+      'approvers.allowed.0.github: "Deploy-Bot" is the agent identity "deploy-bot" (authors.agents) and can never approve',
+    ],
+  );
+  assert.deepEqual(problems(withApprovers('[{ id: alice, github: "alice smith" }, { id: bob }]')), [
+    'approvers.allowed.0.github: must be a GitHub login such as octocat',
+  ]);
+  // Each approver with a login of their own, one of them their id in another case, loads.
+  const ok = parsePolicy(withApprovers('[{ id: alice, github: Alice }, { id: bob, github: bob-gh }]'), 'p.yaml');
+  assert.deepEqual(
+    ok.policy.approvers.allowed.map((a) => a.github),
+    ['Alice', 'bob-gh'],
+  );
+});
+
+test('approvers.maxBridgeApprovals: default required − 1, never a quorum, refused naming the field', () => {
+  assert.equal(parsePolicy(minimal).policy.approvers.maxBridgeApprovals, undefined); // required − 1 applies
+  const withCap = (cap: string, required = 2) =>
+    minimal.replace(
+      'approvers: { allowed: [',
+      `approvers: { required: ${required}, maxBridgeApprovals: ${cap}, allowed: [{ id: carol }, `,
+    );
+  assert.equal(parsePolicy(withCap('0')).policy.approvers.maxBridgeApprovals, 0);
+  assert.equal(parsePolicy(withCap('2', 3)).policy.approvers.maxBridgeApprovals, 2);
+  assert.deepEqual(problems(withCap('2')), [
+    'approvers.maxBridgeApprovals: is 2, but at most approvers.required − 1 (1) approvals may rest on the Slack bridge key: one leaked Slack signing secret must never make a quorum',
+  ]);
+  assert.deepEqual(problems(withCap('3', 3)), [
+    'approvers.maxBridgeApprovals: is 3, but at most approvers.required − 1 (2) approvals may rest on the Slack bridge key: one leaked Slack signing secret must never make a quorum',
+  ]);
+  assert.match(problems(withCap('-1')).join(), /^approvers\.maxBridgeApprovals: must be 0 or more/);
+  assert.match(problems(withCap('0.5')).join(), /^approvers\.maxBridgeApprovals: must be a whole number/);
+  assert.match(problems(withCap('"one"')).join(), /^approvers\.maxBridgeApprovals: /);
+});
+
 test('unknown keys are refused (a typo must not silently fall back to a default)', () => {
   assert.match(problems(`${minimal}bake: { minHour: 1 }\n`).join(), /^bake: .*minHour/);
   assert.match(problems(`${minimal}rolback: { thresholdPercent: 50 }\n`).join(), /rolback/);
