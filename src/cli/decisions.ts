@@ -1,6 +1,7 @@
 // approve / reject / abort / resolve from the command line: signed with the approver's key, sent as Updates
 // so the workflow's refusal reaches the caller at once. Also the API the demo calls.
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { bindingOf, describeBinding } from '../approvals/decision-binding';
 import type { DecisionBinding } from '../approvals/decision-signature';
 import { signedRequest } from '../approvals/signed-request';
@@ -72,14 +73,22 @@ export interface SignedFor {
 }
 
 /**
- * The commit and policy hash a signature binds, read from the promotion's own state (only when
- * signing: an unsigned stop needs no query). Undefined while the gate runs: the stop is signed without.
+ * Sends a reject / abort / resolve. When it is signed, it binds the commit and policy hash read from
+ * the promotion's own state (none while the gate runs: such a stop is signed without them).
  */
-async function bindingToSign(
-  handle: WorkflowHandle,
-  key: Uint8Array | undefined,
-): Promise<DecisionBinding | undefined> {
-  return key ? bindingOf(await handle.query(stateQuery)) : undefined;
+async function sendDecision<R>(
+  o: DecisionOptions,
+  update: UpdateDefinition<{ accepted: true }, [R]>,
+  req: { key?: Uint8Array; build: (binding?: DecisionBinding) => R },
+): Promise<{ accepted: true } & SignedFor> {
+  try {
+    const handle = o.client.workflow.getHandle(o.workflowId);
+    const binding = req.key ? bindingOf(await handle.query(stateQuery)) : undefined;
+    const r = await handle.executeUpdate(update, { args: [req.build(binding)] });
+    return { ...r, ...signedFor(binding) };
+  } catch (err) {
+    throw toCliError(err, o.workflowId);
+  }
 }
 
 /** For the line the CLI prints: which commit and policy (short forms) the person signed for. */
@@ -155,27 +164,11 @@ export async function approve(
 }
 
 export async function reject(o: DecisionOptions & { reason: string }): Promise<{ accepted: true } & SignedFor> {
-  const req = rejectRequest(o, o.reason);
-  try {
-    const handle = o.client.workflow.getHandle(o.workflowId);
-    const binding = await bindingToSign(handle, req.key);
-    const r = await handle.executeUpdate(rejectUpdate, { args: [req.build(binding)] });
-    return { ...r, ...signedFor(binding) };
-  } catch (err) {
-    throw toCliError(err, o.workflowId);
-  }
+  return sendDecision(o, rejectUpdate, rejectRequest(o, o.reason));
 }
 
 export async function abort(o: DecisionOptions & { reason: string }): Promise<{ accepted: true } & SignedFor> {
-  const req = abortRequest(o, o.reason);
-  try {
-    const handle = o.client.workflow.getHandle(o.workflowId);
-    const binding = await bindingToSign(handle, req.key);
-    const r = await handle.executeUpdate(abortUpdate, { args: [req.build(binding)] });
-    return { ...r, ...signedFor(binding) };
-  } catch (err) {
-    throw toCliError(err, o.workflowId);
-  }
+  return sendDecision(o, abortUpdate, abortRequest(o, o.reason));
 }
 
 function resolveRequest(o: DecisionOptions, note: string | undefined) {
@@ -193,13 +186,5 @@ function resolveRequest(o: DecisionOptions, note: string | undefined) {
 
 /** A failed rollback was dealt with by hand: the promotion ends and releases the service's slot. */
 export async function resolve(o: DecisionOptions & { note: string }): Promise<{ accepted: true } & SignedFor> {
-  const req = resolveRequest(o, o.note);
-  try {
-    const handle = o.client.workflow.getHandle(o.workflowId);
-    const binding = await bindingToSign(handle, req.key);
-    const r = await handle.executeUpdate(resolveUpdate, { args: [req.build(binding)] });
-    return { ...r, ...signedFor(binding) };
-  } catch (err) {
-    throw toCliError(err, o.workflowId);
-  }
+  return sendDecision(o, resolveUpdate, resolveRequest(o, o.note));
 }
