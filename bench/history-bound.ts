@@ -8,6 +8,7 @@
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { randomBytes } from 'node:crypto';
+import { bindingOf } from '../src/approvals/decision-binding';
 import { signedRequest } from '../src/approvals/signed-request';
 import { startPromotion } from '../src/client/promotion-client';
 import { parsePolicy } from '../src/policy/config/load';
@@ -181,7 +182,14 @@ export async function benchHistoryBound(
         const now = await env.currentTimeMs();
         if (s.stage === 'awaiting_approval' && !approved && now >= approveAt) {
           for (const approver of ['alice', 'bob']) {
-            const req = signedRequest('approve', { workflowId, approver, secretKey: testSecretKey(approver), now });
+            const binding = bindingOf(s); // the commit and policy hash `airlock approve` signs for
+            const req = signedRequest('approve', {
+              workflowId,
+              approver,
+              secretKey: testSecretKey(approver),
+              now,
+              ...(binding ? { binding } : {}),
+            });
             await h.executeUpdate(approveUpdate, { args: [req] });
           }
           approved = true;

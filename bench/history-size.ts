@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { MetricsSource } from '../src/integrations/metrics-source';
+import { bindingOf } from '../src/approvals/decision-binding';
 import { signedRequest } from '../src/approvals/signed-request';
 import { startPromotion } from '../src/client/promotion-client';
 import { approveUpdate, errorRateSignal, stateQuery, type PromotionState } from '../src/workflows/messages';
@@ -74,6 +75,7 @@ export async function benchHistorySize(
                 secretKey: testSecretKey(approver),
                 now: await env.currentTimeMs(),
                 text: 'bench',
+                ...(bindingOf(s) ? { binding: bindingOf(s) } : {}),
               }),
             ],
           });
@@ -196,6 +198,7 @@ export async function benchHistoryWatch(
             secretKey: testSecretKey(approver),
             now: Date.now(),
             text: 'bench',
+            binding: bindingOf(await h.query(stateQuery)),
           }),
         ],
       });

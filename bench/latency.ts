@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
+import { bindingOf } from '../src/approvals/decision-binding';
 import { signedRequest } from '../src/approvals/signed-request';
 import { parsePolicy } from '../src/policy/config/load';
 import { startPromotion } from '../src/client/promotion-client';
@@ -258,13 +259,14 @@ export async function benchApproval(env: TestWorkflowEnvironment, samples: numbe
     policyFor(n, { bakeHours: 0.0005, canaryMinutes: 0.02, productionWatchMinutes: 0.01 }),
   );
   const floor = await floorWorker(env);
-  const approval = (workflowId: string, approver: string) =>
+  const approval = async (h: WorkflowHandle, approver: string) =>
     signedRequest('approve', {
-      workflowId,
+      workflowId: h.workflowId,
       approver,
       secretKey: testSecretKey(approver),
       now: Date.now(),
       text: 'bench',
+      binding: bindingOf(await h.query(stateQuery)), // what `airlock approve` signs for
     });
   return withWorkers([rig.worker, floor.worker], async () => {
     const promotions = await startPromotions(env, rig, n);
@@ -280,8 +282,8 @@ export async function benchApproval(env: TestWorkflowEnvironment, samples: numbe
       n,
       async (i) => {
         const h = promotions[i];
-        await h.executeUpdate(approveUpdate, { args: [approval(h.workflowId, 'alice')] });
-        const second = approval(h.workflowId, 'bob');
+        await h.executeUpdate(approveUpdate, { args: [await approval(h, 'alice')] });
+        const second = await approval(h, 'bob');
         const t0 = Date.now();
         await h.executeUpdate(approveUpdate, { args: [second] });
         await rig.deployer.started('promote', serviceName(i));

@@ -31,19 +31,39 @@ export interface DecisionClaim {
    * approver saw (state.productionChange.digest), so an approval cannot be moved to other content.
    */
   changeDigest?: string;
+  /**
+   * The promotion the decision is about: its merge commit and the hash of the policy its gate
+   * applied. With it the claim is signed under v3, so it cannot be moved to another run of the
+   * same workflow id (a later merge, a changed policy). Absent only for signers before v3 and for
+   * stops sent while the gate was still running.
+   */
+  binding?: DecisionBinding;
   at: string;
   nonce: string;
+}
+
+/** What a v3 signature binds besides the workflow id: state.change.commit and state.policyHash. */
+export interface DecisionBinding {
+  commit: string;
+  policyHash: string;
 }
 
 const DOMAIN = 'airlock-decision-v1';
 // A claim that covers a production change is signed under its own domain: no v1 signature can be
 // read as covering one, and v1 bytes stay exactly what signers before it produced.
 const DOMAIN_WITH_CHANGE = 'airlock-decision-v2';
+// A claim bound to a commit and a policy hash: its own domain, so no v1 / v2 signature (which binds
+// neither) verifies as one, and a fixed field list (null where there is no production change).
+const DOMAIN_BOUND = 'airlock-decision-v3';
 
 export function canonicalDecision(c: DecisionClaim): Uint8Array {
   // A JSON array is unambiguous: no field can smuggle a separator into the next one.
   const common = [c.workflowId, c.action, c.approver, c.via, c.slackUser ?? '', c.text ?? '', c.at, c.nonce];
-  const fields = c.changeDigest === undefined ? [DOMAIN, ...common] : [DOMAIN_WITH_CHANGE, ...common, c.changeDigest];
+  const fields = c.binding
+    ? [DOMAIN_BOUND, c.workflowId, c.binding.commit, c.binding.policyHash, c.changeDigest ?? null, ...common.slice(1)]
+    : c.changeDigest === undefined
+      ? [DOMAIN, ...common]
+      : [DOMAIN_WITH_CHANGE, ...common, c.changeDigest];
   return new TextEncoder().encode(JSON.stringify(fields));
 }
 

@@ -2,7 +2,7 @@
 // Signing side only (uses the platform's random source for the nonce): never called by workflows.
 import type { AbortRequest, ApprovalRequest, RejectRequest, ResolveRequest } from '../workflows/messages';
 import { encodeBase64 } from './base64';
-import { signDecision, type DecisionAction } from './decision-signature';
+import { signDecision, type DecisionAction, type DecisionBinding } from './decision-signature';
 
 export interface SignInput {
   workflowId: string;
@@ -14,6 +14,8 @@ export interface SignInput {
   slackUser?: string;
   /** approve: the digest of the production change the approver saw (state.productionChange.digest). */
   changeDigest?: string;
+  /** The promotion's commit and policy hash (bindingOf(state)): signed under v3 when present. */
+  binding?: DecisionBinding;
   /** Signing time, ms since epoch; defaults to this machine's clock. */
   now?: number;
 }
@@ -40,6 +42,7 @@ export function signedRequest(
       ...(i.slackUser ? { slackUser: i.slackUser } : {}),
       ...(text ? { text } : {}),
       ...(i.changeDigest !== undefined ? { changeDigest: i.changeDigest } : {}),
+      ...(i.binding ? { binding: i.binding } : {}),
       at,
       nonce,
     },

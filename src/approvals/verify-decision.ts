@@ -2,7 +2,13 @@
 // validators and signal handlers), after authorizeHuman has said the named person may decide.
 // Pure and deterministic: workflow time and the set of used signatures are passed in.
 import type { PromotionSettings } from '../policy/config/schema';
-import { verifyDecisionSignature, type DecisionAction, type DecisionSignature } from './decision-signature';
+import { describeBinding } from './decision-binding';
+import {
+  verifyDecisionSignature,
+  type DecisionAction,
+  type DecisionBinding,
+  type DecisionSignature,
+} from './decision-signature';
 
 export interface SignedRequest {
   approver: string;
@@ -19,16 +25,19 @@ export type Attribution = 'approver-key' | 'slack-bridge' | 'unsigned';
 
 export type DecisionCheck = { ok: true; attribution: Attribution } | { ok: false; reason: string };
 
-export function checkDecisionIdentity(
-  req: SignedRequest,
-  ctx: {
-    workflowId: string;
-    action: DecisionAction;
-    settings: PromotionSettings;
-    now: number;
-    usedSignatures: ReadonlySet<string>;
-  },
-): DecisionCheck {
+export interface IdentityContext {
+  workflowId: string;
+  action: DecisionAction;
+  settings: PromotionSettings;
+  now: number;
+  usedSignatures: ReadonlySet<string>;
+  /** This promotion's own commit and policy hash (never the request's); undefined before the gate decided. */
+  binding?: DecisionBinding;
+  /** Refuse signatures that do not cover `binding` (v1 / v2); false for histories before it. */
+  requireBinding?: boolean;
+}
+
+export function checkDecisionIdentity(req: SignedRequest, ctx: IdentityContext): DecisionCheck {
   const { action, settings } = ctx;
   const refuse = (reason: string): DecisionCheck => ({ ok: false, reason: `${action}: ${reason}` });
   const entry = settings.approvers.allowed.find((a) => a.id === req.approver);
@@ -75,13 +84,7 @@ function checkSignature(
   sig: DecisionSignature,
   publicKey: string,
   attribution: Attribution,
-  ctx: {
-    workflowId: string;
-    action: DecisionAction;
-    settings: PromotionSettings;
-    now: number;
-    usedSignatures: ReadonlySet<string>;
-  },
+  ctx: IdentityContext,
   refuse: (reason: string) => DecisionCheck,
 ): DecisionCheck {
   if (typeof sig.at !== 'string' || typeof sig.nonce !== 'string' || typeof sig.value !== 'string') {
@@ -108,11 +111,23 @@ function checkSignature(
     at: sig.at,
     nonce: sig.nonce,
   };
-  if (!verifyDecisionSignature(claim, sig.value, publicKey)) {
-    const whose = attribution === 'slack-bridge' ? 'the Slack bridge key' : `the public key of "${req.approver}"`;
+  if (ctx.binding && verifyDecisionSignature({ ...claim, binding: ctx.binding }, sig.value, publicKey))
+    return { ok: true, attribution };
+  const unbound = verifyDecisionSignature(claim, sig.value, publicKey);
+  if (unbound && !(ctx.requireBinding && ctx.binding)) return { ok: true, attribution };
+  const whose = attribution === 'slack-bridge' ? 'the Slack bridge key' : `the public key of "${req.approver}"`;
+  if (!ctx.binding)
     return refuse(
       `signature does not verify with ${whose} for this promotion, action and approver (forged or altered)`,
     );
-  }
-  return { ok: true, attribution };
+  const bound = describeBinding(ctx.binding);
+  if (unbound)
+    return refuse(
+      `signature covers no commit or policy hash (signed before airlock-decision-v3); this promotion accepts only ` +
+        `signatures over its own ${bound}: sign again with an up-to-date airlock`,
+    );
+  return refuse(
+    `signature does not verify with ${whose} for this promotion's ${bound}, action and approver: forged or ` +
+      `altered, or it covers a different commit/policy than this promotion's (stale)`,
+  );
 }

@@ -126,7 +126,7 @@ export function buildProgram(
       'the production change you reviewed (airlock diff prints its digest); refused if production changed since. Default: the one shown now',
     )
     .action(async (target: string, o: { as: string; key?: string; comment?: string; change?: string }) => {
-      const { c, workflowId, approve } = await decide(target);
+      const { c, workflowId, approve, describeSignedFor } = await decide(target);
       const r = await approve({
         client: c,
         workflowId,
@@ -138,30 +138,30 @@ export function buildProgram(
       print(
         json(),
         r,
-        `approved ${workflowId}${r.changeDigest ? ` (production change ${r.changeDigest})` : ''}: ${r.approvals.length}/${r.required}${r.complete ? ' — complete, production rollout follows' : ''}`,
+        `approved ${workflowId}${r.changeDigest ? ` (production change ${r.changeDigest})` : ''}${describeSignedFor(r)}: ${r.approvals.length}/${r.required}${r.complete ? ' — complete, production rollout follows' : ''}`,
       );
     });
   decision('reject', 'reject a promotion: everything deployed is rolled back')
     .requiredOption('--reason <text>', 'why; signed with the decision')
     .action(async (target: string, o: { as: string; key?: string; reason: string }) => {
-      const { c, workflowId, reject } = await decide(target);
+      const { c, workflowId, reject, describeSignedFor } = await decide(target);
       const r = await reject({ client: c, workflowId, approver: o.as, keyFile: o.key, reason: o.reason });
-      print(json(), { workflowId, ...r }, `rejected ${workflowId}: rolling back`);
+      print(json(), { workflowId, ...r }, `rejected ${workflowId}${describeSignedFor(r)}: rolling back`);
     });
   decision('abort', 'abort a promotion at any stage: everything deployed is rolled back')
     .requiredOption('--reason <text>', 'why; signed with the decision')
     .action(async (target: string, o: { as: string; key?: string; reason: string }) => {
-      const { c, workflowId, abort } = await decide(target);
+      const { c, workflowId, abort, describeSignedFor } = await decide(target);
       const r = await abort({ client: c, workflowId, approver: o.as, keyFile: o.key, reason: o.reason });
-      print(json(), { workflowId, ...r }, `aborted ${workflowId}: rolling back`);
+      print(json(), { workflowId, ...r }, `aborted ${workflowId}${describeSignedFor(r)}: rolling back`);
     });
 
   decision('resolve', 'after a failed rollback (rollback_failed): say, signed, what you did by hand; releases the slot')
     .requiredOption('--note <text>', 'what you restored or checked; signed with the decision')
     .action(async (target: string, o: { as: string; key?: string; note: string }) => {
-      const { c, workflowId, resolve } = await decide(target);
+      const { c, workflowId, resolve, describeSignedFor } = await decide(target);
       const r = await resolve({ client: c, workflowId, approver: o.as, keyFile: o.key, note: o.note });
-      print(json(), { workflowId, ...r }, `resolved ${workflowId}: the slot is released`);
+      print(json(), { workflowId, ...r }, `resolved ${workflowId}${describeSignedFor(r)}: the slot is released`);
     });
 
   program

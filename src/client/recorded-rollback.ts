@@ -27,6 +27,8 @@ export interface RecordedRollback {
   change: Change;
   /** The settings the promotion's policy gate returned (rollback retries, approvers for `resolve`). */
   settings?: PromotionSettings;
+  /** The hash of that policy: a `resolve` of the compensation is signed for it (decision-binding.ts). */
+  policyHash?: string;
   /** How the promotion's execution ended: TERMINATED, TIMED_OUT, FAILED, COMPLETED, RUNNING, ... */
   status: string;
   endedAt?: string;
@@ -52,10 +54,11 @@ const DEPLOY_TARGET: Record<string, (args: unknown[]) => Environment | undefined
 /** The rule above, over a promotion's activity events in history order. Pure. */
 export function restoresFromHistory(
   events: ActivityEvent[],
-): Pick<RecordedRollback, 'restores' | 'restoredByPromotion' | 'finished' | 'settings'> {
+): Pick<RecordedRollback, 'restores' | 'restoredByPromotion' | 'finished' | 'settings' | 'policyHash'> {
   const recorded: Array<{ snapshot: EnvironmentSnapshot; deployed: boolean }> = [];
   const restoredByPromotion = new Set<Environment>();
   let settings: PromotionSettings | undefined;
+  let policyHash: string | undefined;
   let finished = false;
   for (const e of events) {
     if (e.kind === 'scheduled') {
@@ -77,7 +80,9 @@ export function restoresFromHistory(
         }
       }
     } else if (e.name === 'evaluatePolicyGate') {
-      settings = (e.result as { settings?: PromotionSettings } | undefined)?.settings;
+      const gate = e.result as { settings?: PromotionSettings; policyHash?: string } | undefined;
+      settings = gate?.settings;
+      policyHash = gate?.policyHash;
     }
   }
   const restores = finished
@@ -89,7 +94,13 @@ export function restoresFromHistory(
           environment: r.snapshot.environment,
           snapshot: r.snapshot,
         }));
-  return { restores, restoredByPromotion: [...restoredByPromotion], finished, ...(settings ? { settings } : {}) };
+  return {
+    restores,
+    restoredByPromotion: [...restoredByPromotion],
+    finished,
+    ...(settings ? { settings } : {}),
+    ...(policyHash ? { policyHash } : {}),
+  };
 }
 
 type Event = temporal.api.history.v1.IHistoryEvent;

@@ -2,6 +2,7 @@
 // signing secret) is mapped to its approver, and the bridge key signs on that user's behalf.
 import type { Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { bindingOf } from '../approvals/decision-binding';
 import { signedRequest } from '../approvals/signed-request';
 import type { Policy } from '../policy/config/schema';
 import { approveUpdate, rejectUpdate, stateQuery } from '../workflows/messages';
@@ -44,15 +45,19 @@ export async function runSlackDecision(
   };
   let line: string;
   try {
+    // The bridge signs for the promotion's own commit and policy hash, read from its state.
+    const shown = await handle.query(stateQuery);
+    const binding = bindingOf(shown);
+    const bound = { ...common, ...(binding ? { binding } : {}) };
     if (d.action === 'approve') {
-      const changeDigest = d.changeDigest ?? (await handle.query(stateQuery)).productionChange?.digest;
+      const changeDigest = d.changeDigest ?? shown.productionChange?.digest;
       const r = await handle.executeUpdate(approveUpdate, {
-        args: [signedRequest('approve', { ...common, ...(changeDigest ? { changeDigest } : {}) })],
+        args: [signedRequest('approve', { ...bound, ...(changeDigest ? { changeDigest } : {}) })],
       });
       line = `:white_check_mark: Approved by ${approver} (${r.approvals.length}/${r.required})${r.complete ? ' — production rollout follows' : ''}`;
     } else {
       await handle.executeUpdate(rejectUpdate, {
-        args: [signedRequest('reject', { ...common, text: d.reason ?? `rejected in Slack by ${approver}` })],
+        args: [signedRequest('reject', { ...bound, text: d.reason ?? `rejected in Slack by ${approver}` })],
       });
       line = `:x: Rejected by ${approver}: rolling back`;
     }

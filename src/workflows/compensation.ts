@@ -79,12 +79,17 @@ export async function compensation(input: CompensationInput): Promise<Compensati
     { key: serviceKey, value: recorded.change.service },
     { key: commitKey, value: recorded.change.commit },
   ]);
+  // Before this version a resolve bound the workflow id only; now also the commit and policy hash.
+  const bindsCommit = wf.patched('decision-binds-commit');
+  if (bindsCommit && recorded.policyHash) state.policyHash = recorded.policyHash; // what signers read
   const checks = createDecisionChecks({
     workflowId,
     change: recorded.change,
     settings: () => recorded.settings,
     signedDecisions: true,
     authorSet: wf.patched('approver-identity'),
+    policyHash: () => state.policyHash,
+    bindsCommit,
   });
   registerResolveHandler({
     state,

@@ -4,6 +4,7 @@
 // Deterministic: workflow time, and the signatures this workflow has already accepted.
 import * as wf from '@temporalio/workflow';
 import type { PromotionSettings } from '../policy/config/schema';
+import { bindingOf } from '../approvals/decision-binding';
 import { checkDecisionIdentity, type Attribution, type SignedRequest } from '../approvals/verify-decision';
 import { FailureType } from '../common/failure-types';
 import { authorizeHuman, type HumanAction } from './approval-authorization';
@@ -17,7 +18,13 @@ export interface DecisionChecks {
   /** Signatures this workflow has accepted: a signed decision counts once. */
   readonly usedSignatures: Set<string>;
   authorize(action: HumanAction, who: string): { approver: string; settings: PromotionSettings };
-  checkIdentity(action: HumanAction, req: SignedRequest, settings: PromotionSettings): Attribution;
+  /** `sentBeforeGate`: a stop sent while the gate ran, so its signer could not know the policy hash. */
+  checkIdentity(
+    action: HumanAction,
+    req: SignedRequest,
+    settings: PromotionSettings,
+    sentBeforeGate?: boolean,
+  ): Attribution;
 }
 
 export function createDecisionChecks(o: {
@@ -31,6 +38,10 @@ export function createDecisionChecks(o: {
   usedSignatures?: Set<string>;
   /** Exclude the whole author set, case-insensitively (see AuthorizationContext.authorSet). */
   authorSet?: boolean;
+  /** The policy hash the gate recorded (state.policyHash): signatures bind it and change.commit. */
+  policyHash: () => string | undefined;
+  /** Patch 'decision-binds-commit': signatures that bind neither (v1 / v2) are refused once it is known. */
+  bindsCommit: boolean;
 }): DecisionChecks {
   const { workflowId, change } = o;
   const usedSignatures = o.usedSignatures ?? new Set<string>();
@@ -47,9 +58,21 @@ export function createDecisionChecks(o: {
       if (!auth.ok) throw new Error(auth.reason);
       return { approver: auth.approver, settings };
     },
-    checkIdentity(action, req, settings) {
+    checkIdentity(action, req, settings, sentBeforeGate = false) {
       if (!o.signedDecisions) return 'unsigned'; // histories from before signed decisions replay as they ran
-      const r = checkDecisionIdentity(req, { workflowId, action, settings, now: Date.now(), usedSignatures });
+      // The workflow's own commit and policy hash, never the request's. Before the patch a signature
+      // covering them is accepted too: it is stricter than the v1 / v2 one it replaces.
+      const binding = bindingOf({ change, policyHash: o.policyHash() });
+      const requireBinding = o.bindsCommit && !sentBeforeGate;
+      const r = checkDecisionIdentity(req, {
+        workflowId,
+        action,
+        settings,
+        now: Date.now(),
+        usedSignatures,
+        ...(binding ? { binding } : {}),
+        requireBinding,
+      });
       if (!r.ok) throw new IdentityRefused(r.reason);
       return r.attribution;
     },

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { createRig, feed, state, timeSkippingEnv, untilStage } from '../helpers/harness';
-import { testSecretKey } from '../helpers/approver-keys';
-import { approve, reject } from '../../src/cli/decisions';
+import { bindingOfPromotion, testSecretKey } from '../helpers/approver-keys';
+import { approve, describeSignedFor, reject } from '../../src/cli/decisions';
 import { productionDiff } from '../../src/cli/diff';
 import { CliError, ExitCode } from '../../src/cli/errors';
 import { encodeBase64 } from '../../src/approvals/base64';
@@ -54,7 +54,11 @@ describe('signed decisions through the CLI', () => {
         (e: unknown) => e instanceof CliError && /has no production change to show/.test(e.message),
       );
 
+      // Signed as `airlock approve` signs: for this promotion's commit and policy hash.
+      const binding = await bindingOfPromotion(h);
+      assert.ok(binding, 'the gate has decided: the promotion has a policy hash');
       const aliceReq = signedRequest('approve', {
+        binding,
         workflowId: wid,
         approver: 'alice',
         text: 'canary clean',
@@ -75,6 +79,7 @@ describe('signed decisions through the CLI', () => {
       );
 
       const bobSigned = signedRequest('approve', {
+        binding,
         workflowId: wid,
         approver: 'bob',
         secretKey: testSecretKey('bob'),
@@ -92,6 +97,7 @@ describe('signed decisions through the CLI', () => {
       );
       // Signed for another promotion.
       const elsewhere = signedRequest('approve', {
+        binding,
         workflowId: `${wid}-other`,
         approver: 'bob',
         secretKey: testSecretKey('bob'),
@@ -131,6 +137,12 @@ describe('signed decisions through the CLI', () => {
         now,
       });
       assert.equal(second.complete, true);
+      // The CLI says which commit and policy the person signed for: this promotion's own.
+      assert.deepEqual(second.signedFor, binding);
+      assert.equal(
+        describeSignedFor(second),
+        ` (signed for commit ${binding.commit.slice(0, 12)}, policy ${binding.policyHash.slice(0, 12)})`,
+      );
       await feed(env, h, { stop: () => false });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'promoted');

@@ -31,7 +31,7 @@ import {
   type Rig,
   atRate,
 } from '../helpers/harness';
-import { signedApproval, testSecretKey } from '../helpers/approver-keys';
+import { bindingOfPromotion, signedApproval, testSecretKey } from '../helpers/approver-keys';
 import { prometheusCountSettings } from '../monitoring/queries';
 
 type ActivityName = keyof Activities;
@@ -423,7 +423,9 @@ describe('activity fault matrix: a restore that fails during a rollback', () => 
         await env.sleep('1 day');
         assert.deepEqual(await slotHolders(rig), [h.workflowId]);
         assert.equal((await state(h)).stage, 'awaiting_resolution');
+        const binding = await bindingOfPromotion(h);
         const resolve = signedRequest('resolve', {
+          ...(binding ? { binding } : {}),
           workflowId: h.workflowId,
           approver: 'alice',
           text: 'removed the canary by hand',

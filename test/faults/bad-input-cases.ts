@@ -4,6 +4,7 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import examples from '@octokit/webhooks-examples';
 import { stringify } from 'yaml';
+import type { DecisionBinding } from '../../src/approvals/decision-signature';
 import { signedRequest } from '../../src/approvals/signed-request';
 import { githubSignature } from '../fakes/github-fake';
 import { slackHeaders } from '../fakes/slack-fake';
@@ -55,6 +56,7 @@ export const notANumber = fc.oneof(
   fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 2 }),
 );
 const hex40 = fc.stringMatching(/^[0-9a-f]{40}$/);
+const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
 const notASha = fc.oneof(
   notAString,
   oddString,
@@ -738,9 +740,15 @@ const fakeSignature = fc.record({ at: fc.constant(new Date().toISOString()), non
 
 /**
  * `now()`: workflow time for signing. `used`: a signature already accepted once (alice's approval).
+ * `binding`: the promotion's commit and policy hash, which genuine signers sign for.
  * Allowed approvers: alice (already approved), bob, carol. Author: airlock-agent[bot].
  */
-export function decisionCases(workflowId: string, now: () => number, used: unknown): fc.Arbitrary<DecisionCase> {
+export function decisionCases(
+  workflowId: string,
+  now: () => number,
+  used: unknown,
+  binding: DecisionBinding,
+): fc.Arbitrary<DecisionCase> {
   // Never an allowed approver, also not after the trim the workflow applies.
   const stranger = fc
     .oneof(
@@ -753,9 +761,10 @@ export function decisionCases(workflowId: string, now: () => number, used: unkno
   const sign = (
     action: 'approve' | 'reject' | 'abort',
     approver: string,
-    o: Partial<{ workflowId: string; key: string; at: number; text: string }> = {},
+    o: Partial<{ workflowId: string; key: string; at: number; text: string; binding: DecisionBinding | null }> = {},
   ) =>
     signedRequest(action as 'approve', {
+      ...(o.binding === null ? {} : { binding: o.binding ?? binding }),
       workflowId: o.workflowId ?? workflowId,
       approver,
       secretKey: testSecretKey(o.key ?? approver),
@@ -846,6 +855,29 @@ export function decisionCases(workflowId: string, now: () => number, used: unkno
       name,
       arg: sign(name, 'bob', { workflowId: `promotion-notification-service-${h}` }),
       names: new RegExp(`^${name}: signature does not verify`),
+    })),
+    // Signed for this workflow id but another commit or policy (a later merge, a changed policy).
+    fc
+      .tuple(
+        fc.constantFrom('approve' as const, 'reject' as const, 'abort' as const),
+        fc.oneof(
+          hex40.map((commit) => ({ ...binding, commit })),
+          hex64.map((policyHash) => ({ ...binding, policyHash })),
+        ),
+      )
+      .filter(([, b]) => b.commit !== binding.commit || b.policyHash !== binding.policyHash)
+      .map(([name, other]) => ({
+        kind: `${name} signed for another commit or policy`,
+        name,
+        arg: sign(name, 'bob', { binding: other }),
+        names: new RegExp(`^${name}: signature does not verify .*different commit/policy than this promotion's`),
+      })),
+    // Signed the way v1 / v2 signers did: no commit, no policy hash.
+    fc.constantFrom('approve' as const, 'reject' as const, 'abort' as const).map((name) => ({
+      kind: `${name} signed without commit and policy hash`,
+      name,
+      arg: sign(name, 'carol', { binding: null }),
+      names: new RegExp(`^${name}: signature covers no commit or policy hash`),
     })),
     fc.constantFrom('reject' as const, 'abort' as const).map((name) => {
       const approve = sign('approve', 'bob');

@@ -18,6 +18,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { createServer } from '../../src/server/app';
 import { parsePolicy, PolicyError } from '../../src/policy/config/load';
+import { bindingOf } from '../../src/approvals/decision-binding';
 import { signedRequest } from '../../src/approvals/signed-request';
 import { approveUpdate, REFUSALS_KEPT, stateQuery, type PromotionState } from '../../src/workflows/messages';
 import { createRig, devServerEnv, testPolicyYaml, type Rig } from '../helpers/harness';
@@ -142,7 +143,10 @@ test(
         60_000,
       );
       // alice approves for real, so "already approved" and replayed signatures have something to replay.
+      const binding = bindingOf(await h.query(stateQuery));
+      assert.ok(binding, 'the gate has decided: the promotion has a policy hash');
       const alice = signedRequest('approve', {
+        binding,
         workflowId: h.workflowId,
         approver: 'alice',
         secretKey: testSecretKey('alice'),
@@ -215,7 +219,9 @@ test(
 
       // ---- Updates, batched against the one promotion ------------------------------------------
       const updateCases = fc.sample(
-        decisionCases(h.workflowId, Date.now, alice).filter((c) => c.name !== 'errorRate' && c.name !== 'alert'),
+        decisionCases(h.workflowId, Date.now, alice, binding).filter(
+          (c) => c.name !== 'errorRate' && c.name !== 'alert',
+        ),
         { seed: SEED, numRuns: RUNS.updates },
       );
       const updStarted = Date.now();
@@ -239,7 +245,7 @@ test(
       diagnostic(`updates: ${updateCases.length} in ${Date.now() - updStarted} ms`);
 
       // ---- Signals: refused ones are recorded in state.refusals, in order ----------------------
-      const signalCases = fc.sample(decisionCases(h.workflowId, Date.now, alice), {
+      const signalCases = fc.sample(decisionCases(h.workflowId, Date.now, alice, binding), {
         seed: SEED + 1,
         numRuns: RUNS.signals,
       });

@@ -26,7 +26,7 @@ import {
   type Stage,
 } from '../../src/workflows/messages';
 import { atRate, makeChange, slotWhenReleased, testPolicyYaml } from '../helpers/harness';
-import { testSecretKey } from '../helpers/approver-keys';
+import { bindingOfPromotion, testSecretKey } from '../helpers/approver-keys';
 import {
   readOperationLog,
   writeWorkflowBundle,
@@ -152,8 +152,10 @@ async function killAndRestart(
   return k;
 }
 
-function approval(h: WorkflowHandle, approver: string) {
+async function approval(h: WorkflowHandle, approver: string) {
+  const binding = await bindingOfPromotion(h); // as `airlock approve` reads it
   return signedRequest('approve', {
+    ...(binding ? { binding } : {}),
     workflowId: h.workflowId,
     approver,
     secretKey: testSecretKey(approver),
@@ -282,7 +284,7 @@ describe('SIGKILL of the worker in every stage: same outcomes, nothing deployed 
   });
 
   step('approval wait: an approval given before the kill survives it', async () => {
-    await Promise.all([a, b].map((h) => h.executeUpdate(approveUpdate, { args: [approval(h, 'alice')] })));
+    await Promise.all([a, b].map(async (h) => h.executeUpdate(approveUpdate, { args: [await approval(h, 'alice')] })));
     const k = await killAndRestart('approval wait', both);
     assert.deepEqual(k.stages, { A: 'awaiting_approval', B: 'awaiting_approval' });
     const after = await Promise.all([a, b].map(stateOf));
@@ -300,7 +302,7 @@ describe('SIGKILL of the worker in every stage: same outcomes, nothing deployed 
       observedAt: new Date().toISOString(),
     };
     await Promise.all([
-      a.executeUpdate(approveUpdate, { args: [approval(a, 'bob')] }),
+      a.executeUpdate(approveUpdate, { args: [await approval(a, 'bob')] }),
       b.signal(errorRateSignal, breach),
     ]);
     const aRolling = () => inFlight(changeA.service).includes('promote:production:v-a');

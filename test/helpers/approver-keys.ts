@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import { publicKeyOf } from '../../src/approvals/decision-signature';
+import { bindingOf } from '../../src/approvals/decision-binding';
+import { publicKeyOf, type DecisionBinding } from '../../src/approvals/decision-signature';
 import { signedRequest } from '../../src/approvals/signed-request';
 import { stateQuery, type ApprovalRequest } from '../../src/workflows/messages';
 
@@ -15,10 +16,15 @@ export function testPublicKey(name: string): string {
   return publicKeyOf(testSecretKey(name));
 }
 
+/** What a signer binds, as `airlock approve` reads it: the promotion's own commit and policy hash. */
+export async function bindingOfPromotion(h: WorkflowHandle): Promise<DecisionBinding | undefined> {
+  return bindingOf(await h.query(stateQuery));
+}
+
 /**
  * An approval signed by `approver`'s test key at the server's current (possibly skipped) time. Like
- * `airlock approve`, it approves the production change the promotion shows now, unless
- * `changeDigest` names another (or `null`: none at all).
+ * `airlock approve`, it binds the promotion's commit and policy hash, and approves the production
+ * change the promotion shows now, unless `changeDigest` names another (or `null`: none at all).
  */
 export async function signedApproval(
   env: TestWorkflowEnvironment,
@@ -28,9 +34,11 @@ export async function signedApproval(
   changeDigest?: string | null,
 ): Promise<ApprovalRequest> {
   const now = await env.currentTimeMs();
-  const digest =
-    changeDigest === undefined ? (await h.query(stateQuery)).productionChange?.digest : (changeDigest ?? undefined);
+  const shown = await h.query(stateQuery);
+  const digest = changeDigest === undefined ? shown.productionChange?.digest : (changeDigest ?? undefined);
+  const binding = bindingOf(shown);
   return signedRequest('approve', {
+    ...(binding ? { binding } : {}),
     workflowId: h.workflowId,
     approver,
     text: comment,

@@ -137,10 +137,14 @@ export function baselineOf(s: SampleIn): string {
 // ---------------------------------------------------------------------------------------------
 // docs/approvals.md: an ed25519 signature over the canonical JSON array
 // ["airlock-decision-v1", workflow id, action, approver, via, Slack user, comment or reason,
-//  signing time, nonce]; absent optional fields as "" and an absent via as "cli".
+//  signing time, nonce]; absent optional fields as "" and an absent via as "cli". Once the gate has
+// decided, over ["airlock-decision-v3", workflow id, commit, policy hash, production change digest
+// or null, action, approver, via, Slack user, comment or reason, signing time, nonce].
 
 export function canonicalBytes(c: {
   workflowId: string;
+  /** The promotion's merge commit and policy hash: the v3 form. */
+  binding?: { commit: string; policyHash: string };
   action: string;
   approver: string;
   via?: string;
@@ -149,17 +153,10 @@ export function canonicalBytes(c: {
   at: string;
   nonce: string;
 }): Uint8Array {
-  const fields = [
-    'airlock-decision-v1',
-    c.workflowId,
-    c.action,
-    c.approver,
-    c.via ?? 'cli',
-    c.slackUser ?? '',
-    c.text ?? '',
-    c.at,
-    c.nonce,
-  ];
+  const head = c.binding
+    ? ['airlock-decision-v3', c.workflowId, c.binding.commit, c.binding.policyHash, null]
+    : ['airlock-decision-v1', c.workflowId];
+  const fields = [...head, c.action, c.approver, c.via ?? 'cli', c.slackUser ?? '', c.text ?? '', c.at, c.nonce];
   return new TextEncoder().encode(JSON.stringify(fields));
 }
 
@@ -203,7 +200,7 @@ function identityHolds(
   r: DecisionIn,
   text: string | undefined,
   now: number,
-  workflowId: string,
+  promotion: { workflowId: string; binding: { commit: string; policyHash: string } },
   p: OraclePolicy,
   used: ReadonlySet<string>,
 ): { ok: boolean; why: string } {
@@ -221,7 +218,7 @@ function identityHolds(
   if (!(Math.abs(now - at) <= p.signatureWindowMs)) return { ok: false, why: `stale (${s.at})` };
   if (used.has(s.value)) return { ok: false, why: 'replayed' };
   const bytes = canonicalBytes({
-    workflowId,
+    ...promotion,
     action,
     approver: who,
     via: typeof r.via === 'string' ? r.via : undefined,
@@ -253,6 +250,8 @@ export type Input =
 
 export interface Recorded {
   workflowId: string;
+  /** The merge commit of the change the workflow was started with. */
+  commit?: string;
   inputs: Input[];
   /**
    * `decidedSeq`: the index of the start of the workflow task that scheduled it; inputs with a lower
@@ -280,6 +279,8 @@ export function readHistory(history: temporal.api.history.v1.IHistory, workflowI
   events.forEach((e, index) => {
     const at = millis(e);
     if (e.workflowTaskStartedEventAttributes) started = { index, at };
+    const start = e.workflowExecutionStartedEventAttributes;
+    if (start) rec.commit ??= (decode(start.input)[0] as { change?: { commit?: string } } | undefined)?.change?.commit;
     if (e.workflowTaskCompletedEventAttributes && started) {
       const s = started;
       for (let i = waiting.length - 1; i >= 0; i--)
@@ -406,6 +407,9 @@ export function readmeOracle(rec: Recorded, p: OraclePolicy, author: string): Ve
   const gate = act('evaluatePolicyGate');
   if (!gate?.completed) throw new Error('oracle: the policy gate never completed');
   const blocked = (gate.result as { decision?: string } | undefined)?.decision === 'block';
+  // docs/approvals.md: decisions after the gate are signed for this commit and this policy's hash.
+  const policyHash = (gate.result as { policyHash?: string } | undefined)?.policyHash ?? '(none)';
+  const promotion = { workflowId: rec.workflowId, binding: { commit: rec.commit ?? '(none)', policyHash } };
   const fact = (type: string, predicted: Span) => act(type)?.completed ?? predicted;
   const T: Record<string, Span> = { gate: gate.completed };
   const end: Record<Exclude<Phase, 'over'>, () => Span> = {
@@ -539,10 +543,10 @@ export function readmeOracle(rec: Recorded, p: OraclePolicy, author: string): Ve
     if (x.kind === 'approve') {
       const text = typeof r.comment === 'string' && r.comment.trim() ? r.comment.trim() : undefined;
       const id = who
-        ? identityHolds('approve', who, r, text, x.t.lo, rec.workflowId, p, used)
+        ? identityHolds('approve', who, r, text, x.t.lo, promotion, p, used)
         : { ok: false, why: `not an allowed approver: ${JSON.stringify(r.approver)}` };
       // Freshness is judged at the workflow's time of the input: the span's other end must agree.
-      const idLate = who ? identityHolds('approve', who, r, text, x.t.hi, rec.workflowId, p, used) : id;
+      const idLate = who ? identityHolds('approve', who, r, text, x.t.hi, promotion, p, used) : id;
       if (id.ok !== idLate.ok) outcomeOpen.push(`approval #${x.seq} at the edge of the signature window`);
       let accept = false;
       let why = id.why;
@@ -578,7 +582,7 @@ export function readmeOracle(rec: Recorded, p: OraclePolicy, author: string): Ve
       continue;
     }
     const reason = typeof r.reason === 'string' ? r.reason.trim() : '';
-    const id = who && reason ? identityHolds(x.kind, who, r, reason, x.t.lo, rec.workflowId, p, used) : undefined;
+    const id = who && reason ? identityHolds(x.kind, who, r, reason, x.t.lo, promotion, p, used) : undefined;
     // README "Humans": reject by any allowed approver; abort at any stage.
     if (id?.ok) {
       const kind: StopKind = x.kind === 'reject' ? 'rejected' : 'aborted';

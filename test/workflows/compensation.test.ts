@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { createRig, feed, state, timeSkippingEnv, untilStage, waitFor, type Rig } from '../helpers/harness';
-import { testSecretKey } from '../helpers/approver-keys';
+import { bindingOfPromotion, testSecretKey } from '../helpers/approver-keys';
 import { signedRequest } from '../../src/approvals/signed-request';
 import {
   abortUpdate,
@@ -214,7 +214,11 @@ describe('a terminated promotion is compensated by the slot reaper', () => {
         comp.executeUpdate(resolveUpdate, { args: [{ approver: 'alice', note, via: 'cli' }] }),
         (err: unknown) => /resolve: unsigned/.test(String((err as { cause?: Error }).cause?.message)),
       );
+      // Signed, as `airlock resolve` signs, for the commit and policy hash the compensation shows.
+      const binding = await bindingOfPromotion(comp);
+      assert.ok(binding, "the compensation shows the promotion's policy hash");
       const signed = signedRequest('resolve', {
+        binding,
         workflowId: comp.workflowId,
         approver: 'alice',
         text: note,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { atRate, createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type Rig } from '../helpers/harness';
-import { signedApproval, testSecretKey } from '../helpers/approver-keys';
+import { bindingOfPromotion, signedApproval, testSecretKey } from '../helpers/approver-keys';
 import { floodUntilContinued, runHistories } from '../helpers/runs';
 import { signedRequest } from '../../src/approvals/signed-request';
 import { readPromotion } from '../../src/client/promotion-view';
@@ -206,7 +206,9 @@ describe('bounded history: continue-as-new at safe points', () => {
         [h.workflowId],
       );
       const note = 'restored staging by hand';
+      const binding = await bindingOfPromotion(h);
       const resolve = signedRequest('resolve', {
+        ...(binding ? { binding } : {}),
         workflowId: h.workflowId,
         approver: 'bob',
         text: note,

@@ -17,7 +17,7 @@ import {
   type Rig,
   atRate,
 } from '../helpers/harness';
-import { signedApproval, testSecretKey } from '../helpers/approver-keys';
+import { bindingOfPromotion, signedApproval, testSecretKey } from '../helpers/approver-keys';
 import { signedRequest } from '../../src/approvals/signed-request';
 import { parsePolicy } from '../../src/policy/config/load';
 import { DeployRejectedError, type Deployer } from '../../src/integrations/deployer';
@@ -246,6 +246,7 @@ describe('failure paths compensate', () => {
 
       // Unsigned, forged (bob's name, carol's key) and author resolves are refused; nothing changes.
       const now = await env.currentTimeMs();
+      const binding = await bindingOfPromotion(h);
       const note = 'restored staging by hand from the snapshot';
       await assert.rejects(
         h.executeUpdate(resolveUpdate, { args: [{ approver: 'alice', note, via: 'cli' }] }),
@@ -257,6 +258,7 @@ describe('failure paths compensate', () => {
         text: note,
         secretKey: testSecretKey('carol'),
         now,
+        ...(binding ? { binding } : {}),
       });
       await assert.rejects(h.executeUpdate(resolveUpdate, { args: [forged] }), refusedWith(/forged or altered/));
       await assert.rejects(
@@ -271,6 +273,7 @@ describe('failure paths compensate', () => {
         text: note,
         secretKey: testSecretKey('alice'),
         now,
+        ...(binding ? { binding } : {}),
       });
       await h.executeUpdate(resolveUpdate, { args: [signed] });
       // The same signed request cannot be replayed (the promotion has ended in any case).

@@ -35,7 +35,7 @@ import {
   STAGES,
 } from '../../src/workflows/messages';
 import { signedRequest } from '../../src/approvals/signed-request';
-import { testSecretKey } from '../helpers/approver-keys';
+import { bindingOfPromotion, testSecretKey } from '../helpers/approver-keys';
 import { evidenceShortfall, judgeCounts } from '../../src/workflows/count-judgement';
 import {
   MARGIN_MS,
@@ -422,8 +422,15 @@ async function approval(
   now: number,
   sent: ApprovalRequest[],
 ): Promise<unknown> {
+  const binding = await bindingOfPromotion(h); // as `airlock approve` reads it
   const sign = (key: string, at = now) =>
-    signedRequest('approve', { workflowId: h.workflowId, approver: c.who, secretKey: testSecretKey(key), now: at });
+    signedRequest('approve', {
+      workflowId: h.workflowId,
+      approver: c.who,
+      secretKey: testSecretKey(key),
+      now: at,
+      ...(binding ? { binding } : {}),
+    });
   switch (c.sig) {
     case 'unsigned':
       return { approver: c.who };
@@ -747,6 +754,23 @@ test('the oracle: the README breach rule at its fixed points, and docs/approvals
   assert.ok(ed25519.verify(sig, canonicalBytes(claim), key));
   assert.ok(!ed25519.verify(sig, canonicalBytes({ ...claim, text: 'OK' }), key));
   assert.ok(!ed25519.verify(sig, canonicalBytes({ ...claim, workflowId: 'promotion-y' }), key));
+  // Bound to a commit and a policy hash (v3): verifies with them only, never as the unbound form.
+  const binding = { commit: 'c'.repeat(40), policyHash: 'f'.repeat(64) };
+  const bound = signedRequest('approve', {
+    workflowId: 'promotion-x',
+    approver: 'alice',
+    text: 'ok',
+    secretKey: testSecretKey('alice'),
+    now: 0,
+    binding,
+  });
+  const boundClaim = { ...claim, ...bound.signature!, binding };
+  const boundSig = Buffer.from(bound.signature!.value, 'base64');
+  assert.ok(ed25519.verify(boundSig, canonicalBytes(boundClaim), key));
+  assert.ok(
+    !ed25519.verify(boundSig, canonicalBytes({ ...boundClaim, binding: { ...binding, commit: 'd'.repeat(40) } }), key),
+  );
+  assert.ok(!ed25519.verify(boundSig, canonicalBytes({ ...boundClaim, binding: undefined }), key));
   assert.deepEqual(ORACLE_POLICY.allowed.get('alice'), Buffer.from(key).toString('base64'));
 });
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { createRig, feed, state, testPolicyYaml, timeSkippingEnv, untilStage } from '../helpers/harness';
-import { signedApproval, testPublicKey, testSecretKey } from '../helpers/approver-keys';
+import { bindingOfPromotion, signedApproval, testPublicKey, testSecretKey } from '../helpers/approver-keys';
 import { parsePolicy } from '../../src/policy/config/load';
 import { signedRequest } from '../../src/approvals/signed-request';
 import { approveUpdate, type ApprovalRequest, type PromotionResult } from '../../src/workflows/messages';
@@ -42,11 +42,13 @@ const approve = (h: WorkflowHandle, req: ApprovalRequest) => h.executeUpdate(app
 
 /** An approval signed with `keyName`'s key (not necessarily the approver's own). */
 async function signedWith(h: WorkflowHandle, approver: string, keyName: string, extra: object = {}) {
+  const binding = await bindingOfPromotion(h);
   return signedRequest('approve', {
     workflowId: h.workflowId,
     approver,
     secretKey: testSecretKey(keyName),
     now: await env.currentTimeMs(),
+    ...(binding ? { binding } : {}),
     ...extra,
   });
 }

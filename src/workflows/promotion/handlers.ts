@@ -89,6 +89,8 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   // Before this version only the opener (exact case) was excluded and the Slack bridge had no cap.
   // Decided once here: update validators may not call patched().
   const approverIdentity = wf.patched('approver-identity');
+  // Before this version a signature bound the workflow id only, not the commit and policy decided on.
+  const decisionBindsCommit = wf.patched('decision-binds-commit');
   const checks = createDecisionChecks({
     workflowId,
     change,
@@ -96,6 +98,8 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     signedDecisions,
     usedSignatures,
     authorSet: approverIdentity,
+    policyHash: () => state.policyHash,
+    bindsCommit: decisionBindsCommit,
   });
   const { authorize, checkIdentity } = checks;
   // Before this version a stop arriving while the gate ran was refused and the change went on.
@@ -108,8 +112,9 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
    * runs is judged as soon as the gate has decided: never dropped, never accepted unchecked.
    */
   const afterGate = () => wf.condition(() => !gateRunning());
-  /** Judged at once (in the order received) unless the gate is still running. */
-  const whenGated = <T>(fn: () => T): T | Promise<T> => (gateRunning() ? afterGate().then(fn) : fn());
+  /** Judged at once (in the order received) unless the gate is still running; `fn` is told which. */
+  const whenGated = <T>(fn: (sentBeforeGate: boolean) => T): T | Promise<T> =>
+    gateRunning() ? afterGate().then(() => fn(true)) : fn(false);
 
   // Before this version a key removed from the policy after the gate still counted until the end.
   const checksRevocation = wf.patched('approval-checks-revocation');
@@ -196,7 +201,11 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     return commitApproval(validated, via, { at: arrivedAt, checkedPolicyHash: current.policyHash });
   }
 
-  function validateStop(action: 'reject' | 'abort', req: SignedRequest & { reason: string }): string | undefined {
+  function validateStop(
+    action: 'reject' | 'abort',
+    req: SignedRequest & { reason: string },
+    sentBeforeGate = false,
+  ): string | undefined {
     if (gateRunning()) return undefined; // judged by the handler once the gate has decided
     if (state.stage === 'ended' || state.stage === 'rolling_back') {
       throw new Error(
@@ -205,7 +214,7 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     }
     if (state.interruption) throw new Error(`${action}: promotion is already stopping (${state.interruption.kind})`);
     const { approver, settings } = authorize(action, req.approver);
-    checkIdentity(action, { ...req, approver, text: req.reason }, settings);
+    checkIdentity(action, { ...req, approver, text: req.reason }, settings, sentBeforeGate);
     return approver;
   }
 
@@ -220,14 +229,15 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     const { by, ...rest } = parseOrThrow(abortRequestSchema, 'abort', raw);
     return { ...rest, approver: by };
   };
-  const stop = (action: 'reject' | 'abort', req: SignedRequest & { reason: string }) => {
-    const by = validateStop(action, req);
+  // A stop sent while the gate ran was signed without the policy hash, which did not exist yet.
+  const stop = (action: 'reject' | 'abort', req: SignedRequest & { reason: string }, sentBeforeGate: boolean) => {
+    const by = validateStop(action, req, sentBeforeGate);
     if (by === undefined) throw new Error(`${action}: judged before the policy gate decided`); // unreachable
     if (req.signature) usedSignatures.add(req.signature.value);
     ctx.interrupt({ kind: action === 'reject' ? 'rejected' : 'aborted', by, reason: req.reason });
   };
-  const reject = (raw: unknown) => stop('reject', parseReject(raw));
-  const abort = (raw: unknown) => stop('abort', parseAbort(raw));
+  const reject = (raw: unknown, early: boolean) => stop('reject', parseReject(raw), early);
+  const abort = (raw: unknown, early: boolean) => stop('abort', parseAbort(raw), early);
   const refuseRecorded = (action: string, who: unknown, err: Error) =>
     ctx.refuse({ who: String(who ?? '(unknown)'), action, reason: err.message });
   /** Update handler: a refusal fails the update with a typed failure; identity refusals are recorded. */
@@ -260,16 +270,19 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   );
   wf.setHandler(
     rejectUpdate,
-    (req) => whenGated(() => handling('reject', req?.approver, () => (reject(req), { accepted: true as const }))),
+    (req) =>
+      whenGated((early) => handling('reject', req?.approver, () => (reject(req, early), { accepted: true as const }))),
     { validator: (req) => validating(() => validateStop('reject', parseReject(req))) },
   );
-  wf.setHandler(rejectSignal, (req) => whenGated(() => refusing('reject', req?.approver, () => reject(req))));
+  wf.setHandler(rejectSignal, (req) =>
+    whenGated((early) => refusing('reject', req?.approver, () => reject(req, early))),
+  );
   wf.setHandler(
     abortUpdate,
-    (req) => whenGated(() => handling('abort', req?.by, () => (abort(req), { accepted: true as const }))),
+    (req) => whenGated((early) => handling('abort', req?.by, () => (abort(req, early), { accepted: true as const }))),
     { validator: (req) => validating(() => validateStop('abort', parseAbort(req))) },
   );
-  wf.setHandler(abortSignal, (req) => whenGated(() => refusing('abort', req?.by, () => abort(req))));
+  wf.setHandler(abortSignal, (req) => whenGated((early) => refusing('abort', req?.by, () => abort(req, early))));
 
   // A failed rollback holds the slot until a human, signed, says it has been dealt with.
   registerResolveHandler({ state, checks, recordRefusal: refuseRecorded });
