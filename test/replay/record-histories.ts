@@ -14,7 +14,7 @@ import { SLOT_SCENARIOS } from './slot-scenarios';
 import { version as sdkVersion } from '@temporalio/workflow/package.json';
 
 /** The newest behaviour the recordings show: the promotion workflow's latest patch id. */
-const RECORDING = 'counts-only';
+const RECORDING = 'decision-binds-commit';
 /** The same for the slot workflow and the compensation it starts (which queues its reports the same way). */
 const SLOT_RECORDING = 'slot-kept-timers';
 
