@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { refusal } from '../helpers/update-refusal';
 import { createRig, feed, state, testPolicyYaml, timeSkippingEnv, untilStage } from '../helpers/harness';
-import { signedApproval, testPublicKey, testSecretKey } from '../helpers/approver-keys';
+import { bindingOfPromotion, signedApproval, testPublicKey, testSecretKey } from '../helpers/approver-keys';
 import { parsePolicy } from '../../src/policy/config/load';
 import { signedRequest } from '../../src/approvals/signed-request';
 import { abortUpdate, approveUpdate, type PromotionResult } from '../../src/workflows/messages';
@@ -67,6 +67,7 @@ describe('approver identity', () => {
       const h = await rig.start();
       await feed(env, h, { stop: untilStage('awaiting_approval') });
       // Whoever holds the Slack signing secret makes the server sign for any mapped Slack user.
+      const binding = await bindingOfPromotion(h);
       const viaBridge = async (approver: string, slackUser: string) =>
         signedRequest('approve', {
           workflowId: h.workflowId,
@@ -75,6 +76,7 @@ describe('approver identity', () => {
           slackUser,
           secretKey: testSecretKey('slack-bridge'),
           now: await env.currentTimeMs(),
+          ...(binding ? { binding } : {}),
         });
       const first = await h.executeUpdate(approveUpdate, { args: [await viaBridge('alice', 'U0ALICE01')] });
       assert.deepEqual([first.complete, first.approvals[0].attribution], [false, 'slack-bridge']);
