@@ -173,12 +173,15 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
    * lands while the policy is read does not make an approval given before it late. Reads run one at
    * a time, so approvals are recorded in the order they arrived.
    */
-  async function recordCheckedApproval(raw: ApprovalRequest, via: string) {
+  function arrive(raw: ApprovalRequest) {
     const validated = validateApproval(raw);
-    const arrivedAt = Date.now();
     // Spent at once: the same signature sent again while the policy is read is a replay.
     if (validated.req.signature) usedSignatures.add(validated.req.signature.value);
     checking.set(validated.approver, validated.attribution);
+    return { validated, arrivedAt: Date.now() };
+  }
+
+  async function recordCheckedApproval({ validated, arrivedAt }: ReturnType<typeof arrive>, via: string) {
     let current: ApproverSet;
     let holding = false;
     try {
@@ -252,22 +255,27 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     }
   };
 
-  const approveByUpdate = (req: ApprovalRequest) =>
-    checksRevocation
-      ? handleDecisionAsync(
-          () => recordCheckedApproval(req, 'update'),
-          (err) => refuseRecorded('approve', req?.approver, err),
-        )
-      : handling('approve', req?.approver, () => recordApproval(req, 'update'));
+  // A refusal on arrival is recorded at once, in the order the requests came (synchronously), and
+  // only an arrival the policy read may still refuse waits for it.
+  const approveByUpdate = (req: ApprovalRequest) => {
+    if (!checksRevocation) return handling('approve', req?.approver, () => recordApproval(req, 'update'));
+    const arrived = handling('approve', req?.approver, () => arrive(req));
+    return handleDecisionAsync(
+      () => recordCheckedApproval(arrived, 'update'),
+      (err) => refuseRecorded('approve', req?.approver, err),
+    );
+  };
   wf.setHandler(approveUpdate, approveByUpdate, { validator: (req) => validating(() => validateApproval(req)) });
-  wf.setHandler(approveSignal, (req) =>
-    checksRevocation
-      ? recordCheckedApproval(req, 'signal').then(
-          () => undefined,
-          (err: Error) => refuseRecorded('approve', req?.approver, err),
-        )
-      : refusing('approve', req?.approver, () => recordApproval(req, 'signal')),
-  );
+  wf.setHandler(approveSignal, (req) => {
+    if (!checksRevocation) return refusing('approve', req?.approver, () => recordApproval(req, 'signal'));
+    let arrived: ReturnType<typeof arrive> | undefined;
+    refusing('approve', req?.approver, () => (arrived = arrive(req)));
+    if (!arrived) return;
+    return recordCheckedApproval(arrived, 'signal').then(
+      () => undefined,
+      (err: Error) => refuseRecorded('approve', req?.approver, err),
+    );
+  });
   wf.setHandler(
     rejectUpdate,
     (req) =>
