@@ -1,5 +1,6 @@
 // Shared test harness: real Temporal servers, the real worker and activities, a simulated deployer.
 import { randomUUID } from 'node:crypto';
+import assert from 'node:assert/strict';
 import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { msToTs } from '@temporalio/common/lib/time';
@@ -16,7 +17,14 @@ import type { Deployer } from '../../src/integrations/deployer';
 import { parsePolicy } from '../../src/policy/config/load';
 import { startPromotion } from '../../src/client/promotion-client';
 import { createAirlockWorker, WORKFLOWS_PATH } from '../../src/worker/worker';
-import type { Change, Environment, PromotionState, SlotState, Stage } from '../../src/workflows/messages';
+import type {
+  Change,
+  Environment,
+  PromotionResult,
+  PromotionState,
+  SlotState,
+  Stage,
+} from '../../src/workflows/messages';
 import { slotStateQuery, stateQuery } from '../../src/workflows/messages';
 import { AIRLOCK_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { serverExecutable } from './tools';
@@ -359,6 +367,20 @@ export function makeChange(c: Partial<Change> = {}): Change {
     version: 'v2',
     ...c,
   };
+}
+
+/**
+ * Feeds healthy samples until the promotion ends, asserts it was promoted, and returns who approved
+ * it and how each identity was established ([approver, attribution]), for the caller to assert.
+ */
+export async function promotedApprovals(
+  env: TestWorkflowEnvironment,
+  h: WorkflowHandle,
+): Promise<Array<[string, string | undefined]>> {
+  await feed(env, h, { stop: () => false });
+  const r = (await h.result()) as PromotionResult;
+  assert.equal(r.outcome, 'promoted');
+  return (await state(h)).approvals.map((a) => [a.approver, a.attribution]);
 }
 
 export async function state(h: WorkflowHandle): Promise<PromotionState> {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { createRig, feed, state, timeSkippingEnv, untilStage } from '../helpers/harness';
+import { createRig, feed, promotedApprovals, state, timeSkippingEnv, untilStage } from '../helpers/harness';
 import { bindingOfPromotion, testSecretKey } from '../helpers/approver-keys';
 import { signedRequest } from '../../src/approvals/signed-request';
 import { approve } from '../../src/cli/decisions';
@@ -76,7 +76,7 @@ describe('signatures bind the commit and the policy hash', () => {
       });
       assert.match(await refusal(h.executeUpdate(rejectUpdate, { args: [staleReject] })), covers);
       // The refusal names this promotion's own commit and policy (short forms) and nothing secret.
-      let s = await state(h);
+      const s = await state(h);
       assert.equal(s.stage, 'awaiting_approval');
       assert.deepEqual(s.approvals, []);
       const refusals = s.refusals.map((r) => r.reason);
@@ -105,17 +105,10 @@ describe('signatures bind the commit and the policy hash', () => {
         now,
       });
       assert.equal(second.complete, true);
-      await feed(env, h, { stop: () => false });
-      const r: PromotionResult = await h.result();
-      assert.equal(r.outcome, 'promoted');
-      s = await state(h);
-      assert.deepEqual(
-        s.approvals.map((a) => [a.approver, a.attribution]),
-        [
-          ['alice', 'approver-key'],
-          ['bob', 'approver-key'],
-        ],
-      );
+      assert.deepEqual(await promotedApprovals(env, h), [
+        ['alice', 'approver-key'],
+        ['bob', 'approver-key'],
+      ]);
     });
   });
 
