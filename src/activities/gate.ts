@@ -1,6 +1,7 @@
 // The policy gate: loads the worker's own policy file (never the merged commit's) and checks the
 // change's content against it. Returns the settings the workflow acts on and the file's hash.
 import { decide, type Decision, type Finding } from '../policy/engine/finding';
+import { identifyFindings } from '../policy/engine/finding-identity';
 import type { LoadedPolicy } from '../policy/config/load';
 import { loadPolicyOrFail } from './policy-load';
 import { promotionSettings, STANDARD_BAKE_HOURS, type Policy, type PromotionSettings } from '../policy/config/schema';
@@ -30,11 +31,12 @@ export function createPolicyGateActivity(loadPolicy: () => LoadedPolicy, checkCh
       });
     }
     findings.push(...(await checkChange(policy, change)));
+    const identified = identifyFindings(findings, policy.checks.waivable);
     return {
       settings: promotionSettings(policy),
       policyHash: hash,
-      findings,
-      decision: decide(findings),
+      findings: identified,
+      decision: decide(identified),
       shortBake: policy.bake.minHours < STANDARD_BAKE_HOURS,
     };
   };

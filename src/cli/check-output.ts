@@ -3,15 +3,26 @@ import { decide, type Decision, type Finding } from '../policy/engine/finding';
 
 export interface CheckReport {
   decision: Decision;
-  findings: { rule: string; level: Finding['level']; file: string | null; line: number | null; message: string }[];
+  findings: {
+    id: string | null;
+    rule: string;
+    level: Finding['level'];
+    /** Blocking findings: whether a signed waiver may lift it (policy checks.waivable). */
+    waivable: boolean | null;
+    file: string | null;
+    line: number | null;
+    message: string;
+  }[];
 }
 
 export function checkReport(findings: Finding[]): CheckReport {
   return {
     decision: decide(findings),
     findings: findings.map((f) => ({
+      id: f.id ?? null,
       rule: f.rule,
       level: f.level,
+      waivable: f.waivable ?? null,
       file: f.file ?? null,
       line: f.line ?? null,
       message: f.message,
@@ -32,7 +43,8 @@ export function renderFindings(findings: Finding[]): string {
     lines.push(file === '' ? 'the change as a whole' : file);
     for (const f of byFile.get(file)!) {
       const where = f.line !== undefined ? `line ${f.line}: ` : '';
-      lines.push(`  ${f.level === 'block' ? 'BLOCK' : 'warn '} [${f.rule}] ${where}${f.message}`);
+      const waiver = f.waivable ? ' (waivable)' : '';
+      lines.push(`  ${f.level === 'block' ? 'BLOCK' : 'warn '} [${f.rule}]${waiver} ${where}${f.message}`);
     }
     lines.push('');
   }

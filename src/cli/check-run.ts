@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { checkChange } from '../policy/engine/check-change';
 import type { ChangeTrees } from '../policy/engine/change-files';
 import { decide } from '../policy/engine/finding';
+import { identifyFindings } from '../policy/engine/finding-identity';
 import { parsePolicy, PolicyError, formatIssues } from '../policy/config/load';
 import { directoryTree } from '../policy/engine/trees/directory-tree';
 import { gitTree } from '../policy/engine/trees/git-tree';
@@ -55,10 +56,10 @@ async function runCheck(args: CheckArgs, io: CheckIo): Promise<number> {
   // The policy file in use is forbidden to the change when it lives in the checked repository.
   const policyInRepo = relative(root, resolve(args.policy));
   const protectedPaths = policyInRepo.startsWith('..') ? [] : [policyInRepo.split(sep).join('/')];
-  const findings = await checkChange(policy, trees, {
-    protectedPaths,
-    ...(args.now ? { now: new Date(args.now) } : {}),
-  });
+  const findings = identifyFindings(
+    await checkChange(policy, trees, { protectedPaths, ...(args.now ? { now: new Date(args.now) } : {}) }),
+    policy.checks.waivable,
+  );
   io.out(args.json ? JSON.stringify(checkReport(findings), null, 2) : renderFindings(findings));
   return decide(findings) === 'block' ? CHECK_BLOCKED : ExitCode.Ok;
 }

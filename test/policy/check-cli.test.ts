@@ -23,10 +23,19 @@ describe('airlock check', () => {
     const report = JSON.parse(r.out);
     assert.deepEqual(Object.keys(report), ['decision', 'findings']);
     assert.equal(report.decision, 'block');
-    assert.deepEqual(Object.keys(report.findings[0]), ['rule', 'level', 'file', 'line', 'message']);
+    assert.deepEqual(Object.keys(report.findings[0]), ['id', 'rule', 'level', 'waivable', 'file', 'line', 'message']);
     assert.deepEqual(
-      [report.findings[0].rule, report.findings[0].file, report.findings[0].line],
-      ['replicas', 'k8s/staging/api-gateway/deployment.yaml', 7],
+      [report.findings[0].rule, report.findings[0].file, report.findings[0].line, report.findings[0].waivable],
+      ['replicas', 'k8s/staging/api-gateway/deployment.yaml', 7, true],
+    );
+    assert.match(report.findings[0].id, /^replicas-[0-9a-f]{10}$/);
+    // The id is the content's: the same change checked again names the same findings.
+    const again = JSON.parse(
+      (await run(['--policy', FIXTURE_POLICY, ...dirs('incident-001-replicas'), ...NOW, '--json'])).out,
+    );
+    assert.deepEqual(
+      again.findings.map((f: { id: string }) => f.id),
+      report.findings.map((f: { id: string }) => f.id),
     );
   });
 

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { describe, it } from 'vitest';
 import { DEFAULT_FORBIDDEN_PATHS } from '../../src/policy/config/checks-schema';
 import { parsePolicy, PolicyError } from '../../src/policy/config/load';
+import { DEFAULT_WAIVABLE } from '../../src/policy/engine/finding-identity';
 import { testPolicyYaml } from '../helpers/harness';
 
 const withChecks = (checks: string) => testPolicyYaml({ extra: `checks:\n${checks}` });
@@ -24,6 +25,8 @@ describe('policy checks section', () => {
       maxFileBytes: 1024 * 1024,
       maxChangeBytes: 20 * 1024 * 1024,
       allowUncheckedChanges: false,
+      imageOnlyChanges: 'block',
+      waivable: [...DEFAULT_WAIVABLE],
     });
   });
 
@@ -69,4 +72,19 @@ describe('policy checks section', () => {
       );
     });
   }
+
+  it('checks.waivable refuses a rule that means the change was not read, and a typo', () => {
+    assert.throws(
+      () => parsePolicy(withChecks('  waivable: [replicas, unparseable]')),
+      (err: unknown) => {
+        assert.ok(err instanceof PolicyError);
+        assert.match(err.message, /checks\.waivable\.1.*"unparseable" means the change was not \(all\) read/);
+        return true;
+      },
+    );
+    assert.throws(() => parsePolicy(withChecks('  waivable: [memory-increse]')), /"memory-increse" is not a rule id/);
+    assert.deepEqual(parsePolicy(withChecks('  waivable: [forbidden-path]')).policy.checks.waivable, [
+      'forbidden-path',
+    ]);
+  });
 });

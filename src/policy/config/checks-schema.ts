@@ -4,6 +4,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { parseQuantity } from '../engine/quantity';
+import { DEFAULT_WAIVABLE, NEVER_WAIVABLE, WAIVER_RULES } from '../engine/finding-identity';
 
 export const DEFAULT_FORBIDDEN_PATHS = [
   'terraform/production/**',
@@ -98,6 +99,32 @@ export const checksSchema = z
      * status instead: for a sandbox, never for production.
      */
     allowUncheckedChanges: z.boolean().default(false),
+    /**
+     * A change whose only effect on every object is image references (tags, digests): `block` judges
+     * it like any change (files-per-change, multi-service); `allow` lets it span services and files;
+     * `promote-per-service` allows it only when it touches one service (docs/policy-engine.md).
+     */
+    imageOnlyChanges: z.enum(['allow', 'promote-per-service', 'block']).default('block'),
+    /** Rules whose blocking findings a signed waiver by `approvers.required` people may lift. */
+    waivable: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .superRefine((r, ctx) => {
+            if (NEVER_WAIVABLE.has(r))
+              ctx.addIssue({
+                code: 'custom',
+                message: `"${r}" means the change was not (all) read; no waiver can sign for it`,
+              });
+            else if (!WAIVER_RULES.has(r))
+              ctx.addIssue({
+                code: 'custom',
+                message: `"${r}" is not a rule id (one of: ${[...WAIVER_RULES].join(', ')})`,
+              });
+          }),
+      )
+      .default([...DEFAULT_WAIVABLE]),
   })
   .strict()
   .prefault({});

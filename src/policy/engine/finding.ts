@@ -9,6 +9,10 @@ export interface Finding {
   line?: number;
   /** Written for the on-call engineer at 3 AM: what is wrong and why it matters. */
   message: string;
+  /** Stable digest of rule, file, line and message (finding-identity.ts): what a waiver names. */
+  id?: string;
+  /** A blocking finding a signed waiver may lift (policy `checks.waivable`). */
+  waivable?: boolean;
 }
 
 export type Decision = 'allow' | 'block';
