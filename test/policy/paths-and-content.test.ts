@@ -44,7 +44,8 @@ describe('forbidden paths', () => {
     );
     assert.equal(r.decision, 'allow');
     // The base's container has neither a memory limit nor probes: the memory and probe rules cannot judge it.
-    assert.deepEqual(r.rules(), ['sensitive-production', 'vacuous-memory-limit', 'vacuous-probe']);
+    // Its only edit is the image: an image-only change, said so (a warning).
+    assert.deepEqual(r.rules(), ['image-only', 'sensitive-production', 'vacuous-memory-limit', 'vacuous-probe']);
   });
 });
 

@@ -1,12 +1,17 @@
 // The policy engine: a change (two trees) and the policy in, findings out. Pure apart from reading
 // the trees it is given; no Temporal, so the activity, the CLI and CI all run this same function.
+import { isDeepStrictEqual } from 'node:util';
 import { candidatePaths, diffTrees, type ChangeTrees, type ChangedFile } from './change-files';
 import { checkLimits } from './change-limits';
+import { deployableFiles } from './deployable-files';
+import { detectImageOnly } from './image-only';
+import { diffObjects } from './object-changes';
 import { serviceMatcher, type CheckContext, type ParsedManifests, type Rule } from './check-context';
 import type { Finding } from './finding';
 import { buildKustomizeBases, isKustomizationPath } from './kustomize-bases';
 import { isYamlPath, parseManifestFile, type ManifestDoc } from './manifest';
 import { changeSizeRule } from './rules/change-size';
+import { imageOnlyRule } from './rules/image-only';
 import { forbiddenPathRule } from './rules/forbidden-path';
 import { livenessProbeRule } from './rules/liveness-probe';
 import { memoryRule } from './rules/memory';
@@ -29,6 +34,7 @@ export const RULES: Rule[] = [
   plannedOperationRule,
   sensitiveRule,
   changeSizeRule,
+  imageOnlyRule,
 ];
 
 export interface CheckOptions {
@@ -44,14 +50,18 @@ export interface CheckOptions {
   servicesOf?: (path: string) => string[];
 }
 
-function unparseable(path: string, reason: string, line?: number): Finding {
+function unparseable(path: string, reason: string, line?: number, base?: 'broken' | 'parsed'): Finding {
   const consumer = isTerraformPath(path) ? 'Terraform' : 'Kubernetes';
+  const already =
+    base === 'broken'
+      ? '. It did not parse at the base either: it was already broken before this change (which does not fix it)'
+      : '';
   return {
     rule: 'unparseable',
     level: 'block',
     file: path,
     ...(line !== undefined ? { line } : {}),
-    message: `${path} does not parse (${reason}); ${consumer} would reject it too, and Airlock cannot check what it cannot read`,
+    message: `${path} does not parse (${reason}); ${consumer} would reject it too, and Airlock cannot check what it cannot read${already}`,
   };
 }
 
@@ -73,19 +83,42 @@ function parseManifests(changed: ChangedFile[], findings: Finding[]): ParsedMani
       });
       continue;
     }
+    const before = file.before !== undefined ? parseManifestFile(file.path, file.before) : undefined;
     let after: ManifestDoc[] = [];
     if (file.after !== undefined) {
       const parsed = parseManifestFile(file.path, file.after);
       if (!parsed.ok) {
-        findings.push(unparseable(file.path, parsed.reason, parsed.line));
+        findings.push(unparseable(file.path, parsed.reason, parsed.line, before && (before.ok ? 'parsed' : 'broken')));
         continue;
       }
       after = parsed.docs;
     }
-    const before = file.before !== undefined ? parseManifestFile(file.path, file.before) : undefined;
-    out.push({ file, before: before?.ok ? before.docs : [], after });
+    out.push({
+      file,
+      before: before?.ok ? before.docs : [],
+      after,
+      // Never read as empty: its objects would all look new (all their memory "added").
+      ...(before && !before.ok ? { baseUnparseable: { reason: before.reason, line: before.line } } : {}),
+    });
   }
   return out;
+}
+
+/** A file fixed by the change: what it held before is unknown, so its objects are not compared. */
+function uncomparedFinding(m: ParsedManifests): Finding[] {
+  if (!m.baseUnparseable || !m.after.length) return [];
+  const { reason, line } = m.baseUnparseable;
+  const objects = m.after.map((d) => `${d.kind ?? 'document'} ${d.name ?? `#${d.index}`}`).join(', ');
+  return [
+    {
+      rule: 'base-unparseable',
+      level: 'warn',
+      file: m.file.path,
+      message:
+        `${m.file.path} did not parse at the base (${reason}${line !== undefined ? `, line ${line}` : ''}), so its objects (${objects}) could not be compared with what was there before: ` +
+        `memory-increase, memory-capacity and planned-operation did not judge them, and the other rules judged them as new. Approvers must read the whole file`,
+    },
+  ];
 }
 
 /** Unchanged Terraform and kustomization files too large to read: what reaches through them is not known. */
@@ -134,13 +167,20 @@ export async function checkChange(policy: Policy, trees: ChangeTrees, options: C
     const parsed = await parseTerraformFile(path, text);
     if (parsed.ok) modules.push([path, parsed.json]);
   }
+  // Terraform files whose parsed content changed (or that do not parse): what deploys.
+  const terraformAltered = new Set<string>();
   for (const file of changed.filter((f) => isTerraformPath(f.path))) {
     const after = file.after !== undefined ? await parseTerraformFile(file.path, file.after) : undefined;
-    // HCL parsing is the costliest step; the old version only matters once the file is gone (a use
-    // the change removes from an existing file is a change to that file, judged on its own path).
-    const before = file.status === 'deleted' ? await parseTerraformFile(file.path, file.before!) : undefined;
-    if (after && !after.ok) findings.push(unparseable(file.path, after.reason, after.line));
-    const entry = { file, before: before?.ok ? before.json : undefined, after: after?.ok ? after.json : undefined };
+    // HCL parsing is the costliest step: the old version is read when the file is gone, and for a
+    // modified file only to tell an edit of its content from a comment-only or formatting one.
+    const before = file.before !== undefined ? await parseTerraformFile(file.path, file.before) : undefined;
+    if (after && !after.ok)
+      findings.push(unparseable(file.path, after.reason, after.line, before && (before.ok ? 'parsed' : 'broken')));
+    const same = after?.ok && before?.ok && isDeepStrictEqual(after.json, before.json);
+    if (!same) terraformAltered.add(file.path);
+    // A use the change removes from an existing file is a change to that file, judged on its own path.
+    const old = file.status === 'deleted' && before?.ok ? before.json : undefined;
+    const entry = { file, before: old, after: after?.ok ? after.json : undefined, altered: !same };
     terraform.push(entry);
     if (entry.after) modules.push([file.path, entry.after]);
     if (entry.before) modules.push([file.path, entry.before]);
@@ -157,11 +197,18 @@ export async function checkChange(policy: Policy, trees: ChangeTrees, options: C
   }
   const allPaths = new Set([...headPaths, ...trees.base.paths()]);
 
+  const objects = diffObjects(manifests);
+  findings.push(...manifests.flatMap(uncomparedFinding));
+  const deployable = deployableFiles({ changed, manifests, objects, terraform: terraformAltered, allPaths });
+  const imageOnly = detectImageOnly(objects, deployable);
   const ctx: CheckContext = {
     policy,
     checks: policy.checks,
     changed,
     manifests,
+    objects,
+    deployable,
+    ...(imageOnly ? { imageOnly } : {}),
     trees,
     terraform,
     terraformModules: buildTerraformModules(modules),

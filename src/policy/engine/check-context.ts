@@ -1,9 +1,11 @@
-// What every rule sees: the policy, the changed files with their parsed manifests, both trees.
+// What every rule sees: the policy, the changed files with their parsed manifests and objects, both trees.
 import picomatch from 'picomatch';
 import type { ChangedFile, ChangeTrees } from './change-files';
 import type { ChecksPolicy } from '../config/checks-schema';
 import type { Finding } from './finding';
+import type { ImageOnlyChange } from './image-only';
 import type { ManifestDoc } from './manifest';
+import type { ObjectChange } from './object-changes';
 import type { KustomizeBases } from './kustomize-bases';
 import type { Policy } from '../config/schema';
 import type { TerraformJson } from './terraform-file';
@@ -15,6 +17,8 @@ export interface ParsedManifests {
   before: ManifestDoc[];
   /** Documents after the change; empty when deleted. */
   after: ManifestDoc[];
+  /** The old version did not parse: its objects cannot be compared (object-changes.ts: uncompared). */
+  baseUnparseable?: { reason: string; line?: number };
 }
 
 export interface CheckContext {
@@ -23,9 +27,18 @@ export interface CheckContext {
   changed: ChangedFile[];
   /** YAML files of the change whose new version parsed (unparseable ones are findings already). */
   manifests: ParsedManifests[];
+  /** Every object of those files matched across all of them (object-changes.ts): what rules judge. */
+  objects: ObjectChange[];
+  /** Changed files whose parsed deployable content changed (deployable-files.ts): what size limits count. */
+  deployable: string[];
+  /** Set when the only effect of the change is image references (image-only.ts). */
+  imageOnly?: ImageOnlyChange;
   trees: ChangeTrees;
-  /** Terraform files of the change that parsed, before and after. */
-  terraform: { file: ChangedFile; before?: TerraformJson; after?: TerraformJson }[];
+  /**
+   * Terraform files of the change: after when it parsed, before only when deleted; altered unless
+   * both versions parsed to the same JSON (a comment-only or formatting edit).
+   */
+  terraform: { file: ChangedFile; before?: TerraformJson; after?: TerraformJson; altered: boolean }[];
   /** Module graph of both trees (a use that the change removes still counts). */
   terraformModules: TerraformModules;
   kustomizeBases: KustomizeBases;

@@ -17,12 +17,25 @@ const NETWORK_KINDS = new Set([
   'IngressClass',
   'NetworkPolicy',
   'Gateway',
-  'HTTPRoute',
-  'GRPCRoute',
-  'TCPRoute',
   'VirtualService',
+  // Istio: egress to outside the mesh, what a proxy may reach, raw proxy config, who may call whom.
+  'ServiceEntry',
+  'Sidecar',
+  'EnvoyFilter',
   'AuthorizationPolicy',
+  // Gateway API: lets a route attach to a backend in another namespace.
+  'ReferenceGrant',
 ]);
+// Gateway API routes (HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, UDPRoute and any later *Route).
+const GATEWAY_API_GROUP = 'gateway.networking.k8s.io/';
+const ROUTE_KINDS = new Set(['HTTPRoute', 'GRPCRoute', 'TCPRoute', 'TLSRoute', 'UDPRoute']);
+
+function isNetworkKind(doc: ManifestDoc): boolean {
+  if (!doc.kind) return false;
+  if (NETWORK_KINDS.has(doc.kind) || ROUTE_KINDS.has(doc.kind)) return true;
+  const apiVersion = getIn(doc.value, ['apiVersion']);
+  return typeof apiVersion === 'string' && apiVersion.startsWith(GATEWAY_API_GROUP) && doc.kind.endsWith('Route');
+}
 
 // Terraform resource types are provider_thing names; these fragments name what they manage.
 const SECRET_TYPES = ['secret', 'kms_', 'iam_access_key', 'vault_', 'credential', 'private_key', 'ssm_parameter'];
@@ -93,8 +106,7 @@ export function manifestHits(doc: ManifestDoc): SensitiveHit[] {
   const label = workloadLabel(doc);
   if (doc.kind && SECRET_KINDS.has(doc.kind))
     hits.push({ category: 'secrets', reason: `declares ${label}`, line: doc.line(['kind']) });
-  if (doc.kind && NETWORK_KINDS.has(doc.kind))
-    hits.push({ category: 'networking', reason: `declares ${label}`, line: doc.line(['kind']) });
+  if (isNetworkKind(doc)) hits.push({ category: 'networking', reason: `declares ${label}`, line: doc.line(['kind']) });
   if (doc.kind === 'Service' && getIn(doc.value, ['spec', 'type']) === 'LoadBalancer') {
     hits.push({
       category: 'networking',

@@ -24,6 +24,11 @@ export interface Container {
   init: boolean;
 }
 
+/** Where a kind keeps its pod spec, or undefined for kinds that run no pods. */
+export function podSpecPath(kind: string | undefined): FieldPath | undefined {
+  return kind !== undefined && Object.hasOwn(POD_SPEC_PATH, kind) ? POD_SPEC_PATH[kind] : undefined;
+}
+
 export function isPodTemplateKind(kind: string | undefined): boolean {
   return kind !== undefined && kind in POD_SPEC_PATH;
 }

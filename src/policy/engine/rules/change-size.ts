@@ -1,21 +1,32 @@
 // Rules files-per-change and multi-service (agent_policy.yaml max_files_per_pr; "one service at a
 // time" from the story's blast-radius budget): a change must stay small enough to review and undo.
+// Only files that change what deploys count (deployable-files.ts): docs, CI files, application
+// source and comment-only edits ship nothing. An image-only change may span more, per
+// checks.imageOnlyChanges.
 import type { Finding } from '../finding';
 import type { Rule } from '../check-context';
 
-export const changeSizeRule: Rule = ({ changed, checks, servicesOf, service }) => {
+const SHOWN = 5;
+
+function listed(files: readonly string[]): string {
+  return `${files.slice(0, SHOWN).join(', ')}${files.length > SHOWN ? ` and ${files.length - SHOWN} more` : ''}`;
+}
+
+export const changeSizeRule: Rule = ({ deployable, checks, servicesOf, service, imageOnly }) => {
   const findings: Finding[] = [];
   const max = checks.maxFilesPerChange;
-  if (changed.length > max) {
+  const release = imageOnly ? checks.imageOnlyChanges : 'block';
+  if (deployable.length > max && release === 'block') {
     findings.push({
       rule: 'files-per-change',
       level: 'block',
-      message: `the change touches ${changed.length} files, more than checks.maxFilesPerChange (${max}): a change this wide cannot be reviewed by the approvers or rolled back as one unit; split it`,
+      message: `the change touches ${deployable.length} files, more than checks.maxFilesPerChange (${max}), counting only files whose deployable content changed (${listed(deployable)}): a change this wide cannot be reviewed by the approvers or rolled back as one unit; split it`,
     });
   }
+  if (release === 'allow') return findings;
   const byService = new Map<string, string[]>();
-  for (const file of changed) {
-    for (const service of servicesOf(file.path)) byService.set(service, [...(byService.get(service) ?? []), file.path]);
+  for (const file of deployable) {
+    for (const service of servicesOf(file)) byService.set(service, [...(byService.get(service) ?? []), file]);
   }
   if (byService.size > 1) {
     const list = [...byService].map(

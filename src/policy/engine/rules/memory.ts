@@ -1,5 +1,6 @@
 // Rules memory-increase and memory-capacity (AI-DEPLOY-006): 512Mi → 2Gi on 8 replicas claimed
 // 12Gi more on a 32 GB node pool and evicted three unrelated services.
+import { isDeepStrictEqual } from 'node:util';
 import type { Finding } from '../finding';
 import type { CheckContext, Rule } from '../check-context';
 import { getIn, type ManifestDoc } from '../manifest';
@@ -11,6 +12,7 @@ import {
   QuantityError,
   type Nanos,
 } from '../quantity';
+import { headObjects } from '../object-changes';
 import { containersOf, replicasOf, workloadKey, workloadLabel } from '../workload';
 
 const FIELDS = [
@@ -61,47 +63,50 @@ function hpaMaxByTarget(docs: ManifestDoc[]): Map<string, number> {
 function increaseFindings(ctx: CheckContext): Finding[] {
   const percent = ctx.checks.maxMemoryIncreasePercent;
   const findings: Finding[] = [];
-  for (const { file, before, after } of ctx.manifests) {
+  // Objects matched across files: a Deployment moved to another file is compared with itself.
+  for (const { before, after: doc, status } of headObjects(ctx.objects)) {
     const old = new Map<string, Record<string, unknown>>();
-    for (const doc of before) for (const c of containersOf(doc)) old.set(`${workloadKey(doc)}/${c.name}`, c.value);
-    for (const doc of after) {
-      for (const c of containersOf(doc)) {
-        for (const field of FIELDS) {
-          const raw = quantityAt(c.value, field);
-          if (raw === undefined) continue;
-          const path = [...c.path, 'resources', ...field];
-          const where = `container "${c.name}" in ${workloadLabel(doc)}`;
-          let next: Nanos;
-          try {
-            next = parseQuantity(raw);
-          } catch (err) {
-            if (!(err instanceof QuantityError)) throw err;
-            findings.push({
-              rule: 'unparseable',
-              level: 'block',
-              file: file.path,
-              line: doc.line(path),
-              message: `resources.${field.join('.')} of ${where}: ${err.message}; the memory change cannot be checked`,
-            });
-            continue;
-          }
-          const previous = old.get(`${workloadKey(doc)}/${c.name}`);
-          const oldRaw = previous && quantityAt(previous, field);
-          const prev = tryParse(oldRaw);
-          if (prev === undefined || prev <= 0n || !increasesByMoreThan(prev, next, percent)) continue;
-          const replicas = replicasOf(doc);
+    for (const c of before ? containersOf(before) : []) old.set(c.name, c.value);
+    for (const c of containersOf(doc)) {
+      for (const field of FIELDS) {
+        const raw = quantityAt(c.value, field);
+        if (raw === undefined) continue;
+        const path = [...c.path, 'resources', ...field];
+        const where = `container "${c.name}" in ${workloadLabel(doc)}`;
+        const previous = old.get(c.name);
+        const oldRaw = previous && quantityAt(previous, field);
+        let next: Nanos;
+        try {
+          next = parseQuantity(raw);
+        } catch (err) {
+          if (!(err instanceof QuantityError)) throw err;
+          const already =
+            oldRaw !== undefined && isDeepStrictEqual(oldRaw, raw) ? ' (it was already so at the base)' : '';
           findings.push({
-            rule: 'memory-increase',
+            rule: 'unparseable',
             level: 'block',
-            file: file.path,
+            file: doc.file,
             line: doc.line(path),
-            message:
-              `resources.${field.join('.')} of ${where} rises from ${String(oldRaw)} to ${String(raw)} ` +
-              `(+${increasePercent(prev, next)} %, limit +${percent} %)` +
-              (replicas ? `, ${formatBytes((next - prev) * BigInt(replicas))} more over ${replicas} replica(s)` : '') +
-              `: a jump this size can exhaust the node pool and evict other services (AI-DEPLOY-006). A human must size it.`,
+            message: `resources.${field.join('.')} of ${where}: ${err.message}; the memory change cannot be checked${already}`,
           });
+          continue;
         }
+        // An object whose base did not parse has no known old value: nothing to compare.
+        if (status === 'uncompared') continue;
+        const prev = tryParse(oldRaw);
+        if (prev === undefined || prev <= 0n || !increasesByMoreThan(prev, next, percent)) continue;
+        const replicas = replicasOf(doc);
+        findings.push({
+          rule: 'memory-increase',
+          level: 'block',
+          file: doc.file,
+          line: doc.line(path),
+          message:
+            `resources.${field.join('.')} of ${where} rises from ${String(oldRaw)} to ${String(raw)} ` +
+            `(+${increasePercent(prev, next)} %, limit +${percent} %)` +
+            (replicas ? `, ${formatBytes((next - prev) * BigInt(replicas))} more over ${replicas} replica(s)` : '') +
+            `: a jump this size can exhaust the node pool and evict other services (AI-DEPLOY-006). A human must size it.`,
+        });
       }
     }
   }
@@ -109,27 +114,25 @@ function increaseFindings(ctx: CheckContext): Finding[] {
 }
 
 function capacityFindings(ctx: CheckContext): Finding[] {
-  const all = ctx.manifests.flatMap((m) => m.after);
-  const hpaAfter = hpaMaxByTarget(all);
-  const hpaBefore = hpaMaxByTarget(ctx.manifests.flatMap((m) => m.before));
+  // Objects of a file whose base did not parse are left out: an unknown base is not an empty one.
+  const compared = ctx.objects.filter((o) => o.status !== 'uncompared');
+  const hpaAfter = hpaMaxByTarget(compared.flatMap((o) => (o.after ? [o.after] : [])));
+  const hpaBefore = hpaMaxByTarget(compared.flatMap((o) => (o.before ? [o.before] : [])));
   const claim = (doc: ManifestDoc, hpa: Map<string, number>) => {
     const replicas = replicasOf(doc) ?? 1;
     return podMemory(doc) * BigInt(Math.max(replicas, hpa.get(workloadKey(doc)) ?? 0));
   };
-  const beforeClaims = new Map<string, Nanos>();
-  for (const doc of ctx.manifests.flatMap((m) => m.before)) beforeClaims.set(workloadKey(doc), claim(doc, hpaBefore));
   let added = 0n;
   const parts: string[] = [];
   let first: { file: string; line?: number } | undefined;
-  for (const { file, after } of ctx.manifests) {
-    for (const doc of after) {
-      if (!containersOf(doc).length) continue;
-      const delta = claim(doc, hpaAfter) - (beforeClaims.get(workloadKey(doc)) ?? 0n);
-      if (delta <= 0n) continue; // freed memory may sit on other nodes: never offset an increase with it
-      added += delta;
-      parts.push(`${workloadLabel(doc)} +${formatBytes(delta)}`);
-      first ??= { file: file.path, line: doc.line(['spec']) };
-    }
+  // Unchanged objects too: an autoscaler's new maxReplicas raises what an unchanged workload claims.
+  for (const { before, after: doc } of compared) {
+    if (!doc || !containersOf(doc).length) continue;
+    const delta = claim(doc, hpaAfter) - (before ? claim(before, hpaBefore) : 0n);
+    if (delta <= 0n) continue; // freed memory may sit on other nodes: never offset an increase with it
+    added += delta;
+    parts.push(`${workloadLabel(doc)} +${formatBytes(delta)}`);
+    first ??= { file: doc.file, line: doc.line(['spec']) };
   }
   if (added === 0n || !first) return [];
   const free = ctx.checks.nodePoolFreeMemory;

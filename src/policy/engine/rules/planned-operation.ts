@@ -7,7 +7,8 @@ import { scalingChanges } from './replicas';
 
 export const plannedOperationRule: Rule = (ctx) => {
   const findings: Finding[] = [];
-  for (const s of scalingChanges(ctx)) {
+  // A count whose base did not parse may not have changed at all (base-unparseable says so).
+  for (const s of scalingChanges(ctx).filter((c) => !c.uncompared)) {
     for (const service of ctx.servicesOf(s.file)) {
       const windows = activeWindows(ctx.checks.plannedOperations, service, ctx.now);
       if (!windows.length) continue;

@@ -3,7 +3,8 @@
 import type { Finding } from '../finding';
 import type { CheckContext, Rule } from '../check-context';
 import { getIn, type ManifestDoc } from '../manifest';
-import { hasReplicasField, replicasOf, workloadKey, workloadLabel } from '../workload';
+import { headObjects } from '../object-changes';
+import { hasReplicasField, replicasOf, workloadLabel } from '../workload';
 
 export interface ScalingChange {
   file: string;
@@ -11,6 +12,8 @@ export interface ScalingChange {
   what: string;
   from?: number;
   to: number;
+  /** The object's base did not parse: the old count is unknown, not absent. */
+  uncompared?: boolean;
 }
 
 /** The replica-shaped numbers of a document: workload replicas, HPA min/max. */
@@ -27,21 +30,19 @@ function replicaFields(doc: ManifestDoc): { field: string; path: string[]; value
 
 export function scalingChanges(ctx: CheckContext): ScalingChange[] {
   const out: ScalingChange[] = [];
-  for (const { file, before, after } of ctx.manifests) {
-    const old = new Map<string, number>();
-    for (const doc of before) for (const f of replicaFields(doc)) old.set(`${workloadKey(doc)}/${f.field}`, f.value);
-    for (const doc of after) {
-      for (const f of replicaFields(doc)) {
-        const from = old.get(`${workloadKey(doc)}/${f.field}`);
-        if (from === f.value) continue;
-        out.push({
-          file: file.path,
-          line: doc.line(f.path),
-          what: `${f.field} of ${workloadLabel(doc)}`,
-          from,
-          to: f.value,
-        });
-      }
+  for (const { before, after: doc, status } of headObjects(ctx.objects)) {
+    const old = new Map((before ? replicaFields(before) : []).map((f) => [f.field, f.value]));
+    for (const f of replicaFields(doc)) {
+      const from = old.get(f.field);
+      if (from === f.value) continue;
+      out.push({
+        file: doc.file,
+        line: doc.line(f.path),
+        what: `${f.field} of ${workloadLabel(doc)}`,
+        from,
+        to: f.value,
+        ...(status === 'uncompared' ? { uncompared: true } : {}),
+      });
     }
   }
   return out;

@@ -5,6 +5,7 @@ import type { SensitiveCategory } from '../../config/checks-schema';
 import type { Finding } from '../finding';
 import { isProductionNamespace, isProductionPath } from '../production-paths';
 import { manifestHits, terraformHits, textHits, type SensitiveHit } from '../sensitive-content';
+import { filesAltered } from '../object-changes';
 import { reachersOf } from './reach';
 
 const WHY: Record<SensitiveCategory, string> = {
@@ -17,8 +18,25 @@ const WHY: Record<SensitiveCategory, string> = {
 function hitsOf(ctx: CheckContext): Map<string, SensitiveHit[]> {
   const byFile = new Map<string, SensitiveHit[]>();
   const add = (path: string, hits: SensitiveHit[]) => byFile.set(path, [...(byFile.get(path) ?? []), ...hits]);
+  // A YAML or Terraform file whose parsed content is as it was (a comment or formatting edit) changes nothing.
+  const altered = new Set([
+    ...filesAltered(ctx.objects),
+    ...ctx.manifests.filter((m) => m.baseUnparseable).map((m) => m.file.path),
+  ]);
+  const manifests = new Set(ctx.manifests.map((m) => m.file.path));
+  const terraform = new Map(ctx.terraform.map((t) => [t.file.path, t.altered]));
   for (const file of ctx.changed) {
-    add(file.path, textHits(file.path, file.after ?? file.before ?? ''));
+    const inert = manifests.has(file.path) ? !altered.has(file.path) : terraform.get(file.path) === false;
+    const text = file.after ?? file.before ?? '';
+    // A credential in a comment is still a leak, but only when this change brings it.
+    const hits = textHits(file.path, text).filter(
+      (h) =>
+        h.category !== 'secrets' ||
+        !inert ||
+        !textHits(file.path, file.before ?? '').some((b) => b.reason === h.reason),
+    );
+    add(file.path, inert ? hits.filter((h) => h.category === 'secrets') : hits);
+    if (inert) continue;
     if (isProductionPath(file.path)) add(file.path, [{ category: 'production', reason: 'is under a production path' }]);
     else {
       const user = reachersOf(ctx, file.path).find((r) => isProductionPath(r.userFile));
@@ -26,23 +44,25 @@ function hitsOf(ctx: CheckContext): Map<string, SensitiveHit[]> {
         add(file.path, [{ category: 'production', reason: `is used by ${user.user} (${user.kind.toLowerCase()})` }]);
     }
   }
-  for (const { file, before, after } of ctx.manifests) {
+  // Objects the change adds, edits or deletes, matched across files: an unchanged LoadBalancer in an
+  // edited file, or a NetworkPolicy moved to another file as it was, is not a networking change.
+  for (const o of ctx.objects) {
+    if (o.status === 'unchanged') continue;
     // A deleted Secret or NetworkPolicy is as sensitive as a new one.
-    for (const doc of file.status === 'deleted' ? before : after) {
-      add(file.path, manifestHits(doc));
-      if (isProductionNamespace(doc.namespace))
-        add(file.path, [
-          {
-            category: 'production',
-            reason: `targets namespace ${doc.namespace}`,
-            line: doc.line(['metadata', 'namespace']),
-          },
-        ]);
-    }
+    const doc = o.after ?? o.before!;
+    add(doc.file, manifestHits(doc));
+    if (isProductionNamespace(doc.namespace))
+      add(doc.file, [
+        {
+          category: 'production',
+          reason: `targets namespace ${doc.namespace}`,
+          line: doc.line(['metadata', 'namespace']),
+        },
+      ]);
   }
-  for (const { file, before, after } of ctx.terraform) {
+  for (const { file, before, after, altered: changed } of ctx.terraform) {
     const json = after ?? before;
-    if (json) add(file.path, terraformHits(json, file.after ?? file.before ?? ''));
+    if (json && changed) add(file.path, terraformHits(json, file.after ?? file.before ?? ''));
   }
   return byFile;
 }

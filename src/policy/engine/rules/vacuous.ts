@@ -5,7 +5,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Finding } from '../finding';
 import type { Rule } from '../check-context';
 import { getIn, type ManifestDoc } from '../manifest';
-import { containersOf, workloadKey, workloadLabel, type Container } from '../workload';
+import { headObjects } from '../object-changes';
+import { containersOf, workloadLabel, type Container } from '../workload';
 
 // Pods of these run to completion and serve no traffic: a probe there protects nothing the gate checks.
 const RUN_TO_COMPLETION = new Set(['Job', 'CronJob']);
@@ -41,40 +42,37 @@ function memoryGap(c: Container): string | undefined {
   );
 }
 
-export const vacuousRule: Rule = ({ manifests, checks, kustomizeBases }) => {
+export const vacuousRule: Rule = ({ objects, checks, kustomizeBases }) => {
   const findings: Finding[] = [];
-  const key = (doc: ManifestDoc, c: Container) => `${workloadKey(doc)}/${c.init ? 'init:' : ''}${c.name}`;
-  for (const { file, before, after } of manifests) {
+  const key = (c: Container) => `${c.init ? 'init:' : ''}${c.name}`;
+  for (const { before, after: doc } of headObjects(objects)) {
     // A patch sets only what it changes; the object it patches is judged where it is rendered.
-    if (kustomizeBases.patches.has(file.path)) continue;
-    const previous = new Map<string, unknown>();
-    for (const doc of before) for (const c of containersOf(doc)) previous.set(key(doc, c), c.value);
-    for (const doc of after) {
-      for (const c of containersOf(doc)) {
-        // A container the change leaves as it was is not the change's doing.
-        if (isDeepStrictEqual(previous.get(key(doc, c)), c.value)) continue;
-        const where = `${c.init ? 'init container' : 'container'} "${c.name}" in ${workloadLabel(doc)}`;
-        const line = doc.objectLine(c.path);
-        const memory = memoryGap(c);
-        if (memory) {
-          findings.push({
-            rule: 'vacuous-memory-limit',
-            level: checks.vacuous.memoryLimit,
-            file: file.path,
-            line,
-            message: `${where} ${memory}`,
-          });
-        }
-        const probes = takesProbes(doc, c) ? missingProbes(c) : [];
-        if (probes.length) {
-          findings.push({
-            rule: 'vacuous-probe',
-            level: checks.vacuous.probes,
-            file: file.path,
-            line,
-            message: `${where} has ${probes.join('; and ')}. Add the probe so the gate and the rollout can judge it`,
-          });
-        }
+    if (kustomizeBases.patches.has(doc.file)) continue;
+    const previous = new Map((before ? containersOf(before) : []).map((c) => [key(c), c.value]));
+    for (const c of containersOf(doc)) {
+      // A container the change leaves as it was is not the change's doing.
+      if (isDeepStrictEqual(previous.get(key(c)), c.value)) continue;
+      const where = `${c.init ? 'init container' : 'container'} "${c.name}" in ${workloadLabel(doc)}`;
+      const line = doc.objectLine(c.path);
+      const memory = memoryGap(c);
+      if (memory) {
+        findings.push({
+          rule: 'vacuous-memory-limit',
+          level: checks.vacuous.memoryLimit,
+          file: doc.file,
+          line,
+          message: `${where} ${memory}`,
+        });
+      }
+      const probes = takesProbes(doc, c) ? missingProbes(c) : [];
+      if (probes.length) {
+        findings.push({
+          rule: 'vacuous-probe',
+          level: checks.vacuous.probes,
+          file: doc.file,
+          line,
+          message: `${where} has ${probes.join('; and ')}. Add the probe so the gate and the rollout can judge it`,
+        });
       }
     }
   }
