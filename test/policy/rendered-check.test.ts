@@ -94,6 +94,26 @@ describe('rendered objects are judged like the manifest edit they amount to', ()
 });
 
 describe('findings name the object and the files that produced it', () => {
+  it('memory doubled for three services through one values file alone: a memory-increase for each rendered Deployment', async () => {
+    const names = ['web', 'api', 'worker'];
+    const at = (memory: string) =>
+      names.map((name) => ({ object: workload({ name, containers: [app({ memory })] }), source: TEMPLATE }));
+    // The values file is the only changed file: no template or manifest of the change shows it.
+    const r: EnvironmentRenders = {
+      environment: 'production',
+      base: at('512Mi'),
+      head: at('1Gi'),
+      changedInputs: [VALUES],
+    };
+    const findings = await checkRendered(fixturePolicy(), [r], { now: OUTSIDE_WINDOWS });
+    assert.deepEqual(
+      findings.map((f) => [f.rule, f.level, f.file, f.line]),
+      names.map(() => ['memory-increase', 'block', VALUES, undefined]),
+    );
+    assert.deepEqual(findings.map((f) => /Deployment shop\/(\w+)/.exec(f.message)![1]).sort(), [...names].sort());
+    for (const f of findings) assert.match(f.message, /rises from 512Mi to 1Gi \(\+100 %/);
+  });
+
   it('a values edit: the values file is the file to open; the template is named as the origin; other objects origins are not', async () => {
     const r = rendered(workload({ containers: [app()] }), workload({ containers: [app({ memory: '2Gi' })] }));
     r.changedInputs = ['charts/web/templates/service.yaml', VALUES];
