@@ -29,6 +29,18 @@ describe('object matching', () => {
     assert.deepEqual(exact(r.findings), []);
   });
 
+  it('Terraform: a content edit is judged; a comment edit beside a heredoc or a template is told apart by the parser', async () => {
+    const sg = (extra: string, comment = '') =>
+      `resource "aws_security_group" "search" {\n  name   = "search-\${var.env}"${comment}\n  description = <<EOT\nsearch service\nEOT\n${extra}}\n`;
+    const path = 'terraform/staging/network.tf';
+    const run = (before: string, after: string) =>
+      checkChange(fixturePolicy(), memoryTrees({ [path]: before }, { [path]: after }), { now: OUTSIDE_WINDOWS });
+    assert.deepEqual(exact(await run(sg(''), sg('', '  # per environment'))), []);
+    assert.deepEqual(exact(await run(sg(''), sg('  vpc_id = "vpc-9"\n'))), [
+      ['sensitive-networking', 'block', path, 1],
+    ]);
+  });
+
   it('a NetworkPolicy moved to a file of its own, as it was, is compared with itself: no finding', async () => {
     const r = await checkFixture('moved-networkpolicy');
     assert.deepEqual(exact(r.findings), []);

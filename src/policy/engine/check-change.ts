@@ -21,7 +21,7 @@ import { replicasRule } from './rules/replicas';
 import { sensitiveRule } from './rules/sensitive';
 import { vacuousRule } from './rules/vacuous';
 import type { Policy } from '../config/schema';
-import { isTerraformPath, parseTerraformFile, type TerraformJson } from './terraform-file';
+import { isTerraformPath, parseTerraformFile, terraformTokens, type TerraformJson } from './terraform-file';
 import { buildTerraformModules } from './terraform-modules';
 
 export const RULES: Rule[] = [
@@ -121,6 +121,13 @@ function uncomparedFinding(m: ParsedManifests): Finding[] {
   ];
 }
 
+/** Whether two versions of a Terraform file hold the same tokens; undefined when tokens cannot tell. */
+function sameTokens(before: string, after: string): boolean | undefined {
+  const a = terraformTokens(before);
+  const b = terraformTokens(after);
+  return a && b ? a.length === b.length && a.every((t, i) => t === b[i]) : undefined;
+}
+
 /** Unchanged Terraform and kustomization files too large to read: what reaches through them is not known. */
 function oversizeGraphFiles(trees: ChangeTrees, paths: string[], max: number): Finding[] {
   return paths
@@ -169,14 +176,21 @@ export async function checkChange(policy: Policy, trees: ChangeTrees, options: C
   }
   // Terraform files whose parsed content changed (or that do not parse): what deploys.
   const terraformAltered = new Set<string>();
-  for (const file of changed.filter((f) => isTerraformPath(f.path))) {
-    const after = file.after !== undefined ? await parseTerraformFile(file.path, file.after) : undefined;
-    // HCL parsing is the costliest step: the old version is read when the file is gone, and for a
-    // modified file only to tell an edit of its content from a comment-only or formatting one.
-    const before = file.before !== undefined ? await parseTerraformFile(file.path, file.before) : undefined;
+  // HCL parsing is the costliest step: the old version is parsed only once the file is gone (for its
+  // uses), when the new one does not parse (was it broken already?) or when tokens cannot tell a
+  // comment-only or formatting edit from a content one (a heredoc).
+  const terraformFiles = changed.filter((f) => isTerraformPath(f.path));
+  const afters = await Promise.all(
+    terraformFiles.map((f) => (f.after === undefined ? undefined : parseTerraformFile(f.path, f.after))),
+  );
+  for (const [i, file] of terraformFiles.entries()) {
+    const after = afters[i];
+    const tokens = file.status === 'modified' && after?.ok ? sameTokens(file.before!, file.after!) : undefined;
+    const before =
+      file.before !== undefined && tokens === undefined ? await parseTerraformFile(file.path, file.before) : undefined;
     if (after && !after.ok)
       findings.push(unparseable(file.path, after.reason, after.line, before && (before.ok ? 'parsed' : 'broken')));
-    const same = after?.ok && before?.ok && isDeepStrictEqual(after.json, before.json);
+    const same = tokens ?? (after?.ok && before?.ok && isDeepStrictEqual(after.json, before.json));
     if (!same) terraformAltered.add(file.path);
     // A use the change removes from an existing file is a change to that file, judged on its own path.
     const old = file.status === 'deleted' && before?.ok ? before.json : undefined;

@@ -58,3 +58,42 @@ export function blockLine(text: string, keyword: string, labels: string[]): numb
   const i = lines.findIndex((l) => l.trimStart().startsWith(opening));
   return i >= 0 ? i + 1 : undefined;
 }
+
+/**
+ * The HCL tokens of a file without comments and whitespace (line breaks collapsed into one), or
+ * undefined when it holds a heredoc or a template (`${…}`), whose whitespace may be content. Equal tokens: the edit changed
+ * only comments or formatting. Different tokens are taken as a content edit without an HCL parse
+ * (the costliest step): a reflowed list or a trailing comma then counts as an edit, never the reverse.
+ */
+export function terraformTokens(text: string): string[] | undefined {
+  if (text.includes('<<')) return undefined;
+  const tokens: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"' && text[j] !== '\n') j += text[j] === '\\' ? 2 : 1;
+      const literal = text.slice(i, j + 1);
+      // A template's own quotes would end the string early here: let the parser judge it.
+      if (literal.includes('${') || literal.includes('%{')) return undefined;
+      tokens.push(literal);
+      i = j + 1;
+    } else if (c === '#' || (c === '/' && text[i + 1] === '/')) {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 2;
+    } else if (c === '\n') {
+      if (tokens.length && tokens[tokens.length - 1] !== '\n') tokens.push('\n');
+      i++;
+    } else if (/\s/.test(c)) i++;
+    else if (/[\w.-]/.test(c)) {
+      let j = i + 1;
+      while (j < text.length && /[\w.-]/.test(text[j])) j++;
+      tokens.push(text.slice(i, j));
+      i = j;
+    } else tokens.push(text[i++]);
+  }
+  return tokens;
+}
