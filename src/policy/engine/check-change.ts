@@ -181,7 +181,9 @@ export async function checkChange(policy: Policy, trees: ChangeTrees, options: C
   // comment-only or formatting edit from a content one (a heredoc).
   const terraformFiles = changed.filter((f) => isTerraformPath(f.path));
   const afters = await Promise.all(
-    terraformFiles.map((f) => (f.after === undefined ? undefined : parseTerraformFile(f.path, f.after))),
+    terraformFiles.map((f) =>
+      f.after === undefined ? Promise.resolve(undefined) : parseTerraformFile(f.path, f.after),
+    ),
   );
   for (const [i, file] of terraformFiles.entries()) {
     const after = afters[i];
