@@ -29,6 +29,24 @@ describe('object matching', () => {
     assert.deepEqual(exact(r.findings), []);
   });
 
+  it('the same object in two overlay directories is matched file by file', async () => {
+    const base = await readFixture('moved-deployment-memory', 'head');
+    const text = base['k8s/staging/notification-service/deployment.yaml'].replace('1Gi', '128Mi');
+    // Both copies are in the change (the canary one only gains a comment): each is paired with its own file.
+    const files = (staging: string, canary: string) => ({
+      'k8s/staging/notification-service/deployment.yaml': staging,
+      'k8s/canary/notification-service/deployment.yaml': canary,
+    });
+    const findings = await checkChange(
+      fixturePolicy(),
+      memoryTrees(files(text, text), files(text.replace('128Mi', '1Gi'), `# canary\n${text}`)),
+      { now: OUTSIDE_WINDOWS },
+    );
+    assert.deepEqual(exact(findings), [
+      ['memory-increase', 'block', 'k8s/staging/notification-service/deployment.yaml', 18],
+    ]);
+  });
+
   it('Terraform: a content edit is judged; a comment edit beside a heredoc or a template is told apart by the parser', async () => {
     const sg = (extra: string, comment = '') =>
       `resource "aws_security_group" "search" {\n  name   = "search-\${var.env}"${comment}\n  description = <<EOT\nsearch service\nEOT\n${extra}}\n`;
