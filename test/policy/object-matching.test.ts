@@ -59,6 +59,15 @@ describe('object matching', () => {
     ]);
   });
 
+  it('a credential a comment-only edit brings is still a leak', async () => {
+    const base = await readFixture('comment-only-edit', 'base');
+    const head = await readFixture('comment-only-edit', 'head');
+    const path = 'k8s/staging/search-service/deployment.yaml';
+    head[path] = `# token for the registry: ghp_${'a1B2'.repeat(9)}\n${head[path]}`;
+    const findings = await checkChange(fixturePolicy(), memoryTrees(base, head), { now: OUTSIDE_WINDOWS });
+    assert.deepEqual(exact(findings), [['sensitive-secrets', 'block', path, 1]]);
+  });
+
   it('a NetworkPolicy moved to a file of its own, as it was, is compared with itself: no finding', async () => {
     const r = await checkFixture('moved-networkpolicy');
     assert.deepEqual(exact(r.findings), []);

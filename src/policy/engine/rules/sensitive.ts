@@ -27,16 +27,17 @@ function hitsOf(ctx: CheckContext): Map<string, SensitiveHit[]> {
   const terraform = new Map(ctx.terraform.map((t) => [t.file.path, t.altered]));
   for (const file of ctx.changed) {
     const inert = manifests.has(file.path) ? !altered.has(file.path) : terraform.get(file.path) === false;
-    const text = file.after ?? file.before ?? '';
-    // A credential in a comment is still a leak, but only when this change brings it.
-    const hits = textHits(file.path, text).filter(
-      (h) =>
-        h.category !== 'secrets' ||
-        !inert ||
-        !textHits(file.path, file.before ?? '').some((b) => b.reason === h.reason),
-    );
-    add(file.path, inert ? hits.filter((h) => h.category === 'secrets') : hits);
-    if (inert) continue;
+    const hits = textHits(file.path, file.after ?? file.before ?? '');
+    if (inert) {
+      // A credential in a comment is still a leak, but only when this change brings it.
+      const known = new Set(textHits(file.path, file.before ?? '').map((h) => h.reason));
+      add(
+        file.path,
+        hits.filter((h) => h.category === 'secrets' && !known.has(h.reason)),
+      );
+      continue;
+    }
+    add(file.path, hits);
     if (isProductionPath(file.path)) add(file.path, [{ category: 'production', reason: 'is under a production path' }]);
     else {
       const user = reachersOf(ctx, file.path).find((r) => isProductionPath(r.userFile));
