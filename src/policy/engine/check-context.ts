@@ -13,7 +13,7 @@ import type { TerraformModules } from './terraform-modules';
 
 export interface ParsedManifests {
   file: ChangedFile;
-  /** Documents before the change; empty when added or when the old version did not parse. */
+  /** Documents before the change; empty when added or when the old version did not parse (baseUnparseable). */
   before: ManifestDoc[];
   /** Documents after the change; empty when deleted. */
   after: ManifestDoc[];
