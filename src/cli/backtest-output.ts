@@ -4,7 +4,7 @@ import type { BacktestReport } from './backtest-run';
 const SUBJECT_WIDTH = 60;
 
 function truncate(text: string, width: number): string {
-  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+  return text.length <= width ? text : `${text.slice(0, width - 1).trimEnd()}…`;
 }
 
 export function renderBacktest(r: BacktestReport): string {
