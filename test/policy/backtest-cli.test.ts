@@ -180,6 +180,24 @@ describe('airlock backtest', () => {
     assert.deepEqual(production.totals.blocked, 1);
   });
 
+  it('a commit subject is untrusted text: terminal escapes are not printed', async () => {
+    const other = gitHistory();
+    try {
+      other.commit({ 'README.md': 'x\n' }, 'root', '2026-03-01T00:00:00Z');
+      other.commit(
+        { 'README.md': 'y\n' },
+        'docs \u001b[2J\u001b]8;;https://evil.example\u0007click',
+        '2026-03-01T01:00:00Z',
+      );
+      const r = await backtest('--repo', other.dir, '--policy', FIXTURE_POLICY);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /allow {2}- {2}docs .*click/);
+      assert.ok(!r.out.includes('\u001b') && !r.out.includes('\u0007'), r.out);
+    } finally {
+      other.remove();
+    }
+  });
+
   describe('bad input: exit 2, the option and the reason named, nothing on stdout', () => {
     const refused = async (args: string[], message: RegExp) => {
       const r = await backtest(...args);
