@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only breach,merge,approval,history,bound,scale,policy,alias-bomb,object-set,decision] [-- --scale N]
+// npm run bench [-- --quick] [-- --only breach,merge,approval,history,bound,scale,policy,alias-bomb,object-set,decision,backtest] [-- --scale N]
 // Every figure is measured next to its floor in the same run and reported as a ratio, because the
 // machine is shared and absolute figures move with whatever else runs. Prints a table and writes
 // bench/results/latest.json (and a timestamped copy). Method: docs/benchmarks.md.
@@ -23,6 +23,13 @@ import {
   type DecisionAccuracyResult,
 } from './decision-accuracy';
 import { benchObjectSet, type ObjectSetBenchResult } from './object-set';
+import {
+  benchBacktest,
+  FULL as BACKTEST_FULL,
+  QUICK as BACKTEST_QUICK,
+  type BacktestBenchOptions,
+  type BacktestBenchResult,
+} from './backtest';
 import { benchScale, type ScaleResult } from './scale';
 import { ratio, round } from './lib/stats';
 
@@ -37,6 +44,7 @@ export const BENCHMARKS = [
   'alias-bomb',
   'object-set',
   'decision',
+  'backtest',
 ] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
@@ -55,6 +63,8 @@ export interface BenchOptions {
   policyRuns: number;
   /** Decision accuracy: simulated promotions per setting (healthy) and per regressed cell. */
   decision: DecisionAccuracyOptions;
+  /** `airlock backtest`: commits in the synthetic history; commits checked by a process each (reference). */
+  backtest: BacktestBenchOptions;
   out: string;
 }
 
@@ -97,6 +107,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     scale: count('--scale', quick ? 100 : 1000),
     policyRuns: quick ? 2 : 5,
     decision: quick ? DECISION_QUICK : DECISION_FULL,
+    backtest: quick ? BACKTEST_QUICK : BACKTEST_FULL,
     out: value('--out') ?? join(__dirname, 'results', 'latest.json'),
   };
 }
@@ -359,6 +370,19 @@ function aliasBombRows(r: AliasBombResult): Row[] {
   }));
 }
 
+function backtestRows(r: BacktestBenchResult): Row[] {
+  return [
+    {
+      benchmark: `Backtest, ${r.commits} commits in one process`,
+      figure: `median per commit (${r.commitsPerSecond.toFixed(1)} commits/s) vs \`airlock check\` per commit as a process (${r.referenceCommits})`,
+      measured: ms(r.medianMsPerCommit),
+      floor: ms(r.referenceMedianMs),
+      ratio: x(ratio(r.medianMsPerCommit, r.referenceMedianMs)),
+      target: `${r.speedUp.toFixed(1)}× faster in one process`,
+    },
+  ];
+}
+
 function decisionRows(r: DecisionAccuracyResult): Row[] {
   return decisionTargets(r).map((t) => ({
     benchmark: 'Decision accuracy (simulated)',
@@ -414,6 +438,12 @@ async function main(): Promise<void> {
     const r = await benchPolicyEngine(o.policyRuns);
     results.policy = r;
     rows.push(...policyRows(r));
+  }
+  if (want('backtest')) {
+    step(`backtest: ${o.backtest.commits} commits in one process, ${o.backtest.referenceCommits} as processes`);
+    const r = await benchBacktest(o.backtest);
+    results.backtest = r;
+    rows.push(...backtestRows(r));
   }
   if (want('alias-bomb')) {
     step('YAML alias bomb');

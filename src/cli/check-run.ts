@@ -1,20 +1,18 @@
 // What `airlock check` does once its options are parsed (src/cli/check.ts registers the command and
 // loads this module only when the command runs): validate the options, read the policy and the two
 // trees, run the engine, print the findings, return 0 (allow) or 1 (block).
-import { readFileSync } from 'node:fs';
-import { relative, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { z } from 'zod';
-import { checkChange } from '../policy/engine/check-change';
 import type { ChangeTrees } from '../policy/engine/change-files';
 import { decide } from '../policy/engine/finding';
-import { identifyFindings } from '../policy/engine/finding-identity';
-import { parsePolicy, PolicyError, formatIssues } from '../policy/config/load';
+import { PolicyError, formatIssues } from '../policy/config/load';
 import { directoryTree } from '../policy/engine/trees/directory-tree';
 import { gitTree } from '../policy/engine/trees/git-tree';
 import { TreeError } from '../policy/engine/trees/tree-error';
 import { CHECK_BLOCKED, type CheckIo } from './check';
 import { checkReport, renderFindings } from './check-output';
 import { CliError, ExitCode } from './errors';
+import { gateFindings, loadPolicyFile, policyProtectedPaths } from './policy-gate';
 
 const argsSchema = z
   .object({
@@ -39,27 +37,15 @@ const argsSchema = z
 type CheckArgs = z.infer<typeof argsSchema>;
 
 async function runCheck(args: CheckArgs, io: CheckIo): Promise<number> {
-  let policyText: string;
-  try {
-    policyText = readFileSync(args.policy, 'utf8');
-  } catch (err) {
-    throw new CliError(
-      `check: policy ${args.policy}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-      ExitCode.Usage,
-    );
-  }
-  const { policy } = parsePolicy(policyText, args.policy);
+  const policy = loadPolicyFile(args.policy, 'check');
   const root = resolve(args.repo ?? args.head!);
   const trees: ChangeTrees = args.repo
     ? { base: await gitTree(args.repo, args.baseRef!), head: await gitTree(args.repo, args.headRef!) }
     : { base: directoryTree(args.base!), head: directoryTree(args.head!) };
-  // The policy file in use is forbidden to the change when it lives in the checked repository.
-  const policyInRepo = relative(root, resolve(args.policy));
-  const protectedPaths = policyInRepo.startsWith('..') ? [] : [policyInRepo.split(sep).join('/')];
-  const findings = identifyFindings(
-    await checkChange(policy, trees, { protectedPaths, ...(args.now ? { now: new Date(args.now) } : {}) }),
-    policy.checks.waivable,
-  );
+  const findings = await gateFindings(policy, trees, {
+    protectedPaths: policyProtectedPaths(root, args.policy),
+    ...(args.now ? { now: new Date(args.now) } : {}),
+  });
   io.out(args.json ? JSON.stringify(checkReport(findings), null, 2) : renderFindings(findings));
   return decide(findings) === 'block' ? CHECK_BLOCKED : ExitCode.Ok;
 }

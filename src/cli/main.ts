@@ -4,6 +4,7 @@
 // never load the Temporal client, and the other commands never load the policy engine.
 import { Command, CommanderError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
+import { registerBacktestCommand } from './backtest';
 import { registerCheckCommand } from './check';
 import { CliError, ExitCode } from './errors';
 import { terminalSafeIo } from '../common/terminal-safe';
@@ -188,6 +189,7 @@ export function buildProgram(
     });
 
   registerCheckCommand(program); // `airlock check`: the policy engine's command (src/cli/check.ts)
+  registerBacktestCommand(program, io); // `airlock backtest`: the gate over a clone's history (src/cli/backtest.ts)
   return program;
 }
 
