@@ -187,7 +187,7 @@ export function buildProgram(
       io.out(rbacCommand(o).trimEnd());
     });
 
-  registerCheckCommand(program); // `airlock check`: the policy engine's command (src/cli/check.ts)
+  registerCheckCommand(program, rawIo); // `airlock check`: the policy engine's command (src/cli/check.ts)
   return program;
 }
 

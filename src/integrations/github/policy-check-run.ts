@@ -3,6 +3,7 @@
 // commit (every push is judged on its own); annotations on the exact file and line of each finding.
 import type { Octokit } from '@octokit/rest';
 import { decide, type Finding } from '../../policy/engine/finding';
+import { waiverNote } from '../../policy/engine/waiver-note';
 import { codeSpan, escapeMarkdown as md } from './markdown';
 
 export const POLICY_CHECK_NAME = 'Airlock policy';
@@ -36,14 +37,6 @@ export interface PolicyCheckOutput {
   title: string;
   summary: string;
   annotations: CheckAnnotation[];
-}
-
-/** What a reader of a blocking finding may do about it. */
-function waiverNote(f: Finding, approvers: number): string | undefined {
-  if (f.level !== 'block') return undefined;
-  return f.waivable
-    ? `waivable: a waiver signed by ${approvers} approvers may lift it after merge`
-    : 'not waivable: the change itself must be fixed';
 }
 
 function annotation(f: Finding & { file: string }, approvers: number): CheckAnnotation {
