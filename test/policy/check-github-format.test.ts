@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { parse } from 'yaml';
 import { runCli } from '../../src/cli/main';
+import { renderGithubCommands } from '../../src/cli/check-github-output';
 import { FIXTURE_POLICY } from './fixture-change';
 import { gitChange, type GitChange } from './git-change';
 
@@ -58,23 +59,23 @@ async function run(args: string[]) {
   return { code, out: out.join('\n').split('\n'), err: err.join('\n') };
 }
 
+/** The command line of the tests above; the action's must be it, read from the workspace (`.`). */
+const checkArgs = (repoDir = repo.dir) => [
+  'check',
+  '--repo',
+  repoDir,
+  '--base-ref',
+  repo.base,
+  '--head-ref',
+  repo.head,
+  '--policy',
+  FIXTURE_POLICY,
+];
 const ID = /\(([a-z-]+-[0-9a-f]{10})\)/;
 
 describe('airlock check --format github', () => {
   it('prints one workflow command per finding, escaped, then the decision; exit 1 when blocked', async () => {
-    const r = await run([
-      'check',
-      '--repo',
-      repo.dir,
-      '--base-ref',
-      repo.base,
-      '--head-ref',
-      repo.head,
-      '--policy',
-      FIXTURE_POLICY,
-      '--format',
-      'github',
-    ]);
+    const r = await run([...checkArgs(), '--format', 'github']);
     assert.equal(r.code, 1, r.err);
     // The ids are digests of the findings (finding-identity.ts): read back, then every byte is pinned.
     const ids = r.out.slice(0, -1).map((l) => ID.exec(l)?.[1]);
@@ -92,7 +93,6 @@ describe('airlock check --format github', () => {
   });
 
   it('a warning is ::warning, a finding without a file has no file property, and % is escaped', async () => {
-    const { renderGithubCommands } = await import('../../src/cli/check-github-output');
     const text = renderGithubCommands(
       [
         {
@@ -121,17 +121,7 @@ describe('airlock check --format github', () => {
   });
 
   it('--json stays an alias of --format json; the two disagreeing is a usage error', async () => {
-    const args = [
-      'check',
-      '--repo',
-      repo.dir,
-      '--base-ref',
-      repo.base,
-      '--head-ref',
-      repo.head,
-      '--policy',
-      FIXTURE_POLICY,
-    ];
+    const args = checkArgs();
     const json = await run([...args, '--json']);
     const format = await run([...args, '--format', 'json']);
     assert.equal(json.code, 1);
@@ -173,19 +163,7 @@ describe('action.yml', () => {
       assert.ok(input && input in inputs, `${w} is an input`);
       return inputs[input];
     });
-    assert.deepEqual(argv, [
-      'check',
-      '--repo',
-      '.',
-      '--base-ref',
-      repo.base,
-      '--head-ref',
-      repo.head,
-      '--policy',
-      FIXTURE_POLICY,
-      '--format',
-      'github',
-    ]);
+    assert.deepEqual(argv, [...checkArgs('.'), '--format', 'github']);
     // Run in the checkout, as the action's step runs in the workspace: the lines tested above.
     const cwd = process.cwd();
     process.chdir(repo.dir);
