@@ -243,4 +243,48 @@ describe('pull requests get the Airlock policy check run before the merge', () =
       1,
     );
   });
+
+  test('a head the clone cannot fetch: failure, the unreadable change in the summary (no file to annotate)', async () => {
+    const missing = 'e'.repeat(40);
+    const body = pullRequestDelivery('opened', 11, missing);
+    assert.equal(
+      (await server.post('/webhooks/github', body, deliveryHeaders('pull_request', SECRET, body))).status,
+      202,
+    );
+    const created = (await github.waitFor(isCreate(missing))).body as CheckRunBody;
+    assert.deepEqual(
+      [created.conclusion, created.output.title, created.output.annotations],
+      ['failure', 'blocked: 1 blocking finding(s), 0 warning(s)', []],
+    );
+    assert.match(
+      created.output.summary,
+      /\n- \*\*block\*\* `unreadable-change` \(`unreadable-change-[0-9a-f]{10}`\): cannot read pull request #11 \(base [0-9a-f]{12}, head eeeeeeeeeeee\) from the server's clone: .* — _not waivable: the change itself must be fixed_$/,
+    );
+  });
+
+  test('a pull request into a side branch is ignored (202, with why); one without head.sha is 400', async () => {
+    const head = repo.push(12, { [FILE]: deployment('notification-service', 1) });
+    const side = JSON.parse(pullRequestDelivery('opened', 12, head));
+    side.pull_request.base.ref = 'feature-x';
+    const sideBody = JSON.stringify(side);
+    const r1 = await server.post('/webhooks/github', sideBody, deliveryHeaders('pull_request', SECRET, sideBody));
+    assert.deepEqual([r1.status, r1.json], [202, { ignored: 'targets feature-x, not the default branch master' }]);
+    const headless = JSON.parse(pullRequestDelivery('synchronize', 12, head));
+    delete headless.pull_request.head;
+    const headlessBody = JSON.stringify(headless);
+    const r2 = await server.post(
+      '/webhooks/github',
+      headlessBody,
+      deliveryHeaders('pull_request', SECRET, headlessBody),
+    );
+    assert.deepEqual(
+      [r2.status, r2.json.error],
+      [400, 'pull_request payload: pull_request.head.sha: missing on an open pull request'],
+    );
+    // Both answered before any check could run; a later genuine delivery's check run is the first on this head.
+    const genuine = pullRequestDelivery('reopened', 12, head);
+    await server.post('/webhooks/github', genuine, deliveryHeaders('pull_request', SECRET, genuine));
+    await github.waitFor(isCreate(head));
+    assert.equal(github.calls.filter(isCreate(head)).length, 1);
+  });
 });
