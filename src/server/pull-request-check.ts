@@ -75,15 +75,24 @@ export async function pullRequestFindings(
   return identifyFindings(findings, policy.checks.waivable);
 }
 
+/**
+ * Checks run one at a time: two fetches into one clone at once fail on git's ref locks, and a
+ * failed fetch would post a false `unreadable-change` failure on a busy repository.
+ */
 export function createPullRequestChecker(o: PullRequestCheckerOptions): PullRequestChecker {
-  return async (policy, pr) => {
-    const findings = await pullRequestFindings(policy, pr, o);
-    await o.post({
-      repository: pr.repository,
-      baseSha: pr.baseSha,
-      headSha: pr.headSha,
-      findings,
-      approversRequired: policy.approvers.required,
+  let queue: Promise<unknown> = Promise.resolve();
+  return (policy, pr) => {
+    const run = queue.then(async () => {
+      const findings = await pullRequestFindings(policy, pr, o);
+      await o.post({
+        repository: pr.repository,
+        baseSha: pr.baseSha,
+        headSha: pr.headSha,
+        findings,
+        approversRequired: policy.approvers.required,
+      });
     });
+    queue = run.catch(() => undefined); // one failed check does not stop the next
+    return run;
   };
 }

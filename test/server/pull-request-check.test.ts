@@ -287,4 +287,28 @@ describe('pull requests get the Airlock policy check run before the merge', () =
     await github.waitFor(isCreate(head));
     assert.equal(github.calls.filter(isCreate(head)).length, 1);
   });
+
+  test('deliveries at once, each needing a fetch into the clone: every one judged on its content', async () => {
+    const heads = [20, 21, 22, 23, 24, 25].map((n) => ({
+      n,
+      head: repo.push(n, { [FILE]: deployment('notification-service', 1) }),
+    }));
+    const answers = await Promise.all(
+      heads.map(({ n, head }) => {
+        const body = pullRequestDelivery('opened', n, head);
+        return server.post('/webhooks/github', body, deliveryHeaders('pull_request', SECRET, body));
+      }),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      heads.map(() => 202),
+    );
+    for (const { head } of heads) {
+      const created = (await github.waitFor(isCreate(head))).body as CheckRunBody;
+      assert.deepEqual(
+        [created.conclusion, created.output.annotations.map((a) => String(a.title).split(' ')[0])],
+        ['failure', ['liveness-probe']],
+      );
+    }
+  });
 });
