@@ -311,4 +311,24 @@ describe('pull requests get the Airlock policy check run before the merge', () =
       );
     }
   });
+
+  test('GitHub refusing the check run is logged, not thrown: the server answers the next delivery', async () => {
+    const head = repo.push(30, { [FILE]: deployment('notification-service', 3) });
+    github.rateLimitNext.push('429');
+    const body = pullRequestDelivery('opened', 30, head);
+    assert.equal(
+      (await server.post('/webhooks/github', body, deliveryHeaders('pull_request', SECRET, body))).status,
+      202,
+    );
+    await github.waitFor(isCreate(head));
+    // The push after it gets its check run (and an unhandled rejection would have failed this file).
+    const next = repo.push(30, { 'README.md': '# infra, again\n' });
+    const sync = pullRequestDelivery('synchronize', 30, next);
+    assert.equal(
+      (await server.post('/webhooks/github', sync, deliveryHeaders('pull_request', SECRET, sync))).status,
+      202,
+    );
+    assert.equal(((await github.waitFor(isCreate(next))).body as CheckRunBody).conclusion, 'success');
+    assert.equal(github.calls.filter(isCreate(head)).length, 1);
+  });
 });
