@@ -31,9 +31,6 @@ export function checkReport(findings: Finding[]): CheckReport {
 }
 
 export function renderFindings(findings: Finding[]): string {
-  const decision = decide(findings);
-  const blocks = findings.filter((f) => f.level === 'block').length;
-  const warns = findings.length - blocks;
   const lines: string[] = [];
   const byFile = new Map<string, Finding[]>();
   for (const f of findings) byFile.set(f.file ?? '', [...(byFile.get(f.file ?? '') ?? []), f]);
@@ -48,10 +45,15 @@ export function renderFindings(findings: Finding[]): string {
     }
     lines.push('');
   }
-  lines.push(
-    decision === 'block'
-      ? `decision: BLOCK — ${blocks} blocking finding(s), ${warns} warning(s); nothing will be deployed`
-      : `decision: allow — ${warns ? `${warns} warning(s) go to the approvers` : 'no findings'}`,
-  );
+  lines.push(decisionLine(findings));
   return lines.join('\n');
+}
+
+/** The last line of every format: the decision and the counts. */
+export function decisionLine(findings: Finding[]): string {
+  const blocks = findings.filter((f) => f.level === 'block').length;
+  const warns = findings.length - blocks;
+  return decide(findings) === 'block'
+    ? `decision: BLOCK — ${blocks} blocking finding(s), ${warns} warning(s); nothing will be deployed`
+    : `decision: allow — ${warns ? `${warns} warning(s) go to the approvers` : 'no findings'}`;
 }

@@ -11,6 +11,7 @@ import { gitTree } from '../policy/engine/trees/git-tree';
 import { TreeError } from '../policy/engine/trees/tree-error';
 import { CHECK_BLOCKED, type CheckIo } from './check';
 import { checkReport, renderFindings } from './check-output';
+import { renderGithubCommands } from './check-github-output';
 import { CliError, ExitCode } from './errors';
 import { gateFindings, loadPolicyFile, policyProtectedPaths } from './policy-gate';
 
@@ -23,7 +24,12 @@ const argsSchema = z
     baseRef: z.string().min(1).optional(),
     headRef: z.string().min(1).optional(),
     json: z.boolean().optional(),
+    format: z.enum(['text', 'json', 'github']).optional(),
     now: z.iso.datetime({ offset: true }).optional(),
+  })
+  .refine((a) => !a.json || !a.format || a.format === 'json', {
+    message: '--json is --format json; give one of them',
+    path: ['format'],
   })
   .refine(
     (a) =>
@@ -46,7 +52,14 @@ async function runCheck(args: CheckArgs, io: CheckIo): Promise<number> {
     protectedPaths: policyProtectedPaths(root, args.policy),
     ...(args.now ? { now: new Date(args.now) } : {}),
   });
-  io.out(args.json ? JSON.stringify(checkReport(findings), null, 2) : renderFindings(findings));
+  const format = args.format ?? (args.json ? 'json' : 'text');
+  io.out(
+    format === 'json'
+      ? JSON.stringify(checkReport(findings), null, 2)
+      : format === 'github'
+        ? renderGithubCommands(findings, policy.approvers.required)
+        : renderFindings(findings),
+  );
   return decide(findings) === 'block' ? CHECK_BLOCKED : ExitCode.Ok;
 }
 

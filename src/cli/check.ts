@@ -26,7 +26,11 @@ function configure(cmd: Command, io: CheckIo, setExit: (code: number) => void): 
     .option('--base-ref <ref>', 'commit before the change (with --repo)')
     .option('--head-ref <ref>', 'commit after the change (with --repo)')
     .option('--now <iso-time>', 'evaluate planned-operation windows at this instant (default: now)')
-    .option('--json', 'print {"decision","findings"} as JSON')
+    .option(
+      '--format <format>',
+      'text (grouped by file), json ({"decision","findings"}) or github (workflow-command annotations)',
+    )
+    .option('--json', 'the same as --format json')
     .action(async (_opts: unknown, command: Command) => {
       const { checkCommand } = await import('./check-run.js');
       setExit(await checkCommand(command.optsWithGlobals(), io));

@@ -188,7 +188,7 @@ export function buildProgram(
       io.out(rbacCommand(o).trimEnd());
     });
 
-  registerCheckCommand(program); // `airlock check`: the policy engine's command (src/cli/check.ts)
+  registerCheckCommand(program, rawIo); // `airlock check`: the policy engine's command (src/cli/check.ts)
   registerBacktestCommand(program, io); // `airlock backtest`: the gate over a clone's history (src/cli/backtest.ts)
   return program;
 }

@@ -30,6 +30,8 @@ export const pullRequestEventSchema = z.object({
     /** How many commits the pull request has; the commits read from the API must be all of them. */
     commits: z.number().int().nonnegative().optional(),
     base: z.object({ sha, ref: z.string() }),
+    /** The commit an open pull request would merge: what its check run judges and is posted on. */
+    head: z.object({ sha }).optional(),
   }),
   repository: repositorySchema,
 });
@@ -70,7 +72,7 @@ export function outOfScope(
   repository: z.infer<typeof repositorySchema>,
   branch: string,
   configured: readonly string[],
-  verb: 'merged into' | 'pushed to' = 'merged into',
+  verb: 'merged into' | 'pushed to' | 'targets' = 'merged into',
 ): string | undefined {
   if (!configured.includes(repository.full_name.toLowerCase()))
     return `repository ${repository.full_name} is not configured (AIRLOCK_REPOSITORIES)`;

@@ -1,6 +1,8 @@
 // POST /webhooks/github: a pull request merged into the default branch, or a push to it, of a
-// configured repository starts the promotion of the one service it touches. Verified with
-// @octokit/webhooks before parsing; anything else is acknowledged (202) with why it was ignored.
+// configured repository starts the promotion of the one service it touches; a pull request opened,
+// pushed to or reopened against it is checked before the merge (a check run, when configured).
+// Verified with @octokit/webhooks before parsing; anything else is acknowledged (202) with why it
+// was ignored.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { describeIssue } from '../workflows/payload-schemas';
@@ -10,9 +12,12 @@ import { serviceOf } from './change-mapping';
 import { pullRequestAuthors, pushAuthors } from './change-authors';
 import { outOfScope, pullRequestEventSchema, pushEventSchema } from './github-events';
 import { HttpError } from './http-errors';
+import { POLICY_CHECK_NAME } from '../integrations/github/policy-check-run';
 import type { ServerDeps } from './deps';
 
 const ZERO_SHA = /^0{40}$/;
+/** Pull request actions that put a new head up for review: each gets its own check run. */
+const PRE_MERGE_ACTIONS = new Set(['opened', 'synchronize', 'reopened']);
 
 function parse<S extends z.ZodType>(schema: S, event: string, body: unknown): z.infer<S> {
   const r = schema.safeParse(body);
@@ -57,6 +62,33 @@ export function registerGithubWebhook(
       const e = parse(pullRequestEventSchema, event, body);
       const foreign = outOfScope(e.repository, e.repository.default_branch, github.repositories);
       if (foreign) return ignore(reply, foreign);
+      if (PRE_MERGE_ACTIONS.has(e.action) && deps.checkPullRequest) {
+        const target = outOfScope(e.repository, e.pull_request.base.ref, github.repositories, 'targets');
+        if (target) return ignore(reply, target);
+        const head = e.pull_request.head?.sha;
+        if (!head)
+          throw new HttpError(400, 'pull_request payload: pull_request.head.sha: missing on an open pull request');
+        const pr = {
+          repository: e.repository.full_name,
+          number: e.number,
+          title: e.pull_request.title,
+          author: e.pull_request.user.login,
+          baseSha: e.pull_request.base.sha,
+          headSha: head,
+        };
+        const check = deps.checkPullRequest;
+        // GitHub wants an answer within 10 s; the check (a fetch, the engine, the API calls) runs
+        // after it. Its errors are logged: GitHub has nobody to tell once the delivery is answered.
+        setImmediate(() => {
+          check(policy, pr).catch((err: unknown) =>
+            req.log.error(
+              { err: err instanceof Error ? err.message : String(err), pullRequest: e.number, head },
+              'pull request check failed',
+            ),
+          );
+        });
+        return reply.code(202).send({ checking: POLICY_CHECK_NAME, pullRequest: e.number, head });
+      }
       if (e.action !== 'closed' || e.pull_request.merged !== true) {
         return reply.code(202).send({
           ignored: `pull_request ${e.action}${e.action === 'closed' ? ' without merge' : ''}: nothing to promote`,

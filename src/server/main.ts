@@ -9,6 +9,9 @@ import { loadServerConfig } from './config';
 import { createSlackPoster, SLACK_RESPONSE_BASE } from '../integrations/slack/slack-poster';
 import { pullRequestFilesWith } from '../integrations/github/github-files';
 import { pullRequestCommitsWith } from '../integrations/github/pull-request-commits';
+import { postPolicyCheckRun } from '../integrations/github/policy-check-run';
+import { workerProtectedPaths } from '../worker/policy-wiring';
+import { createPullRequestChecker } from './pull-request-check';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -20,6 +23,16 @@ async function main(): Promise<void> {
   const octokit = token
     ? new Octokit({ auth: token, ...(server.github?.apiUrl ? { baseUrl: server.github.apiUrl } : {}) })
     : undefined;
+  // The clone is the worker's (AIRLOCK_REPO_DIR, parsed with the worker's config, which also refuses
+  // a policy inside it); the check runs need the token. Without both, nothing is checked before the merge.
+  const preMerge =
+    config.repoDir && octokit
+      ? createPullRequestChecker({
+          repoDir: config.repoDir,
+          protectedPaths: workerProtectedPaths(config.policyPath),
+          post: (check) => postPolicyCheckRun(octokit, check),
+        })
+      : undefined;
   const app = createServer(
     server,
     {
@@ -29,6 +42,7 @@ async function main(): Promise<void> {
       ...(octokit
         ? { pullRequestFiles: pullRequestFilesWith(octokit), pullRequestCommits: pullRequestCommitsWith(octokit) }
         : {}),
+      ...(preMerge ? { checkPullRequest: preMerge } : {}),
       ...(server.slack
         ? {
             // A configured SLACK_API_URL (a local Slack in tests) adds its origin, nothing wider.
@@ -47,6 +61,10 @@ async function main(): Promise<void> {
     [server.github && 'github', server.slack && 'slack', server.alerts && 'alerts'].filter(Boolean).join(', ') ||
     'none';
   app.log.info(`airlock server: integrations ${on}`);
+  if (server.github && !preMerge)
+    app.log.warn(
+      `airlock server: pre-merge checks are off (no "Airlock policy" check run on pull requests): ${config.repoDir ? 'GITHUB_TOKEN' : 'AIRLOCK_REPO_DIR'} is not set`,
+    );
 }
 
 if (require.main === module) {

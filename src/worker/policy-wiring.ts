@@ -8,7 +8,7 @@ import { LIMIT_RULES } from '../policy/engine/change-limits';
 import { changedRenderInputs } from '../policy/engine/render-inputs';
 import type { Finding } from '../policy/engine/finding';
 import { deployWait } from '../policy/engine/planned-operations';
-import { gitTree, runGit } from '../policy/engine/trees/git-tree';
+import { readTrees } from '../policy/engine/trees/read-trees';
 import { TreeError } from '../policy/engine/trees/tree-error';
 import { checkRendered, type EnvironmentRenders } from '../policy/engine/check-rendered';
 import { environmentSource } from '../policy/config/environment-source-schema';
@@ -118,31 +118,6 @@ export function workerProtectedPaths(policyPath: string): string[] {
 export interface ChangeCheckerOptions {
   /** Repository paths forbidden on top of the policy's globs (the worker's own policy file name). */
   protectedPaths?: string[];
-}
-
-/**
- * Both commits' trees. A merge newer than the clone's last fetch is fetched once from the clone's
- * own remote (a `git clone --mirror` fetches every ref), so the clone needs no fetch loop to keep up.
- */
-async function readTrees(repoDir: string, base: string, head: string): Promise<ChangeTrees> {
-  const read = async () => ({ base: await gitTree(repoDir, base), head: await gitTree(repoDir, head) });
-  try {
-    return await read();
-  } catch (missing) {
-    if (!(missing instanceof TreeError)) throw missing;
-    try {
-      await runGit(repoDir, ['fetch', '--quiet']);
-    } catch (err) {
-      if (!(err instanceof TreeError)) throw err;
-      throw new TreeError(repoDir, `${missing.reason}; fetching the clone did not help: ${err.reason}`);
-    }
-    try {
-      return await read();
-    } catch (err) {
-      if (!(err instanceof TreeError)) throw err;
-      throw new TreeError(repoDir, `${err.reason} (also after fetching the clone from its remote)`);
-    }
-  }
 }
 
 /** Content checks of the change's trees (read from a local clone at repoDir). */

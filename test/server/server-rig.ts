@@ -69,15 +69,19 @@ export interface GithubWebhookRig {
 export async function startGithubWebhookRig(
   secret: string,
   repositories: string[] = [EXAMPLE_REPOSITORY],
+  /** More dependencies, built with an Octokit that talks to the rig's GitHub fake. */
+  more: (octokit: Octokit) => Partial<ServerDeps> = () => ({}),
 ): Promise<GithubWebhookRig> {
   const env = await devServerEnv();
   const github = await startGithubFake();
+  const octokit = new Octokit({ baseUrl: github.url });
   const server = await startLiveServer(
     env,
     { github: { webhookSecret: secret, repositories } },
     {
-      pullRequestFiles: pullRequestFilesWith(new Octokit({ baseUrl: github.url })),
-      pullRequestCommits: pullRequestCommitsWith(new Octokit({ baseUrl: github.url })),
+      pullRequestFiles: pullRequestFilesWith(octokit),
+      pullRequestCommits: pullRequestCommitsWith(octokit),
+      ...more(octokit),
     },
   );
   return {
