@@ -1,12 +1,6 @@
 // Builds the signed approve / reject / abort / resolve / waive payloads that the CLI and the Slack bridge send.
 // Signing side only (uses the platform's random source for the nonce): never called by workflows.
-import type {
-  AbortRequest,
-  ApprovalRequest,
-  RejectRequest,
-  ResolveRequest,
-  WaiveRequest,
-} from '../workflows/messages';
+import type { AbortRequest, ApprovalRequest, RejectRequest, ResolveRequest, WaiveRequest } from '../workflows/messages';
 import { encodeBase64 } from './base64';
 import { signDecision, type DecisionAction, type DecisionBinding } from './decision-signature';
 

@@ -68,7 +68,9 @@ export function renderStatus(s: PromotionState): string {
     if (pc.omittedChars) lines.push(`    … ${pc.omittedChars} more characters not shown`);
   }
   for (const f of s.findings)
-    lines.push(`  ${f.level.padEnd(8)} ${f.rule}: ${f.message}${f.id ? ` [${f.id}${f.waivable ? ', waivable' : ''}]` : ''}`);
+    lines.push(
+      `  ${f.level.padEnd(8)} ${f.rule}: ${f.message}${f.id ? ` [${f.id}${f.waivable ? ', waivable' : ''}]` : ''}`,
+    );
   lines.push(...waiverLines(s));
   if (s.interruption) lines.push(`  stopped  ${describeInterruption(s.interruption)}`);
   if (s.rollback)

@@ -23,7 +23,8 @@ export function whyFindingsNotWaivable(findings: readonly Finding[], named: read
   const byId = new Map(findings.filter((f) => f.id).map((f) => [f.id!, f]));
   for (const id of named) {
     const f = byId.get(id);
-    if (!f) return `findings: "${id}" is not a finding of this promotion (ids: ${[...byId.keys()].join(', ') || 'none'})`;
+    if (!f)
+      return `findings: "${id}" is not a finding of this promotion (ids: ${[...byId.keys()].join(', ') || 'none'})`;
     if (f.level !== 'block') return `findings: "${id}" (${f.rule}) is a warning; only blocking findings are waived`;
     if (!f.waivable)
       return `findings: "${id}" (${f.rule}) is not waivable under the policy (checks.waivable); it stays blocked`;

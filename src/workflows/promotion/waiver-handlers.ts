@@ -7,12 +7,7 @@ import { bridgeCapRefusal } from '../../approvals/bridge-cap';
 import { whyNoLongerAllowed } from '../../approvals/revocation';
 import type { Attribution } from '../../approvals/verify-decision';
 import type { PromotionSettings } from '../../policy/config/schema';
-import {
-  handling,
-  handlingAsync,
-  IdentityRefused,
-  type DecisionChecks,
-} from '../decision-checks';
+import { handling, handlingAsync, IdentityRefused, type DecisionChecks } from '../decision-checks';
 import {
   waiveSignal,
   waiveUpdate,
@@ -117,10 +112,7 @@ export function registerWaiverHandlers(o: {
     return { judged, pending, arrivedAt: Date.now() };
   }
 
-  async function record(
-    { judged, pending, arrivedAt }: ReturnType<typeof arrive>,
-    via: string,
-  ): Promise<WaiverResult> {
+  async function record({ judged, pending, arrivedAt }: ReturnType<typeof arrive>, via: string): Promise<WaiverResult> {
     const { approver, attribution, settings, req } = judged;
     let checkedPolicyHash: string;
     try {
