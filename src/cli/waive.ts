@@ -5,7 +5,7 @@ import { bindingOf } from '../approvals/decision-binding';
 import { signedRequest } from '../approvals/signed-request';
 import { stateQuery, waiveUpdate, type WaiverResult } from '../workflows/messages';
 import { WAIVER_REASON_MAX } from '../workflows/payload-schemas';
-import { whyFindingsNotWaivable } from '../workflows/waiver-quorum';
+import { whyFindingsNotWaivable } from '../common/waiver-quorum';
 import {
   requireApprover,
   requireReason,

@@ -7,7 +7,7 @@ import type { PromotionView } from './promotion-view';
 import type { PromotionState } from '../workflows/messages';
 import { errorRateEvidenceLines } from '../common/error-rate-evidence';
 import { stagedImageLines } from '../common/staged-image-lines';
-import { waiverProgress } from '../workflows/waiver-quorum';
+import { waiverProgress } from '../common/waiver-quorum';
 
 export function progressBar(fraction: number, width = 24): string {
   const f = Math.min(1, Math.max(0, fraction));

@@ -6,7 +6,7 @@ import { describeAlert } from '../common/alert-evidence';
 import { describeShortfall } from '../common/traffic-shortfall';
 import { formatRate, formatRise } from '../common/format';
 import type { Change, PromotionState } from './messages';
-import { waiverProgress } from './waiver-quorum';
+import { waiverProgress } from '../common/waiver-quorum';
 
 /** The static summary given when the promotion starts (the workflow list's Summary column). */
 export function promotionSummary(change: Change): string {

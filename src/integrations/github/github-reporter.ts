@@ -11,7 +11,7 @@ import type { Environment, Outcome, PromotionState } from '../../workflows/messa
 import type { Reporter } from '../reporter';
 import { errorRateEvidenceLines } from '../../common/error-rate-evidence';
 import { codeSpan, escapeMarkdown as md, fenced } from './markdown';
-import { waiverProgress } from '../../workflows/waiver-quorum';
+import { waiverProgress } from '../../common/waiver-quorum';
 
 export const CHECK_NAME = 'airlock';
 

@@ -10,7 +10,7 @@ import { Interrupted, iso, type GatedContext, type PromotionContext } from './co
 import { watch, type WatchResult } from './watch';
 import { cancelAfterGrace } from './cancel-after-grace';
 import { trustedSignalSources } from '../untrusted-evidence';
-import { waiverProgress, waitsForWaiver } from '../waiver-quorum';
+import { waiverProgress, waitsForWaiver } from '../../common/waiver-quorum';
 
 interface StepWhat {
   /** The activity's name, for the interruption a failure becomes. */

@@ -17,7 +17,7 @@ import {
   type WaiverResult,
 } from '../messages';
 import { describeIssue, waiveRequestSchema } from '../payload-schemas';
-import { alreadyWaivedBy, waiverProgress, whyFindingsNotWaivable } from '../waiver-quorum';
+import { alreadyWaivedBy, waiverProgress, whyFindingsNotWaivable } from '../../common/waiver-quorum';
 import type { ApproverSetReader } from './approver-set-reader';
 import { iso, type PromotionContext } from './context';
 

@@ -4,7 +4,7 @@
 // while it waits, so it holds no slot; the wait is a safe point to continue as new.
 import * as wf from '@temporalio/workflow';
 import { HOUR_MS } from '../../common/durations';
-import { waiverProgress } from '../waiver-quorum';
+import { waiverProgress } from '../../common/waiver-quorum';
 import { Interrupted, iso, type GatedContext } from './context';
 import { continueAsNewAt, continueAsNewDue } from './continuation';
 

@@ -2,7 +2,7 @@
 // waivers received lift the block: every blocking finding waived by `required` distinct approvers.
 // Pure and deterministic: it runs in update validators, in the workflow and in every status view.
 import type { Finding } from '../policy/engine/finding';
-import type { Waiver } from './messages';
+import type { Waiver } from '../workflows/messages';
 
 const blocking = (findings: readonly Finding[]) => findings.filter((f) => f.level === 'block');
 
