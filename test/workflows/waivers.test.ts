@@ -10,7 +10,12 @@ import { refusal } from '../helpers/update-refusal';
 import { createRig, feed, promotedApprovals, state, timeSkippingEnv, untilStage, waitFor } from '../helpers/harness';
 import { signedApproval, signedWaiver, testSecretKey } from '../helpers/approver-keys';
 import type { Finding } from '../../src/policy/engine/finding';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { waive } from '../../src/cli/waive';
+import { runCli } from '../../src/cli/main';
+import { encodeBase64 } from '../../src/approvals/base64';
 import { CliError, ExitCode } from '../../src/cli/errors';
 import {
   approveUpdate,
@@ -22,6 +27,25 @@ import {
 import type { WorkflowHandle } from '@temporalio/client';
 
 let env: TestWorkflowEnvironment;
+
+/** `airlock <args>` against the test server; what it printed and its exit code. */
+async function cli(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, {
+    out: (t) => void out.push(t),
+    err: (t) => void err.push(t),
+    client: async () => env.client,
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/** A key file as `airlock keygen` writes it, holding `name`'s test key. */
+function keyFile(name: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'airlock-waive-')), `${name}.key`);
+  writeFileSync(file, `${encodeBase64(testSecretKey(name))}\n`, { mode: 0o600 });
+  return file;
+}
 beforeAll(async () => void (env = await timeSkippingEnv()));
 afterAll(() => env?.teardown());
 
@@ -117,9 +141,40 @@ describe('signed waivers', () => {
         await send(signedWaiver(env, h, 'alice', [memory], 'again')),
         /"alice" has already waived .*different person/,
       );
-      // A second approver, one finding at a time: complete only once both findings have two.
-      const second = await h.executeUpdate(waiveUpdate, { args: [await signedWaiver(env, h, 'bob', [replicas])] });
-      assert.deepEqual([second.complete, second.waiting], [false, [memory]]);
+      // `airlock waive`: an id the promotion does not have is refused before anything is sent.
+      const bobKey = keyFile('bob');
+      const typo = await cli(
+        'waive',
+        h.workflowId,
+        '--as',
+        'bob',
+        '--key',
+        bobKey,
+        '--finding',
+        'replicas-0',
+        '--reason',
+        'x',
+      );
+      assert.equal(typo.code, ExitCode.Usage);
+      assert.match(typo.err, /waive: --finding: "replicas-0" is not a finding of this promotion/);
+      // A second approver, one finding at a time (the first with the CLI): complete once both have two.
+      const second = await cli(
+        'waive',
+        h.workflowId,
+        '--as',
+        'bob',
+        '--key',
+        bobKey,
+        '--finding',
+        replicas,
+        '--reason',
+        'load test at 30 replicas passed',
+      );
+      assert.equal(second.code, ExitCode.Ok, second.err);
+      assert.match(
+        second.out,
+        new RegExp(`^waived ${replicas} of ${h.workflowId} \\(signed for commit .*\\); still waiting: ${memory}$`),
+      );
       const third = await h.executeUpdate(waiveUpdate, {
         args: [await signedWaiver(env, h, 'bob', [memory], 'memory headroom checked')],
       });
