@@ -142,34 +142,13 @@ describe('signed waivers', () => {
         /"alice" has already waived .*different person/,
       );
       // `airlock waive`: an id the promotion does not have is refused before anything is sent.
-      const bobKey = keyFile('bob');
-      const typo = await cli(
-        'waive',
-        h.workflowId,
-        '--as',
-        'bob',
-        '--key',
-        bobKey,
-        '--finding',
-        'replicas-0',
-        '--reason',
-        'x',
-      );
+      const bobWaives = (finding: string, reason: string) =>
+        cli('waive', h.workflowId, '--as', 'bob', '--key', keyFile('bob'), '--finding', finding, '--reason', reason);
+      const typo = await bobWaives('replicas-0', 'x');
       assert.equal(typo.code, ExitCode.Usage);
       assert.match(typo.err, /waive: --finding: "replicas-0" is not a finding of this promotion/);
       // A second approver, one finding at a time (the first with the CLI): complete once both have two.
-      const second = await cli(
-        'waive',
-        h.workflowId,
-        '--as',
-        'bob',
-        '--key',
-        bobKey,
-        '--finding',
-        replicas,
-        '--reason',
-        'load test at 30 replicas passed',
-      );
+      const second = await bobWaives(replicas, 'load test at 30 replicas passed');
       assert.equal(second.code, ExitCode.Ok, second.err);
       assert.match(
         second.out,
