@@ -66,7 +66,7 @@ function rollbackStage(r: PromotionResult): string {
 const bump = (r: Record<string, number>, key: string) => (r[key] = (r[key] ?? 0) + 1);
 
 /** A promotion that was waived: which rules were lifted, and who signed (each waiver once). */
-function countWaivers(waived: Scoreboard['waived'], r: PromotionResult): void {
+export function countWaivers(waived: Scoreboard['waived'], r: PromotionResult): void {
   if (!r.waivers?.length) return;
   waived.total++;
   const ids = new Set(r.waivers.flatMap((w) => w.findings));

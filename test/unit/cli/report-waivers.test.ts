@@ -1,0 +1,59 @@
+// `airlock report` counts promotions that went on past a block on signed waivers: by rule lifted and
+// by signer, from each promotion's result (src/cli/report.ts).
+import { test } from 'vitest';
+import assert from 'node:assert/strict';
+import { countWaivers, renderReport, type Scoreboard } from '../../../src/cli/report';
+import type { PromotionResult } from '../../../src/workflows/messages';
+
+const waiver = (by: string, findings: string[]) => ({
+  by,
+  at: '2026-11-28T00:00:00.000Z',
+  findings,
+  reason: 'reviewed',
+  via: 'cli',
+  attribution: 'approver-key' as const,
+});
+
+test('waived promotions are counted by rule and by signer; unwaived ones are not', () => {
+  const waived: Scoreboard['waived'] = { total: 0, byRule: {}, byApprover: {} };
+  const result = (waivers?: PromotionResult['waivers']): PromotionResult => ({
+    workflowId: 'promotion-svc-x',
+    outcome: 'promoted',
+    approvals: [],
+    findings: [
+      { rule: 'replicas', level: 'block', message: 'r', id: 'replicas-1', waivable: true },
+      { rule: 'memory-increase', level: 'block', message: 'm', id: 'memory-increase-2', waivable: true },
+      { rule: 'liveness-probe', level: 'warn', message: 'w', id: 'liveness-probe-3' },
+    ],
+    ...(waivers ? { waivers } : {}),
+  });
+  countWaivers(waived, result([waiver('alice', ['replicas-1', 'memory-increase-2']), waiver('bob', ['replicas-1'])]));
+  countWaivers(waived, result([waiver('bob', ['replicas-1'])]));
+  countWaivers(waived, result());
+  assert.deepEqual(waived, {
+    total: 2,
+    byRule: { replicas: 2, 'memory-increase': 1 },
+    byApprover: { alice: 1, bob: 2 },
+  });
+  const board = {
+    since: '2026-11-01T00:00:00.000Z',
+    days: 30,
+    started: 3,
+    inFlight: 0,
+    promoted: 3,
+    rolledBack: { total: 0, byStage: {} },
+    blocked: { total: 0, byRule: {} },
+    waived,
+    rejected: 0,
+    aborted: 0,
+    timedOut: 0,
+    failed: 0,
+    rollbackFailed: 0,
+    humanInterventions: 0,
+    userFacingRollbacks: 0,
+  };
+  assert.match(
+    renderReport(board),
+    /\n {2}waived \(signed\) +2 +by rule: replicas 2, memory-increase 1; signed by: alice 1, bob 2\n/,
+  );
+});
