@@ -74,11 +74,11 @@ export function countWaivers(waived: Scoreboard['waived'], r: PromotionResult): 
   for (const w of r.waivers) bump(waived.byApprover, w.by);
 }
 
-export async function computeReport(client: Client, sinceMs: number, now = Date.now()): Promise<Scoreboard> {
-  const since = new Date(now - sinceMs).toISOString();
-  const board: Scoreboard = {
+/** Nothing counted yet over `days` since `since`. */
+export function emptyScoreboard(since: string, days: number): Scoreboard {
+  return {
     since,
-    days: sinceMs / 86_400_000,
+    days,
     started: 0,
     inFlight: 0,
     promoted: 0,
@@ -93,6 +93,11 @@ export async function computeReport(client: Client, sinceMs: number, now = Date.
     humanInterventions: 0,
     userFacingRollbacks: 0,
   };
+}
+
+export async function computeReport(client: Client, sinceMs: number, now = Date.now()): Promise<Scoreboard> {
+  const since = new Date(now - sinceMs).toISOString();
+  const board = emptyScoreboard(since, sinceMs / 86_400_000);
   const mergeToProd: number[] = [];
   const decode = decoder(client);
   for await (const wf of client.workflow.list({ query: `WorkflowType = 'promotion' AND StartTime > '${since}'` })) {

@@ -2,7 +2,7 @@
 // by signer, from each promotion's result (src/cli/report.ts).
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
-import { countWaivers, renderReport, type Scoreboard } from '../../../src/cli/report';
+import { countWaivers, emptyScoreboard, renderReport } from '../../../src/cli/report';
 import type { PromotionResult } from '../../../src/workflows/messages';
 
 const waiver = (by: string, findings: string[]) => ({
@@ -15,7 +15,8 @@ const waiver = (by: string, findings: string[]) => ({
 });
 
 test('waived promotions are counted by rule and by signer; unwaived ones are not', () => {
-  const waived: Scoreboard['waived'] = { total: 0, byRule: {}, byApprover: {} };
+  const board = emptyScoreboard('2026-11-01T00:00:00.000Z', 30);
+  const { waived } = board;
   const result = (waivers?: PromotionResult['waivers']): PromotionResult => ({
     workflowId: 'promotion-svc-x',
     outcome: 'promoted',
@@ -35,23 +36,6 @@ test('waived promotions are counted by rule and by signer; unwaived ones are not
     byRule: { replicas: 2, 'memory-increase': 1 },
     byApprover: { alice: 1, bob: 2 },
   });
-  const board = {
-    since: '2026-11-01T00:00:00.000Z',
-    days: 30,
-    started: 3,
-    inFlight: 0,
-    promoted: 3,
-    rolledBack: { total: 0, byStage: {} },
-    blocked: { total: 0, byRule: {} },
-    waived,
-    rejected: 0,
-    aborted: 0,
-    timedOut: 0,
-    failed: 0,
-    rollbackFailed: 0,
-    humanInterventions: 0,
-    userFacingRollbacks: 0,
-  };
   assert.match(
     renderReport(board),
     /\n {2}waived \(signed\) +2 +by rule: replicas 2, memory-increase 1; signed by: alice 1, bob 2\n/,
