@@ -15,14 +15,15 @@ export function bridgeCapRefusal(
   accepted: ReadonlyArray<{ attribution?: Attribution }>,
   attribution: Attribution,
   settings: PromotionSettings,
+  action: 'approve' | 'waive' = 'approve',
 ): string | undefined {
   if (attribution !== 'slack-bridge') return undefined;
   const cap = maxBridgeApprovals(settings);
   const onBridge = accepted.filter((a) => a.attribution === 'slack-bridge').length;
   if (onBridge < cap) return undefined;
   return (
-    `approve: ${onBridge} of the approvals already rest on the Slack bridge key alone, the most ` +
-    `approvers.maxBridgeApprovals allows (${cap}); this one must be signed with the approver's own key ` +
-    `(airlock approve --key)`
+    `${action}: ${onBridge} of the ${action === 'waive' ? 'waivers of a finding' : 'approvals'} already rest on ` +
+    `the Slack bridge key alone, the most approvers.maxBridgeApprovals allows (${cap}); this one must be ` +
+    `signed with the approver's own key (airlock ${action} --key)`
   );
 }

@@ -1,9 +1,9 @@
-// The signed form of a human decision (approve / reject / abort) and its canonical bytes. Pure and
-// deterministic: the CLI and the Slack bridge sign with it, the workflow verifies with it.
+// The signed form of a human decision (approve / reject / abort / resolve / waive) and its canonical
+// bytes. Pure and deterministic: the CLI and the Slack bridge sign with it, the workflow verifies with it.
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { decodeBase64, encodeBase64 } from './base64';
 
-export type DecisionAction = 'approve' | 'reject' | 'abort' | 'resolve';
+export type DecisionAction = 'approve' | 'reject' | 'abort' | 'resolve' | 'waive';
 
 /** Attached to an approval / reject / abort request by whoever signed it. */
 export interface DecisionSignature {
@@ -38,6 +38,8 @@ export interface DecisionClaim {
    * stops sent while the gate was still running.
    */
   binding?: DecisionBinding;
+  /** waive: the ids of the findings waived (signed sorted, so their order does not matter). */
+  findings?: readonly string[];
   at: string;
   nonce: string;
 }
@@ -55,16 +57,26 @@ const DOMAIN_WITH_CHANGE = 'airlock-decision-v2';
 // A claim bound to a commit and a policy hash: its own domain, so no v1 / v2 signature (which binds
 // neither) verifies as one, and a fixed field list (null where there is no production change).
 const DOMAIN_BOUND = 'airlock-decision-v3';
+// A waiver lifts a block: its own domain, always bound to the commit and policy, and covering the
+// exact findings, so no decision signature verifies as a waiver and no waiver moves to other findings.
+const DOMAIN_WAIVER = 'airlock-waiver-v1';
 
 export function canonicalDecision(c: DecisionClaim): Uint8Array {
   // A JSON array is unambiguous: no field can smuggle a separator into the next one.
   const common = [c.workflowId, c.action, c.approver, c.via, c.slackUser ?? '', c.text ?? '', c.at, c.nonce];
+  if (c.action === 'waive') return new TextEncoder().encode(JSON.stringify(waiverFields(c, common.slice(2))));
   const fields = c.binding
     ? [DOMAIN_BOUND, c.workflowId, c.binding.commit, c.binding.policyHash, c.changeDigest ?? null, ...common.slice(1)]
     : c.changeDigest === undefined
       ? [DOMAIN, ...common]
       : [DOMAIN_WITH_CHANGE, ...common, c.changeDigest];
   return new TextEncoder().encode(JSON.stringify(fields));
+}
+
+/** A waiver's fields: a claim without a binding gets nulls, which no signer produces and nothing accepts. */
+function waiverFields(c: DecisionClaim, rest: string[]): unknown[] {
+  const findings = [...(c.findings ?? [])].sort();
+  return [DOMAIN_WAIVER, c.workflowId, c.binding?.commit ?? null, c.binding?.policyHash ?? null, findings, ...rest];
 }
 
 export function signDecision(claim: DecisionClaim, secretKey: Uint8Array): DecisionSignature {

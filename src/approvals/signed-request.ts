@@ -1,6 +1,6 @@
-// Builds the signed approve / reject / abort / resolve payloads that the CLI and the Slack bridge send.
+// Builds the signed approve / reject / abort / resolve / waive payloads that the CLI and the Slack bridge send.
 // Signing side only (uses the platform's random source for the nonce): never called by workflows.
-import type { AbortRequest, ApprovalRequest, RejectRequest, ResolveRequest } from '../workflows/messages';
+import type { AbortRequest, ApprovalRequest, RejectRequest, ResolveRequest, WaiveRequest } from '../workflows/messages';
 import { encodeBase64 } from './base64';
 import { signDecision, type DecisionAction, type DecisionBinding } from './decision-signature';
 
@@ -16,6 +16,8 @@ export interface SignInput {
   changeDigest?: string;
   /** The promotion's commit and policy hash (bindingOf(state)): signed under v3 when present. */
   binding?: DecisionBinding;
+  /** waive: the ids of the findings waived; `text` is the reason. */
+  findings?: readonly string[];
   /** Signing time, ms since epoch; defaults to this machine's clock. */
   now?: number;
 }
@@ -24,10 +26,11 @@ export function signedRequest(action: 'approve', i: SignInput): ApprovalRequest;
 export function signedRequest(action: 'reject', i: SignInput): RejectRequest;
 export function signedRequest(action: 'abort', i: SignInput): AbortRequest;
 export function signedRequest(action: 'resolve', i: SignInput): ResolveRequest;
+export function signedRequest(action: 'waive', i: SignInput): WaiveRequest;
 export function signedRequest(
   action: DecisionAction,
   i: SignInput,
-): ApprovalRequest | RejectRequest | AbortRequest | ResolveRequest {
+): ApprovalRequest | RejectRequest | AbortRequest | ResolveRequest | WaiveRequest {
   const approver = i.approver.trim();
   const text = i.text?.trim() || undefined;
   const via = i.via ?? 'cli';
@@ -43,6 +46,7 @@ export function signedRequest(
       ...(text ? { text } : {}),
       ...(i.changeDigest !== undefined ? { changeDigest: i.changeDigest } : {}),
       ...(i.binding ? { binding: i.binding } : {}),
+      ...(i.findings ? { findings: i.findings } : {}),
       at,
       nonce,
     },
@@ -59,5 +63,6 @@ export function signedRequest(
   if (!text) throw new Error(`${action}: a reason is required`);
   if (action === 'reject') return { approver, reason: text, ...common };
   if (action === 'resolve') return { approver, note: text, ...common };
+  if (action === 'waive') return { by: approver, findings: [...(i.findings ?? [])], reason: text, ...common };
   return { by: approver, reason: text, ...common };
 }

@@ -17,6 +17,8 @@ export interface SignedRequest {
   text?: string;
   /** The production change the approver approves (approve only; see DecisionClaim.changeDigest). */
   changeDigest?: string;
+  /** waive: the ids of the findings waived (see DecisionClaim.findings). */
+  findings?: readonly string[];
   signature?: DecisionSignature;
 }
 
@@ -68,6 +70,8 @@ export function checkDecisionIdentity(req: SignedRequest, ctx: IdentityContext):
   // Resolving a failed rollback releases the service's slot: like an approval, it must be signed.
   if (action === 'resolve')
     return refuse('unsigned; resolving a failed rollback must be signed (airlock resolve --key)');
+  // A waiver lifts a block: never on a name alone, whatever approvers.requireSignature says.
+  if (action === 'waive') return refuse('unsigned; a waiver must be signed (airlock waive --key)');
   if (entry?.publicKey)
     return refuse(
       `unsigned; "${req.approver}" has a publicKey in the policy, so approvals must be signed (airlock approve --key)`,
@@ -108,12 +112,14 @@ function checkSignature(
     ...(req.slackUser ? { slackUser: req.slackUser } : {}),
     ...(req.text ? { text: req.text } : {}),
     ...(req.changeDigest !== undefined ? { changeDigest: req.changeDigest } : {}),
+    ...(req.findings ? { findings: req.findings } : {}),
     at: sig.at,
     nonce: sig.nonce,
   };
   if (ctx.binding && verifyDecisionSignature({ ...claim, binding: ctx.binding }, sig.value, publicKey))
     return { ok: true, attribution };
-  const unbound = verifyDecisionSignature(claim, sig.value, publicKey);
+  // A waiver has no unbound form: it is only ever signed over this promotion's commit and policy.
+  const unbound = ctx.action !== 'waive' && verifyDecisionSignature(claim, sig.value, publicKey);
   if (unbound && !(ctx.requireBinding && ctx.binding)) return { ok: true, attribution };
   const whose = attribution === 'slack-bridge' ? 'the Slack bridge key' : `the public key of "${req.approver}"`;
   if (!ctx.binding)
@@ -126,8 +132,9 @@ function checkSignature(
       `signature covers no commit or policy hash (signed before airlock-decision-v3); this promotion accepts only ` +
         `signatures over its own ${bound}: sign again with an up-to-date airlock`,
     );
+  const covered = ctx.action === 'waive' ? 'action, approver, findings and reason' : 'action and approver';
   return refuse(
-    `signature does not verify with ${whose} for this promotion's ${bound}, action and approver: forged or ` +
+    `signature does not verify with ${whose} for this promotion's ${bound}, ${covered}: forged or ` +
       `altered, or it covers a different commit/policy than this promotion's (stale)`,
   );
 }

@@ -33,7 +33,7 @@ export interface DecisionOptions {
   now?: number;
 }
 
-function secretKeyOf(o: DecisionOptions): Uint8Array | undefined {
+export function secretKeyOf(o: Omit<DecisionOptions, 'client'>): Uint8Array | undefined {
   // Key files are shared with the server (src/approvals/key-file.ts); here a bad one is a usage error.
   try {
     if (o.privateKey instanceof Uint8Array) return o.privateKey;
@@ -45,19 +45,24 @@ function secretKeyOf(o: DecisionOptions): Uint8Array | undefined {
   }
 }
 
-function requireApprover(action: string, o: DecisionOptions): string {
+export function requireApprover(action: string, o: Pick<DecisionOptions, 'approver'>): string {
   const approver = o.approver?.trim();
   if (!approver) throw new CliError(`${action}: --as APPROVER is required`, ExitCode.Usage);
   return approver;
 }
 
-function requireReason(action: string, reason: string | undefined): string {
+export function requireReason(action: string, reason: string | undefined): string {
   const r = reason?.trim();
   if (!r) throw new CliError(`${action}: --reason is required`, ExitCode.Usage);
   return r;
 }
 
-const signing = (o: DecisionOptions, secretKey: Uint8Array, text: string | undefined, binding?: DecisionBinding) => ({
+export const signing = (
+  o: Omit<DecisionOptions, 'client'>,
+  secretKey: Uint8Array,
+  text: string | undefined,
+  binding?: DecisionBinding,
+) => ({
   workflowId: o.workflowId,
   approver: o.approver,
   text,
@@ -95,7 +100,7 @@ async function sendDecision<R>(
 export const describeSignedFor = (r: SignedFor): string =>
   r.signedFor ? ` (signed for ${describeBinding(r.signedFor)})` : '';
 
-const signedFor = (binding: DecisionBinding | undefined): SignedFor => (binding ? { signedFor: binding } : {});
+export const signedFor = (binding: DecisionBinding | undefined): SignedFor => (binding ? { signedFor: binding } : {});
 
 // Without a key the request goes unsigned: the workflow refuses it for approve (docs/approvals.md)
 // and accepts it for a stop, which only ever makes things safer.

@@ -16,6 +16,9 @@ export interface CliIo {
   client?: () => Promise<Client>;
 }
 
+/** commander: a repeatable option collects its values. */
+const collect = (value: string, previous: string[]) => [...previous, value];
+
 const defaultIo: CliIo = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) };
 
 export function buildProgram(
@@ -109,7 +112,7 @@ export function buildProgram(
       print(json(), l, renderList(l));
     });
 
-  const decision = (name: 'approve' | 'reject' | 'abort' | 'resolve', description: string) =>
+  const decision = (name: 'approve' | 'reject' | 'abort' | 'resolve' | 'waive', description: string) =>
     program.command(`${name} <target>`).description(description).addOption(as()).addOption(key());
   /** The Temporal client, the promotion's workflow id, and the signed decisions of src/cli/decisions.ts. */
   const decide = async (target: string) => {
@@ -163,6 +166,26 @@ export function buildProgram(
       const { c, workflowId, resolve, describeSignedFor } = await decide(target);
       const r = await resolve({ client: c, workflowId, approver: o.as, keyFile: o.key, note: o.note });
       print(json(), { workflowId, ...r }, `resolved ${workflowId}${describeSignedFor(r)}: the slot is released`);
+    });
+
+  decision('waive', 'waive blocking findings of a promotion awaiting waivers (signed with --key)')
+    .option('--finding <id>', 'a finding id to waive; repeat for each (airlock status lists them)', collect, [])
+    .option('--reason <text>', 'why these findings may be lifted for this change; signed with the waiver')
+    .action(async (target: string, o: { as: string; key?: string; finding: string[]; reason?: string }) => {
+      // Bad options are refused before the promotion is contacted.
+      const { waive, checkWaiveOptions } = await import('./waive.js');
+      const request = { approver: o.as, keyFile: o.key, findings: o.finding, reason: o.reason };
+      checkWaiveOptions({ workflowId: target, ...request });
+      const { c, workflowId, describeSignedFor } = await decide(target);
+      const r = await waive({ client: c, workflowId, ...request });
+      const left = r.complete
+        ? ' — every blocking finding is waived; the promotion goes on to staging'
+        : `; still waiting: ${r.waiting.join(', ')}`;
+      print(
+        json(),
+        { workflowId, ...r },
+        `waived ${o.finding.join(', ')} of ${workflowId}${describeSignedFor(r)}${left}`,
+      );
     });
 
   program

@@ -14,6 +14,8 @@ export interface Scoreboard {
   promoted: number;
   rolledBack: { total: number; byStage: Record<string, number> };
   blocked: { total: number; byRule: Record<string, number> };
+  /** Promotions that went on past a block because every blocking finding was waived, signed. */
+  waived: { total: number; byRule: Record<string, number>; byApprover: Record<string, number> };
   rejected: number;
   aborted: number;
   timedOut: number;
@@ -61,16 +63,28 @@ function rollbackStage(r: PromotionResult): string {
   return i.kind;
 }
 
-export async function computeReport(client: Client, sinceMs: number, now = Date.now()): Promise<Scoreboard> {
-  const since = new Date(now - sinceMs).toISOString();
-  const board: Scoreboard = {
+const bump = (r: Record<string, number>, key: string) => (r[key] = (r[key] ?? 0) + 1);
+
+/** A promotion that was waived: which rules were lifted, and who signed (each waiver once). */
+export function countWaivers(waived: Scoreboard['waived'], r: PromotionResult): void {
+  if (!r.waivers?.length) return;
+  waived.total++;
+  const ids = new Set(r.waivers.flatMap((w) => w.findings));
+  for (const f of r.findings) if (f.id && ids.has(f.id)) bump(waived.byRule, f.rule);
+  for (const w of r.waivers) bump(waived.byApprover, w.by);
+}
+
+/** Nothing counted yet over `days` since `since`. */
+export function emptyScoreboard(since: string, days: number): Scoreboard {
+  return {
     since,
-    days: sinceMs / 86_400_000,
+    days,
     started: 0,
     inFlight: 0,
     promoted: 0,
     rolledBack: { total: 0, byStage: {} },
     blocked: { total: 0, byRule: {} },
+    waived: { total: 0, byRule: {}, byApprover: {} },
     rejected: 0,
     aborted: 0,
     timedOut: 0,
@@ -79,6 +93,11 @@ export async function computeReport(client: Client, sinceMs: number, now = Date.
     humanInterventions: 0,
     userFacingRollbacks: 0,
   };
+}
+
+export async function computeReport(client: Client, sinceMs: number, now = Date.now()): Promise<Scoreboard> {
+  const since = new Date(now - sinceMs).toISOString();
+  const board = emptyScoreboard(since, sinceMs / 86_400_000);
   const mergeToProd: number[] = [];
   const decode = decoder(client);
   for await (const wf of client.workflow.list({ query: `WorkflowType = 'promotion' AND StartTime > '${since}'` })) {
@@ -104,6 +123,7 @@ export async function computeReport(client: Client, sinceMs: number, now = Date.
       board.failed++; // terminated, timed out or failed at the Temporal level
       continue;
     }
+    countWaivers(board.waived, result);
     switch (result.outcome) {
       case 'promoted': {
         board.promoted++;
@@ -164,6 +184,7 @@ export function renderReport(b: Scoreboard): string {
     `  promoted                   ${b.promoted}`,
     `  rolled back                ${b.rolledBack.total}${rate}   by stage: ${pairs(b.rolledBack.byStage)}`,
     `  blocked by policy          ${b.blocked.total}   by rule: ${pairs(b.blocked.byRule)}`,
+    `  waived (signed)            ${b.waived.total}   by rule: ${pairs(b.waived.byRule)}; signed by: ${pairs(b.waived.byApprover)}`,
     `  rejected / aborted         ${b.rejected} / ${b.aborted}   (human interventions ${b.humanInterventions})`,
     `  approval timed out         ${b.timedOut}`,
     `  failed                     ${b.failed}`,

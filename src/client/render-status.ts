@@ -7,6 +7,7 @@ import type { PromotionView } from './promotion-view';
 import type { PromotionState } from '../workflows/messages';
 import { errorRateEvidenceLines } from '../common/error-rate-evidence';
 import { stagedImageLines } from '../common/staged-image-lines';
+import { waiverProgress } from '../common/waiver-quorum';
 
 export function progressBar(fraction: number, width = 24): string {
   const f = Math.min(1, Math.max(0, fraction));
@@ -66,7 +67,11 @@ export function renderStatus(s: PromotionState): string {
     for (const l of pc.text.split('\n')) lines.push(`    ${l}`);
     if (pc.omittedChars) lines.push(`    … ${pc.omittedChars} more characters not shown`);
   }
-  for (const f of s.findings) lines.push(`  ${f.level.padEnd(8)} ${f.rule}: ${f.message}`);
+  for (const f of s.findings)
+    lines.push(
+      `  ${f.level.padEnd(8)} ${f.rule}: ${f.message}${f.id ? ` [${f.id}${f.waivable ? ', waivable' : ''}]` : ''}`,
+    );
+  lines.push(...waiverLines(s));
   if (s.interruption) lines.push(`  stopped  ${describeInterruption(s.interruption)}`);
   if (s.rollback)
     lines.push(
@@ -89,6 +94,22 @@ export function renderStatus(s: PromotionState): string {
 
 const pct = formatRate;
 
+/** The waivers received and, while the promotion waits for them, what is still short and how to sign. */
+function waiverLines(s: PromotionState): string[] {
+  const lines = (s.waivers ?? []).map(
+    (w) => `  waiver   ${w.by} via ${w.via} at ${w.at} waived ${w.findings.join(', ')}: ${w.reason}`,
+  );
+  if (s.stage !== 'awaiting_waiver') return lines;
+  const required = s.settings?.approvers.required ?? 2;
+  const { by, waiting } = waiverProgress(s.findings, s.waivers ?? [], required);
+  for (const id of waiting) lines.push(`  WAITING  ${id}: waived by ${by.get(id)?.length ?? 0}/${required}`);
+  lines.push(
+    `  awaiting waivers until ${s.waiverDeadline}: airlock waive ${s.workflowId} --as ID --key FILE ` +
+      `${waiting.map((id) => `--finding ${id}`).join(' ')} --reason '…'`,
+  );
+  return lines;
+}
+
 /** Who waits for `airlock resolve`: the promotion, or the compensation that restores it after it was terminated. */
 const resolveTarget = (s: PromotionState) =>
   s.interruption?.kind === 'workflow_ended' ? s.interruption.compensation : s.workflowId;
@@ -110,6 +131,8 @@ export function describeInterruption(i: NonNullable<PromotionState['interruption
       return `${i.kind} by ${i.by}: ${i.reason}`;
     case 'approval_timeout':
       return `no approval within ${i.hours} h`;
+    case 'waiver_timeout':
+      return `blocked: no complete set of signed waivers within ${i.hours} h (still waiting: ${i.waiting.join(', ')})`;
     case 'deploy_failed':
       return `deploy to ${i.environment} failed: ${i.message}`;
     case 'activity_failed':

@@ -5,17 +5,19 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { bindingOf } from '../approvals/decision-binding';
 import { signedRequest } from '../approvals/signed-request';
 import type { Policy } from '../policy/config/schema';
-import { approveUpdate, rejectUpdate, stateQuery } from '../workflows/messages';
+import { approveUpdate, rejectUpdate, stateQuery, waiveUpdate } from '../workflows/messages';
 import { approvalBlocks } from '../integrations/slack/approval-blocks';
 import { escapeMrkdwn } from '../integrations/slack/mrkdwn';
 
 export interface SlackDecision {
-  action: 'approve' | 'reject';
+  action: 'approve' | 'reject' | 'waive';
   workflowId: string;
   slackUser: string;
   reason?: string;
   /** The production change the clicked message showed; a slash command approves the one shown now. */
   changeDigest?: string;
+  /** waive: the finding ids the clicked message showed. */
+  findings?: string[];
 }
 
 /** Runs the decision and returns the Slack message that replaces the approval request. */
@@ -55,6 +57,12 @@ export async function runSlackDecision(
         args: [signedRequest('approve', { ...bound, ...(changeDigest ? { changeDigest } : {}) })],
       });
       line = `:white_check_mark: Approved by ${approver} (${r.approvals.length}/${r.required})${r.complete ? ' — production rollout follows' : ''}`;
+    } else if (d.action === 'waive') {
+      const text = d.reason ?? `waived in Slack by ${approver} after reviewing the findings shown`;
+      const r = await handle.executeUpdate(waiveUpdate, {
+        args: [signedRequest('waive', { ...bound, findings: d.findings ?? [], text })],
+      });
+      line = `:white_check_mark: Waived by ${approver}${r.complete ? ' — every blocking finding is waived: on to staging' : `; still waiting: ${escapeMrkdwn(r.waiting.join(', '))}`}`;
     } else {
       await handle.executeUpdate(rejectUpdate, {
         args: [signedRequest('reject', { ...bound, text: d.reason ?? `rejected in Slack by ${approver}` })],

@@ -7,6 +7,7 @@ import { describeIssue } from '../workflows/payload-schemas';
 import { readPromotion } from '../client/promotion-view';
 import { resolveWorkflowId } from '../client/promotion-target';
 import { APPROVE_ACTION, REJECT_ACTION } from '../integrations/slack/approval-blocks';
+import { WAIVE_ACTION } from '../integrations/slack/waiver-blocks';
 import type { ServerDeps } from './deps';
 import { HttpError } from './http-errors';
 import { runSlackDecision, type SlackDecision } from './slack-decision';
@@ -22,13 +23,30 @@ const buttonValue = z
     const [id, digest] = v.split(' ');
     return { workflowId: id, ...(digest ? { changeDigest: digest } : {}) };
   });
+/** A Waive button's value: the workflow id and the finding ids the message showed. */
+const waiveButtonValue = z
+  .string()
+  .max(2000)
+  .regex(
+    /^promotion-[a-z0-9-]+-[0-9a-f]{40} [a-z0-9-]+(,[a-z0-9-]+)*$/,
+    'must be a promotion workflow id and finding ids',
+  )
+  .transform((v) => {
+    const [id, ids] = v.split(' ');
+    return { workflowId: id, findings: ids.split(',') };
+  });
 const blockActionsSchema = z.object({
   type: z.literal('block_actions'),
   team: z.object({ id: z.string().min(1) }),
   user: z.object({ id: z.string().min(1) }),
   response_url: z.url(),
   actions: z
-    .array(z.object({ action_id: z.enum([APPROVE_ACTION, REJECT_ACTION]), value: buttonValue }))
+    .array(
+      z.discriminatedUnion('action_id', [
+        z.object({ action_id: z.enum([APPROVE_ACTION, REJECT_ACTION]), value: buttonValue }),
+        z.object({ action_id: z.literal(WAIVE_ACTION), value: waiveButtonValue }),
+      ]),
+    )
     .length(1, 'must hold exactly one action'),
 });
 const commandSchema = z.object({
@@ -90,7 +108,7 @@ export function registerSlackRoutes(
     if (!r.success) throw new HttpError(400, `payload.${describeIssue(r.error)}`);
     const a = r.data.actions[0];
     later(r.data.response_url, {
-      action: a.action_id === APPROVE_ACTION ? 'approve' : 'reject',
+      action: a.action_id === APPROVE_ACTION ? 'approve' : a.action_id === WAIVE_ACTION ? 'waive' : 'reject',
       ...a.value,
       slackUser: r.data.user.id,
     });

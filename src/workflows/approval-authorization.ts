@@ -1,9 +1,9 @@
-// Who may approve, reject or abort a promotion. Pure and deterministic: it runs inside update
+// Who may approve, reject, abort or waive findings of a promotion. Pure and deterministic: it runs inside update
 // validators and signal handlers, so a refusal is decided by the workflow, not by its callers.
 import type { PromotionSettings } from '../policy/config/schema';
 import type { Change } from './messages';
 
-export type HumanAction = 'approve' | 'reject' | 'abort' | 'resolve';
+export type HumanAction = 'approve' | 'reject' | 'abort' | 'resolve' | 'waive';
 
 export interface AuthorizationContext {
   workflowId: string;

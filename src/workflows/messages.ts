@@ -12,6 +12,11 @@ export type Environment = 'staging' | 'production';
 
 export const STAGES = [
   'policy_gate',
+  /**
+   * The gate blocked, but every blocking finding is waivable: the promotion waits for signed
+   * waivers (docs/policy-engine.md, Waivers). Before `queued`: it holds no slot (activities/slot.ts).
+   */
+  'awaiting_waiver',
   'queued',
   'staging',
   'baking',
@@ -183,6 +188,43 @@ export interface ResolveRequest {
   slackUser?: string;
 }
 
+/**
+ * A signed waiver: `by` lifts the blocking findings named (their ids) for this promotion's commit
+ * and policy, for the reason given. Signed like an approval, under its own domain (airlock-waiver-v1).
+ */
+export interface WaiveRequest {
+  by: string;
+  /** Ids of blocking, waivable findings of this promotion (state.findings[].id). */
+  findings: string[];
+  reason: string;
+  via?: string;
+  signature?: DecisionSignature;
+  slackUser?: string;
+}
+
+/** An accepted waiver, as the state, the check run and `airlock report` show it. */
+export interface Waiver {
+  by: string;
+  at: string;
+  findings: string[];
+  reason: string;
+  via: string;
+  attribution: Attribution;
+  /** The first characters of the public key that verified it (the approver's, or the Slack bridge's). */
+  keyId?: string;
+  /** Hash of the policy file the key was checked against when it arrived (revocation). */
+  checkedPolicyHash?: string;
+}
+
+export interface WaiverResult {
+  waivers: Waiver[];
+  required: number;
+  /** Blocking findings still short of `required` distinct waivers. */
+  waiting: string[];
+  /** true once every blocking finding is waived: the promotion goes on to the queue. */
+  complete: boolean;
+}
+
 export interface Approval {
   approver: string;
   at: string;
@@ -245,6 +287,8 @@ export type Interruption =
   | { kind: 'rejected'; by: string; reason: string }
   | { kind: 'aborted'; by: string; reason: string }
   | { kind: 'approval_timeout'; hours: number }
+  /** The gate blocked on waivable findings and no complete set of waivers came in time: outcome blocked. */
+  | { kind: 'waiver_timeout'; hours: number; waiting: string[] }
   | { kind: 'deploy_failed'; environment: Environment; message: string }
   /** Any other activity failed for good (after its retries, or at once when not retryable). */
   | { kind: 'activity_failed'; activity: string; message: string }
@@ -347,6 +391,11 @@ export interface PromotionState {
    */
   productionChange?: { text: string; digest: string; notes: string[]; omittedChars?: number };
   approvals: Approval[];
+  /** When the promotion started waiting for waivers, and until when (stage awaiting_waiver). */
+  waiverRequestedAt?: string;
+  waiverDeadline?: string;
+  /** Accepted waivers, oldest first (absent until the first one). */
+  waivers?: Waiver[];
   /** What ran in staging, per image reference: the digests the canary and production receive. */
   stagedImages?: StagedImage[];
   /** What each deploy did, in the deployer's words (the canary's says what it skipped and why). */
@@ -367,7 +416,7 @@ export interface PromotionState {
 
 export type PromotionResult = Pick<
   PromotionState,
-  'outcome' | 'interruption' | 'findings' | 'approvals' | 'policyHash'
+  'outcome' | 'interruption' | 'findings' | 'approvals' | 'policyHash' | 'waivers'
 > & {
   outcome: Outcome;
   workflowId: string;
@@ -383,6 +432,8 @@ export const approveUpdate = defineUpdate<ApprovalResult, [ApprovalRequest]>('ap
 export const resolveUpdate = defineUpdate<{ accepted: true }, [ResolveRequest]>('resolve');
 export const rejectUpdate = defineUpdate<{ accepted: true }, [RejectRequest]>('reject');
 export const abortUpdate = defineUpdate<{ accepted: true }, [AbortRequest]>('abort');
+export const waiveSignal = defineSignal<[WaiveRequest]>('waive');
+export const waiveUpdate = defineUpdate<WaiverResult, [WaiveRequest]>('waive');
 export const stateQuery = defineQuery<PromotionState>('state');
 
 // Blast-radius slot messages, between promotions and the slot workflow.

@@ -153,6 +153,26 @@ export const abortRequestSchema = z
   .object({ by: who, reason: z.string().trim().min(1, 'is required').max(2000), via, signature, slackUser })
   .passthrough();
 
+/** Characters a waiver's reason may have: it is signed, shown in every view and kept in history. */
+export const WAIVER_REASON_MAX = 1000;
+export const waiveRequestSchema = z
+  .object({
+    by: who,
+    findings: z
+      .array(z.string().trim().min(1, 'must not be blank').max(200))
+      .min(1, 'name at least one finding id (airlock status lists them)')
+      .max(50),
+    reason: z
+      .string()
+      .trim()
+      .min(1, 'is required: why the findings may be lifted for this change')
+      .max(WAIVER_REASON_MAX, `must be at most ${WAIVER_REASON_MAX} characters`),
+    via,
+    signature,
+    slackUser,
+  })
+  .passthrough();
+
 /** First problem of a failed parse, as "field: reason". */
 export function describeIssue(error: z.ZodError): string {
   const issue = error.issues[0];

@@ -6,6 +6,7 @@ import { describeAlert } from '../common/alert-evidence';
 import { describeShortfall } from '../common/traffic-shortfall';
 import { formatRate, formatRise } from '../common/format';
 import type { Change, PromotionState } from './messages';
+import { waiverProgress } from '../common/waiver-quorum';
 
 /** The static summary given when the promotion starts (the workflow list's Summary column). */
 export function promotionSummary(change: Change): string {
@@ -32,6 +33,14 @@ export function promotionDetails(s: PromotionState, nowMs: number): string {
       `approvals ${s.approvals.length}/${required}${who ? ` (${who})` : ''}${s.approvalDeadline && !s.outcome ? `, deadline ${s.approvalDeadline}` : ''}`,
     );
   }
+  if (s.stage === 'awaiting_waiver' || s.waivers?.length) {
+    const required = s.settings?.approvers.required ?? 2;
+    const { waiting } = waiverProgress(s.findings, s.waivers ?? [], required);
+    const who = (s.waivers ?? []).map((w) => `${w.by}: ${w.findings.join(', ')}`).join('; ');
+    lines.push(
+      `waivers${who ? ` (${who})` : ''}${waiting.length && !s.outcome ? `; waiting for ${waiting.join(', ')} (${required} each), deadline ${s.waiverDeadline}` : ''}`,
+    );
+  }
   const i = s.interruption;
   if (i?.kind === 'breach')
     lines.push(
@@ -42,6 +51,7 @@ export function promotionDetails(s: PromotionState, nowMs: number): string {
   else if (i?.kind === 'silence') lines.push(`no error-rate data from ${i.environment} since ${i.silentSince}`);
   else if (i?.kind === 'rejected' || i?.kind === 'aborted') lines.push(`${i.kind} by ${i.by}: ${i.reason}`);
   else if (i?.kind === 'approval_timeout') lines.push(`no approval within ${i.hours} h`);
+  else if (i?.kind === 'waiver_timeout') lines.push(`no complete set of waivers within ${i.hours} h`);
   else if (i?.kind === 'deploy_failed') lines.push(`deploy to ${i.environment} failed: ${i.message}`);
   else if (i?.kind === 'activity_failed') lines.push(`${i.activity} failed: ${i.message}`);
   else if (i?.kind === 'invariant_violated') lines.push(`invariant violated: ${i.message}`);

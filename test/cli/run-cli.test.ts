@@ -64,3 +64,26 @@ test('usage errors exit 2 before anything is contacted', async () => {
   const c = io();
   assert.equal(await runCli(['status'], c.io), ExitCode.Usage);
 });
+
+test('waive: bad options exit 2 naming the option, before anything is contacted', async () => {
+  const key = join(mkdtempSync(join(tmpdir(), 'airlock-cli-')), 'alice.key');
+  assert.equal(await runCli(['keygen', '--out', key], io().io), ExitCode.Ok);
+  const cases: Array<[string[], RegExp]> = [
+    [['--reason', 'ok'], /^airlock: waive: --finding ID is required, once per finding waived/],
+    [['--finding', ' ', '--reason', 'ok'], /--finding ID is required/],
+    [['--finding', 'replicas-1'], /^airlock: waive: --reason is required$/],
+    [['--finding', 'replicas-1', '--reason', '  '], /^airlock: waive: --reason is required$/],
+    [['--finding', 'replicas-1', '--reason', 'x'.repeat(1001)], /--reason is 1001 characters; at most 1000/],
+  ];
+  for (const [args, expected] of cases) {
+    const r = io();
+    assert.equal(await runCli(['waive', 'promotion-x', '--as', 'alice', '--key', key, ...args], r.io), ExitCode.Usage);
+    assert.match(r.err.join('\n'), expected);
+  }
+  const noKey = io();
+  assert.equal(
+    await runCli(['waive', 'promotion-x', '--as', 'alice', '--finding', 'replicas-1', '--reason', 'ok'], noKey.io),
+    ExitCode.Usage,
+  );
+  assert.match(noKey.err.join('\n'), /--key FILE is required: a waiver is always signed/);
+});

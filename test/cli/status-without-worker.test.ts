@@ -42,7 +42,8 @@ describe('status without a worker', () => {
   test('an ended promotion shows its outcome from the server record, fast, by id and by service', async () => {
     const service = `blocked-svc-${Date.now().toString(36)}`;
     const rig = createRig(env, {
-      policy: SHORT,
+      // Blocked at once: no rule waivable, so the dev server's real clock never waits for waivers.
+      policy: { ...SHORT, extra: 'checks: { waivable: [] }' },
       deps: {
         checkChange: async () => [
           {

@@ -48,7 +48,8 @@ test('list, report and status --watch tell what really happened', async () => {
   const promotedRig = createRig(env, { policy: SHORT });
   const breachRig = createRig(env, { policy: SHORT });
   const blockedRig = createRig(env, {
-    policy: SHORT,
+    // Blocked at once: no rule waivable, so the dev server's real clock never waits for waivers.
+    policy: { ...SHORT, extra: 'checks: { waivable: [] }' },
     deps: {
       checkChange: async () => [
         {

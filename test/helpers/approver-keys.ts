@@ -6,7 +6,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { bindingOf } from '../../src/approvals/decision-binding';
 import { publicKeyOf, type DecisionBinding } from '../../src/approvals/decision-signature';
 import { signedRequest } from '../../src/approvals/signed-request';
-import { stateQuery, type ApprovalRequest } from '../../src/workflows/messages';
+import { stateQuery, type ApprovalRequest, type WaiveRequest } from '../../src/workflows/messages';
 
 export function testSecretKey(name: string): Uint8Array {
   return new Uint8Array(createHash('sha256').update(`airlock-test-key:${name}`).digest());
@@ -46,4 +46,30 @@ export async function signedApproval(
     now,
     ...(digest ? { changeDigest: digest } : {}),
   });
+}
+
+/**
+ * A waiver signed by `by`'s test key (or `o.key`'s: a forgery) at the server's current time, bound
+ * like `airlock waive` binds it: the promotion's commit and policy hash, unless `o.binding` or
+ * `o.workflowId` says another promotion (a replay).
+ */
+export async function signedWaiver(
+  env: TestWorkflowEnvironment,
+  h: WorkflowHandle,
+  by: string,
+  findings: string[],
+  reason = 'capacity reviewed',
+  o: { key?: string; binding?: Partial<DecisionBinding>; workflowId?: string; signedFindings?: string[] } = {},
+): Promise<WaiveRequest> {
+  const shown = bindingOf(await h.query(stateQuery));
+  const req = signedRequest('waive', {
+    workflowId: o.workflowId ?? h.workflowId,
+    approver: by,
+    text: reason,
+    secretKey: testSecretKey(o.key ?? by),
+    now: await env.currentTimeMs(),
+    findings: o.signedFindings ?? findings,
+    ...(shown ? { binding: { ...shown, ...o.binding } } : {}),
+  });
+  return { ...req, findings };
 }

@@ -14,7 +14,7 @@ import { SLOT_SCENARIOS } from './slot-scenarios';
 import { version as sdkVersion } from '@temporalio/workflow/package.json';
 
 /** The newest behaviour the recordings show: the promotion workflow's latest patch id. */
-const RECORDING = 'decision-binds-commit';
+const RECORDING = 'signed-waivers';
 /** The same for the slot workflow and the compensation it starts (which queues its reports the same way). */
 const SLOT_RECORDING = 'slot-kept-timers';
 
@@ -52,7 +52,13 @@ async function main() {
                 },
               ],
             }
-          : {},
+          : s.waivableFinding
+            ? {
+                checkChange: async () => [
+                  { rule: 'replicas', level: 'block', file: 'k8s/prod/app.yaml', line: 7, message: 'replicas 3 → 30' },
+                ],
+              }
+            : {},
       });
       const h = await rig.run(async () => {
         const handle = await rig.start({}, s.historyLimit ? { historyLimit: s.historyLimit } : {});

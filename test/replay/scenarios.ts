@@ -3,14 +3,16 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { atRate, feed, sendSample, untilStage, type PolicyOverrides } from '../helpers/harness';
-import { signedApproval } from '../helpers/approver-keys';
+import { signedApproval, signedWaiver } from '../helpers/approver-keys';
 import { floodUntilContinued } from '../helpers/runs';
-import { abortUpdate, alertSignal, approveUpdate } from '../../src/workflows/messages';
+import { abortUpdate, alertSignal, approveUpdate, stateQuery, waiveUpdate } from '../../src/workflows/messages';
 
 export interface Scenario {
   name: string;
   policy?: PolicyOverrides;
   blockFinding?: boolean;
+  /** The gate blocks on a waivable finding (replicas): the promotion waits for signed waivers. */
+  waivableFinding?: boolean;
   /** PromotionInput.historyLimit: low, so the promotion continues as new; one fixture per run. */
   historyLimit?: number;
   outcome: string;
@@ -19,6 +21,19 @@ export interface Scenario {
 
 const approve = async (env: TestWorkflowEnvironment, h: WorkflowHandle, who: string) =>
   h.executeUpdate(approveUpdate, { args: [await signedApproval(env, h, who)] });
+
+/** Waits (real time) for the gate to block on the waivable finding; returns the blocking finding ids. */
+async function blockedFindings(h: WorkflowHandle): Promise<string[]> {
+  for (let i = 0; i < 400; i++) {
+    const s = await h.query(stateQuery);
+    if (s.stage === 'awaiting_waiver') return s.findings.filter((f) => f.level === 'block').map((f) => f.id!);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('never reached awaiting_waiver');
+}
+
+const waive = async (env: TestWorkflowEnvironment, h: WorkflowHandle, who: string, findings: string[]) =>
+  h.executeUpdate(waiveUpdate, { args: [await signedWaiver(env, h, who, findings)] });
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -152,6 +167,49 @@ export const SCENARIOS: Scenario[] = [
       await floodUntilContinued(h);
       await sendSample(env, h, { environment: 'production', ...atRate(0.05) });
       await feed(env, h, { stop: () => false, stepMinutes: 1 });
+    },
+  },
+  {
+    // Patch signed-waivers: blocked on a waivable finding, waived by two (an Update and a Signal),
+    // then the whole way like an allowed change.
+    name: 'waived',
+    outcome: 'promoted',
+    waivableFinding: true,
+    async drive(env, h) {
+      const ids = await blockedFindings(h);
+      await waive(env, h, 'alice', ids);
+      await h.signal('waive', await signedWaiver(env, h, 'bob', ids));
+      await feed(env, h, { stop: untilStage('awaiting_approval') });
+      await approve(env, h, 'alice');
+      await approve(env, h, 'carol');
+      await feed(env, h, { stop: () => false });
+    },
+  },
+  {
+    // One waiver only: the waiver deadline (72 h) ends it blocked.
+    name: 'waiver-timed-out',
+    outcome: 'blocked',
+    waivableFinding: true,
+    async drive(env, h) {
+      await waive(env, h, 'carol', await blockedFindings(h));
+      await feed(env, h, { stop: () => false, stepMinutes: 60 });
+    },
+  },
+  {
+    // Continued as new while awaiting waivers, between the two waivers.
+    name: 'waived-across-runs',
+    outcome: 'promoted',
+    waivableFinding: true,
+    historyLimit: 300,
+    async drive(env, h) {
+      const ids = await blockedFindings(h);
+      await waive(env, h, 'alice', ids);
+      await floodUntilContinued(h);
+      await waive(env, h, 'bob', ids);
+      await feed(env, h, { stop: untilStage('awaiting_approval') });
+      await approve(env, h, 'alice');
+      await approve(env, h, 'bob');
+      await feed(env, h, { stop: () => false });
     },
   },
   {

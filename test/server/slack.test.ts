@@ -6,11 +6,18 @@ import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createRig, devServerEnv, state, type PolicyOverrides } from '../helpers/harness';
-import { signedApproval, testPublicKey, testSecretKey } from '../helpers/approver-keys';
+import { signedApproval, signedWaiver, testPublicKey, testSecretKey } from '../helpers/approver-keys';
+import { approvalBlocks } from '../../src/integrations/slack/approval-blocks';
 import { slackHeaders, startSlackFake } from '../fakes/slack-fake';
 import type { HttpFake } from '../fakes/http-fake';
 import { createSlackPoster } from '../../src/integrations/slack/slack-poster';
-import { approveUpdate, type PromotionResult, type PromotionState } from '../../src/workflows/messages';
+import {
+  abortUpdate,
+  approveUpdate,
+  waiveUpdate,
+  type PromotionResult,
+  type PromotionState,
+} from '../../src/workflows/messages';
 import { startLiveServer, TEST_TEAM_ID, type LiveServer } from './server-rig';
 
 const SIGNING_SECRET = 'slack-signing-secret-test';
@@ -83,6 +90,12 @@ function click(
 }
 
 const contextText = (msg: any): string => JSON.stringify(msg.blocks);
+
+/** Posts a signed click, checks Slack got its 200 at once, and returns what went to its response_url. */
+async function answerTo(c: { body: string; respondPath: string }): Promise<string> {
+  assert.equal((await server.post('/slack/interactions', c.body, slackHeaders(SIGNING_SECRET, c.body))).status, 200);
+  return contextText((await slack.waitFor((x) => x.path === c.respondPath)).body);
+}
 
 /** A signed-to-be /airlock command body as Slack sends it. */
 const command = (text: string, o: { team?: string; responseUrl?: string } = {}): string =>
@@ -176,13 +189,8 @@ describe('Slack interactions', () => {
 
       // bob's click is verified, but a second approval on the bridge key alone would let one leaked
       // signing secret make the whole quorum (approvers.maxBridgeApprovals, default required − 1).
-      assert.equal(
-        (await server.post('/slack/interactions', bob.body, slackHeaders(SIGNING_SECRET, bob.body))).status,
-        200,
-      );
-      const capped = await slack.waitFor((c) => c.path === bob.respondPath);
       assert.match(
-        contextText(capped.body),
+        await answerTo(bob),
         /bob's approve refused: .*already rest on the Slack bridge key alone.*maxBridgeApprovals/,
       );
       s = await state(h);
@@ -197,6 +205,57 @@ describe('Slack interactions', () => {
       assert.equal(r.outcome, 'promoted');
       s = await state(h);
       assert.equal(s.stage, 'ended');
+    });
+  });
+
+  test("Waive clicks: bridge-signed waivers of the findings shown; the bridge never makes a finding's quorum", async () => {
+    const replicas = {
+      rule: 'replicas',
+      level: 'block' as const,
+      file: 'k8s/a.yaml',
+      line: 4,
+      message: 'replicas 3 → 30',
+    };
+    const rig = createRig(env, { policy, deps: { checkChange: async () => [replicas] } });
+    await rig.run(async () => {
+      const h = await rig.start();
+      const blocked = await until(h, (s) => s.stage === 'awaiting_waiver');
+      const id = blocked.findings[0].id!;
+      // The message Slack shows: the findings and a Waive button carrying exactly their ids.
+      const shown = JSON.stringify(approvalBlocks(blocked).blocks);
+      assert.match(shown, new RegExp(`"action_id":"airlock_waive".*"value":"${h.workflowId} ${id}"`));
+
+      const alice = click('U0ALICE01', h.workflowId, 'airlock_waive', `${h.workflowId} ${id}`);
+      const answer = await answerTo(alice);
+      assert.match(answer, new RegExp(`Waived by alice; still waiting: ${id}`));
+      assert.match(answer, /airlock_waive/, 'still awaiting: the button stays');
+      // A second bridge waiver of the same finding would let one leaked signing secret make its quorum.
+      const bob = click('U0BOB0001', h.workflowId, 'airlock_waive', `${h.workflowId} ${id}`);
+      assert.match(
+        await answerTo(bob),
+        /bob's waive refused: waive: 1 of the waivers of a finding already rest on the Slack bridge key alone/,
+      );
+      // A button value that is not a workflow id and finding ids is refused before anything runs.
+      const junk = click('U0BOB0001', h.workflowId, 'airlock_waive', `${h.workflowId} ../etc`);
+      const bad = await server.post('/slack/interactions', junk.body, slackHeaders(SIGNING_SECRET, junk.body));
+      assert.deepEqual(
+        [bad.status, bad.json.error],
+        [400, 'payload.actions.0.value: must be a promotion workflow id and finding ids'],
+      );
+
+      let s = await state(h);
+      assert.deepEqual(
+        s.waivers!.map((w) => [w.by, w.via, w.attribution, w.findings]),
+        [['alice', 'slack', 'slack-bridge', [id]]],
+      );
+      assert.equal(s.refusals.length, 1, 'the capped waiver is recorded');
+      // bob signs with his own key: every finding is waived; the change goes on to staging.
+      const done = await h.executeUpdate(waiveUpdate, { args: [await signedWaiver(env, h, 'bob', [id])] });
+      assert.equal(done.complete, true);
+      s = await until(h, (x) => x.stage !== 'awaiting_waiver');
+      assert.ok(['queued', 'staging', 'baking'].includes(s.stage), s.stage);
+      await h.executeUpdate(abortUpdate, { args: [{ by: 'carol', reason: 'end of test' }] });
+      assert.equal((await h.result()).outcome, 'aborted');
     });
   });
 

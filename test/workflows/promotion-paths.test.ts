@@ -95,10 +95,11 @@ describe('promotion on the time-skipping server', () => {
   });
 
   test('blocked: a block finding ends the promotion before anything is deployed', async () => {
+    // Not waivable (checks.waivable): blocked at once, no wait for waivers (test/workflows/waivers.test.ts).
     const rig = createRig(env, {
       deps: {
         checkChange: async () => [
-          { rule: 'liveness-probe', level: 'block', file: 'k8s/x.yaml', line: 3, message: 'failureThreshold 1' },
+          { rule: 'forbidden-path', level: 'block', file: 'k8s/x.yaml', line: 3, message: 'k8s/x.yaml is forbidden' },
         ],
       },
     });
@@ -106,7 +107,8 @@ describe('promotion on the time-skipping server', () => {
       const h = await rig.start();
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'blocked');
-      assert.equal(r.findings[0].rule, 'liveness-probe');
+      assert.equal(r.findings[0].rule, 'forbidden-path');
+      assert.equal(r.interruption, undefined, 'blocked by the gate itself, not by a waiver deadline');
       assert.deepEqual(rig.deployer.operations, []);
     });
   });

@@ -11,6 +11,7 @@ import type { Environment, Outcome, PromotionState } from '../../workflows/messa
 import type { Reporter } from '../reporter';
 import { errorRateEvidenceLines } from '../../common/error-rate-evidence';
 import { codeSpan, escapeMarkdown as md, fenced } from './markdown';
+import { waiverProgress } from '../../common/waiver-quorum';
 
 export const CHECK_NAME = 'airlock';
 
@@ -32,6 +33,10 @@ export function checkRunTitle(s: PromotionState): string {
       return `baking in staging: ${formatDuration(Math.max(0, Date.parse(s.bakeEndsAt!) - Date.parse(s.now)))} left`;
     case 'awaiting_approval':
       return `awaiting approval ${s.approvals.length}/${required}`;
+    case 'awaiting_waiver': {
+      const { waiting } = waiverProgress(s.findings, s.waivers ?? [], required);
+      return `blocked, awaiting signed waivers: ${waiting.length} finding${waiting.length === 1 ? '' : 's'} to waive`;
+    }
     case 'ended':
       return s.outcome === 'blocked'
         ? `blocked by policy: ${s.findings
@@ -47,7 +52,14 @@ export function checkRunTitle(s: PromotionState): string {
 export function checkRunSummary(s: PromotionState): string {
   const lines = [`**${md(checkRunTitle(s))}** — ${md(s.change.service)} ${codeSpan(s.change.version)}`];
   if (s.findings.length)
-    lines.push('', '**Policy findings**', ...s.findings.map((f) => `- ${f.level}: ${md(f.rule)}: ${md(f.message)}`));
+    lines.push(
+      '',
+      '**Policy findings**',
+      ...s.findings.map(
+        (f) =>
+          `- ${f.level}: ${md(f.rule)}: ${md(f.message)}${f.id ? ` (${codeSpan(f.id)}${f.waivable ? ', waivable' : ''})` : ''}`,
+      ),
+    );
   if (s.bakeEndsAt)
     lines.push(
       '',
@@ -58,6 +70,7 @@ export function checkRunSummary(s: PromotionState): string {
       `Error rate: ${formatRate(s.errorRate.last.rate)} vs baseline ${formatRate(s.errorRate.last.baseline)} in ${s.errorRate.last.environment}`,
     );
   for (const l of errorRateEvidenceLines(s.errorRate)) lines.push(`- ${l}`);
+  lines.push(...waiverSummary(s));
   if (s.approvals.length) lines.push(`Approvals: ${md(s.approvals.map((a) => `${a.approver} (${a.via})`).join(', '))}`);
   for (const v of s.approvalsVoided ?? [])
     lines.push(`Approvals of ${md(v.approvers.join(', ') || 'nobody')} voided ${v.at}: ${md(v.reason)}`);
@@ -78,6 +91,27 @@ export function checkRunSummary(s: PromotionState): string {
       `Rollback: ${md(s.rollback.steps.join(', '))}${s.rollback.error ? ` FAILED: ${md(s.rollback.error)}` : ''}`,
     );
   return lines.join('\n');
+}
+
+/** Which findings wait for a waiver and the command that signs one; the waivers received. */
+function waiverSummary(s: PromotionState): string[] {
+  const lines = (s.waivers ?? []).map(
+    (w) => `- Waiver by ${md(w.by)} (${md(w.via)}, ${w.at}) of ${w.findings.map(codeSpan).join(', ')}: ${md(w.reason)}`,
+  );
+  if (lines.length) lines.unshift('', '**Waivers**');
+  if (s.stage !== 'awaiting_waiver') return lines;
+  const required = s.settings?.approvers.required ?? 2;
+  const { by, waiting } = waiverProgress(s.findings, s.waivers ?? [], required);
+  return [
+    '',
+    `**Waiting for signed waivers** until ${s.waiverDeadline} (${required} distinct approvers per finding, never an author):`,
+    ...waiting.map((id) => `- ${codeSpan(id)}: waived by ${by.get(id)?.length ?? 0}/${required}`),
+    ...fenced(
+      'sh',
+      `airlock waive ${s.workflowId} --as ID --key FILE ${waiting.map((id) => `--finding ${id}`).join(' ')} --reason '…'`,
+    ),
+    ...lines,
+  ];
 }
 
 type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive';

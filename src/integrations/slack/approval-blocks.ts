@@ -6,6 +6,7 @@ import type { PromotionState } from '../../workflows/messages';
 import { errorRateEvidenceLines } from '../../common/error-rate-evidence';
 import { stagedImageLines } from '../../common/staged-image-lines';
 import { escapeMrkdwn } from './mrkdwn';
+import { waiverBlocks } from './waiver-blocks';
 
 export const APPROVE_ACTION = 'airlock_approve';
 export const REJECT_ACTION = 'airlock_reject';
@@ -38,6 +39,8 @@ function boundedLines(title: string, lines: string[], whereAll: string): string 
 }
 
 export function approvalBlocks(s: PromotionState, outcomeLine?: string): { text: string; blocks: unknown[] } {
+  // Blocked on waivable findings: the same message asks for waivers first (waiver-blocks.ts).
+  if (s.stage === 'awaiting_waiver') return waiverBlocks(s, outcomeLine);
   const c = s.change;
   const required = s.settings?.approvers.required ?? 2;
   const bake =

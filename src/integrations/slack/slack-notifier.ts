@@ -12,7 +12,8 @@ export function createSlackNotifier(web: WebClient, channel: string): Reporter {
     name: 'slack',
     async report(s) {
       const known = posted.get(s.workflowId);
-      if (!known && s.stage !== 'awaiting_approval') return; // Slack is asked only when a human is needed
+      // Slack is asked only when a human is needed: an approval, or waivers of a blocked change.
+      if (!known && s.stage !== 'awaiting_approval' && s.stage !== 'awaiting_waiver') return;
       const message = approvalBlocks(s);
       if (known) {
         await web.chat.update({

@@ -151,6 +151,11 @@ export const policySchema = z
           .int('must be a whole number of approvals')
           .min(0, 'must be 0 or more')
           .optional(),
+        /**
+         * How long a promotion blocked only by waivable findings waits for signed waivers before it
+         * ends blocked (docs/policy-engine.md, Waivers).
+         */
+        waiverTimeoutHours: z.number().positive('must be a positive number of hours').default(72),
         signatureWindowMinutes: z
           .number()
           .positive()

@@ -30,6 +30,8 @@ export class Interrupted extends Error {
 
 export interface Evidence {
   gateAllowed: boolean;
+  /** The gate blocked on waivable findings only, and every one was waived (waiver-stage.ts). */
+  gateWaived?: boolean;
   bakeMs: number;
   stagingReadyAt: number;
   bakeEndedAt: number;

@@ -40,7 +40,8 @@ import {
   legacyErrorRateSampleSchema,
   rejectRequestSchema,
 } from '../payload-schemas';
-import { lookupActs } from './activity-options';
+import { createApproverSetReader } from './approver-set-reader';
+import { registerWaiverHandlers } from './waiver-handlers';
 import { iso, type PromotionContext } from './context';
 
 /** Why an approval is refused in the current stage, with the time left where there is one. */
@@ -166,7 +167,7 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     return { approvals: [...state.approvals], required, complete: state.approvals.length >= required };
   }
 
-  let reading = false;
+  const readApproverSet = createApproverSetReader();
   /**
    * An approval judged on arrival like any other, then counted only if the current policy still
    * allows its key (src/approvals/revocation.ts). It is recorded at the time it arrived: a stop that
@@ -183,20 +184,9 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
 
   async function recordCheckedApproval({ validated, arrivedAt }: ReturnType<typeof arrive>, via: string) {
     let current: ApproverSet;
-    let holding = false;
     try {
-      // condition() wakes every waiter whose test holds at once: test again after waking.
-      while (reading) await wf.condition(() => !reading);
-      reading = holding = true;
-      current = await lookupActs.currentApproverSet().catch((err: unknown) => {
-        const why = err instanceof wf.ActivityFailure && err.cause ? err.cause.message : String(err);
-        // Recorded in state.refusals like an identity refusal: the update failed in history.
-        throw new IdentityRefused(
-          `approve: the current approver set could not be read (${why}); nothing was recorded, approve again`,
-        );
-      });
+      current = await readApproverSet('approve');
     } finally {
-      if (holding) reading = false;
       checking.delete(validated.approver);
     }
     const why = whyNoLongerAllowed(validated.settings, current, validated.approver, validated.attribution);
@@ -292,6 +282,8 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   );
   wf.setHandler(abortSignal, (req) => whenGated((early) => refusing('abort', req?.by, () => abort(req, early))));
 
+  // A gate blocked only by waivable findings waits for signed waivers (waiver-handlers.ts).
+  registerWaiverHandlers({ ctx, checks, readApproverSet, recordRefusal: refuseRecorded });
   // A failed rollback holds the slot until a human, signed, says it has been dealt with.
   registerResolveHandler({ state, checks, recordRefusal: refuseRecorded });
   wf.setHandler(errorRateSignal, (raw) => {

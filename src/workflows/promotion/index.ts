@@ -10,6 +10,7 @@ import { controlActs } from './activity-options';
 import { createContext, Interrupted, iso, type GatedContext, type PromotionContext } from './context';
 import { continueAsNewAt, continueAsNewDue } from './continuation';
 import { registerHandlers } from './handlers';
+import { awaitWaivers } from './waiver-stage';
 import { awaitApproval, bake, canary, freeze, policyGate, production, queue, staging, type GatedStage } from './stages';
 
 const OUTCOME_OF: Record<Interruption['kind'], Outcome> = {
@@ -20,6 +21,7 @@ const OUTCOME_OF: Record<Interruption['kind'], Outcome> = {
   rejected: 'rejected',
   aborted: 'aborted',
   approval_timeout: 'timed_out',
+  waiver_timeout: 'blocked',
   deploy_failed: 'failed',
   activity_failed: 'failed',
   invariant_violated: 'failed',
@@ -61,6 +63,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     ...(state.interruption ? { interruption: state.interruption } : {}),
     findings: state.findings,
     approvals: state.approvals,
+    ...(state.waivers ? { waivers: state.waivers } : {}),
     ...(state.policyHash ? { policyHash: state.policyHash } : {}),
   };
 }
@@ -69,7 +72,7 @@ async function run(ctx: PromotionContext): Promise<Outcome> {
   // A continued run passed the gate in an earlier run: its settings and monitor were carried over.
   const gated = ctx.resume ? (ctx as GatedContext) : await policyGate(ctx);
   if (gated === 'blocked') return 'blocked';
-  for (const stage of resumingAt(ctx, [queue, staging, bake, freeze, canary, awaitApproval, production]))
+  for (const stage of resumingAt(ctx, [awaitWaivers, queue, staging, bake, freeze, canary, awaitApproval, production]))
     await stage(gated);
   return 'promoted';
 }

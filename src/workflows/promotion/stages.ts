@@ -10,6 +10,7 @@ import { Interrupted, iso, type GatedContext, type PromotionContext } from './co
 import { watch, type WatchResult } from './watch';
 import { cancelAfterGrace } from './cancel-after-grace';
 import { trustedSignalSources } from '../untrusted-evidence';
+import { waiverProgress, waitsForWaiver } from '../../common/waiver-quorum';
 
 interface StepWhat {
   /** The activity's name, for the interruption a failure becomes. */
@@ -153,7 +154,10 @@ export async function policyGate(ctx: PromotionContext): Promise<GatedContext | 
   state.policyHash = gate.policyHash;
   state.findings = gate.findings;
   state.shortBake = gate.shortBake;
-  if (gate.decision === 'block') return 'blocked';
+  if (gate.decision === 'block') {
+    // Blocked only by waivable findings: the next stage waits for signed waivers (waiver-stage.ts).
+    return waitsForWaiver(gate.findings) && wf.patched('signed-waivers') ? (ctx as GatedContext) : 'blocked';
+  }
   ctx.evidence.gateAllowed = true;
   return ctx as GatedContext;
 }
@@ -431,7 +435,13 @@ async function approvedChangeStillLive(ctx: GatedContext): Promise<void> {
 export function productionGateViolation(ctx: GatedContext): string | undefined {
   const { evidence, settings: s, state, change } = ctx;
   const approvers = new Set(state.approvals.map((a) => a.approver));
-  if (!evidence.gateAllowed) return 'policy gate did not allow the change';
+  if (!evidence.gateAllowed && !evidence.gateWaived) return 'policy gate did not allow the change';
+  if (evidence.gateWaived) {
+    const waived = waiverProgress(state.findings, state.waivers ?? [], s.approvers.required);
+    if (!waived.complete) return `blocking findings not waived: ${waived.waiting.join(', ')}`;
+    const signers = new Set((state.waivers ?? []).map((w) => w.by));
+    for (const a of signers) if (!s.approvers.allowed.some((x) => x.id === a)) return `waiver by ${a} not allowed`;
+  }
   if (!evidence.stagingReadyAt || evidence.bakeEndedAt - evidence.stagingReadyAt < evidence.bakeMs)
     return 'bake incomplete';
   if (!evidence.canaryClean) return 'canary watch incomplete';
