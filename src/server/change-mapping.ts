@@ -1,12 +1,12 @@
 // Which declared service a merged change touches: the changed paths against policy.services[].paths.
-import picomatch from 'picomatch';
 import type { Policy } from '../policy/config/schema';
 import { HttpError } from './http-errors';
+import { pathGlob } from '../policy/engine/check-context';
 
 export function serviceOf(policy: Policy, paths: string[]): string {
   const touched = new Set<string>();
   for (const s of policy.services) {
-    const match = picomatch(s.paths, { dot: true });
+    const match = pathGlob(s.paths);
     if (paths.some((p) => match(p))) touched.add(s.name);
   }
   if (touched.size === 0) {

@@ -55,7 +55,17 @@ export type Rule = (ctx: CheckContext) => Finding[] | Promise<Finding[]>;
 
 export const GLOB_OPTIONS = { dot: true } as const;
 
+/**
+ * A path glob matcher for repository paths. Git allows line breaks in file names, and picomatch's
+ * `*` never matches one, so the default secrets glob would miss `config/secrets/a<LF>b`: they are matched as
+ * spaces, which every `*` matches.
+ */
+export function pathGlob(globs: string | readonly string[]): (path: string) => boolean {
+  const match = picomatch(globs as string | string[], GLOB_OPTIONS);
+  return (path) => match(path.replace(/[\n\r\u2028\u2029]/g, ' '));
+}
+
 export function serviceMatcher(policy: Policy): (path: string) => string[] {
-  const matchers = policy.services.map((s) => ({ name: s.name, match: picomatch(s.paths, GLOB_OPTIONS) }));
+  const matchers = policy.services.map((s) => ({ name: s.name, match: pathGlob(s.paths) }));
   return (path) => matchers.filter((m) => m.match(path)).map((m) => m.name);
 }

@@ -1,7 +1,6 @@
 // Paths no change may touch whatever the policy says: the gate's own rules and configuration.
 // An agent that can edit the policy can switch the gate off.
-import picomatch from 'picomatch';
-import { GLOB_OPTIONS } from './check-context';
+import { pathGlob } from './check-context';
 
 export const ALWAYS_FORBIDDEN_PATHS = [
   '**/airlock.policy.yaml',
@@ -22,10 +21,10 @@ export function createForbiddenMatcher(
 ): (path: string) => ForbiddenMatch | undefined {
   const own = [...ALWAYS_FORBIDDEN_PATHS, ...protectedPaths].map((glob) => ({
     glob,
-    match: picomatch(glob, GLOB_OPTIONS),
+    match: pathGlob(glob),
     protected: true,
   }));
-  const configured = policyGlobs.map((glob) => ({ glob, match: picomatch(glob, GLOB_OPTIONS), protected: false }));
+  const configured = policyGlobs.map((glob) => ({ glob, match: pathGlob(glob), protected: false }));
   const all = [...own, ...configured];
   return (path) => {
     const hit = all.find((m) => m.match(path));
