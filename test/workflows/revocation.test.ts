@@ -9,7 +9,7 @@ import { createRig, feed, state, testPolicyYaml, timeSkippingEnv, untilStage } f
 import { bindingOfPromotion, signedApproval, testPublicKey, testSecretKey } from '../helpers/approver-keys';
 import { parsePolicy } from '../../src/policy/config/load';
 import { signedRequest } from '../../src/approvals/signed-request';
-import { approveUpdate, type ApprovalRequest, type PromotionResult } from '../../src/workflows/messages';
+import { approveSignal, approveUpdate, type ApprovalRequest, type PromotionResult } from '../../src/workflows/messages';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -158,6 +158,47 @@ describe('revocation: the current policy is read at each approval', () => {
       );
       await feed(env, h, { stop: untilStage('ended') });
       assert.equal(((await h.result()) as PromotionResult).outcome, 'promoted');
+    });
+  });
+  test('once the required approvals are in, a further approval is refused, even while the last is still being checked', async () => {
+    // The second approval's check of the current policy is held open: before the fix, the stage
+    // stayed awaiting_approval until the rollout began and a third approval was accepted meanwhile.
+    let release!: () => void;
+    let reading!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const readStarted = new Promise<void>((r) => (reading = r));
+    let reads = 0;
+    const rig = createRig(env, {
+      wrapActivities: (acts) => ({
+        ...acts,
+        currentApproverSet: async () => {
+          if (++reads === 2) {
+            reading();
+            await held;
+          }
+          return acts.currentApproverSet();
+        },
+      }),
+    });
+    await rig.run(async () => {
+      const h = await rig.start();
+      await feed(env, h, { stop: untilStage('awaiting_approval') });
+      await approve(h, await signedApproval(env, h, 'alice'));
+      await h.signal(approveSignal, await signedApproval(env, h, 'carol'));
+      await readStarted;
+      // Accepted, bob's approval would wait behind carol's held check: a timer says so instead of a hang.
+      const third = refusal(approve(h, await signedApproval(env, h, 'bob')));
+      const accepted = new Promise<string>((r) => setTimeout(() => r('accepted: waiting for its check'), 15_000));
+      const msg = await Promise.race([third, accepted]);
+      release();
+      assert.match(msg, /not awaiting approval: approved by alice, carol; .*carol still being checked/);
+      await feed(env, h, { stop: untilStage('ended') });
+      const result = (await h.result()) as PromotionResult;
+      assert.equal(result.outcome, 'promoted');
+      assert.deepEqual(
+        result.approvals.map((a) => a.approver),
+        ['alice', 'carol'],
+      );
     });
   });
 });

@@ -60,6 +60,15 @@ export function whyNotAwaitingApproval(state: PromotionState, now: number): stri
   }
 }
 
+/** Why an approval is refused once the required approvals are in (some may still be checked). */
+function quorumReached(state: PromotionState, checking: ReadonlyMap<string, unknown>): string {
+  const names = [...state.approvals.map((a) => a.approver), ...checking.keys()].join(', ');
+  const pending = checking.size
+    ? `; ${[...checking.keys()].join(', ')} still being checked against the current policy: send again if refused`
+    : '';
+  return `not awaiting approval: approved by ${names}; the production rollout is starting${pending}`;
+}
+
 /**
  * An approval of a promotion that shows its production change must name that change's digest: the
  * approver approves content, and content that changed since (drift, a new preview) needs a new one.
@@ -121,6 +130,9 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
   const checksRevocation = wf.patched('approval-checks-revocation');
   /** Approvals accepted on arrival whose key is being checked against the current policy. */
   const checking = new Map<string, Attribution>();
+  // Before this version the stage stayed awaiting_approval from the last approval until the rollout
+  // began, and an approval arriving in that window was accepted as a third one.
+  const closesAtQuorum = wf.patched('approval-closes-at-quorum');
 
   function validateApproval(raw: ApprovalRequest) {
     const parsed = approvalRequestSchema.safeParse(raw);
@@ -128,6 +140,8 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     if (state.stage !== 'awaiting_approval') throw new Error(whyNotAwaitingApproval(state, Date.now()));
     const req = parsed.data;
     const { approver, settings } = authorize('approve', req.approver);
+    const received = state.approvals.length + checking.size;
+    if (closesAtQuorum && received >= settings.approvers.required) throw new Error(quorumReached(state, checking));
     if (approvalCoversChange) checkApprovedChange(state, req.changeDigest);
     const attribution = checkIdentity('approve', { ...req, approver, text: req.comment }, settings);
     if (state.approvals.some((a) => a.approver === approver) || checking.has(approver)) {
