@@ -235,9 +235,22 @@ export const policySchema = z
       .object({
         maxServicesInFlight: z.number().int().positive().default(1),
         maxStartsPerHour: z.number().int().positive().default(5),
+        /**
+         * What the slot covers: `promotion` (queue to end, today's behaviour) or `production`
+         * (canary through production watch; staging bakes of different services run in parallel).
+         */
+        scope: z.enum(['promotion', 'production']).default('promotion'),
       })
       .strict()
-      .default({ maxServicesInFlight: 1, maxStartsPerHour: 5 }),
+      .default({ maxServicesInFlight: 1, maxStartsPerHour: 5, scope: 'promotion' }),
+    /** Release trains (docs/release-trains.md): how merges of a service that is already promoting are carried. */
+    trains: z
+      .object({
+        /** A merge of a service with a queued promotion joins it: one promotion carries both commits. */
+        coalesce: z.boolean().default(true),
+      })
+      .strict()
+      .default({ coalesce: true }),
     services: z.array(serviceSchema).default([]),
     integrations: integrationsSchema.default({}),
     checks: checksSchema,
@@ -320,11 +333,24 @@ export type PromotionSettings = Pick<
   Policy,
   'authors' | 'approvers' | 'bake' | 'canary' | 'production' | 'approval' | 'rollback' | 'monitoring' | 'blastRadius'
 > &
-  // Optional so settings recorded in histories before it existed still type-check on replay.
-  Partial<Pick<Policy, 'integrations'>>;
+  // Optional so settings recorded in histories before they existed still type-check on replay.
+  Partial<Pick<Policy, 'integrations' | 'trains'>>;
 
 export function promotionSettings(policy: Policy): PromotionSettings {
   const { authors, approvers, bake, canary, production, approval, rollback, monitoring, blastRadius, integrations } =
     policy;
-  return { authors, approvers, bake, canary, production, approval, rollback, monitoring, blastRadius, integrations };
+  const { trains } = policy;
+  return {
+    authors,
+    approvers,
+    bake,
+    canary,
+    production,
+    approval,
+    rollback,
+    monitoring,
+    blastRadius,
+    integrations,
+    trains,
+  };
 }
