@@ -8,6 +8,7 @@ import { createPolicyGateActivity, type ChangeChecker } from './gate';
 import { createApproverSetActivity } from './approver-set';
 import { createReportActivity, type Reporter } from './report';
 import { createSlotActivities } from './slot';
+import { createTrainActivities } from './train';
 import { createCompensationActivities } from './compensation';
 import { createDeployWindowActivity, type DeployWindowFn } from './deploy-window';
 import { createErrorRateWatchActivity, type MetricsSourceFactory } from './watch';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     currentApproverSet: createApproverSetActivity(deps.loadPolicy),
     deployWaitMs: createDeployWindowActivity(deps.loadPolicy, deps.deployWindow),
     ...createSlotActivities(deps.temporal, deps.loadPolicy),
+    ...createTrainActivities(deps.temporal, deps.loadPolicy),
     ...createCompensationActivities(deps.temporal),
     reportStage: createReportActivity(deps.reporters),
     watchErrorRate: createErrorRateWatchActivity(deps.metrics ?? createMetricsSourceFactory()),

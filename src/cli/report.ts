@@ -22,6 +22,8 @@ export interface Scoreboard {
   failed: number;
   /** Ended with a restore that did not finish: something was left deployed for a human. */
   rollbackFailed: number;
+  /** Joined by a later merge of the service and carried by its promotion (release trains). */
+  superseded: number;
   /** Rejections and aborts: a human had to step in. */
   humanInterventions: number;
   medianMergeToProductionHours?: number;
@@ -90,6 +92,7 @@ export function emptyScoreboard(since: string, days: number): Scoreboard {
     timedOut: 0,
     failed: 0,
     rollbackFailed: 0,
+    superseded: 0,
     humanInterventions: 0,
     userFacingRollbacks: 0,
   };
@@ -158,6 +161,9 @@ export async function computeReport(client: Client, sinceMs: number, now = Date.
       case 'rollback_failed':
         board.rollbackFailed++;
         break;
+      case 'superseded':
+        board.superseded++;
+        break;
     }
   }
   board.humanInterventions = board.rejected + board.aborted;
@@ -188,6 +194,7 @@ export function renderReport(b: Scoreboard): string {
     `  rejected / aborted         ${b.rejected} / ${b.aborted}   (human interventions ${b.humanInterventions})`,
     `  approval timed out         ${b.timedOut}`,
     `  failed                     ${b.failed}`,
+    `  superseded (in a train)    ${b.superseded}`,
     `  ROLLBACK FAILED            ${b.rollbackFailed}${b.rollbackFailed ? '   (something was left deployed: airlock status shows what)' : ''}`,
     `  median merge → production  ${b.medianMergeToProductionHours !== undefined ? `${b.medianMergeToProductionHours} h` : '-'}`,
     b.userFacingRollbackEveryDays !== undefined

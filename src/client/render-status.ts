@@ -29,6 +29,17 @@ export function renderStatus(s: PromotionState): string {
     `  change   ${c.service} @ ${c.commit.slice(0, 12)} (${c.version}) by ${c.author}${c.title ? ` — ${c.title}` : ''}`,
     `  stage    ${s.stage}${s.outcome ? ` → ${s.outcome}` : ''}${s.queuePosition ? ` (position ${s.queuePosition} in queue)` : ''}`,
   ];
+  if (s.train) {
+    lines.push(
+      `  train    ${s.train.length} merged changes, judged and deployed together (${c.baseCommit?.slice(0, 12) ?? 'root'}..${c.commit.slice(0, 12)}):`,
+    );
+    for (const t of s.train)
+      lines.push(
+        `           ${t.commit.slice(0, 12)} by ${t.author}${t.title ? ` — ${t.title}` : ''}${t.workflowId === s.workflowId ? '' : ` (was ${t.workflowId})`}`,
+      );
+  }
+  if (s.supersededBy)
+    lines.push(`  SUPERSEDED by ${s.supersededBy}: its commits go on there (airlock status ${s.supersededBy})`);
   if (s.shortBake) lines.push('  WARNING  short bake: the policy allows a bake under 24 h');
   if (s.stagingReadyAt && s.bakeEndsAt) {
     const start = Date.parse(s.stagingReadyAt);
@@ -139,6 +150,8 @@ export function describeInterruption(i: NonNullable<PromotionState['interruption
       return `${i.activity} failed: ${i.message}`;
     case 'invariant_violated':
       return `invariant violated: ${i.message}`;
+    case 'superseded':
+      return `superseded: a later merge of the service joined it; ${i.by} carries its commits (release train)`;
     case 'workflow_ended':
       return `the promotion's workflow was ${i.status}${i.endedAt ? ` at ${i.endedAt}` : ''} and ran no rollback; compensated by ${i.compensation}`;
   }

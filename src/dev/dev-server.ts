@@ -5,6 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { registerSearchAttributes } from '../client/search-attribute-setup';
+import { SearchAttributeType } from '@temporalio/common';
 import { AIRLOCK_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { packageRoot } from '../worker/package-root';
 
@@ -67,7 +68,8 @@ export async function ensureDevServer(
     '--log-level',
     'warn',
   ];
-  for (const k of AIRLOCK_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${k.name}=Keyword`);
+  for (const k of AIRLOCK_SEARCH_ATTRIBUTES)
+    args.push('--search-attribute', `${k.name}=${k.type === SearchAttributeType.INT ? 'Int' : 'Keyword'}`);
   if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   const child = spawn(temporalBinary(), args, { stdio: ['ignore', 'inherit', 'inherit'] });
   for (let i = 0; i < 120; i++) {

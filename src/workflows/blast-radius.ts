@@ -7,6 +7,8 @@ import { formatDuration, HOUR_MS, MINUTE_MS } from '../common/durations';
 import { COMPENSATED_STATUSES } from './compensation';
 import { KeptTimers } from './kept-timers';
 import {
+  joinQueuedUpdate,
+  leaveQueuedUpdate,
   queuePositionSignal,
   releaseSlotSignal,
   requestSlotSignal,
@@ -84,11 +86,56 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
     if (v2 && holders.some((h) => h.workflowId === req.workflowId)) {
       regrants.add(req.workflowId); // a holder reset to before its request waits for its grant again
     } else if (known(req.workflowId)) {
-      return; // a retried request keeps its place
+      // A retried request keeps its place; a train's carrier that joined before its gate asks now.
+      const q = queue.find((x) => x.workflowId === req.workflowId);
+      if (!q?.pending) return;
+      delete q.pending;
+    } else if (queue.some((q) => q.replaced?.includes(req.workflowId))) {
+      return; // superseded: its place was taken over by the promotion that carries it
     } else {
       queue.push({ workflowId: req.workflowId, service: req.service, requestedAt: iso(Date.now()) });
     }
     dirty = true;
+  });
+  // Release trains (docs/release-trains.md): a merge of a service with a queued promotion takes over
+  // that promotion's place, which it then supersedes. Kept pending, so never granted, until its own
+  // gate has run and it asks for the slot like any other.
+  wf.setHandler(
+    joinQueuedUpdate,
+    ({ workflowId, service }) => {
+      const mine = queue.findIndex((q) => q.workflowId === workflowId);
+      if (mine >= 0) return { supersedes: queue[mine].replaced?.at(-1), position: mine + 1 }; // a retry
+      if (holders.some((h) => h.workflowId === workflowId)) return {};
+      const i = queue.findIndex((q) => q.service === service && !q.pending);
+      if (i < 0) return {};
+      const joined = queue[i];
+      queue[i] = {
+        ...joined,
+        workflowId,
+        replaced: [...(joined.replaced ?? []), joined.workflowId].slice(-50),
+        pending: true,
+      };
+      positions.delete(joined.workflowId);
+      dirty = true;
+      return { supersedes: joined.workflowId, position: i + 1 };
+    },
+    {
+      validator: (req) => {
+        if (typeof req?.workflowId !== 'string' || !req.workflowId) throw new Error('joinQueued: workflowId: required');
+        if (typeof req.service !== 'string' || !req.service) throw new Error('joinQueued: service: required');
+      },
+    },
+  );
+  wf.setHandler(leaveQueuedUpdate, ({ workflowId, giveBackTo }) => {
+    const q = queue.find((x) => x.workflowId === workflowId && x.replaced?.at(-1) === giveBackTo);
+    if (!q) return { restored: false };
+    q.workflowId = giveBackTo;
+    q.replaced = q.replaced!.slice(0, -1);
+    if (!q.replaced.length) delete q.replaced;
+    delete q.pending;
+    positions.delete(workflowId);
+    dirty = true;
+    return { restored: true };
   });
   wf.setHandler(releaseSlotSignal, ({ workflowId }) => {
     if (!v2) return remove(workflowId);
@@ -165,10 +212,13 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
     }
     starts = recentStarts();
     while (queue.length && holders.length < limits.maxServicesInFlight && starts.length < limits.maxStartsPerHour) {
-      const head = queue[0];
+      // A train's carrier still running its gate keeps its place but is passed (it may wait days for waivers).
+      const at = queue.findIndex((q) => !q.pending);
+      if (at < 0) return;
+      const head = queue[at];
       // Strict FIFO: a second change of a service in flight waits, and so does everyone behind it.
       if (holders.some((h) => h.service === head.service)) return;
-      queue.shift();
+      queue.splice(at, 1);
       positions.delete(head.workflowId);
       const grantedAt = Date.now();
       holders.push({ workflowId: head.workflowId, service: head.service, grantedAt: iso(grantedAt) });

@@ -44,6 +44,8 @@ export const OUTCOMES = [
   'failed',
   /** A restore did not finish: something of the change is still deployed (state.deployed says what). */
   'rollback_failed',
+  /** Never deployed: a later merge of the service joined it, and the promotion named in supersededBy carries it. */
+  'superseded',
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
@@ -68,6 +70,23 @@ export interface Change {
   repository?: string;
   title?: string;
   mergedAt?: string;
+}
+
+/** One merged change a release train carries (docs/release-trains.md), oldest first. */
+export interface TrainCommit {
+  commit: string;
+  baseCommit?: string;
+  author: string;
+  title?: string;
+  mergedAt?: string;
+  /** The promotion that was started for it (superseded unless it is the carrier). */
+  workflowId: string;
+}
+
+/** What a superseded promotion hands to the one that carries it. */
+export interface CarriedTrain {
+  change: Change;
+  train: TrainCommit[];
 }
 
 export interface PromotionInput {
@@ -247,6 +266,8 @@ export interface ApprovalResult {
 
 /** Why a gate opened the emergency door: the evidence the rollback is recorded with. */
 export type Interruption =
+  /** A later merge of the service joined this queued promotion; `by` carries its commits. */
+  | { kind: 'superseded'; by: string }
   | {
       kind: 'breach';
       sample: ErrorRateSample;
@@ -377,6 +398,13 @@ export interface PromotionState {
   /** True when the policy allowed a bake under 24 h: shown loudly by every status view. */
   shortBake: boolean;
   findings: Finding[];
+  /**
+   * The merged changes this promotion carries, oldest first, when it carries more than its own
+   * (a release train: change.baseCommit is the oldest base, change.commit the newest head).
+   */
+  train?: TrainCommit[];
+  /** Ended superseded: the promotion that carries this one's commits. */
+  supersededBy?: string;
   queuePosition?: number;
   stagingReadyAt?: string;
   bakeEndsAt?: string;
@@ -416,8 +444,10 @@ export interface PromotionState {
 
 export type PromotionResult = Pick<
   PromotionState,
-  'outcome' | 'interruption' | 'findings' | 'approvals' | 'policyHash' | 'waivers'
+  'outcome' | 'interruption' | 'findings' | 'approvals' | 'policyHash' | 'waivers' | 'train' | 'supersededBy'
 > & {
+  /** Given when superseded, so the carrier can read what it carries even after this run ended. */
+  carried?: CarriedTrain;
   outcome: Outcome;
   workflowId: string;
 };
@@ -435,6 +465,8 @@ export const abortUpdate = defineUpdate<{ accepted: true }, [AbortRequest]>('abo
 export const waiveSignal = defineSignal<[WaiveRequest]>('waive');
 export const waiveUpdate = defineUpdate<WaiverResult, [WaiveRequest]>('waive');
 export const stateQuery = defineQuery<PromotionState>('state');
+/** From the promotion that joined this queued one's slot-queue entry: end superseded, hand over the train. */
+export const supersedeUpdate = defineUpdate<CarriedTrain, [{ by: string }]>('supersede');
 
 // Blast-radius slot messages, between promotions and the slot workflow.
 export interface SlotRequest {
@@ -443,6 +475,25 @@ export interface SlotRequest {
   /** Ignored by slot workflows from slot-v2 on (limits come from the policy); kept for older runs. */
   maxServicesInFlight: number;
   maxStartsPerHour: number;
+}
+export interface SlotQueueEntry {
+  workflowId: string;
+  service: string;
+  requestedAt: string;
+  /** Promotions whose place this entry took over, oldest first (release trains). */
+  replaced?: string[];
+  /** Joined before its gate ran: keeps its place but is not granted until the promotion asks. */
+  pending?: boolean;
+}
+/** A promotion asks to take over the queued entry of its service (release trains). */
+export interface JoinQueuedRequest {
+  workflowId: string;
+  service: string;
+}
+export interface JoinQueuedResult {
+  /** The promotion whose entry was taken over, to be superseded; absent when none was queued. */
+  supersedes?: string;
+  position?: number;
 }
 export interface SlotHolder {
   workflowId: string;
@@ -456,7 +507,7 @@ export interface SlotHolder {
 }
 export interface SlotState {
   holders: SlotHolder[];
-  queue: Array<{ workflowId: string; service: string; requestedAt: string }>;
+  queue: SlotQueueEntry[];
   startsInLastHour: string[];
   maxServicesInFlight: number;
   maxStartsPerHour: number;
@@ -468,6 +519,11 @@ export interface SlotState {
 export const requestSlotSignal = defineSignal<[SlotRequest]>('requestSlot');
 export const releaseSlotSignal = defineSignal<[{ workflowId: string }]>('releaseSlot');
 export const slotStateQuery = defineQuery<SlotState>('slots');
+export const joinQueuedUpdate = defineUpdate<JoinQueuedResult, [JoinQueuedRequest]>('joinQueued');
+/** A join whose supersede was refused: the place goes back to the promotion that had it. */
+export const leaveQueuedUpdate = defineUpdate<{ restored: boolean }, [{ workflowId: string; giveBackTo: string }]>(
+  'leaveQueued',
+);
 /** Sent by the slot workflow to a queued promotion. */
 export const slotGrantedSignal = defineSignal<[{ grantedAt: string }]>('slotGranted');
 export const queuePositionSignal = defineSignal<[{ position: number }]>('queuePosition');

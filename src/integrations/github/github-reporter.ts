@@ -15,7 +15,7 @@ import { waiverProgress } from '../../common/waiver-quorum';
 
 export const CHECK_NAME = 'airlock';
 
-const CONCLUSION: Record<Outcome, 'success' | 'failure' | 'cancelled' | 'timed_out' | 'action_required'> = {
+const CONCLUSION: Record<Outcome, 'success' | 'failure' | 'cancelled' | 'timed_out' | 'action_required' | 'neutral'> = {
   promoted: 'success',
   blocked: 'action_required',
   rolled_back: 'failure',
@@ -24,6 +24,8 @@ const CONCLUSION: Record<Outcome, 'success' | 'failure' | 'cancelled' | 'timed_o
   timed_out: 'timed_out',
   failed: 'failure',
   rollback_failed: 'failure',
+  // Nothing of it ran: its commits go on in the promotion that carries them.
+  superseded: 'neutral',
 };
 
 export function checkRunTitle(s: PromotionState): string {
@@ -38,6 +40,7 @@ export function checkRunTitle(s: PromotionState): string {
       return `blocked, awaiting signed waivers: ${waiting.length} finding${waiting.length === 1 ? '' : 's'} to waive`;
     }
     case 'ended':
+      if (s.outcome === 'superseded') return `superseded: carried by ${s.supersededBy ?? 'a later promotion'}`;
       return s.outcome === 'blocked'
         ? `blocked by policy: ${s.findings
             .filter((f) => f.level === 'block')

@@ -15,6 +15,7 @@ import {
   validating,
 } from '../decision-checks';
 import { registerResolveHandler } from '../resolve-handler';
+import { queuePositionKey } from '../search-attributes';
 import {
   abortSignal,
   abortUpdate,
@@ -324,13 +325,20 @@ export function registerHandlers(ctx: PromotionContext, signedDecisions: boolean
     const verdict = ctx.monitor.observeAlerts(parsed.data, Date.now(), state.change.version);
     if (verdict) ctx.interrupt(verdict);
   });
+  // Before this version the queue position was in the state only, not in visibility.
+  const positionAttribute = (position: number) => {
+    if (wf.patched('queue-position-attribute')) wf.upsertSearchAttributes([{ key: queuePositionKey, value: position }]);
+  };
   wf.setHandler(slotGrantedSignal, () => {
     ctx.slot.granted = true;
     ctx.slot.grants++;
+    if (state.queuePosition !== undefined) positionAttribute(0);
     state.queuePosition = undefined;
   });
   wf.setHandler(queuePositionSignal, ({ position }) => {
-    if (!ctx.slot.granted) state.queuePosition = position;
+    if (ctx.slot.granted) return;
+    state.queuePosition = position;
+    positionAttribute(position);
   });
   wf.setHandler(stateQuery, () => {
     const now = Date.now();

@@ -11,6 +11,7 @@ import { createContext, Interrupted, iso, type GatedContext, type PromotionConte
 import { continueAsNewAt, continueAsNewDue } from './continuation';
 import { registerHandlers } from './handlers';
 import { awaitWaivers } from './waiver-stage';
+import { joinTrain, registerSupersedeHandler, trainCommit } from './train';
 import { awaitApproval, bake, canary, freeze, policyGate, production, queue, staging, type GatedStage } from './stages';
 
 const OUTCOME_OF: Record<Interruption['kind'], Outcome> = {
@@ -27,6 +28,7 @@ const OUTCOME_OF: Record<Interruption['kind'], Outcome> = {
   invariant_violated: 'failed',
   // Never raised by the promotion itself: its compensation workflow reports it (src/workflows/compensation.ts).
   workflow_ended: 'failed',
+  superseded: 'superseded',
 };
 
 export async function promotion(input: PromotionInput): Promise<PromotionResult> {
@@ -46,6 +48,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     mayContinueAsNew: !!carried || wf.patched('continue-as-new'),
   });
   registerHandlers(ctx, signedDecisions);
+  registerSupersedeHandler(ctx);
   if (input.continued) ctx.report(); // the Web UI details and `airlock status` of the new run
 
   let outcome: Outcome;
@@ -65,10 +68,19 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
     approvals: state.approvals,
     ...(state.waivers ? { waivers: state.waivers } : {}),
     ...(state.policyHash ? { policyHash: state.policyHash } : {}),
+    ...(state.train ? { train: state.train } : {}),
+    ...(state.supersededBy
+      ? {
+          supersededBy: state.supersededBy,
+          carried: { change: ctx.change, train: state.train ?? [trainCommit(ctx.change, ctx.workflowId)] },
+        }
+      : {}),
   };
 }
 
 async function run(ctx: PromotionContext): Promise<Outcome> {
+  // Release trains: a merge of a service with a queued promotion joins it before the gate judges.
+  if (!ctx.resume && wf.patched('release-trains')) await joinTrain(ctx);
   // A continued run passed the gate in an earlier run: its settings and monitor were carried over.
   const gated = ctx.resume ? (ctx as GatedContext) : await policyGate(ctx);
   if (gated === 'blocked') return 'blocked';
