@@ -40,8 +40,14 @@ test('Temporal persists in PostgreSQL and the UI and workers point at it', () =>
 
 test('the stack registers exactly Airlock’s search attributes', () => {
   const cmd = [s['temporal-search-attributes'].command].flat().join(' ');
-  const names = [...cmd.matchAll(/for sa in ([\w ]+);/g)][0][1].trim().split(/\s+/);
-  assert.deepEqual(names.sort(), AIRLOCK_SEARCH_ATTRIBUTES.map((k) => k.name).sort());
+  // Each loop creates its names with one type: name → type, as registered.
+  const registered = [...cmd.matchAll(/for sa in ([\w ]+); do temporal operator .*?--type (\w+)/g)].flatMap((m) =>
+    m[1]
+      .trim()
+      .split(/\s+/)
+      .map((name) => `${name}=${m[2].toUpperCase()}`),
+  );
+  assert.deepEqual(registered.sort(), AIRLOCK_SEARCH_ATTRIBUTES.map((k) => `${k.name}=${k.type}`).sort());
 });
 
 test('the worker and server environments parse with the real configuration schemas', () => {
