@@ -347,6 +347,20 @@ describe('activity fault matrix: best-effort activities do not change the outcom
       });
     });
 
+    test(`joinTrain (release trains) failing ${mode}: the change is promoted on its own, slot released`, async () => {
+      const { rig, calls } = faultRig([{ activity: 'joinTrain', mode }]);
+      await rig.run(async () => {
+        const h = await rig.start();
+        await drive(h);
+        const r: PromotionResult = await h.result();
+        assert.equal(r.outcome, 'promoted');
+        assert.equal(r.train, undefined);
+        assert.equal(failedCalls(calls, 'joinTrain'), mode === 'retryable' ? 10 : 1);
+        assert.deepEqual(rig.deployer.view(SERVICE, 'production'), PROMOTED);
+        await assertSlotReleased(rig);
+      });
+    });
+
     test(`watchErrorRate (metrics-source watch) failing ${mode} in every window: the workflow judges by samples, promoted`, async () => {
       const policyText = metricsPolicy();
       // The rollout lasts 1 s of real time, so the watch beside it has failed all its attempts before
