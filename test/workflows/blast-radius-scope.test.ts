@@ -1,0 +1,151 @@
+// blastRadius.scope `production`: bakes of different services overlap, the slot covers canary
+// through production watch, and a service still has one promotion from staging to its end.
+import { afterAll, beforeAll, describe, test } from 'vitest';
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
+import { createRig, feed, sendSample, HEALTHY, state, timeSkippingEnv, untilStage, waitFor } from '../helpers/harness';
+import { signedApproval } from '../helpers/approver-keys';
+import {
+  abortUpdate,
+  approveUpdate,
+  slotStateQuery,
+  type PromotionResult,
+  type SlotState,
+} from '../../src/workflows/messages';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+
+/** Server times (ms) of an activity's scheduled and completed events, from the workflow's history. */
+async function activityTimes(
+  h: WorkflowHandle,
+  activity: string,
+): Promise<{ scheduled: number[]; completed: number[] }> {
+  const events = (await h.fetchHistory()).events ?? [];
+  const ids = new Set<string>();
+  const scheduled: number[] = [];
+  const completed: number[] = [];
+  for (const e of events) {
+    if (e.activityTaskScheduledEventAttributes?.activityType?.name === activity) {
+      ids.add(String(e.eventId));
+      scheduled.push(ms(e.eventTime));
+    }
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done && ids.has(String(done.scheduledEventId))) completed.push(ms(e.eventTime));
+  }
+  return { scheduled, completed };
+}
+
+/** Feeds every open promotion healthy samples and two approvals when asked, until all have ended. */
+async function driveAll(hs: WorkflowHandle[], onStep: (states: Awaited<ReturnType<typeof state>>[]) => void) {
+  for (let i = 0; i < 600; i++) {
+    const states = await Promise.all(hs.map((h) => state(h)));
+    onStep(states);
+    if (states.every((s) => s.stage === 'ended')) return states;
+    for (const [j, s] of states.entries()) {
+      if (s.stage === 'ended') continue;
+      if (s.stage === 'awaiting_approval' && s.approvals.length === 0)
+        for (const who of ['alice', 'bob'])
+          await hs[j].executeUpdate(approveUpdate, { args: [await signedApproval(env, hs[j], who)] });
+      if (s.deployed.length)
+        await sendSample(env, hs[j], {
+          environment: s.deployed.includes('production') ? 'production' : 'staging',
+          ...HEALTHY,
+        });
+    }
+    await env.sleep('20 minutes');
+  }
+  throw new Error('driveAll: the promotions never ended');
+}
+
+describe('blast-radius scope production', () => {
+  test('two services bake at once, but their canaries through production watch never overlap', async () => {
+    const rig = createRig(env, { policy: { maxServicesInFlight: 1, blastRadiusScope: 'production' } });
+    await rig.run(async () => {
+      const a = await rig.start({ service: 'search-service' });
+      const b = await rig.start({ service: 'payment-service' });
+      let bothBaking = false;
+      let queuedForProduction = false;
+      const ended = await driveAll([a, b], (ss) => {
+        if (ss.every((s) => s.stage === 'baking')) bothBaking = true;
+        if (ss.some((s) => s.stage === 'queued_for_production')) queuedForProduction = true;
+      });
+      assert.deepEqual(
+        ended.map((s) => s.outcome),
+        ['promoted', 'promoted'],
+      );
+      assert.ok(bothBaking, 'both services baked at the same time');
+      assert.ok(queuedForProduction, 'one waited for the production slot');
+      assert.ok(ended.every((s) => s.blastRadiusScope === 'production' && s.productionSlotAt));
+      // From the server's histories: both staging deploys ended before either canary started, and
+      // each exposure (canary deploy scheduled .. slot release, after the production watch) is disjoint.
+      const windows = [];
+      for (const h of [a, b]) {
+        const stagingDone = (await activityTimes(h, 'deployToEnvironment')).completed;
+        const canary = (await activityTimes(h, 'deployCanary')).scheduled;
+        const rollout = (await activityTimes(h, 'promoteCanary')).completed;
+        const release = (await activityTimes(h, 'releaseSlot')).scheduled;
+        assert.equal(stagingDone.length, 1);
+        assert.equal(canary.length, 1);
+        assert.equal(release.length, 1);
+        assert.ok(rollout[0] < release[0], 'released after the rollout and its watch');
+        windows.push({ staged: stagingDone[0], from: canary[0], to: release[0] });
+      }
+      const [wa, wb] = windows;
+      assert.ok(Math.max(wa.staged, wb.staged) < Math.min(wa.from, wb.from), 'the bakes overlapped');
+      assert.ok(wa.to <= wb.from || wb.to <= wa.from, `exposures overlap: ${JSON.stringify(windows)}`);
+      const slot = (await rig.client.workflow.getHandle(rig.slotWorkflowId).query(slotStateQuery)) as SlotState;
+      assert.deepEqual(slot.holders, []);
+    });
+  });
+
+  test('a second promotion of the same service does not deploy staging until the first has ended', async () => {
+    const rig = createRig(env, { policy: { maxServicesInFlight: 3, blastRadiusScope: 'production' } });
+    await rig.run(async () => {
+      const a = await rig.start({ service: 'search-service' });
+      await feed(env, a, { stop: untilStage('baking'), stepMinutes: 1 });
+      const a2 = await rig.start({ service: 'search-service', version: 'v3' });
+      await waitFor(
+        () => state(a2),
+        (s) => s.queuePosition === 1,
+        'a2 queued for the lease',
+      );
+      const slots = () => rig.client.workflow.getHandle(rig.slotWorkflowId).query(slotStateQuery);
+      assert.deepEqual(
+        (await slots()).holders.map((h) => [h.workflowId, h.lease]),
+        [[a.workflowId, true]],
+      );
+      // a bakes past the point it asks for the production slot and holds it; a2 never deploys.
+      await feed(env, a, { stop: untilStage('canary'), stepMinutes: 20 });
+      assert.equal((await state(a2)).stage, 'queued');
+      assert.ok(rig.deployer.operations.some((o) => o.version === 'v2' && o.environment === 'production'));
+      assert.deepEqual(
+        rig.deployer.operations.filter((o) => o.version === 'v3'),
+        [],
+      );
+      await a.executeUpdate(abortUpdate, { args: [{ by: 'alice', reason: 'make room' }] });
+      assert.equal(((await a.result()) as PromotionResult).outcome, 'aborted');
+      const s2 = await waitFor(
+        () => state(a2),
+        (s) => s.stage === 'baking',
+        'a2 baking',
+      );
+      const endedA = (await state(a)).endedAt!;
+      assert.ok(Date.parse(s2.stagingReadyAt!) >= Date.parse(endedA));
+      const staged = (await activityTimes(a2, 'deployToEnvironment')).scheduled;
+      assert.ok(staged[0] >= Date.parse(endedA), 'a2 deployed staging only after a ended');
+      await a2.executeUpdate(abortUpdate, { args: [{ by: 'alice', reason: 'end of test' }] });
+      assert.equal(((await a2.result()) as PromotionResult).outcome, 'aborted');
+      await waitFor(slots, (s) => s.holders.length === 0 && s.queue.length === 0, 'slot released');
+    });
+  });
+});
