@@ -6,6 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createRig, feed, sendSample, HEALTHY, state, timeSkippingEnv, untilStage, waitFor } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
+import { floodUntilContinued, runHistories } from '../helpers/runs';
 import {
   abortUpdate,
   approveUpdate,
@@ -45,15 +46,23 @@ async function activityTimes(
   return { scheduled, completed };
 }
 
-/** Feeds every open promotion healthy samples and two approvals when asked, until all have ended. */
-async function driveAll(hs: WorkflowHandle[], onStep: (states: Awaited<ReturnType<typeof state>>[]) => void) {
+type State = Awaited<ReturnType<typeof state>>;
+
+/**
+ * Feeds every open promotion healthy samples (20-minute steps) and two approvals when it asks for
+ * them (unless `approve` says no), until `stop` holds or all have ended.
+ */
+async function drive(
+  hs: WorkflowHandle[],
+  o: { onStep?: (states: State[]) => void; stop?: (states: State[]) => boolean; approve?: (i: number) => boolean } = {},
+): Promise<State[]> {
   for (let i = 0; i < 600; i++) {
     const states = await Promise.all(hs.map((h) => state(h)));
-    onStep(states);
-    if (states.every((s) => s.stage === 'ended')) return states;
+    o.onStep?.(states);
+    if (states.every((s) => s.stage === 'ended') || o.stop?.(states)) return states;
     for (const [j, s] of states.entries()) {
       if (s.stage === 'ended') continue;
-      if (s.stage === 'awaiting_approval' && s.approvals.length === 0)
+      if (s.stage === 'awaiting_approval' && s.approvals.length === 0 && (o.approve?.(j) ?? true))
         for (const who of ['alice', 'bob'])
           await hs[j].executeUpdate(approveUpdate, { args: [await signedApproval(env, hs[j], who)] });
       if (s.deployed.length)
@@ -64,7 +73,7 @@ async function driveAll(hs: WorkflowHandle[], onStep: (states: Awaited<ReturnTyp
     }
     await env.sleep('20 minutes');
   }
-  throw new Error('driveAll: the promotions never ended');
+  throw new Error('drive: the promotions never ended');
 }
 
 describe('blast-radius scope production', () => {
@@ -75,9 +84,11 @@ describe('blast-radius scope production', () => {
       const b = await rig.start({ service: 'payment-service' });
       let bothBaking = false;
       let queuedForProduction = false;
-      const ended = await driveAll([a, b], (ss) => {
-        if (ss.every((s) => s.stage === 'baking')) bothBaking = true;
-        if (ss.some((s) => s.stage === 'queued_for_production')) queuedForProduction = true;
+      const ended = await drive([a, b], {
+        onStep: (ss) => {
+          if (ss.every((s) => s.stage === 'baking')) bothBaking = true;
+          if (ss.some((s) => s.stage === 'queued_for_production')) queuedForProduction = true;
+        },
       });
       assert.deepEqual(
         ended.map((s) => s.outcome),
@@ -145,6 +156,47 @@ describe('blast-radius scope production', () => {
       assert.ok(staged[0] >= Date.parse(endedA), 'a2 deployed staging only after a ended');
       await a2.executeUpdate(abortUpdate, { args: [{ by: 'alice', reason: 'end of test' }] });
       assert.equal(((await a2.result()) as PromotionResult).outcome, 'aborted');
+      await waitFor(slots, (s) => s.holders.length === 0 && s.queue.length === 0, 'slot released');
+    });
+  });
+
+  test('a promotion continued as new while queued for the production slot resumes there, keeps its lease, and is promoted', async () => {
+    const rig = createRig(env, { policy: { maxServicesInFlight: 1, blastRadiusScope: 'production' } });
+    await rig.run(async () => {
+      const x = await rig.start({ service: 'search-service' }, { historyLimit: 400 });
+      const y = await rig.start({ service: 'payment-service' }, { historyLimit: 400 });
+      // Both bake; the first to ask takes the production slot and waits for approvals, the other queues.
+      const [sx] = await drive([x, y], {
+        approve: () => false,
+        stop: (ss) =>
+          ss.some((s) => s.stage === 'awaiting_approval') && ss.some((s) => s.stage === 'queued_for_production'),
+      });
+      const [a, b] = sx.stage === 'awaiting_approval' ? [x, y] : [y, x];
+      assert.equal((await state(b)).blastRadiusScope, 'production');
+      await floodUntilContinued(b);
+      const resumed = await state(b);
+      assert.equal(resumed.stage, 'queued_for_production');
+      const slots = () => rig.client.workflow.getHandle(rig.slotWorkflowId).query(slotStateQuery);
+      // a holds the slot, b still only its lease (continue-as-new released nothing).
+      const held = (await slots()).holders;
+      assert.deepEqual(
+        [a, b].map((h) => held.find((x) => x.workflowId === h.workflowId)?.lease),
+        [undefined, true],
+      );
+      assert.equal(held.length, 2);
+      await a.executeUpdate(abortUpdate, { args: [{ by: 'alice', reason: 'make room' }] });
+      assert.equal(((await a.result()) as PromotionResult).outcome, 'aborted');
+      const [ended] = await drive([b]);
+      assert.equal(ended.outcome, 'promoted');
+      assert.ok(Date.parse(ended.productionSlotAt!) >= Date.parse((await state(a)).endedAt!));
+      const runs = await runHistories(rig.client, b.workflowId);
+      assert.ok(runs.length >= 2, `${runs.length} runs`);
+      const events = runs.flatMap((r) => r.history.events ?? []);
+      const count = (name: string) =>
+        events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).length;
+      assert.equal(count('deployToEnvironment'), 1, 'staging deployed once across the runs');
+      assert.equal(count('deployCanary'), 1);
+      assert.equal(count('releaseSlot'), 1, 'only the run that ended released');
       await waitFor(slots, (s) => s.holders.length === 0 && s.queue.length === 0, 'slot released');
     });
   });
