@@ -3,13 +3,14 @@
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { createRig, feed, sendSample, HEALTHY, state, timeSkippingEnv, untilStage, waitFor } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 import { floodUntilContinued, runHistories } from '../helpers/runs';
 import {
   abortUpdate,
   approveUpdate,
+  compensationWorkflowId,
   slotStateQuery,
   type PromotionResult,
   type SlotState,
@@ -197,6 +198,56 @@ describe('blast-radius scope production', () => {
       assert.equal(count('deployToEnvironment'), 1, 'staging deployed once across the runs');
       assert.equal(count('deployCanary'), 1);
       assert.equal(count('releaseSlot'), 1, 'only the run that ended released');
+      await waitFor(slots, (s) => s.holders.length === 0 && s.queue.length === 0, 'slot released');
+    });
+  });
+
+  test('a lease holder terminated during the bake is compensated by the reaper; the next change of its service waits for that', async () => {
+    const rig = createRig(env, { policy: { maxServicesInFlight: 1, blastRadiusScope: 'production' } });
+    await rig.run(async () => {
+      const a = await rig.start({ service: 'search-service' });
+      await feed(env, a, { stop: untilStage('baking'), stepMinutes: 1 });
+      const a2 = await rig.start({ service: 'search-service', version: 'v3' });
+      await waitFor(
+        () => state(a2),
+        (s) => s.queuePosition === 1,
+        'a2 queued for the lease',
+      );
+      await a.terminate('operator pulled the plug');
+      const comp = env.client.workflow.getHandle(compensationWorkflowId(a.workflowId));
+      for (let i = 0; ; i++) {
+        const found = await comp.describe().then(
+          () => true,
+          (err) => {
+            if (err instanceof WorkflowNotFoundError) return false;
+            throw err;
+          },
+        );
+        if (found) break;
+        assert.ok(i < 15, 'no compensation after 15 minutes');
+        await env.sleep('1 minute');
+      }
+      const r = (await comp.result()) as { restored: string[]; outcome: string };
+      assert.deepEqual(r.restored, ['restore staging']);
+      const compEnded = (await comp.describe()).closeTime!.getTime();
+      const s2 = await waitFor(
+        () => state(a2),
+        (s) => s.stage === 'baking',
+        'a2 baking',
+      );
+      const staged = (await activityTimes(a2, 'deployToEnvironment')).scheduled;
+      assert.ok(staged[0] >= compEnded, 'a2 deployed staging only after the compensation ended');
+      assert.ok(Date.parse(s2.stagingReadyAt!) >= compEnded);
+      // The compensation restored staging before the next change of the service was deployed there.
+      const ops = rig.deployer.operations;
+      assert.deepEqual(
+        ops.slice(0, 3).map((o) => `${o.op}:${o.environment}`),
+        ['deploy:staging', 'restore:staging', 'deploy:staging'],
+      );
+      assert.deepEqual([ops[0].version, ops[2].version], ['v2', 'v3']);
+      await a2.executeUpdate(abortUpdate, { args: [{ by: 'alice', reason: 'end of test' }] });
+      assert.equal(((await a2.result()) as PromotionResult).outcome, 'aborted');
+      const slots = () => rig.client.workflow.getHandle(rig.slotWorkflowId).query(slotStateQuery);
       await waitFor(slots, (s) => s.holders.length === 0 && s.queue.length === 0, 'slot released');
     });
   });
