@@ -46,10 +46,13 @@ export function createSlotActivities(client: Client, loadPolicy: () => LoadedPol
     async slotLimits(): Promise<{ maxServicesInFlight: number; maxStartsPerHour: number }> {
       return loadPolicy().policy.blastRadius;
     },
-    /** Asked by a promotion that received a grant: is it really a holder of this slot? */
-    async isSlotHolder(slotWorkflowId: string, workflowId: string): Promise<boolean> {
+    /**
+     * Asked by a promotion that received a grant: is it really a holder of this slot? With
+     * `slot: true` (scope production, before the canary) a holder of a lease only does not count.
+     */
+    async isSlotHolder(slotWorkflowId: string, workflowId: string, opts?: { slot?: boolean }): Promise<boolean> {
       const slots = await client.workflow.getHandle(slotWorkflowId).query(slotStateQuery);
-      return slots.holders.some((h) => h.workflowId === workflowId);
+      return slots.holders.some((h) => h.workflowId === workflowId && !(opts?.slot && h.lease));
     },
     /** Asked by the slot workflow before it accepts a release: has this promotion ended (or is it gone)? */
     async hasPromotionEnded(workflowId: string): Promise<boolean> {
@@ -89,7 +92,15 @@ export function createSlotActivities(client: Client, loadPolicy: () => LoadedPol
           // The promotion's own state, not its search attributes: visibility may lag or drop them.
           const state = await handle.query(stateQuery);
           if (!HOLDING_STAGES.includes(state.stage as never)) continue;
-          holders.push({ workflowId, service: state.change.service, grantedAt: state.stagingReadyAt ?? state.now });
+          // Scope production: a lease until the production slot was granted.
+          const lease =
+            state.blastRadiusScope === 'production' && !state.productionSlotAt ? { lease: true as const } : {};
+          holders.push({
+            workflowId,
+            service: state.change.service,
+            grantedAt: state.productionSlotAt ?? state.stagingReadyAt ?? state.now,
+            ...lease,
+          });
         }
         nextPageToken = page.nextPageToken ?? undefined;
       } while (nextPageToken?.length);

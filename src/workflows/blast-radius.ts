@@ -1,11 +1,13 @@
 // The blast-radius slot: a long-lived workflow that grants "in flight" to at most
 // maxServicesInFlight promotions (never two of one service), first come first served, and at most
-// maxStartsPerHour grants an hour. Temporal holds the queue, not a worker's memory.
+// maxStartsPerHour grants an hour. With scope `production` a promotion first holds its service's
+// lease (slot-leases.ts) and asks for a slot only before its canary. Temporal holds the queue, not a worker's memory.
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { formatDuration, HOUR_MS, MINUTE_MS } from '../common/durations';
 import { COMPENSATED_STATUSES } from './compensation';
 import { KeptTimers } from './kept-timers';
+import { firstSlotRequest, grantableLeases, inFlight, serviceHeld } from './slot-leases';
 import {
   joinQueuedUpdate,
   leaveQueuedUpdate,
@@ -37,6 +39,8 @@ const HOLDER_CHECK_MS = 5 * MINUTE_MS;
  * (so ran no rollback) keeps its slot until its compensation workflow has ended cleanly.
  */
 const COMPENSATE_PATCH = 'compensate-ended-holders';
+/** Service leases (blastRadius.scope `production`, slot-leases.ts) are honoured from this patch on. */
+const LEASES_PATCH = 'slot-leases';
 /** How soon a release whose confirmation failed (the promotion could not be asked) is asked again. */
 const RELEASE_RETRY_MS = MINUTE_MS;
 /**
@@ -83,7 +87,12 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
   wf.setHandler(requestSlotSignal, (req) => {
     // Before v2 the latest request's limits won; anyone could send one, so now the policy decides.
     if (!v2) limits = { maxServicesInFlight: req.maxServicesInFlight, maxStartsPerHour: req.maxStartsPerHour };
-    if (v2 && holders.some((h) => h.workflowId === req.workflowId)) {
+    const leaseHolder = holders.some((h) => h.workflowId === req.workflowId && h.lease);
+    if (v2 && leaseHolder && !req.lease) {
+      // A lease's holder has baked and asks for the production slot (slot-leases.ts); a retry keeps its place.
+      if (!queue.some((q) => q.workflowId === req.workflowId))
+        queue.push({ workflowId: req.workflowId, service: req.service, requestedAt: iso(Date.now()) });
+    } else if (v2 && holders.some((h) => h.workflowId === req.workflowId)) {
       regrants.add(req.workflowId); // a holder reset to before its request waits for its grant again
     } else if (known(req.workflowId)) {
       // A retried request keeps its place; a train's carrier that joined before its gate asks now.
@@ -93,7 +102,9 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
     } else if (queue.some((q) => q.replaced?.includes(req.workflowId))) {
       return; // superseded: its place was taken over by the promotion that carries it
     } else {
-      queue.push({ workflowId: req.workflowId, service: req.service, requestedAt: iso(Date.now()) });
+      // Before the patch a lease request was a slot request: safe, it held more than it asked for.
+      const lease = v2 && req.lease && wf.patched(LEASES_PATCH) ? { lease: true as const } : {};
+      queue.push({ workflowId: req.workflowId, service: req.service, requestedAt: iso(Date.now()), ...lease });
     }
     dirty = true;
   });
@@ -106,7 +117,10 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
       const mine = queue.findIndex((q) => q.workflowId === workflowId);
       if (mine >= 0) return { supersedes: queue[mine].replaced?.at(-1), position: mine + 1 }; // a retry
       if (holders.some((h) => h.workflowId === workflowId)) return {};
-      const i = queue.findIndex((q) => q.service === service && !q.pending);
+      // Only a promotion that waits for its first grant: a lease holder asking for the production slot has deployed.
+      const i = queue.findIndex(
+        (q) => q.service === service && !q.pending && !holders.some((h) => h.workflowId === q.workflowId),
+      );
       if (i < 0) return {};
       const joined = queue[i];
       queue[i] = {
@@ -211,25 +225,41 @@ export async function blastRadius(input: BlastRadiusInput): Promise<void> {
       limits = (await tolerant('loading the limits from the policy', () => acts.slotLimits())) ?? limits;
     }
     starts = recentStarts();
-    while (queue.length && holders.length < limits.maxServicesInFlight && starts.length < limits.maxStartsPerHour) {
-      // A train's carrier still running its gate keeps its place but is passed (it may wait days for waivers).
-      const at = queue.findIndex((q) => !q.pending);
-      if (at < 0) return;
-      const head = queue[at];
+    // Leases count against no limit: granted whenever their service is free (slot-leases.ts).
+    for (const q of grantableLeases(queue, holders)) {
+      queue.splice(queue.indexOf(q), 1);
+      positions.delete(q.workflowId);
+      const grantedAt = iso(Date.now());
+      holders.push({ workflowId: q.workflowId, service: q.service, grantedAt, lease: true });
+      await tellGranted(q.workflowId, grantedAt).catch(() => remove(q.workflowId)); // ended while queued
+    }
+    while (queue.length && inFlight(holders) < limits.maxServicesInFlight && starts.length < limits.maxStartsPerHour) {
+      const head = firstSlotRequest(queue);
+      if (!head) return;
       // Strict FIFO: a second change of a service in flight waits, and so does everyone behind it.
-      if (holders.some((h) => h.service === head.service)) return;
-      queue.splice(at, 1);
+      if (serviceHeld(holders, head.service, head.workflowId)) return;
+      queue.splice(queue.indexOf(head), 1);
       positions.delete(head.workflowId);
       const grantedAt = Date.now();
-      holders.push({ workflowId: head.workflowId, service: head.service, grantedAt: iso(grantedAt) });
+      const leased = holders.find((h) => h.workflowId === head.workflowId);
+      if (leased) {
+        delete leased.lease; // the lease becomes a slot: one holder, one release
+        leased.grantedAt = iso(grantedAt);
+      } else holders.push({ workflowId: head.workflowId, service: head.service, grantedAt: iso(grantedAt) });
       starts.push(grantedAt);
       try {
         await tellGranted(head.workflowId, iso(grantedAt));
       } catch (err) {
+        starts.pop();
+        if (leased) {
+          // It ended after its staging deploy: it keeps its lease until the reaper has seen it compensated.
+          leased.lease = true;
+          wf.log.warn('slot grant undeliverable; lease kept for the holder check', { workflowId: head.workflowId });
+          continue;
+        }
         // The promotion ended (or was terminated) while queued: it never started, so neither did its start.
         wf.log.warn('slot grant undeliverable; dropping', { workflowId: head.workflowId, error: String(err) });
         remove(head.workflowId);
-        starts.pop();
       }
     }
   }

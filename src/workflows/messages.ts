@@ -20,6 +20,11 @@ export const STAGES = [
   'queued',
   'staging',
   'baking',
+  /**
+   * Blast-radius scope `production`: baked, holding only its service's lease, queued for the
+   * production slot (canary through production watch); staging stays watched (exposure.ts).
+   */
+  'queued_for_production',
   'frozen',
   'canary',
   'awaiting_approval',
@@ -406,6 +411,10 @@ export interface PromotionState {
   /** Ended superseded: the promotion that carries this one's commits. */
   supersededBy?: string;
   queuePosition?: number;
+  /** Blast-radius scope `production`: the slot covers canary through production watch (exposure.ts). */
+  blastRadiusScope?: 'production';
+  /** When that scope's production slot was granted (confirmed); absent while only the lease is held. */
+  productionSlotAt?: string;
   stagingReadyAt?: string;
   bakeEndsAt?: string;
   bakeRemainingMs?: number;
@@ -475,6 +484,12 @@ export interface SlotRequest {
   /** Ignored by slot workflows from slot-v2 on (limits come from the policy); kept for older runs. */
   maxServicesInFlight: number;
   maxStartsPerHour: number;
+  /**
+   * Blast-radius scope `production`: asks for the service's lease only (staging to the production
+   * slot; one per service, counted against no limit). The holder's next request without it asks
+   * for the production slot.
+   */
+  lease?: true;
 }
 export interface SlotQueueEntry {
   workflowId: string;
@@ -484,6 +499,8 @@ export interface SlotQueueEntry {
   replaced?: string[];
   /** Joined before its gate ran: keeps its place but is not granted until the promotion asks. */
   pending?: boolean;
+  /** Blast-radius scope `production`: a request for the service's lease (slot-leases.ts). */
+  lease?: true;
 }
 /** A promotion asks to take over the queued entry of its service (release trains). */
 export interface JoinQueuedRequest {
@@ -499,6 +516,8 @@ export interface SlotHolder {
   workflowId: string;
   service: string;
   grantedAt: string;
+  /** Holds its service's lease only, not one of the maxServicesInFlight slots. */
+  lease?: true;
   /**
    * The holder ended without its own rollback (terminated, timed out, failed): the id of the
    * compensation workflow restoring it. The slot stays held until that has ended cleanly.

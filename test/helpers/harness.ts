@@ -129,6 +129,7 @@ export interface PolicyOverrides {
   maxSilenceMinutes?: number;
   maxServicesInFlight?: number;
   maxStartsPerHour?: number;
+  blastRadiusScope?: 'promotion' | 'production';
   onInsufficientEvidence?: 'rollback' | 'hold';
   /** Replaces the services list (YAML list items, indented two spaces). */
   services?: string;
@@ -152,7 +153,7 @@ production: { watchMinutes: ${o.productionWatchMinutes ?? 30} }
 approval: { timeoutHours: ${o.approvalTimeoutHours ?? 72} }
 rollback: { thresholdPercent: 5, minRequestCount: 100, baselineFloor: 0.001${o.onInsufficientEvidence ? `, onInsufficientEvidence: ${o.onInsufficientEvidence}` : ''} }
 monitoring: { maxSilenceMinutes: ${o.maxSilenceMinutes ?? 60} }
-blastRadius: { maxServicesInFlight: ${o.maxServicesInFlight ?? 1}, maxStartsPerHour: ${o.maxStartsPerHour ?? 5} }
+blastRadius: { maxServicesInFlight: ${o.maxServicesInFlight ?? 1}, maxStartsPerHour: ${o.maxStartsPerHour ?? 5}${o.blastRadiusScope ? `, scope: ${o.blastRadiusScope}` : ''} }
 services:
 ${
   o.services ??

@@ -33,6 +33,8 @@ export function checkRunTitle(s: PromotionState): string {
   switch (s.stage) {
     case 'baking':
       return `baking in staging: ${formatDuration(Math.max(0, Date.parse(s.bakeEndsAt!) - Date.parse(s.now)))} left`;
+    case 'queued_for_production':
+      return `baked; queued for the production slot${s.queuePosition ? ` at position ${s.queuePosition}` : ''}`;
     case 'awaiting_approval':
       return `awaiting approval ${s.approvals.length}/${required}`;
     case 'awaiting_waiver': {
@@ -122,7 +124,8 @@ type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive';
 /** The deployment status each environment should show for this state, if any. */
 export function deploymentStates(s: PromotionState): Partial<Record<Environment, DeploymentState>> {
   const out: Partial<Record<Environment, DeploymentState>> = {};
-  const past = (stage: string) => ['baking', 'frozen', 'canary', 'awaiting_approval', 'production'].includes(stage);
+  const past = (stage: string) =>
+    ['baking', 'queued_for_production', 'frozen', 'canary', 'awaiting_approval', 'production'].includes(stage);
   if (s.stage === 'staging') out.staging = 'in_progress';
   else if (past(s.stage)) out.staging = 'success';
   if (s.stage === 'canary' || s.stage === 'awaiting_approval' || s.stage === 'production')

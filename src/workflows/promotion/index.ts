@@ -12,6 +12,7 @@ import { continueAsNewAt, continueAsNewDue } from './continuation';
 import { registerHandlers } from './handlers';
 import { awaitWaivers } from './waiver-stage';
 import { joinTrain, registerSupersedeHandler, trainCommit } from './train';
+import { exposure } from './exposure';
 import { awaitApproval, bake, canary, freeze, policyGate, production, queue, staging, type GatedStage } from './stages';
 
 const OUTCOME_OF: Record<Interruption['kind'], Outcome> = {
@@ -84,7 +85,17 @@ async function run(ctx: PromotionContext): Promise<Outcome> {
   // A continued run passed the gate in an earlier run: its settings and monitor were carried over.
   const gated = ctx.resume ? (ctx as GatedContext) : await policyGate(ctx);
   if (gated === 'blocked') return 'blocked';
-  for (const stage of resumingAt(ctx, [awaitWaivers, queue, staging, bake, freeze, canary, awaitApproval, production]))
+  for (const stage of resumingAt(ctx, [
+    awaitWaivers,
+    queue,
+    staging,
+    bake,
+    exposure,
+    freeze,
+    canary,
+    awaitApproval,
+    production,
+  ]))
     await stage(gated);
   return 'promoted';
 }

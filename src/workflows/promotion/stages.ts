@@ -9,6 +9,7 @@ import { controlActs, deployActs, readActs } from './activity-options';
 import { Interrupted, iso, type GatedContext, type PromotionContext } from './context';
 import { watch, type WatchResult } from './watch';
 import { cancelAfterGrace } from './cancel-after-grace';
+import { takeScope } from './exposure';
 import { trustedSignalSources } from '../untrusted-evidence';
 import { waiverProgress, waitsForWaiver } from '../../common/waiver-quorum';
 
@@ -169,11 +170,12 @@ export async function queue(ctx: GatedContext): Promise<void> {
   ctx.setStage('queued');
   ctx.slot.requested = true;
   const { maxServicesInFlight, maxStartsPerHour } = ctx.settings.blastRadius;
+  const lease = takeScope(ctx); // scope production: the service's lease now, the slot before the canary
   const request = () =>
     step(ctx, { activity: 'requestSlot' }, () =>
       controlActs.requestSlot.executeWithOptions({ summary: 'queue for the blast-radius slot' }, [
         ctx.slotWorkflowId,
-        { workflowId: ctx.workflowId, service: ctx.change.service, maxServicesInFlight, maxStartsPerHour },
+        { workflowId: ctx.workflowId, service: ctx.change.service, maxServicesInFlight, maxStartsPerHour, ...lease },
       ]),
     );
   await request();
