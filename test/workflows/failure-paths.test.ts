@@ -64,18 +64,20 @@ function overriding(d: SimulatedDeployer, methods: Partial<Deployer>): Deployer 
 
 describe('failure paths compensate', () => {
   test('a policy file broken during the bake: the freeze check fails, staging is restored, the slot released', async () => {
-    let reads = 0;
+    let broken = false;
     const rig = createRig(env, {
       deps: {
         // The worker re-reads its policy file for the freeze check; an edit broke it meanwhile.
-        loadPolicy: () => {
-          if (reads++ === 0) return parsePolicy(testPolicyYaml(), 'test-policy');
-          return parsePolicy('version: 1\nbake: [not, a, mapping\n', 'test-policy');
-        },
+        loadPolicy: () =>
+          broken
+            ? parsePolicy('version: 1\nbake: [not, a, mapping\n', 'test-policy')
+            : parsePolicy(testPolicyYaml(), 'test-policy'),
       },
     });
     await rig.run(async () => {
       const h = await rig.start();
+      await feed(env, h, { stop: untilStage('baking'), stepMinutes: 20 });
+      broken = true;
       await feed(env, h, { stop: () => false, stepMinutes: 20, maxSteps: 200 });
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'failed');
