@@ -38,6 +38,14 @@ export function renderStatus(s: PromotionState): string {
         `           ${t.commit.slice(0, 12)} by ${t.author}${t.title ? ` — ${t.title}` : ''}${t.workflowId === s.workflowId ? '' : ` (was ${t.workflowId})`}`,
       );
   }
+  for (const r of s.restarts ?? [])
+    lines.push(
+      `  RESTART  ${r.at} from ${r.fromStage} with ${r.commit.slice(0, 12)} (${r.by}): bake started again` +
+        `${r.canaryRestored ? ', canary taken out of production' : ''}` +
+        `${r.approvalsVoided.length ? `, approvals of ${r.approvalsVoided.join(', ')} void` : ''}`,
+    );
+  if (s.restartRequest)
+    lines.push(`  RESTARTING with ${s.restartRequest.change.commit.slice(0, 12)} (${s.restartRequest.by})`);
   if (s.supersededBy)
     lines.push(`  SUPERSEDED by ${s.supersededBy}: its commits go on there (airlock status ${s.supersededBy})`);
   if (s.shortBake) lines.push('  WARNING  short bake: the policy allows a bake under 24 h');
@@ -152,6 +160,8 @@ export function describeInterruption(i: NonNullable<PromotionState['interruption
       return `invariant violated: ${i.message}`;
     case 'superseded':
       return `superseded: a later merge of the service joined it; ${i.by} carries its commits (release train)`;
+    case 'train_blocked':
+      return `blocked: restarted with ${i.commit}, the combined change was blocked by ${i.blocking.join(', ') || 'the gate'}; staging and production restored`;
     case 'workflow_ended':
       return `the promotion's workflow was ${i.status}${i.endedAt ? ` at ${i.endedAt}` : ''} and ran no rollback; compensated by ${i.compensation}`;
   }

@@ -88,6 +88,20 @@ export interface TrainCommit {
   workflowId: string;
 }
 
+/** A restart of an in-flight promotion with a later merge of its service (trains.whileInFlight `restart`). */
+export interface TrainRestart {
+  at: string;
+  /** The promotion started for the later merge: superseded, its commit carried here. */
+  by: string;
+  commit: string;
+  /** Where this promotion stood when it stopped for the restart. */
+  fromStage: Stage;
+  /** Approvals given to the previous diff, void from here on. */
+  approvalsVoided: string[];
+  /** The canary was taken out of production (restored to the snapshot before it). */
+  canaryRestored: boolean;
+}
+
 /** What a superseded promotion hands to the one that carries it. */
 export interface CarriedTrain {
   change: Change;
@@ -273,6 +287,11 @@ export interface ApprovalResult {
 export type Interruption =
   /** A later merge of the service joined this queued promotion; `by` carries its commits. */
   | { kind: 'superseded'; by: string }
+  /**
+   * trains.whileInFlight `restart`: the gate blocked the combined change this promotion restarted
+   * with (`commit` the newest head); nothing of it may deploy, so both environments are restored.
+   */
+  | { kind: 'train_blocked'; commit: string; blocking: string[] }
   | {
       kind: 'breach';
       sample: ErrorRateSample;
@@ -410,6 +429,10 @@ export interface PromotionState {
   train?: TrainCommit[];
   /** Ended superseded: the promotion that carries this one's commits. */
   supersededBy?: string;
+  /** trains.whileInFlight `restart`: a later merge asked this promotion to restart with it (accepted, not yet done). */
+  restartRequest?: { by: string; change: Change };
+  /** Every restart with a later merge, oldest first: the bake began again at each. */
+  restarts?: TrainRestart[];
   queuePosition?: number;
   /** Blast-radius scope `production`: the slot covers canary through production watch (exposure.ts). */
   blastRadiusScope?: 'production';
@@ -476,6 +499,11 @@ export const waiveUpdate = defineUpdate<WaiverResult, [WaiveRequest]>('waive');
 export const stateQuery = defineQuery<PromotionState>('state');
 /** From the promotion that joined this queued one's slot-queue entry: end superseded, hand over the train. */
 export const supersedeUpdate = defineUpdate<CarriedTrain, [{ by: string }]>('supersede');
+/**
+ * From a later merge's promotion of the same service (trains.whileInFlight `restart`): this in-flight
+ * promotion stops where it is, restores its canary and restarts from staging with the combined change.
+ */
+export const restartUpdate = defineUpdate<{ train: TrainCommit[] }, [{ by: string }]>('restartWithTrain');
 
 // Blast-radius slot messages, between promotions and the slot workflow.
 export interface SlotRequest {

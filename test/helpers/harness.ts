@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { msToTs } from '@temporalio/common/lib/time';
-import { Client, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Activities, ActivityDeps } from '../../src/activities';
 import {
@@ -475,3 +475,13 @@ export async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, wh
   throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(await fn()).slice(0, 600)}`);
 }
 export { Worker };
+
+/** The message of an update's refusal (its validator's or handler's error); fails if it was accepted. */
+export async function updateRefusal(p: Promise<unknown>): Promise<string> {
+  const err = await p.then(
+    () => assert.fail('expected a refusal'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
+  return String((err.cause as Error).message);
+}

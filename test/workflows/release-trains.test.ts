@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { createRig, feed, state, timeSkippingEnv, untilStage, waitFor } from '../helpers/harness';
+import type { WorkflowHandle } from '@temporalio/client';
+import { createRig, feed, state, timeSkippingEnv, untilStage, updateRefusal, waitFor } from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 import { checkRunTitle } from '../../src/integrations/github/github-reporter';
 import { renderStatus } from '../../src/client/render-status';
@@ -30,15 +30,6 @@ const sha = (c: string) => c.repeat(40).slice(0, 40);
 const slots = (rig: { slotWorkflowId: string }) =>
   env.client.workflow.getHandle(rig.slotWorkflowId).query(slotStateQuery);
 const abort = (h: WorkflowHandle, reason: string) => h.executeUpdate(abortUpdate, { args: [{ by: 'alice', reason }] });
-
-async function updateRefusal(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(
-    () => assert.fail('expected a refusal'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
-  return String((err.cause as Error).message);
-}
 
 describe('release trains', () => {
   test('two merges of a queued service: one promotion carries both, the first ends superseded; authors of either are excluded', async () => {

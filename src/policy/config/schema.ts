@@ -248,9 +248,15 @@ export const policySchema = z
       .object({
         /** A merge of a service with a queued promotion joins it: one promotion carries both commits. */
         coalesce: z.boolean().default(true),
+        /**
+         * A merge of a service whose promotion is baking, canarying or awaiting approval: `queue`
+         * waits behind it; `restart` stops it there, takes the canary out of production, deploys the
+         * combined change to staging and bakes it in full again (approvals of the old diff are void).
+         */
+        whileInFlight: z.enum(['queue', 'restart']).default('queue'),
       })
       .strict()
-      .default({ coalesce: true }),
+      .default({ coalesce: true, whileInFlight: 'queue' }),
     services: z.array(serviceSchema).default([]),
     integrations: integrationsSchema.default({}),
     checks: checksSchema,

@@ -28,6 +28,17 @@ export class Interrupted extends Error {
   }
 }
 
+/**
+ * Thrown by a wait when a later merge of the service asked this promotion to restart with it
+ * (state.restartRequest; restart.ts): not an ending, index.ts restarts from staging.
+ */
+export class Restart extends Error {
+  constructor() {
+    super('promotion restarting with a later merge');
+    this.name = 'Restart';
+  }
+}
+
 export interface Evidence {
   gateAllowed: boolean;
   /** The gate blocked on waivable findings only, and every one was waived (waiver-stage.ts). */

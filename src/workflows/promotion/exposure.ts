@@ -5,8 +5,8 @@
 import * as wf from '@temporalio/workflow';
 import { MINUTE_MS } from '../../common/durations';
 import { controlActs } from './activity-options';
-import { Interrupted, iso, type GatedContext } from './context';
-import { step } from './stages';
+import { iso, type GatedContext } from './context';
+import { step, stopped } from './stages';
 import { watch } from './watch';
 
 /** Promotions started from this patch on take the policy's blastRadius.scope; a scope, once taken, is kept. */
@@ -46,7 +46,7 @@ export async function exposure(ctx: GatedContext): Promise<void> {
       done: () => ctx.slot.granted,
       safePoint: true,
     });
-    if (r === 'interrupted') throw new Interrupted();
+    if (r === 'interrupted' || r === 'restart') stopped(r);
     if (r === 'elapsed') {
       await request();
       continue;

@@ -7,12 +7,13 @@ import * as wf from '@temporalio/workflow';
 import type { Interruption, Outcome, PromotionInput, PromotionResult } from '../messages';
 import { outcomeKey } from '../search-attributes';
 import { controlActs } from './activity-options';
-import { createContext, Interrupted, iso, type GatedContext, type PromotionContext } from './context';
+import { createContext, Interrupted, iso, Restart, type GatedContext, type PromotionContext } from './context';
 import { continueAsNewAt, continueAsNewDue } from './continuation';
 import { registerHandlers } from './handlers';
 import { awaitWaivers } from './waiver-stage';
 import { joinTrain, registerSupersedeHandler, trainCommit } from './train';
 import { exposure } from './exposure';
+import { registerRestartHandler, restartWithTrain } from './restart';
 import { awaitApproval, bake, canary, freeze, policyGate, production, queue, staging, type GatedStage } from './stages';
 
 const OUTCOME_OF: Record<Interruption['kind'], Outcome> = {
@@ -30,6 +31,7 @@ const OUTCOME_OF: Record<Interruption['kind'], Outcome> = {
   // Never raised by the promotion itself: its compensation workflow reports it (src/workflows/compensation.ts).
   workflow_ended: 'failed',
   superseded: 'superseded',
+  train_blocked: 'blocked',
 };
 
 export async function promotion(input: PromotionInput): Promise<PromotionResult> {
@@ -50,6 +52,7 @@ export async function promotion(input: PromotionInput): Promise<PromotionResult>
   });
   registerHandlers(ctx, signedDecisions);
   registerSupersedeHandler(ctx);
+  registerRestartHandler(ctx);
   if (input.continued) ctx.report(); // the Web UI details and `airlock status` of the new run
 
   let outcome: Outcome;
@@ -83,21 +86,21 @@ async function run(ctx: PromotionContext): Promise<Outcome> {
   // Release trains: a merge of a service with a queued promotion joins it before the gate judges.
   if (!ctx.resume && wf.patched('release-trains')) await joinTrain(ctx);
   // A continued run passed the gate in an earlier run: its settings and monitor were carried over.
-  const gated = ctx.resume ? (ctx as GatedContext) : await policyGate(ctx);
+  let gated = ctx.resume ? (ctx as GatedContext) : await policyGate(ctx);
   if (gated === 'blocked') return 'blocked';
-  for (const stage of resumingAt(ctx, [
-    awaitWaivers,
-    queue,
-    staging,
-    bake,
-    exposure,
-    freeze,
-    canary,
-    awaitApproval,
-    production,
-  ]))
-    await stage(gated);
-  return 'promoted';
+  const deploying = [staging, bake, exposure, freeze, canary, awaitApproval, production];
+  let stages = resumingAt(ctx, [awaitWaivers, queue, ...deploying]);
+  for (;;) {
+    try {
+      for (const stage of stages) await stage(gated);
+      return 'promoted';
+    } catch (err) {
+      if (!(err instanceof Restart)) throw err;
+    }
+    // A later merge of the service asked to be carried (restart.ts): from staging again, the slot still held.
+    gated = await restartWithTrain(gated);
+    stages = deploying;
+  }
 }
 
 /** The stages still to run: all of them, or, in a continued run, from the one that was waiting. */

@@ -37,6 +37,24 @@ export class RollbackPlan {
     this.restores.push(r);
   }
 
+  /** A restore of `environment` is recorded: the snapshot from before the change first touched it. */
+  has(environment: Environment): boolean {
+    return this.restores.some((r) => r.environment === environment);
+  }
+
+  /**
+   * Runs the compensations of `environments` only, newest first (a release train's restart takes the
+   * canary out of production and keeps staging's). A restore that failed stays in the plan.
+   */
+  async runFor(environments: Environment[], onStep: (label: string) => void): Promise<RollbackReport> {
+    const chosen = this.restores.filter((r) => environments.includes(r.environment));
+    const kept = this.restores.filter((r) => !environments.includes(r.environment));
+    const report = await this.runEach(chosen, onStep);
+    this.restores.length = 0;
+    this.restores.push(...kept, ...chosen.filter((r) => report.stillDeployed.includes(r.environment)));
+    return report;
+  }
+
   get isEmpty(): boolean {
     return this.restores.length === 0;
   }
@@ -48,9 +66,15 @@ export class RollbackPlan {
 
   /** Runs every compensation, newest first, even when the workflow is being cancelled. */
   async run(onStep: (label: string) => void): Promise<RollbackReport> {
+    const report = await this.runEach(this.restores, onStep);
+    this.restores.length = 0;
+    return report;
+  }
+
+  private async runEach(restores: RecordedRestore[], onStep: (label: string) => void): Promise<RollbackReport> {
     const errors: string[] = [];
     const stillDeployed: Environment[] = [];
-    for (const r of [...this.restores].reverse()) {
+    for (const r of [...restores].reverse()) {
       onStep(r.label);
       try {
         await CancellationScope.nonCancellable(() => this.restore(r));
@@ -61,7 +85,6 @@ export class RollbackPlan {
         stillDeployed.push(r.environment);
       }
     }
-    this.restores.length = 0;
     return { ...(errors.length ? { error: errors.join('; ') } : {}), stillDeployed };
   }
 }

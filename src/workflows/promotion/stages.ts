@@ -6,7 +6,7 @@ import { formatMinutes } from '../../common/format';
 import { ErrorRateMonitor } from '../error-rate-monitor';
 import type { Change, Environment, Stage, StagedImage } from '../messages';
 import { controlActs, deployActs, readActs } from './activity-options';
-import { Interrupted, iso, type GatedContext, type PromotionContext } from './context';
+import { Interrupted, iso, Restart, type GatedContext, type PromotionContext } from './context';
 import { watch, type WatchResult } from './watch';
 import { cancelAfterGrace } from './cancel-after-grace';
 import { takeScope } from './exposure';
@@ -76,8 +76,13 @@ async function stoppable<T>(ctx: GatedContext, environment: Environment, run: ()
   }
 }
 
+/** A wait that ended other than as planned: a stop unwinds, a release train's restart starts over (restart.ts). */
+export function stopped(r: WatchResult): never {
+  throw r === 'restart' ? new Restart() : new Interrupted();
+}
+
 const stopUnlessElapsed = (r: WatchResult) => {
-  if (r !== 'elapsed') throw new Interrupted();
+  if (r !== 'elapsed') stopped(r);
 };
 
 /** A stage after the policy gate; `resumesIn`: the stage whose wait a continued run resumes in it. */
@@ -95,6 +100,15 @@ async function deployWithRestore(
   environment: Environment,
   deploy: { activity: string; run: () => Promise<{ summary: string; images?: StagedImage[] }> },
 ): Promise<{ images?: StagedImage[] }> {
+  // Restarted with a later merge (restart.ts): the restore recorded before the first deploy stays the one to run.
+  if (!ctx.rollback.has(environment)) await recordRestore(ctx, environment);
+  const result = await step(ctx, { activity: deploy.activity, deploy: environment }, deploy.run);
+  recordDeploy(ctx, deploy.activity, result);
+  return result;
+}
+
+/** Snapshot `environment` as it is before the change, and push its restore onto the rollback plan. */
+async function recordRestore(ctx: GatedContext, environment: Environment): Promise<void> {
   const { change } = ctx;
   const before = await step(ctx, { activity: 'snapshotEnvironment' }, () =>
     readActs.snapshotEnvironment.executeWithOptions({ summary: `record ${environment} before the change` }, [
@@ -104,9 +118,6 @@ async function deployWithRestore(
     ]),
   );
   ctx.rollback.push({ label: `restore ${environment}`, environment, snapshot: before });
-  const result = await step(ctx, { activity: deploy.activity, deploy: environment }, deploy.run);
-  recordDeploy(ctx, deploy.activity, result);
-  return result;
 }
 
 /**
@@ -221,7 +232,7 @@ export async function staging(ctx: GatedContext): Promise<void> {
       ]),
   });
   if (staged.images) state.stagedImages = staged.images;
-  state.deployed.push('staging');
+  if (!state.deployed.includes('staging')) state.deployed.push('staging'); // listed already after a restart
   ctx.evidence.stagingReadyAt = Date.now();
   ctx.monitor.deployed('staging', ctx.evidence.stagingReadyAt);
 }
@@ -365,7 +376,7 @@ export async function awaitApproval(ctx: GatedContext, opts: { previewed?: boole
     safePoint: true,
   });
   if (r === 'elapsed') ctx.interrupt({ kind: 'approval_timeout', hours: settings.approval.timeoutHours });
-  if (r !== 'done') throw new Interrupted();
+  if (r !== 'done') stopped(r);
 }
 awaitApproval.resumesIn = 'awaiting_approval' as const;
 
@@ -373,6 +384,8 @@ export async function production(ctx: GatedContext): Promise<void> {
   const { change, settings } = ctx;
   let watchEndsAt = ctx.resumedAt('production');
   if (watchEndsAt === undefined) {
+    // Accepted in the same moment as the last approval: the restart wins, nothing rolls out.
+    if (ctx.state.restartRequest) throw new Restart();
     const violation = productionGateViolation(ctx);
     if (violation) {
       ctx.interrupt({ kind: 'invariant_violated', message: violation });

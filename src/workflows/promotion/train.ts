@@ -5,7 +5,7 @@
 import * as wf from '@temporalio/workflow';
 import { supersedeUpdate, type Change, type TrainCommit } from '../messages';
 import { controlActs, lookupActs } from './activity-options';
-import type { PromotionContext } from './context';
+import { Interrupted, type PromotionContext } from './context';
 
 export function trainCommit(change: Change, workflowId: string): TrainCommit {
   const { commit, baseCommit, author, title, mergedAt } = change;
@@ -31,6 +31,14 @@ export async function joinTrain(ctx: PromotionContext): Promise<void> {
     wf.log.warn('release train: could not join; this change is promoted alone', { error: String(err) });
     return;
   }
+  if (joined.restarts) {
+    // The in-flight promotion of the service restarts carrying this change (restart.ts): this one ends.
+    state.train = joined.train;
+    state.supersededBy = joined.restarts;
+    ctx.interrupt({ kind: 'superseded', by: joined.restarts });
+    throw new Interrupted();
+  }
+  if (joined.refused && !joined.supersedes) ctx.refuse({ who: 'trains', action: 'restart', reason: joined.refused });
   if (!joined.supersedes) return;
   if (!joined.carried) {
     ctx.refuse({ who: joined.supersedes, action: 'supersede', reason: joined.refused ?? 'no hand-over' });

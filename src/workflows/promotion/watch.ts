@@ -13,7 +13,8 @@ import { continueAsNewAt, continueAsNewDue } from './continuation';
 import { cancelAfterGrace } from './cancel-after-grace';
 import { futureEvidenceReason } from '../untrusted-evidence';
 
-export type WatchResult = 'elapsed' | 'done' | 'interrupted';
+/** 'restart': a later merge of the service asked this promotion to restart with it (restart.ts). */
+export type WatchResult = 'elapsed' | 'done' | 'interrupted' | 'restart';
 
 /** Starts the metrics-source watch of one window; cancelled when the window ends for another reason. */
 function startSourceWatch(ctx: GatedContext, environment: Environment, until: number, label: string) {
@@ -122,13 +123,16 @@ export async function watch(
 ): Promise<WatchResult> {
   const { state, monitor } = ctx;
   const maxSilenceMs = ctx.settings.monitoring.maxSilenceMinutes * MINUTE_MS;
-  const waiting = () => !state.interruption && !done();
+  // A restart is asked for only in the stages that wait here; it ends the wait as a stop would.
+  const stopping = () => !!state.interruption || !!state.restartRequest;
+  const waiting = () => !stopping() && !done();
   const continueAsNewHere = () => safePoint && continueAsNewDue(ctx);
   if (ctx.metricsWatch && continueAsNewHere()) await continueAsNewAt(ctx, until, waiting);
   const source = startSourceWatch(ctx, environment, until, label);
   try {
     for (;;) {
       if (state.interruption) return 'interrupted';
+      if (state.restartRequest) return 'restart';
       if (done()) return 'done';
       const now = Date.now();
       if (source?.running) {
@@ -136,7 +140,7 @@ export async function watch(
         // verdict (so its last evidence carries into the next window), at most a grace period.
         if (now >= until + source.graceMs) return 'elapsed';
         const wakeAt = now < until ? until : until + source.graceMs;
-        await wf.condition(() => !!state.interruption || done() || !source.running, wakeAt - now, { summary: label });
+        await wf.condition(() => stopping() || done() || !source.running, wakeAt - now, { summary: label });
         continue;
       }
       const silenceAt = monitor.silenceDeadline(environment, maxSilenceMs);
@@ -157,7 +161,7 @@ export async function watch(
       }
       const wakeAt = Math.min(until, silenceAt);
       const summary = wakeAt === until ? label : `${label}: next conclusive ${environment} error-rate sample due`;
-      await wf.condition(() => !!state.interruption || done() || continueAsNewHere(), wakeAt - now, { summary });
+      await wf.condition(() => stopping() || done() || continueAsNewHere(), wakeAt - now, { summary });
     }
   } finally {
     await source?.stop();
