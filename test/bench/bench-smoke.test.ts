@@ -72,3 +72,29 @@ test(
     );
   },
 );
+
+test(
+  'bench/throughput.ts, two days of four services with coalescing: every merge is accounted for once and the queue holds at most one train per service',
+  { timeout: 300_000 },
+  async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(REPO_ROOT, 'bench/throughput.ts'),
+        ...['--days', '2', '--services', '4', '--per-day', '6', '--breach-percent', '20', '--configs', 'on/promotion'],
+      ],
+      { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 },
+    );
+    assert.match(stdout, /^\| coalesce on, scope promotion \| .* \|$/m);
+    const [r] = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    assert.equal(r.merges, 12);
+    const other = Object.values(r.otherOutcomes as Record<string, number>).reduce((a, b) => a + b, 0);
+    assert.equal(r.promoted + r.rolledBack + r.pending + other, r.merges);
+    assert.equal(r.simulatedDays, 2);
+    assert.ok(r.maxQueueDepth <= 4, `queue of ${r.maxQueueDepth} with 4 services`);
+    assert.ok(r.promotionsRun >= 1 && r.promotionsRun <= r.merges);
+    if (r.promoted) assert.ok(r.leadHours.p50 >= 24, `median lead ${r.leadHours.p50} h under the 24 h bake`);
+  },
+);

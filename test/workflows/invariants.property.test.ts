@@ -499,6 +499,7 @@ async function apply(
 /** Tallies printed at the end, and every disagreement with the README oracle. */
 const tally = {
   runs: 0,
+  scopes: { promotion: 0, production: 0 },
   /** Runs fast-check generated after the time budget was spent: not started. */
   skipped: 0,
   reachedProduction: 0,
@@ -810,7 +811,11 @@ test(
           tally.skipped++;
           return;
         }
-        const rig = createRig(env, { policy: POLICY });
+        // Every other run with blastRadius.scope production (issue 17): a lease through the bake, the
+        // slot from the canary on; the README's rules and invariants are the same.
+        const scope = (firstRun + tally.runs) % 2 ? ('production' as const) : ('promotion' as const);
+        const rig = createRig(env, { policy: { ...POLICY, blastRadiusScope: scope } });
+        tally.scopes[scope]++;
         Object.assign(current, { commands, h: undefined, slotWorkflowId: rig.slotWorkflowId });
         debug('run', JSON.stringify(commands));
         const worker = await restartableWorker(rig, commands.filter((c) => c.t === 'restart').length);
@@ -853,7 +858,7 @@ test(
     );
     const seconds = Math.round((Date.now() - t0) / 1000);
     console.log(
-      `property test: ${tally.skipped ? `${tally.skipped} runs not started (time budget ${TIME_BUDGET_MS / 1000} s); ` : ''}${tally.reachedProduction}/${tally.runs} runs reached production (${Math.round((100 * tally.reachedProduction) / Math.max(1, tally.runs))} %) in ${seconds} s; outcomes ${JSON.stringify(tally.outcomes)}; oracle undetermined: outcome ${tally.outcomeUndetermined}, production ${tally.productionUndetermined}; disagreements ${tally.disagreements.length}${tally.doubts.length ? ` (${[...new Set(tally.doubts)].slice(0, 5).join('; ')})` : ''}`,
+      `property test: ${tally.skipped ? `${tally.skipped} runs not started (time budget ${TIME_BUDGET_MS / 1000} s); ` : ''}${tally.reachedProduction}/${tally.runs} runs reached production (${Math.round((100 * tally.reachedProduction) / Math.max(1, tally.runs))} %) in ${seconds} s; scopes ${JSON.stringify(tally.scopes)}; outcomes ${JSON.stringify(tally.outcomes)}; oracle undetermined: outcome ${tally.outcomeUndetermined}, production ${tally.productionUndetermined}; disagreements ${tally.disagreements.length}${tally.doubts.length ? ` (${[...new Set(tally.doubts)].slice(0, 5).join('; ')})` : ''}`,
     );
     // The counterexample and the assertion that broke, in full, not just "property failed".
     if (r.failed)
