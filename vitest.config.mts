@@ -56,6 +56,9 @@ function tier(t: Tier): TestProjectInlineConfiguration {
       testTimeout: t.testTimeout,
       hookTimeout: t.hookTimeout,
       sequence: { groupOrder: t.groupOrder },
+      // The rig's watchdog (test/helpers/harness.ts) fires half a minute before the tier's timeout,
+      // so a stuck test says what the server was waiting for before vitest gives up on it.
+      env: { AIRLOCK_RIG_LIMIT_MS: String(t.testTimeout - 30 * SECOND) },
       ...(t.parallel ? { maxWorkers: 2 } : { fileParallelism: false, maxWorkers: 1 }),
     },
   };

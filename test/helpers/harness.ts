@@ -32,7 +32,13 @@ import { testPublicKey } from './approver-keys';
 import { registerSearchAttributes } from '../../src/client/search-attribute-setup';
 import { Worker } from '@temporalio/worker';
 
-const RUN_LIMIT_MS = 180_000;
+/**
+ * The watchdog on a rig's test body: a stuck test fails saying what each open workflow waits for.
+ * Not a speed bound: the tier sets it half a minute under its own timeout (vitest.config.mts). At
+ * a fixed 180 s it fired on CI's cores, loaded by the Kubernetes build, in a test that takes 50 s
+ * alone (two continue-as-new floods); the history it printed showed a test still going, not stuck.
+ */
+const RUN_LIMIT_MS = Number(process.env.AIRLOCK_RIG_LIMIT_MS) || 180_000;
 /**
  * A query has no deadline of its own. Under load the time-skipping server now and then never
  * answers one: seen in the fault matrix's restore-retry cases, right after the worker logged
@@ -287,7 +293,7 @@ async function listOpen(env: TestWorkflowEnvironment): Promise<string> {
       const { raw } = await env.client.workflow.getHandle(e.execution!.workflowId!).describe();
       const acts = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name}#${a.attempt}`);
       const h = env.client.workflow.getHandle(e.execution!.workflowId!);
-      const events = ((await h.fetchHistory()).events ?? []).slice(-8);
+      const events = ((await h.fetchHistory()).events ?? []).slice(-16);
       const tail = events.map((ev) =>
         [
           ev.eventType,

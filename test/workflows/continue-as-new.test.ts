@@ -66,7 +66,7 @@ describe('bounded history: continue-as-new at safe points', () => {
     await rig.run(async () => {
       const h = await rig.start({}, { historyLimit: LIMIT });
       await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
-      const flooded = await floodUntilContinued(h);
+      const flooded = await floodUntilContinued(h, LIMIT);
       let s = await state(h);
       assert.equal(s.stage, 'baking');
       // The refusals were carried over: the newest 50 kept, every other one counted.
@@ -90,7 +90,7 @@ describe('bounded history: continue-as-new at safe points', () => {
       const alice = await signedApproval(env, h, 'alice');
       const first = await h.executeUpdate(approveUpdate, { args: [alice] });
       assert.equal(first.complete, false);
-      await floodUntilContinued(h);
+      await floodUntilContinued(h, LIMIT);
       assert.equal((await state(h)).stage, 'awaiting_approval');
       // Alice's signed request, sent again in the next run, is a replay: refused, and not counted.
       await assert.rejects(
@@ -128,9 +128,9 @@ describe('bounded history: continue-as-new at safe points', () => {
     await rig.run(async () => {
       const h = await rig.start({}, { historyLimit: LIMIT });
       await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
-      await floodUntilContinued(h); // staging's snapshot is in the first run's plan
+      await floodUntilContinued(h, LIMIT); // staging's snapshot is in the first run's plan
       await feed(env, h, { stop: (s) => s.stage === 'canary' && s.deployed.includes('production') });
-      await floodUntilContinued(h); // production's in the second's
+      await floodUntilContinued(h, LIMIT); // production's in the second's
       assert.equal((await state(h)).stage, 'canary');
       // The run is new code, but the promotion started with counts-only (carried in its flags): a
       // rate-only sample that the old per-sample rule would breach on is refused, not judged.
@@ -169,7 +169,7 @@ describe('bounded history: continue-as-new at safe points', () => {
     const h = await rig.run(async () => {
       const h = await rig.start({}, { historyLimit: LIMIT });
       await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
-      await floodUntilContinued(h);
+      await floodUntilContinued(h, LIMIT);
       const live = await readPromotion(env.client, h.workflowId);
       assert.deepEqual([live.source, live.state.stage, live.state.deployed], ['query', 'baking', ['staging']]);
       return h;
@@ -193,7 +193,7 @@ describe('bounded history: continue-as-new at safe points', () => {
       await feed(env, h, { stop: untilStage('baking'), stepMinutes: 1 });
       await h.signal('abort', { by: 'alice', reason: 'wrong change' });
       for (let i = 0; i < 100 && (await state(h)).stage !== 'awaiting_resolution'; i++) await env.sleep('5 minutes');
-      await floodUntilContinued(h);
+      await floodUntilContinued(h, LIMIT);
       const s = await state(h);
       assert.equal(s.stage, 'awaiting_resolution');
       assert.equal(s.outcome, 'rollback_failed');
