@@ -10,6 +10,7 @@ import { createReportActivity, type Reporter } from './report';
 import { createSlotActivities } from './slot';
 import { createTrainActivities } from './train';
 import { createCompensationActivities } from './compensation';
+import { boundToAttempt } from './attempt-bound';
 import { createDeployWindowActivity, type DeployWindowFn } from './deploy-window';
 import { createErrorRateWatchActivity, type MetricsSourceFactory } from './watch';
 import { createMetricsSourceFactory } from '../integrations/metrics-source-factory';
@@ -31,9 +32,9 @@ export function createActivities(deps: ActivityDeps) {
     evaluatePolicyGate: createPolicyGateActivity(deps.loadPolicy, deps.checkChange),
     currentApproverSet: createApproverSetActivity(deps.loadPolicy),
     deployWaitMs: createDeployWindowActivity(deps.loadPolicy, deps.deployWindow),
-    ...createSlotActivities(deps.temporal, deps.loadPolicy),
-    ...createTrainActivities(deps.temporal, deps.loadPolicy),
-    ...createCompensationActivities(deps.temporal),
+    ...boundToAttempt(deps.temporal, createSlotActivities(deps.temporal, deps.loadPolicy)),
+    ...boundToAttempt(deps.temporal, createTrainActivities(deps.temporal, deps.loadPolicy)),
+    ...boundToAttempt(deps.temporal, createCompensationActivities(deps.temporal)),
     reportStage: createReportActivity(deps.reporters),
     watchErrorRate: createErrorRateWatchActivity(deps.metrics ?? createMetricsSourceFactory()),
   };

@@ -1,7 +1,13 @@
 // Shared test harness: real Temporal servers, the real worker and activities, a simulated deployer.
 import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { Runtime, DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  Runtime,
+  DefaultLogger,
+  GracefulShutdownPeriodExpiredError,
+  bundleWorkflowCode,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { msToTs } from '@temporalio/common/lib/time';
 import { Client, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -251,15 +257,27 @@ export function createRig(
           );
         }, RUN_LIMIT_MS);
       });
+      let passed: { value: Awaited<ReturnType<typeof fn>>; at: number } | undefined;
       try {
         return await worker.runUntil(async () => {
           try {
-            return await Promise.race([fn(), limit]);
+            const value = await Promise.race([fn(), limit]);
+            passed = { value, at: Date.now() };
+            return value;
           } finally {
             await slotSettled(env, slotWorkflowId);
             await retireIdleSlot(env, slotWorkflowId, client);
           }
         });
+      } catch (err) {
+        if (!passed || !isWorkerShutdownFault(err)) throw err;
+        // Every assertion passed; only the worker's own teardown did not finish (below). Said loudly
+        // on stderr (vitest prints it under the test's name), not failed: the promotion under test is not the worker.
+        console.error(
+          `rig.run: WARNING: the test passed, but its worker (task queue ${taskQueue}) did not shut down ` +
+            `cleanly ${Date.now() - passed.at} ms after the test body: ${String(err)}; open: ${await openWorkflows(env)}`,
+        );
+        return passed.value;
       } finally {
         clearTimeout(timer);
       }
@@ -274,6 +292,17 @@ export function createRig(
 }
 
 /** Every open workflow of the server with what it waits for: why time may not be skipping. */
+/**
+ * A worker shutdown that did not finish: GracefulShutdownPeriodExpiredError after shutdownForceTime,
+ * or the native worker's finalize refusing because a poll or completion still holds it ("Worker
+ * still in use: Expected 1 reference, but got 2", the lang/core shutdown race of sdk-dotnet#550 and
+ * sdk-rust#1255; seen once in 764 tests on CI, after a 94 s fault-matrix case, not reproduced here).
+ */
+function isWorkerShutdownFault(err: unknown): boolean {
+  if (err instanceof GracefulShutdownPeriodExpiredError) return true;
+  return err instanceof Error && err.name === 'IllegalStateError' && /Worker still in use/.test(err.message);
+}
+
 async function openWorkflows(env: TestWorkflowEnvironment): Promise<string> {
   try {
     return await env.client.withDeadline(queryDeadline(), () => listOpen(env));
