@@ -291,18 +291,18 @@ export function createRig(
   return rig;
 }
 
-/** Every open workflow of the server with what it waits for: why time may not be skipping. */
 /**
  * A worker shutdown that did not finish: GracefulShutdownPeriodExpiredError after shutdownForceTime,
- * or the native worker's finalize refusing because a poll or completion still holds it ("Worker
- * still in use: Expected 1 reference, but got 2", the lang/core shutdown race of sdk-dotnet#550 and
- * sdk-rust#1255; seen once in 764 tests on CI, after a 94 s fault-matrix case, not reproduced here).
+ * or the native finalize that follows it refusing because a call still holds the worker ("Worker
+ * still in use: Expected 1 reference, but got 2"). Reproduced with an activity that ignores its
+ * cancellation; the one seen on CI came from unbound queries (src/activities/attempt-bound.ts).
  */
 function isWorkerShutdownFault(err: unknown): boolean {
   if (err instanceof GracefulShutdownPeriodExpiredError) return true;
   return err instanceof Error && err.name === 'IllegalStateError' && /Worker still in use/.test(err.message);
 }
 
+/** Every open workflow of the server with what it waits for: why time may not be skipping. */
 async function openWorkflows(env: TestWorkflowEnvironment): Promise<string> {
   try {
     return await env.client.withDeadline(queryDeadline(), () => listOpen(env));
