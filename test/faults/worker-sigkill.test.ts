@@ -152,6 +152,40 @@ async function killAndRestart(
   return k;
 }
 
+type Name = 'A' | 'B';
+type Promotions = Record<Name, { h: WorkflowHandle; service: string }>;
+
+/**
+ * SIGKILLs the worker while both promotions are mid a step (`mid`, given a promotion's in-flight
+ * steps): once either is, it waits up to a third of a rollout for the other and kills; a promotion that
+ * kill did not catch is waited for and killed alone. Returns the kills, each with whom it caught.
+ */
+async function killWhenMid(
+  label: string,
+  promotions: Promotions,
+  firstWithinMs: number,
+  mid: Record<Name, (steps: string[]) => boolean>,
+): Promise<Array<Kill & { caught: Name[] }>> {
+  const names = Object.keys(mid) as Name[];
+  const midNow = (n: Name) => mid[n](inFlight(promotions[n].service));
+  const count = (ns: Name[]) => ns.filter(midNow).length;
+  await waitFor(`A or B mid ${label}`, () => (count(names) ? true : undefined), firstWithinMs, 50);
+  await waitFor(
+    `A and B mid ${label}`,
+    () => (count(names) === names.length ? true : undefined),
+    ROLLOUT_MS / 3,
+    50,
+  ).catch(() => undefined);
+  const kills: Array<Kill & { caught: Name[] }> = [];
+  for (;;) {
+    const k = await killAndRestart(label, promotions);
+    kills.push({ ...k, caught: names.filter((n) => mid[n](k.inFlight[n])) });
+    const left = names.filter((n) => !kills.some((x) => x.caught.includes(n)));
+    if (!left.length) return kills;
+    await waitFor(`${left[0]} mid ${label}`, () => (midNow(left[0]) ? true : undefined), RECOVERY_MS, 50);
+  }
+}
+
 async function approval(h: WorkflowHandle, approver: string) {
   const binding = await bindingOfPromotion(h); // as `airlock approve` reads it
   return signedRequest('approve', {
@@ -219,7 +253,7 @@ describe('SIGKILL of the worker in every stage: same outcomes, nothing deployed 
   const changeB = makeChange({ service: 'search-service', version: 'v-b' });
   let a: WorkflowHandle;
   let b: WorkflowHandle;
-  let both: Record<'A' | 'B', { h: WorkflowHandle; service: string }>;
+  let both: Promotions;
 
   beforeAll(async () => {
     sequenceDeadline = Date.now() + SEQUENCE_MS;
@@ -265,18 +299,15 @@ describe('SIGKILL of the worker in every stage: same outcomes, nothing deployed 
   });
 
   step('canary: killed mid canary rollout, the canary is retried once and completes', async () => {
-    await waitFor(
-      'A and B mid canary deploy',
-      () =>
-        inFlight(changeA.service).includes('deployCanary:production:v-a') &&
-        inFlight(changeB.service).includes('deployCanary:production:v-b')
-          ? true
-          : undefined,
-      RECOVERY_MS,
-      100,
-    );
-    const k = await killAndRestart('canary', both);
-    assert.deepEqual(k.stages, { A: 'canary', B: 'canary' });
+    // The bakes end when each staging deploy became ready, seconds apart: the canary rollouts need
+    // not overlap, so one kill may catch only one of them (then a second kill catches the other).
+    const caught = await killWhenMid('canary', both, RECOVERY_MS, {
+      A: (steps) => steps.includes('deployCanary:production:v-a'),
+      B: (steps) => steps.includes('deployCanary:production:v-b'),
+    });
+    for (const k of caught)
+      for (const name of k.caught) assert.equal(k.stages[name], 'canary', `${name} at ${k.label}`);
+    assert.deepEqual(caught.flatMap((k) => k.caught).sort(), ['A', 'B']);
     const s = await stateOf(a);
     assert.ok(Date.parse(s.canaryStartedAt ?? s.now) >= Date.parse(bakeEndsAt), 'canary only after the whole bake');
     await waitStage(a, ['awaiting_approval']);
@@ -305,31 +336,10 @@ describe('SIGKILL of the worker in every stage: same outcomes, nothing deployed 
       a.executeUpdate(approveUpdate, { args: [await approval(a, 'bob')] }),
       b.signal(errorRateSignal, breach),
     ]);
-    const aRolling = () => inFlight(changeA.service).includes('promote:production:v-a');
-    const bRestoring = () => inFlight(changeB.service).some((s) => s.startsWith('restore:'));
-    // Both rollouts take ROLLOUT_MS and start together: one kill usually catches both; if not, a second kill.
-    await waitFor(
-      'A mid production rollout or B mid restore',
-      () => (aRolling() || bRestoring() ? true : undefined),
-      60_000,
-      50,
-    );
-    await waitFor('both in flight', () => (aRolling() && bRestoring() ? true : undefined), 1500, 50).catch(
-      () => undefined,
-    );
-    const caught = { A: aRolling(), B: bRestoring() };
-    await killAndRestart(
-      caught.A && caught.B ? 'production rollout + rollback' : caught.A ? 'production rollout' : 'rollback',
-      both,
-    );
-    if (!caught.A) {
-      await waitFor('A mid production rollout', () => (aRolling() ? true : undefined), RECOVERY_MS, 50);
-      await killAndRestart('production rollout', both);
-    }
-    if (!caught.B) {
-      await waitFor('B mid restore', () => (bRestoring() ? true : undefined), RECOVERY_MS, 50);
-      await killAndRestart('rollback', both);
-    }
+    await killWhenMid('production rollout + rollback', both, 60_000, {
+      A: (steps) => steps.includes('promote:production:v-a'),
+      B: (steps) => steps.some((x) => x.startsWith('restore:')),
+    });
     const killedIn = (name: 'A' | 'B', pred: (steps: string[]) => boolean) => kills.some((k) => pred(k.inFlight[name]));
     assert.ok(
       killedIn('A', (s) => s.includes('promote:production:v-a')),

@@ -9,6 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { atRate, createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type Rig } from '../helpers/harness';
 import { bindingOfPromotion, signedApproval, testSecretKey } from '../helpers/approver-keys';
 import { floodUntilContinued, runHistories } from '../helpers/runs';
+import { diagnostic } from '../helpers/diagnostic';
 import { signedRequest } from '../../src/approvals/signed-request';
 import { readPromotion } from '../../src/client/promotion-view';
 import { approveUpdate, resolveUpdate, type PromotionResult } from '../../src/workflows/messages';
@@ -48,6 +49,7 @@ async function assertBoundedRuns(h: WorkflowHandle, atLeast: number) {
     runs.map((r) => r.continuedAsNew),
     runs.map((_, i) => i < runs.length - 1),
   );
+  diagnostic(`events per run: ${runs.map((r) => r.events).join(', ')} (limit ${LIMIT}, margin ${MARGIN})`);
   for (const r of runs) assert.ok(r.events <= LIMIT + MARGIN, `a run of ${r.events} events`);
   return runs;
 }
