@@ -42,7 +42,12 @@ import {
 } from './fault-rig';
 
 const ROLLOUT_MS = 3000;
-const BAKE_S = 15; // room for A and B to reach the bake seconds apart on a loaded machine
+/**
+ * Longer than a worker restart after the bake kill, so the canaries start after the canary step
+ * began watching: on CI the restart and the first query after it took 18 s (the dead worker's
+ * sticky queue first times out), and a 15 s bake let both canary rollouts finish unseen.
+ */
+const BAKE_S = 60;
 const CANARY_S = 5;
 const WATCH_S = 4;
 /** After a kill: heartbeat timeout (20 s) + first retry (5 s) + worker start, on a loaded machine. */
@@ -299,6 +304,12 @@ describe('SIGKILL of the worker in every stage: same outcomes, nothing deployed 
   });
 
   step('canary: killed mid canary rollout, the canary is retried once and completes', async () => {
+    const early = readOperationLog(stateFile).filter((o) => o.op === 'deployCanary' && o.phase === 'ready');
+    assert.deepEqual(
+      early.map((o) => o.service),
+      [],
+      `canary rollouts finished before this step could watch them (${Math.round((Date.now() - Date.parse(bakeEndsAt)) / 1000)} s after the bake): BAKE_S is shorter than the worker's restart here`,
+    );
     // The bakes end when each staging deploy became ready, seconds apart: the canary rollouts need
     // not overlap, so one kill may catch only one of them (then a second kill catches the other).
     const caught = await killWhenMid('canary', both, RECOVERY_MS, {
