@@ -5,10 +5,11 @@
 import { afterEach, beforeEach, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { atRate, createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type Rig } from '../helpers/harness';
 import { bindingOfPromotion, signedApproval, testSecretKey } from '../helpers/approver-keys';
-import { floodUntilContinued, runHistories } from '../helpers/runs';
+import { floodUntilContinued, runHistories, type RunHistory } from '../helpers/runs';
 import { diagnostic } from '../helpers/diagnostic';
 import { signedRequest } from '../../src/approvals/signed-request';
 import { readPromotion } from '../../src/client/promotion-view';
@@ -49,9 +50,25 @@ async function assertBoundedRuns(h: WorkflowHandle, atLeast: number) {
     runs.map((r) => r.continuedAsNew),
     runs.map((_, i) => i < runs.length - 1),
   );
-  diagnostic(`events per run: ${runs.map((r) => r.events).join(', ')} (limit ${LIMIT}, margin ${MARGIN})`);
-  for (const r of runs) assert.ok(r.events <= LIMIT + MARGIN, `a run of ${r.events} events`);
+  diagnostic(
+    `events per run: ${runs.map((r) => r.events).join(', ')} (limit ${LIMIT}, margin ${MARGIN}); past the limit: ${runs.map(eventsAfterLimit).join(' | ')}`,
+  );
+  for (const r of runs) assert.ok(r.events <= LIMIT + MARGIN, `a run of ${r.events} events: ${eventsAfterLimit(r)}`);
   return runs;
+}
+
+/** What a run recorded past the limit, by event type in order (run-length coded): what the margin was spent on. */
+function eventsAfterLimit(r: RunHistory): string {
+  const types = (r.history.events ?? [])
+    .slice(LIMIT)
+    .map((e) => String(temporal.api.enums.v1.EventType[e.eventType ?? 0]).replace(/^EVENT_TYPE_/, ''));
+  const runs: Array<[string, number]> = [];
+  for (const t of types) {
+    const last = runs.at(-1);
+    if (last && last[0] === t) last[1]++;
+    else runs.push([t, 1]);
+  }
+  return runs.map(([t, n]) => (n > 1 ? `${t}×${n}` : t)).join(' ');
 }
 
 /** How often an activity was scheduled across every run of the promotion. */
