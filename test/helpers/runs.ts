@@ -35,9 +35,10 @@ export async function runHistories(client: Client, workflowId: string): Promise<
  * Given the run's `historyLimit`, it pauses only once the history is past it (before that the run
  * has no reason to continue): the pauses were most of a flood's time, and a test that floods twice
  * ran past the rig's watchdog on CI's loaded cores. No burst is larger than the room left below the
- * limit (a signal adds at most SIGNAL_EVENTS), and past it the flood sends one at a time: what a run
- * holds past the limit is then the workflow's doing, which the tests bound, not the flood's (bursts of
- * 20 near the limit ended runs at up to 462 events; test/workflows/continue-as-new allows 460).
+ * limit (a signal adds at most SIGNAL_EVENTS), and past it the flood sends one at a time, each after
+ * a pause twice the last: what a run holds past the limit is then the workflow's doing, which the
+ * tests bound, not the flood's (bursts of 20 near the limit ended runs at up to 462 events, and 2 s
+ * wake-ups at up to 772; test/workflows/continue-as-new allows 460).
  */
 export async function floodUntilContinued(h: WorkflowHandle, historyLimit?: number): Promise<number> {
   const first = await h.describe();
@@ -48,22 +49,33 @@ export async function floodUntilContinued(h: WorkflowHandle, historyLimit?: numb
       : Math.min(BURST, Math.max(1, Math.floor((historyLimit - length) / SIGNAL_EVENTS)));
   let sent = 0;
   let size = room(first.historyLength);
+  let pause = PAUSE_MS;
   for (let burst = 0; burst < 200; burst++) {
     for (let i = 0; i < size; i++, sent++) await h.signal('approve', { approver: `mallory-${sent}`, via: 'signal' });
     size = historyLimit === undefined ? BURST : 1;
-    for (let poll = 0; poll < 20; poll++) {
+    let below = false;
+    for (let waited = 0; waited < pause; waited += POLL_MS) {
       const d = await h.describe();
       if (d.runId !== before) return sent;
       if (historyLimit !== undefined && d.historyLength > 0 && d.historyLength <= historyLimit) {
         size = room(d.historyLength);
+        below = true;
         break;
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, POLL_MS));
     }
+    // Past the limit each wake-up fails the task that is continuing the run (the server refuses to
+    // close a run with new events), so a wake-up sooner than a loaded worker's task livelocks the
+    // run: CI recorded 482 events, and 772 beside busy loops, all signal + failed task. Each wake-up
+    // past the limit waits twice as long as the one before.
+    if (historyLimit !== undefined && !below) pause = Math.min(pause * 2, MAX_PAUSE_MS);
   }
   throw new Error('the promotion never continued as new');
 }
 
 const BURST = 20;
+const POLL_MS = 100;
+const PAUSE_MS = 2_000;
+const MAX_PAUSE_MS = 16_000;
 /** A signal's own event and the workflow task that takes it (scheduled, started, completed). */
 const SIGNAL_EVENTS = 4;
