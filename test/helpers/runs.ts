@@ -35,7 +35,8 @@ export async function runHistories(client: Client, workflowId: string): Promise<
  * Given the run's `historyLimit`, it pauses only once the history is past it (before that the run
  * has no reason to continue): the pauses were most of a flood's time, and a test that floods twice
  * ran past the rig's watchdog on CI's loaded cores. No burst is larger than the room left below the
- * limit (a signal adds at most SIGNAL_EVENTS), and past it the flood sends one at a time, each after
+ * limit (a signal adds at most SIGNAL_EVENTS) nor sent before the last one is in the history (a slow
+ * workflow task holds signals back), and past it the flood sends one at a time, each after
  * a pause twice the last: what a run holds past the limit is then the workflow's doing, which the
  * tests bound, not the flood's (bursts of 20 near the limit ended runs at up to 462 events, and 2 s
  * wake-ups at up to 772; test/workflows/continue-as-new allows 460).
@@ -48,17 +49,25 @@ export async function floodUntilContinued(h: WorkflowHandle, historyLimit?: numb
       ? BURST
       : Math.min(BURST, Math.max(1, Math.floor((historyLimit - length) / SIGNAL_EVENTS)));
   let sent = 0;
-  let size = room(first.historyLength);
+  let length = first.historyLength;
+  let size = room(length);
   let pause = PAUSE_MS;
   for (let burst = 0; burst < 200; burst++) {
     for (let i = 0; i < size; i++, sent++) await h.signal('approve', { approver: `mallory-${sent}`, via: 'signal' });
+    // Signals that arrive while a workflow task is running are written only when it ends: until
+    // the history shows this burst, its length says nothing about the room left (CI sent four
+    // bursts into one slow task, a run of 483 events, 64 signals past the limit).
+    const written = length + size;
+    const unwritten = () => historyLimit !== undefined && length < written;
     size = historyLimit === undefined ? BURST : 1;
     let below = false;
-    for (let waited = 0; waited < pause; waited += POLL_MS) {
+    for (let waited = 0; waited < pause || unwritten(); waited += POLL_MS) {
+      if (waited > WRITE_TIMEOUT_MS) throw new Error(`the flood's signals were not in the history after ${waited} ms`);
       const d = await h.describe();
       if (d.runId !== before) return sent;
-      if (historyLimit !== undefined && d.historyLength > 0 && d.historyLength <= historyLimit) {
-        size = room(d.historyLength);
+      if (d.historyLength > 0) length = d.historyLength;
+      if (historyLimit !== undefined && !unwritten() && length <= historyLimit) {
+        size = room(length);
         below = true;
         break;
       }
@@ -77,5 +86,7 @@ const BURST = 20;
 const POLL_MS = 100;
 const PAUSE_MS = 2_000;
 const MAX_PAUSE_MS = 16_000;
+/** A workflow task that holds signals unwritten longer than this is a stuck run, not a slow one. */
+const WRITE_TIMEOUT_MS = 120_000;
 /** A signal's own event and the workflow task that takes it (scheduled, started, completed). */
 const SIGNAL_EVENTS = 4;
