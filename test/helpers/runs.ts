@@ -32,14 +32,16 @@ export async function runHistories(client: Client, workflowId: string): Promise<
  * Refused decisions (an unknown approver), in bursts, until the promotion has continued as new;
  * returns how many were sent. Between bursts it pauses: the server refuses to close a run while new
  * signals are arriving (the run takes them and tries again), so a flood that never pauses delays it.
- * Given the run's `historyLimit`, it pauses only once the history is past it (before that the run
- * has no reason to continue): the pauses were most of a flood's time, and a test that floods twice
- * ran past the rig's watchdog on CI's loaded cores. No burst is larger than the room left below the
- * limit (a signal adds at most SIGNAL_EVENTS) nor sent before the last one is in the history (a slow
- * workflow task holds signals back), and past it the flood sends one at a time, each after
- * a pause twice the last: what a run holds past the limit is then the workflow's doing, which the
+ * Given the run's `historyLimit`, below it the flood waits only until its last burst is in the
+ * history (a slow workflow task holds signals back; 120 s of polling without it throws), not a
+ * pause: the pauses were most of a flood's time, and a test that floods twice ran past the rig's
+ * watchdog on CI's loaded cores. No burst is larger than the room left below the limit (a signal
+ * adds at most SIGNAL_EVENTS), and past it the flood sends one at a time, after 2 s, then each pause
+ * twice the last up to 16 s: what a run holds past the limit is then the workflow's doing, which the
  * tests bound, not the flood's (bursts of 20 near the limit ended runs at up to 462 events, and 2 s
- * wake-ups at up to 772; test/workflows/continue-as-new allows 460).
+ * wake-ups at up to 772; test/workflows/continue-as-new allows 460). Written is judged by the
+ * history's length, so near the limit a task's own events can pass for the burst's and one more
+ * signal can join a running task: runs ended at 404-407 events under load.
  */
 export async function floodUntilContinued(h: WorkflowHandle, historyLimit?: number): Promise<number> {
   const first = await h.describe();
