@@ -154,7 +154,7 @@ function assertRestored(rig: Rig) {
 }
 
 async function assertSlotReleased(rig: Rig) {
-  assert.deepEqual((await slotWhenReleased(env.client, rig.slotWorkflowId)).holders, [], 'the slot is released');
+  assert.deepEqual((await slotWhenReleased(env, rig.slotWorkflowId)).holders, [], 'the slot is released');
 }
 
 async function slotHolders(rig: Rig): Promise<string[]> {
@@ -474,7 +474,7 @@ describe('activity fault matrix: the slot release and the slot workflow', () => 
         // Nobody released it: the slot workflow's holder check (every 5 minutes while any slot is
         // held) finds the holder ended and frees the slot, even with nobody waiting.
         await env.sleep('6 minutes');
-        assert.deepEqual((await slotWhenReleased(env.client, rig.slotWorkflowId)).holders, []);
+        assert.deepEqual((await slotWhenReleased(env, rig.slotWorkflowId)).holders, []);
         const next = await rig.start({ service: 'search-service' });
         const s = await feed(env, next, { stop: (x) => x.deployed.includes('staging'), stepMinutes: 1, maxSteps: 60 });
         assert.deepEqual(s.deployed, ['staging']);

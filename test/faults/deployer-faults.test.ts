@@ -119,7 +119,7 @@ const tries = (calls: ReturnType<typeof faultyDeployer>['calls'], op: DeployOper
   calls.filter((c) => c.op === op && c.environment === environment).map((c) => c.outcome);
 
 async function assertSlotFree(rig: Rig) {
-  const s = await slotWhenReleased(env.client, rig.slotWorkflowId);
+  const s = await slotWhenReleased(env, rig.slotWorkflowId);
   assert.deepEqual(s.holders, [], 'the slot is released');
 }
 

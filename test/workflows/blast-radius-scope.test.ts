@@ -4,7 +4,17 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { createRig, feed, sendSample, HEALTHY, state, timeSkippingEnv, untilStage, waitFor } from '../helpers/harness';
+import {
+  createRig,
+  feed,
+  sendSample,
+  HEALTHY,
+  slotWhenReleased,
+  state,
+  timeSkippingEnv,
+  untilStage,
+  waitFor,
+} from '../helpers/harness';
 import { signedApproval } from '../helpers/approver-keys';
 import { floodUntilContinued, runHistories } from '../helpers/runs';
 import {
@@ -13,7 +23,6 @@ import {
   compensationWorkflowId,
   slotStateQuery,
   type PromotionResult,
-  type SlotState,
 } from '../../src/workflows/messages';
 
 let env: TestWorkflowEnvironment;
@@ -115,8 +124,7 @@ describe('blast-radius scope production', () => {
       const [wa, wb] = windows;
       assert.ok(Math.max(wa.staged, wb.staged) < Math.min(wa.from, wb.from), 'the bakes overlapped');
       assert.ok(wa.to <= wb.from || wb.to <= wa.from, `exposures overlap: ${JSON.stringify(windows)}`);
-      const slot = (await rig.client.workflow.getHandle(rig.slotWorkflowId).query(slotStateQuery)) as SlotState;
-      assert.deepEqual(slot.holders, []);
+      assert.deepEqual((await slotWhenReleased(env, rig.slotWorkflowId)).holders, []);
     });
   });
 

@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { atRate, createRig, feed, sendSample, state, timeSkippingEnv, untilStage, type Rig } from '../helpers/harness';
+import {
+  atRate,
+  createRig,
+  feed,
+  sendSample,
+  slotWhenReleased,
+  state,
+  timeSkippingEnv,
+  untilStage,
+  type Rig,
+} from '../helpers/harness';
 import { bindingOfPromotion, signedApproval, testSecretKey } from '../helpers/approver-keys';
 import { floodUntilContinued, runHistories, type RunHistory } from '../helpers/runs';
 import { diagnostic } from '../helpers/diagnostic';
@@ -37,9 +47,9 @@ const refusedWith = (re: RegExp) => (err: unknown) => {
   return true;
 };
 
+/** The release is a signal the slot workflow handles in its own task, after the promotion's result: wait for it. */
 async function assertSlotReleased(rig: Rig) {
-  const slots = (await env.client.workflow.getHandle(rig.slotWorkflowId).query('slots')) as { holders: unknown[] };
-  assert.deepEqual(slots.holders, []);
+  assert.deepEqual((await slotWhenReleased(env, rig.slotWorkflowId)).holders, []);
 }
 
 /** Every run but the last continued as new, none grew past the limit by more than the margin. */

@@ -41,7 +41,7 @@ function assertRestored(rig: Rig) {
 }
 
 async function assertSlotReleased(rig: Rig) {
-  assert.deepEqual((await slotWhenReleased(env.client, rig.slotWorkflowId)).holders, []);
+  assert.deepEqual((await slotWhenReleased(env, rig.slotWorkflowId)).holders, []);
 }
 
 /** An Update refusal: the workflow's reason is the cause of WorkflowUpdateFailedError. */

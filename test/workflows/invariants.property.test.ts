@@ -619,7 +619,7 @@ async function check(
       v.genuineSignatures.some((g) => g.who === a),
       `${a}'s approval counted without a genuine signed request in history${why()}`,
     );
-  const slot = await step('slot query', slotWhenReleased(env.client, rig.slotWorkflowId));
+  const slot = await step('slot query', slotWhenReleased(env, rig.slotWorkflowId));
   assert.deepEqual(slot.holders, [], 'slot not released');
 
   // The README oracle: production reached exactly when it allows it, and the outcome it implies.

@@ -335,7 +335,7 @@ describe('promotion on the time-skipping server', () => {
       const r: PromotionResult = await h.result();
       assert.equal(r.outcome, 'aborted');
       assertRestored(rig);
-      assert.deepEqual((await slotWhenReleased(env.client, rig.slotWorkflowId)).holders, []);
+      assert.deepEqual((await slotWhenReleased(env, rig.slotWorkflowId)).holders, []);
     });
   });
 
