@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, test } from 'vitest';
 import { diagnostic } from '../helpers/diagnostic';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { startPromotion } from '../../src/client/promotion-client';
@@ -105,6 +105,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.kill('SIGKILL');
   await server?.close();
+  // The workers' own reports of failed workflow tasks: what a failed query ("Workflow Task in
+  // failed state") or a stage never reached came from; the logs go with the directory.
+  for (let n = 1; n <= workerStarts; n++) {
+    const log = join(dir, `worker-${n}.log`);
+    const failing = existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((l) => /Failing workflow task|TMPRL|deadlock/i.test(l))
+      : [];
+    if (failing.length)
+      diagnostic(`worker ${n}: ${failing.length} failed workflow tasks, first: ${failing.slice(0, 3).join(' | ')}`);
+  }
   removeDir(dir);
 });
 

@@ -51,7 +51,10 @@ export function whyNotAwaitingApproval(state: PromotionState, now: number): stri
     case 'baking':
       return `not awaiting approval: stage is baking; bake ends in ${formatDuration(Date.parse(state.bakeEndsAt ?? '') - now)} (${state.bakeEndsAt})`;
     case 'canary':
-      return `not awaiting approval: stage is canary; canary watch ends in ${formatDuration(Date.parse(state.canaryWatchEndsAt ?? '') - now)}`;
+      // The watch's end is known once the canary is deployed; before that there is no time to give.
+      return state.canaryWatchEndsAt
+        ? `not awaiting approval: stage is canary; canary watch ends in ${formatDuration(Date.parse(state.canaryWatchEndsAt) - now)}`
+        : 'not awaiting approval: stage is canary; the canary is being deployed and its watch has not started';
     case 'queued':
       return `not awaiting approval: stage is queued${state.queuePosition ? ` at position ${state.queuePosition}` : ''} for the blast-radius slot; the 24 h bake has not started`;
     case 'ended':
