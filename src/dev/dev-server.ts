@@ -11,6 +11,14 @@ import { packageRoot } from '../worker/package-root';
 
 const REPO_ROOT = packageRoot();
 
+/** The dev server's `--search-attribute` flags, each with its own type (an Int registered as Keyword fails every upsert of it). */
+export function searchAttributeFlags(): string[] {
+  return AIRLOCK_SEARCH_ATTRIBUTES.flatMap((k) => [
+    '--search-attribute',
+    `${k.name}=${k.type === SearchAttributeType.INT ? 'Int' : 'Keyword'}`,
+  ]);
+}
+
 export interface DevServer {
   address: string;
   uiUrl: string;
@@ -68,8 +76,7 @@ export async function ensureDevServer(
     '--log-level',
     'warn',
   ];
-  for (const k of AIRLOCK_SEARCH_ATTRIBUTES)
-    args.push('--search-attribute', `${k.name}=${k.type === SearchAttributeType.INT ? 'Int' : 'Keyword'}`);
+  args.push(...searchAttributeFlags());
   if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   const child = spawn(temporalBinary(), args, { stdio: ['ignore', 'inherit', 'inherit'] });
   for (let i = 0; i < 120; i++) {

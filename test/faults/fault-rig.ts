@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { AIRLOCK_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
+import { searchAttributeFlags } from '../../src/dev/dev-server';
 import type { DeployOperation } from '../../src/integrations/simulation/simulated-deployer';
 import type { Environment } from '../../src/workflows/messages';
 import { REPO_ROOT } from '../helpers/tools';
@@ -113,7 +113,9 @@ export async function startDevServer(dir: string): Promise<DevServerProcess> {
         'warn',
       ];
       args.push('--http-port', String(await freePort()), '--metrics-port', String(await freePort()));
-      for (const k of AIRLOCK_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${k.name}=Keyword`);
+      // Each with its type: AirlockQueuePosition registered as Keyword failed the workflow task of a
+      // promotion told its queue position, over and over (CI: the SIGKILL test's B never staged).
+      args.push(...searchAttributeFlags());
       const c = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       child = c;
       c.stdout!.on('data', (d) => appendFileSync(logFile, d));
